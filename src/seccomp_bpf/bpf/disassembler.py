@@ -1,0 +1,504 @@
+"""Read a seccomp filter as pseudo-code, in the text format of seccomp-tools.
+
+Like CPython's :mod:`dis`, decoding is separate from formatting: :func:`get_instructions`
+returns one :class:`DecodedInstruction` per instruction, with the raw fields (``code``, ``jt``,
+``jf``, ``k``) and the resolved ones (pseudo-code, absolute jump targets, the operand's
+symbolic name); :func:`disassemble` and :func:`dis` format them::
+
+     line  CODE  JT   JF      K
+    =================================
+     0000: 0x20 0x00 0x00 0x00000004  A = arch
+     0001: 0x15 0x00 0x03 0xc000003e  if (A != ARCH_X86_64) goto 0005
+     0002: 0x20 0x00 0x00 0x00000000  A = sys_number
+     0003: 0x15 0x01 0x00 0x00000065  if (A == ptrace) goto 0005
+     0004: 0x06 0x00 0x00 0x7fff0000  return ALLOW
+     0005: 0x06 0x00 0x00 0x00050001  return ERRNO(1)
+
+The format is an interface: people read it and scripts parse it, and
+:func:`seccomp_bpf.bpf.assembler.assemble` reads it back, so that
+``assemble(disassemble(p, symbols=s), symbols=s) == p`` for every valid program ``p``.
+
+Names. This module knows nothing of system calls or architectures; a :class:`Symbols` object
+(``seccomp_bpf.arch.ArchSymbols``) supplies the names. The constant of a comparison is named
+when ``A`` holds ``arch`` (an ``AUDIT_ARCH_*`` name) or ``sys_number`` (a system call name under
+the architecture the path to the comparison has checked for). What ``A`` holds and which
+architecture is known come from a forward data-flow pass, :class:`ForwardFlow`, which the
+assembler runs too, so that both sides agree on every name.
+
+Byte order. ``args[i]`` is a 64-bit field at offset ``16 + 8 * i`` of ``struct seccomp_data``;
+a ``LD W ABS`` reads one 32-bit half of it in the byte order of the calling architecture
+(``<linux/seccomp.h>``). On a little-endian architecture the low word comes first, so offset
+``16 + 8 * i`` is ``args[i]`` (its low 32 bits) and ``20 + 8 * i`` is ``args[i] >> 32``; on a
+big-endian one it is the other way round, and the same holds for ``instruction_pointer`` at 8.
+Where the path has checked the architecture, the ``__AUDIT_ARCH_LE`` bit of that
+``AUDIT_ARCH_*`` value decides (``<linux/audit.h>``; the emulator reads words the same way);
+elsewhere the ``byteorder`` argument does (default: little-endian).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import IO, Final, Protocol
+
+from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.emulator import AUDIT_ARCH_LE, format_return_value
+from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program
+
+HEADER: Final = " line  CODE  JT   JF      K\n================================="
+
+
+class Symbols(Protocol):
+    """Names for architectures and system calls (implemented by ``seccomp_bpf.arch``).
+
+    ``audit_arch`` ``None`` means the default architecture of the object.
+    """
+
+    def arch_name(self, audit_arch: int) -> str | None: ...
+
+    def arch_value(self, name: str) -> int | None: ...
+
+    def syscall_name(self, audit_arch: int | None, nr: int) -> str | None: ...
+
+    def syscall_number(self, audit_arch: int | None, name: str) -> int | None: ...
+
+
+# --- forward data flow --------------------------------------------------------------------------
+# Seccomp programs only jump forward, so one pass in program order computes, for every
+# instruction, what is known on *every* path that reaches it: the state at ``pc`` is the meet
+# of the states its predecessors pass on, and all predecessors come before ``pc``.
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """What holds on entry to an instruction, whatever path reached it.
+
+    ``a``, ``x`` and ``mem`` say which word of ``struct seccomp_data`` the register or scratch
+    cell holds (its offset), or ``None`` when it is anything else or unknown. ``arch`` is the
+    ``AUDIT_ARCH_*`` value every path has checked for (on the true edge of ``A == K`` with
+    ``A`` holding ``arch``), or ``None``.
+    """
+
+    a: int | None = None
+    x: int | None = None
+    mem: tuple[int | None, ...] = (None,) * op.BPF_MEMWORDS
+    arch: int | None = None
+
+    def meet(self, other: FlowState) -> FlowState:
+        """What both states agree on."""
+        if self == other:
+            return self
+        return FlowState(
+            a=self.a if self.a == other.a else None,
+            x=self.x if self.x == other.x else None,
+            mem=tuple(m if m == n else None for m, n in zip(self.mem, other.mem, strict=True)),
+            arch=self.arch if self.arch == other.arch else None,
+        )
+
+    @property
+    def holds_sys_number(self) -> bool:
+        return self.a == op.OFFSET_NR
+
+    @property
+    def holds_arch(self) -> bool:
+        return self.a == op.OFFSET_ARCH
+
+    def byteorder(self, default: ByteOrder) -> ByteOrder:
+        """The byte order of ``struct seccomp_data`` here: the checked arch's, else ``default``."""
+        if self.arch is None:
+            return default
+        return "little" if self.arch & AUDIT_ARCH_LE else "big"
+
+
+UNKNOWN: Final = FlowState()
+
+_CONDITIONAL_OPS: Final = (op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET)
+
+
+class ForwardFlow:
+    """The data-flow pass, one instruction at a time, in program order.
+
+    Call :meth:`state_at` then :meth:`visit` for ``pc = 0, 1, ...``: the assembler decides an
+    instruction from the state before it and only then visits it. Unreachable instructions get
+    :data:`UNKNOWN` and pass nothing on.
+    """
+
+    def __init__(self, length: int) -> None:
+        self._incoming: list[FlowState | None] = [None] * length
+        if length:
+            self._incoming[0] = UNKNOWN
+
+    def state_at(self, pc: int) -> FlowState:
+        state = self._incoming[pc]
+        return UNKNOWN if state is None else state
+
+    def is_reachable(self, pc: int) -> bool:
+        return self._incoming[pc] is not None
+
+    def _pass_on(self, target: int, state: FlowState) -> None:
+        if target >= len(self._incoming):
+            return  # a program the validator refuses; nothing to learn there
+        current = self._incoming[target]
+        self._incoming[target] = state if current is None else current.meet(state)
+
+    def visit(self, pc: int, ins: Instruction) -> None:
+        """Pass the state after ``ins`` (at ``pc``) on to its successors."""
+        if not self.is_reachable(pc):
+            return
+        state = self.state_at(pc)
+        code, k = ins.code, ins.k
+        cls = op.bpf_class(code)
+        if cls == op.BPF_RET:
+            return
+        if cls == op.BPF_JMP:
+            operation = op.bpf_op(code)
+            if operation == op.BPF_JA:
+                self._pass_on(pc + 1 + k, state)
+                return
+            taken = state
+            if operation == op.BPF_JEQ and op.bpf_src(code) == op.BPF_K and state.holds_arch:
+                taken = replace(state, arch=k)
+            self._pass_on(pc + 1 + ins.jt, taken)
+            self._pass_on(pc + 1 + ins.jf, state)
+            return
+        self._pass_on(pc + 1, _after(state, ins))
+
+
+def _after(state: FlowState, ins: Instruction) -> FlowState:
+    """The state after a straight-line instruction."""
+    code, k = ins.code, ins.k
+    cls, mode = op.bpf_class(code), op.bpf_mode(code)
+    if cls == op.BPF_LD:
+        if mode == op.BPF_ABS:
+            return replace(state, a=k)
+        if mode == op.BPF_MEM and k < op.BPF_MEMWORDS:
+            return replace(state, a=state.mem[k])
+        return replace(state, a=None)
+    if cls == op.BPF_LDX:
+        if mode == op.BPF_MEM and k < op.BPF_MEMWORDS:
+            return replace(state, x=state.mem[k])
+        return replace(state, x=None)
+    if cls in (op.BPF_ST, op.BPF_STX) and k < op.BPF_MEMWORDS:
+        mem = list(state.mem)
+        mem[k] = state.a if cls == op.BPF_ST else state.x
+        return replace(state, mem=tuple(mem))
+    if cls == op.BPF_ALU:
+        return replace(state, a=None)
+    if cls == op.BPF_MISC:
+        if code & 0xF8 == op.BPF_TXA:
+            return replace(state, a=state.x)
+        return replace(state, x=state.a)
+    return state
+
+
+def flow_states(program: Iterable[Instruction]) -> list[FlowState]:
+    """The state on entry to each instruction of ``program``."""
+    instructions = tuple(program)
+    flow = ForwardFlow(len(instructions))
+    states = []
+    for pc, ins in enumerate(instructions):
+        states.append(flow.state_at(pc))
+        flow.visit(pc, ins)
+    return states
+
+
+# --- names of the words of struct seccomp_data --------------------------------------------------
+
+
+def field_name(offset: int, byteorder: ByteOrder) -> str | None:
+    """``sys_number``, ``arch``, ``args[2] >> 32``... for a 32-bit aligned offset, else None.
+
+    The 64-bit fields (``instruction_pointer`` at 8, ``args[i]`` at ``16 + 8 * i``) are read in
+    two halves; on a little-endian machine the low half comes first.
+    """
+    if offset == op.OFFSET_NR:
+        return "sys_number"
+    if offset == op.OFFSET_ARCH:
+        return "arch"
+    if offset & 3 or not op.OFFSET_IP <= offset < op.SECCOMP_DATA_SIZE:
+        return None
+    if offset < op.OFFSET_ARGS:
+        name, field_start = "instruction_pointer", op.OFFSET_IP
+    else:
+        index = (offset - op.OFFSET_ARGS) // 8
+        name, field_start = f"args[{index}]", op.offset_of_arg(index)
+    second_word = offset != field_start
+    high = second_word if byteorder == "little" else not second_word
+    return f"{name} >> 32" if high else name
+
+
+def field_offset(name: str, *, high: bool, byteorder: ByteOrder) -> int:
+    """The inverse of :func:`field_name` for the 64-bit fields.
+
+    ``name`` is ``instruction_pointer`` or ``args[i]``; ``high`` asks for the upper 32 bits.
+    """
+    if name == "instruction_pointer":
+        start = op.OFFSET_IP
+    else:
+        match = re.fullmatch(r"args\[(\d+)\]", name)
+        if match is None:
+            raise ValueError(f"not a 64-bit field of struct seccomp_data: {name!r}")
+        start = op.offset_of_arg(int(match.group(1)))
+    second_word = high if byteorder == "little" else not high
+    return start + 4 if second_word else start
+
+
+# --- decoding -----------------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A name the assembler would read as something else cannot stand for a number.
+_RESERVED_OPERANDS = frozenset({"X"})
+
+_ALU_SYMBOLS: Final = {
+    op.BPF_ADD: "+",
+    op.BPF_SUB: "-",
+    op.BPF_MUL: "*",
+    op.BPF_DIV: "/",
+    op.BPF_MOD: "%",
+    op.BPF_AND: "&",
+    op.BPF_OR: "|",
+    op.BPF_XOR: "^",
+    op.BPF_LSH: "<<",
+    op.BPF_RSH: ">>",
+}
+_ALU_NAMES: Final = {
+    op.BPF_ADD: "add",
+    op.BPF_SUB: "sub",
+    op.BPF_MUL: "mul",
+    op.BPF_DIV: "div",
+    op.BPF_MOD: "mod",
+    op.BPF_AND: "and",
+    op.BPF_OR: "or",
+    op.BPF_XOR: "xor",
+    op.BPF_LSH: "lsh",
+    op.BPF_RSH: "rsh",
+    op.BPF_NEG: "neg",
+}
+# The comparison a conditional jump makes when taken, and its negation (taken when it is not).
+_COMPARISONS: Final = {
+    op.BPF_JEQ: ("jeq", "A == {}", "A != {}"),
+    op.BPF_JGT: ("jgt", "A > {}", "A <= {}"),
+    op.BPF_JGE: ("jge", "A >= {}", "A < {}"),
+    op.BPF_JSET: ("jset", "A & {}", "!(A & {})"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedInstruction:
+    """One instruction, raw and resolved.
+
+    ``line`` is its index in the program. ``opname`` is the ``bpf_asm`` mnemonic (``ld``,
+    ``jeq``, ``ret``...). ``text`` is the pseudo-code. ``targets`` are the absolute indices a
+    jump goes to: ``(true, false)`` for a conditional jump, ``(target,)`` for ``goto``, empty
+    otherwise. ``operand_name`` is the symbolic name of ``k`` when there is one: the field of
+    ``struct seccomp_data`` a load reads, the system call or architecture a comparison names,
+    or the action a return gives.
+    """
+
+    line: int
+    code: int
+    jt: int
+    jf: int
+    k: int
+    opname: str
+    text: str
+    targets: tuple[int, ...]
+    operand_name: str | None
+    is_jump_target: bool
+
+    @property
+    def instruction(self) -> Instruction:
+        return Instruction(self.code, self.jt, self.jf, self.k)
+
+    def format(self) -> str:
+        """The line of the listing: `` 0001: 0x15 0x00 0x09 0xc000003e  if (A != ...``."""
+        return (
+            f" {self.line:04d}: 0x{self.code:02x} 0x{self.jt:02x} 0x{self.jf:02x} "
+            f"0x{self.k:08x}  {self.text}"
+        )
+
+
+def _hex(value: int) -> str:
+    return f"{value:#x}"
+
+
+def _goto(target: int) -> str:
+    return f"goto {target:04d}"
+
+
+class _Decoder:
+    def __init__(self, symbols: Symbols | None, byteorder: ByteOrder) -> None:
+        self.symbols = symbols
+        self.byteorder = byteorder
+
+    def comparison_name(self, k: int, state: FlowState) -> str | None:
+        """The name of ``k`` compared with ``A``, if the symbols name it and name it back."""
+        symbols = self.symbols
+        if symbols is None:
+            return None
+        name: str | None = None
+        if state.holds_arch:
+            name = symbols.arch_name(k)
+            if name is not None and symbols.arch_value(name) != k:
+                name = None
+        elif state.holds_sys_number:
+            name = symbols.syscall_name(state.arch, k)
+            if name is not None and symbols.syscall_number(state.arch, name) != k:
+                name = None
+        if name is None or name in _RESERVED_OPERANDS or not _IDENTIFIER.fullmatch(name):
+            return None
+        return name
+
+    def decode(
+        self, pc: int, ins: Instruction, state: FlowState, is_jump_target: bool
+    ) -> DecodedInstruction:
+        code, k = ins.code, ins.k
+        cls, mode = op.bpf_class(code), op.bpf_mode(code)
+        targets: tuple[int, ...] = ()
+        name: str | None = None
+        if cls == op.BPF_LD:
+            opname = "ld"
+            if mode == op.BPF_ABS:
+                name = field_name(k, state.byteorder(self.byteorder))
+                text = f"A = {name if name is not None else f'data[{k}]'}"
+            elif mode == op.BPF_LEN:
+                text = "A = len"
+            elif mode == op.BPF_MEM:
+                text = f"A = mem[{k}]"
+            else:
+                text = f"A = {_hex(k)}"
+        elif cls == op.BPF_LDX:
+            opname = "ldx"
+            if mode == op.BPF_LEN:
+                text = "X = len"
+            elif mode == op.BPF_MEM:
+                text = f"X = mem[{k}]"
+            else:
+                text = f"X = {_hex(k)}"
+        elif cls == op.BPF_ST:
+            opname, text = "st", f"mem[{k}] = A"
+        elif cls == op.BPF_STX:
+            opname, text = "stx", f"mem[{k}] = X"
+        elif cls == op.BPF_ALU:
+            operation = op.bpf_op(code)
+            opname = _ALU_NAMES.get(operation, f"alu{operation:#x}")
+            if operation == op.BPF_NEG:
+                text = "A = -A"
+            else:
+                if op.bpf_src(code) == op.BPF_X:
+                    operand = "X"
+                elif operation in (op.BPF_LSH, op.BPF_RSH):
+                    operand = str(k)  # a shift count, as seccomp-tools prints it
+                else:
+                    operand = _hex(k)
+                text = f"A {_ALU_SYMBOLS.get(operation, '?')}= {operand}"
+        elif cls == op.BPF_JMP:
+            operation = op.bpf_op(code)
+            if operation == op.BPF_JA:
+                opname = "ja"
+                targets = (pc + 1 + k,)
+                text = _goto(targets[0])
+            else:
+                opname, taken, not_taken = _COMPARISONS[operation]
+                if op.bpf_src(code) == op.BPF_X:
+                    operand = "X"
+                else:
+                    if operation != op.BPF_JSET:  # a JSET constant is a mask, not a number
+                        name = self.comparison_name(k, state)
+                    operand = name if name is not None else _hex(k)
+                true_target, false_target = pc + 1 + ins.jt, pc + 1 + ins.jf
+                targets = (true_target, false_target)
+                # Print the shortest form that still says both offsets: the fall-through
+                # edge (offset 0) is left out; with both or neither offset 0, both are shown.
+                if ins.jf == 0 and ins.jt != 0:
+                    text = f"if ({taken.format(operand)}) {_goto(true_target)}"
+                elif ins.jt == 0 and ins.jf != 0:
+                    text = f"if ({not_taken.format(operand)}) {_goto(false_target)}"
+                else:
+                    text = (
+                        f"if ({taken.format(operand)}) {_goto(true_target)} "
+                        f"else {_goto(false_target)}"
+                    )
+        elif cls == op.BPF_RET:
+            opname = "ret"
+            if op.bpf_rval(code) == op.BPF_A:
+                text = "return A"
+            else:
+                value = format_return_value(k)
+                name = None if value.startswith("0x") else value
+                text = f"return {value}"
+        else:  # BPF_MISC
+            if code & 0xF8 == op.BPF_TXA:
+                opname, text = "txa", "A = X"
+            else:
+                opname, text = "tax", "X = A"
+        return DecodedInstruction(
+            line=pc,
+            code=code,
+            jt=ins.jt,
+            jf=ins.jf,
+            k=k,
+            opname=opname,
+            text=text,
+            targets=targets,
+            operand_name=name,
+            is_jump_target=is_jump_target,
+        )
+
+
+def get_instructions(
+    program: Program | Iterable[Instruction],
+    *,
+    symbols: Symbols | None = None,
+    byteorder: ByteOrder = "little",
+) -> list[DecodedInstruction]:
+    """Decode ``program`` (validated first: raises InvalidProgramError) instruction by instruction.
+
+    ``symbols`` names architectures and system calls; ``byteorder`` says which half of a 64-bit
+    field comes first where the program has not checked the architecture.
+    """
+    if not isinstance(program, Program):
+        program = Program(program)
+    instructions = program.instructions
+    jump_targets: set[int] = set()
+    for pc, ins in enumerate(instructions):
+        if op.bpf_class(ins.code) == op.BPF_JMP:
+            if op.bpf_op(ins.code) == op.BPF_JA:
+                jump_targets.add(pc + 1 + ins.k)
+            else:
+                jump_targets.update((pc + 1 + ins.jt, pc + 1 + ins.jf))
+    decoder = _Decoder(symbols, byteorder)
+    states = flow_states(instructions)
+    return [
+        decoder.decode(pc, ins, states[pc], pc in jump_targets)
+        for pc, ins in enumerate(instructions)
+    ]
+
+
+def format_listing(decoded: Iterable[DecodedInstruction]) -> str:
+    """The header and one line per instruction, each ending in a newline."""
+    return "\n".join([HEADER, *(d.format() for d in decoded)]) + "\n"
+
+
+def disassemble(
+    program: Program | Iterable[Instruction],
+    *,
+    symbols: Symbols | None = None,
+    byteorder: ByteOrder = "little",
+) -> str:
+    """The listing of ``program`` as text (see the module docstring for the format)."""
+    return format_listing(get_instructions(program, symbols=symbols, byteorder=byteorder))
+
+
+def dis(
+    program: Program | Iterable[Instruction],
+    *,
+    symbols: Symbols | None = None,
+    byteorder: ByteOrder = "little",
+    file: IO[str] | None = None,
+) -> None:
+    """Print the listing of ``program`` to ``file`` (default: standard output)."""
+    text = disassemble(program, symbols=symbols, byteorder=byteorder)
+    print(text, end="", file=sys.stdout if file is None else file)

@@ -1,0 +1,316 @@
+"""Peephole passes over the builder's node form; none changes what a program returns.
+
+Each pass takes the node list (jumps as absolute, forward node indices) and returns a new list,
+or ``None`` when it has nothing to do. :func:`optimize` runs them in order until none changes
+anything. Every pass keeps the result of the program identical for every ``seccomp_data``; the
+tests check that by emulating optimized against unoptimized programs.
+
+Passes:
+
+- ``thread_jumps``: a jump whose target's outcome is already decided by the jump itself goes
+  straight on. ``A`` is the same at both ends of a jump, so if the edge says ``A == 5`` and the
+  target asks ``A >= 3``, the target always takes its true branch. Edges into ``JA`` follow it.
+- ``fold_same_targets``: a conditional whose two targets are equal becomes ``JA``.
+- ``return_instead_of_ja``: ``JA`` to a ``RET`` becomes a copy of that ``RET``.
+- ``drop_redundant_loads``: ``A = data[k]`` when ``A`` already holds ``data[k]`` on every path.
+- ``drop_ja_to_next``: ``JA 0`` does nothing.
+- ``drop_dead_code``: instructions no path reaches.
+- ``share_returns``: jumps to a ``RET`` that nothing falls into go to the next identical ``RET``
+  instead, which leaves the first one dead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.builder import Node
+
+_MAX32 = 0xFFFFFFFF
+_MAX_PASS_ROUNDS = 100
+# share_returns only redirects to a RET this close (in nodes), so that it does not trade one
+# RET for a JA trampoline.
+_SHARE_DISTANCE = 200
+
+Pass = Callable[[list[Node]], "list[Node] | None"]
+
+
+def _compact(nodes: list[Node], keep: list[bool]) -> list[Node]:
+    """Remove nodes not kept; a jump to a removed node goes to the next kept one."""
+    count = len(nodes)
+    next_kept = [0] * (count + 1)
+    next_kept[count] = count
+    for index in range(count - 1, -1, -1):
+        next_kept[index] = index if keep[index] else next_kept[index + 1]
+    new_index = [0] * (count + 1)
+    at = 0
+    for index in range(count):
+        new_index[index] = at
+        at += keep[index]
+    new_index[count] = at
+    out = []
+    for index, node in enumerate(nodes):
+        if not keep[index]:
+            continue
+        if node.is_jump:
+            out.append(
+                Node(node.code, node.k, new_index[next_kept[node.jt]], new_index[next_kept[node.jf]])
+            )
+        else:
+            out.append(Node(node.code, node.k))
+    return out
+
+
+# -- what an edge tells about A ---------------------------------------------------------------
+
+
+class _Fact:
+    """What is known about ``A`` along one edge: an interval and JSET bits."""
+
+    __slots__ = ("hi", "lo", "not_equal", "bits_clear", "bits_some")
+
+    def __init__(self) -> None:
+        self.lo = 0
+        self.hi = _MAX32
+        self.not_equal: int | None = None  # A != not_equal
+        self.bits_clear = 0  # A & bits_clear == 0
+        self.bits_some: int | None = None  # A & bits_some != 0
+
+
+def _edge_fact(node: Node, taken: bool) -> _Fact | None:
+    if node.code & op.BPF_X:
+        return None
+    fact = _Fact()
+    operation, k = node.code & 0xF0, node.k
+    if operation == op.BPF_JEQ:
+        if taken:
+            fact.lo = fact.hi = k
+        else:
+            fact.not_equal = k
+    elif operation == op.BPF_JGT:
+        if taken:
+            fact.lo = k + 1
+        else:
+            fact.hi = k
+    elif operation == op.BPF_JGE:
+        if taken:
+            fact.lo = k
+        else:
+            fact.hi = k - 1
+    elif operation == op.BPF_JSET:
+        if taken:
+            fact.bits_some = k
+        else:
+            fact.bits_clear = k
+    return fact
+
+
+def _decide(node: Node, fact: _Fact) -> bool | None:
+    """The outcome of conditional ``node`` given ``fact``, or None when it depends on A."""
+    if node.code & op.BPF_X:
+        return None
+    operation, k = node.code & 0xF0, node.k
+    lo, hi = fact.lo, fact.hi
+    if operation == op.BPF_JEQ:
+        if k < lo or k > hi or k == fact.not_equal:
+            return False
+        if (k & fact.bits_clear) != 0:
+            return False
+        if lo == hi == k:
+            return True
+    elif operation == op.BPF_JGT:
+        if lo > k:
+            return True
+        if hi <= k:
+            return False
+    elif operation == op.BPF_JGE:
+        if lo >= k:
+            return True
+        if hi < k:
+            return False
+    elif operation == op.BPF_JSET:
+        if lo == hi:
+            return (lo & k) != 0
+        if (k & ~fact.bits_clear & _MAX32) == 0:
+            return False  # every bit of k is known clear
+        if fact.bits_some is not None and (fact.bits_some & ~k) == 0:
+            return True  # some bit of bits_some is set, and they are all in k
+    return None
+
+
+def thread_jumps(nodes: list[Node]) -> list[Node] | None:
+    changed = False
+    out = [Node(n.code, n.k, n.jt, n.jf) for n in nodes]
+
+    def follow(target: int, fact: _Fact | None) -> int:
+        while True:
+            node = out[target]
+            if node.is_ja:
+                target = node.jt
+            elif fact is not None and node.is_conditional:
+                outcome = _decide(node, fact)
+                if outcome is None:
+                    return target
+                target = node.jt if outcome else node.jf
+            else:
+                return target
+
+    for node in out:
+        if node.is_ja:
+            new = follow(node.jt, None)
+            if new != node.jt:
+                node.jt = node.jf = new
+                changed = True
+        elif node.is_conditional:
+            new_t = follow(node.jt, _edge_fact(node, True))
+            new_f = follow(node.jf, _edge_fact(node, False))
+            if (new_t, new_f) != (node.jt, node.jf):
+                node.jt, node.jf = new_t, new_f
+                changed = True
+    return out if changed else None
+
+
+def fold_same_targets(nodes: list[Node]) -> list[Node] | None:
+    changed = False
+    out = []
+    for node in nodes:
+        if node.is_conditional and node.jt == node.jf:
+            out.append(Node(op.BPF_JMP | op.BPF_JA, 0, node.jt, node.jt))
+            changed = True
+        else:
+            out.append(node)
+    return out if changed else None
+
+
+def return_instead_of_ja(nodes: list[Node]) -> list[Node] | None:
+    changed = False
+    out = []
+    for node in nodes:
+        if node.is_ja and nodes[node.jt].is_return:
+            target = nodes[node.jt]
+            out.append(Node(target.code, target.k))
+            changed = True
+        else:
+            out.append(node)
+    return out if changed else None
+
+
+def _predecessor_lists(nodes: list[Node]) -> list[list[int]]:
+    preds: list[list[int]] = [[] for _ in nodes]
+    for index, node in enumerate(nodes):
+        for target in set(node.targets(index)):
+            if target < len(nodes):
+                preds[target].append(index)
+    return preds
+
+
+_LOAD_ABS = op.BPF_LD | op.BPF_W | op.BPF_ABS
+_UNKNOWN = -1
+
+
+def _a_after(node: Node, before: int) -> int:
+    """Which ``data`` offset ``A`` holds after ``node`` (``_UNKNOWN`` if none)."""
+    cls = node.code & 0x07
+    if node.code == _LOAD_ABS:
+        return node.k
+    if cls in (op.BPF_LD, op.BPF_ALU):
+        return _UNKNOWN
+    if node.code == op.BPF_MISC | op.BPF_TXA:
+        return _UNKNOWN
+    return before
+
+
+def drop_redundant_loads(nodes: list[Node]) -> list[Node] | None:
+    preds = _predecessor_lists(nodes)
+    after: list[int] = []
+    keep = [True] * len(nodes)
+    for index, node in enumerate(nodes):
+        if index == 0 or not preds[index]:
+            before = _UNKNOWN
+        else:
+            states = {after[p] for p in preds[index]}
+            before = states.pop() if len(states) == 1 else _UNKNOWN
+        if node.code == _LOAD_ABS and before == node.k:
+            keep[index] = False
+        after.append(_a_after(node, before))
+    if all(keep):
+        return None
+    return _compact(nodes, keep)
+
+
+def drop_ja_to_next(nodes: list[Node]) -> list[Node] | None:
+    keep = [not (node.is_ja and node.jt == index + 1) for index, node in enumerate(nodes)]
+    if all(keep):
+        return None
+    return _compact(nodes, keep)
+
+
+def drop_dead_code(nodes: list[Node]) -> list[Node] | None:
+    reached = [False] * len(nodes)
+    reached[0] = True
+    for index, node in enumerate(nodes):
+        if reached[index]:
+            for target in node.targets(index):
+                reached[target] = True
+    if all(reached):
+        return None
+    return _compact(nodes, reached)
+
+
+def share_returns(nodes: list[Node]) -> list[Node] | None:
+    # Where is the next RET with the same value, for every RET?
+    next_same: dict[int, int] = {}
+    last_seen: dict[tuple[int, int], int] = {}
+    for index in range(len(nodes) - 1, -1, -1):
+        node = nodes[index]
+        if node.is_return:
+            key = (node.code, node.k)
+            if key in last_seen:
+                next_same[index] = last_seen[key]
+            last_seen[key] = index
+    redirect: dict[int, int] = {}
+    for index, later in next_same.items():
+        previous = nodes[index - 1] if index else None
+        falls_in = index == 0 or (
+            previous is not None and not previous.is_jump and not previous.is_return
+        )
+        if not falls_in and later - index <= _SHARE_DISTANCE:
+            redirect[index] = later
+    if not redirect:
+        return None
+    out = []
+    changed = False
+    for node in nodes:
+        if node.is_jump and (node.jt in redirect or node.jf in redirect):
+            out.append(
+                Node(node.code, node.k, redirect.get(node.jt, node.jt), redirect.get(node.jf, node.jf))
+            )
+            changed = True
+        else:
+            out.append(node)
+    return out if changed else None
+
+
+PASSES: tuple[Pass, ...] = (
+    thread_jumps,
+    fold_same_targets,
+    return_instead_of_ja,
+    drop_redundant_loads,
+    drop_ja_to_next,
+    drop_dead_code,
+    share_returns,
+)
+
+
+def optimize(nodes: list[Node], passes: tuple[Pass, ...] = PASSES) -> list[Node]:
+    """Run ``passes`` in order, again and again, until none changes anything."""
+    for _ in range(_MAX_PASS_ROUNDS):
+        changed = False
+        for run in passes:
+            result = run(nodes)
+            if result is not None:
+                nodes = result
+                changed = True
+        if not changed:
+            return nodes
+    return nodes

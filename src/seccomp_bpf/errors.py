@@ -1,0 +1,161 @@
+"""Every error seccomp-bpf raises, in one hierarchy.
+
+::
+
+    SeccompBPFError
+     ├── InvalidProgramError   (also ValueError)  a program the kernel would refuse
+     ├── AssemblyError         (also ValueError)  text that is not a program
+     │    └── AssembledProgramError (also InvalidProgramError)  text that assembles to one
+     │                                                           the kernel would refuse
+     ├── UnknownArchError      (also ValueError)  an architecture name we do not know
+     ├── PolicyError           (also ValueError)  a policy that is not valid
+     ├── CompileError          (also ValueError)  a policy that cannot become a program
+     └── KernelError           (also OSError)     a system call failed; names the call
+          ├── TsyncError                          another thread has a different filter
+          └── ActionUnavailableError              the kernel lacks an action the program uses
+
+Subclassing the built-in types lets ordinary ``except ValueError`` / ``except OSError`` clauses
+work. This module imports nothing from the package, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+
+class SeccompBPFError(Exception):
+    """Base class of every error raised by seccomp-bpf."""
+
+
+class InvalidProgramError(SeccompBPFError, ValueError):
+    """A classic-BPF program that the kernel would refuse as a seccomp filter.
+
+    ``index`` is the offending instruction (``None`` when the program as a whole is wrong,
+    for example empty or too long) and ``reason`` says why.
+    """
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        where = f"instruction {index}: " if index is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class AssemblyError(SeccompBPFError, ValueError):
+    """Text that does not assemble; names the line (1-based) and column (1-based)."""
+
+    def __init__(
+        self, message: str, *, line: int, column: int = 1, text: str = "", source: str = "<text>"
+    ) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        self.text = text
+        self.source = source
+        super().__init__(f"{source}:{line}:{column}: {message}")
+
+
+class AssembledProgramError(AssemblyError, InvalidProgramError):
+    """Text that assembles to a program the kernel would refuse.
+
+    Both an :class:`AssemblyError` (``line``, ``column``, ``text`` and ``source`` point at the
+    offending instruction's line) and an :class:`InvalidProgramError` (``reason`` and ``index``
+    are the validator's).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        index: int | None,
+        *,
+        line: int,
+        column: int = 1,
+        text: str = "",
+        source: str = "<text>",
+    ) -> None:
+        self.reason = reason
+        self.index = index
+        self.message = reason
+        self.line = line
+        self.column = column
+        self.text = text
+        self.source = source
+        Exception.__init__(self, f"{source}:{line}:{column}: {reason}")
+
+
+class UnknownArchError(SeccompBPFError, ValueError):
+    """An architecture name or ``AUDIT_ARCH_*`` value that seccomp-bpf does not know."""
+
+
+class PolicyError(SeccompBPFError, ValueError):
+    """A policy that is not valid.
+
+    When it comes from a file, ``source``, ``line`` and ``column`` (1-based) say where, and
+    ``snippet`` holds the offending text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        snippet: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        self.snippet = snippet
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        text = f"{where}{self.message}"
+        if self.snippet:
+            text += f" (at {self.snippet!r})"
+        return text
+
+
+class CompileError(SeccompBPFError, ValueError):
+    """A valid policy that cannot be turned into a program (for example, too large)."""
+
+
+class KernelError(SeccompBPFError, OSError):
+    """A system call failed. ``call`` names it; ``errno`` and ``strerror`` are as in OSError."""
+
+    def __init__(self, call: str, errno: int, detail: str = "") -> None:
+        import os
+
+        self.call = call
+        self.detail = detail
+        message = f"{call}: {os.strerror(errno)}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(errno, message)
+        # OSError.__str__ prints "[Errno N] message"; keep that, it is what users expect.
+
+
+class TsyncError(KernelError):
+    """SECCOMP_FILTER_FLAG_TSYNC failed: thread ``thread_id`` cannot be synchronised."""
+
+    def __init__(self, thread_id: int) -> None:
+        import errno as errno_module
+
+        self.thread_id = thread_id
+        super().__init__(
+            "seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)",
+            errno_module.EAGAIN,
+            f"thread {thread_id} has a different seccomp filter or mode and cannot be "
+            "synchronised",
+        )
+
+
+class ActionUnavailableError(KernelError):
+    """The running kernel does not support an action the program returns."""
