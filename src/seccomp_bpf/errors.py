@@ -8,6 +8,7 @@
      │    └── AssembledProgramError (also InvalidProgramError)  text that assembles to one
      │                                                           the kernel would refuse
      ├── UnknownArchError      (also ValueError)  an architecture name we do not know
+     ├── UnknownSyscallError   (also ValueError)  a system call name no architecture has
      ├── PolicyError           (also ValueError)  a policy that is not valid
      ├── CompileError          (also ValueError)  a policy that cannot become a program
      └── KernelError           (also OSError)     a system call failed; names the call
@@ -85,6 +86,10 @@ class UnknownArchError(SeccompBPFError, ValueError):
     """An architecture name or ``AUDIT_ARCH_*`` value that seccomp-bpf does not know."""
 
 
+class UnknownSyscallError(SeccompBPFError, ValueError):
+    """A system call name that no known architecture has (most often a typo)."""
+
+
 class PolicyError(SeccompBPFError, ValueError):
     """A policy that is not valid.
 
@@ -152,8 +157,7 @@ class TsyncError(KernelError):
         super().__init__(
             "seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)",
             errno_module.EAGAIN,
-            f"thread {thread_id} has a different seccomp filter or mode and cannot be "
-            "synchronised",
+            f"thread {thread_id} has a different seccomp filter or mode and cannot be synchronised",
         )
 
 

@@ -1,0 +1,164 @@
+"""One ABI a seccomp filter can see: :class:`Arch`, and its lazily loaded syscall table.
+
+System call numbers come from the ``system-calls`` package (``system_calls.tables.<name>``,
+one ``dict`` per architecture, generated from the kernel's ``syscall.tbl`` files). This module
+was checked against ``system-calls`` 7.2 (the tables of Linux 7.2.0): ``tests/arch`` compares
+every number with the UAPI ``unistd`` headers of Linux 6.1 and with libseccomp 2.5.4, and
+found no number that differs (only calls added or removed since). The numbers are already in
+the form ``seccomp_data.nr`` shows: x32 numbers include ``__X32_SYSCALL_BIT`` and MIPS numbers
+include their ABI's base (4000 o32, 5000 n64, 6000 n32).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+ByteOrder = Literal["little", "big"]
+
+
+class SyscallTable(Mapping[str, int]):
+    """``name -> number`` for one ABI, read from ``system_calls.tables.<source>`` on first use.
+
+    Importing a table costs about a millisecond, so an :class:`Arch` is cheap to create and
+    only the tables a program asks for are ever loaded. Loading twice (two threads racing) is
+    harmless: both build the same dictionaries.
+
+    When a number has two names (Alpha's ``getxpid`` is also listed as ``getpid``),
+    ``preferred_names`` says which one :meth:`name_of` gives: the kernel table's.
+    """
+
+    __slots__ = ("_by_name", "_by_number", "_preferred", "source")
+
+    def __init__(self, source: str, preferred_names: Mapping[int, str] | None = None) -> None:
+        self.source = source
+        self._preferred = dict(preferred_names or {})
+        self._by_name: dict[str, int] | None = None
+        self._by_number: dict[int, str] | None = None
+
+    def _load(self) -> dict[str, int]:
+        module = importlib.import_module(f"system_calls.tables.{self.source}")
+        table: dict[str, int] = dict(getattr(module, f"syscalls_{self.source}"))
+        by_number: dict[int, str] = {}
+        for name, number in sorted(table.items()):
+            by_number.setdefault(number, name)
+        by_number.update(self._preferred)
+        self._by_number = by_number
+        self._by_name = table
+        return table
+
+    @property
+    def by_name(self) -> dict[str, int]:
+        table = self._by_name
+        return table if table is not None else self._load()
+
+    @property
+    def by_number(self) -> dict[int, str]:
+        if self._by_number is None:
+            self._load()
+        assert self._by_number is not None
+        return self._by_number
+
+    def __getitem__(self, name: str) -> int:
+        return self.by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_name)
+
+    def __len__(self) -> int:
+        return len(self.by_name)
+
+    def name_of(self, number: int) -> str | None:
+        """The name of ``number`` in this table, or ``None``."""
+        return self.by_number.get(number)
+
+    def __repr__(self) -> str:
+        return f"SyscallTable({self.source!r})"
+
+
+def _no_calls() -> Mapping[str, int]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, repr=False)
+class Arch:
+    """An ABI as seccomp sees it: the ``seccomp_data.arch`` value and the meaning of ``nr``.
+
+    Two arches may share an ``audit_arch`` (x86-64 and x32 do); then ``syscall_nr_mask_bit``
+    of the second tells its numbers apart. Equality and hashing use the descriptive fields,
+    not the tables, so arches can be dictionary keys.
+    """
+
+    name: str
+    """Canonical name: libseccomp's (``x86_64``, ``aarch64``, ``mipsel64n32``) except ``i386``,
+    which libseccomp calls ``x86``."""
+    audit_arch: int
+    """``AUDIT_ARCH_*`` from <linux/audit.h>: what ``seccomp_data.arch`` holds."""
+    bits: int
+    """Word size of the ABI: 64 or 32 (x32 and MIPS n32 are 32-bit ABIs on 64-bit kernels)."""
+    byteorder: ByteOrder
+    """Byte order of ``seccomp_data``'s 64-bit fields: which half of ``args[i]`` comes first."""
+    syscalls: Mapping[str, int] = field(compare=False, repr=False)
+    """``name -> number`` exactly as ``seccomp_data.nr`` shows it."""
+    aliases: tuple[str, ...] = ()
+    """Other names accepted by :func:`~seccomp_bpf.arch.get_arch` (case-insensitively)."""
+    syscall_nr_mask_bit: int = 0
+    """A bit set in every number of this ABI, telling it apart from an ABI with the same
+    ``audit_arch``: ``__X32_SYSCALL_BIT`` (0x40000000) for x32, else 0."""
+    socketcall: Mapping[str, int] = field(default_factory=_no_calls, compare=False, repr=False)
+    """``direct syscall name -> SYS_* call number`` of ``socketcall(2)``; empty without it."""
+    ipc: Mapping[str, int] = field(default_factory=_no_calls, compare=False, repr=False)
+    """``direct syscall name -> call number`` of ``ipc(2)`` (compare ``args[0] & 0xffff``)."""
+    compat: tuple[str, ...] = ()
+    """Other ABIs whose system calls reach a process on a kernel built for this ABI (for
+    x32 and MIPS n32, which have no kernel of their own: the 64-bit kernel they run on)."""
+    audit_arch_macro: str = ""
+    """The <linux/audit.h> macro of ``audit_arch``, e.g. ``AUDIT_ARCH_SHEL`` for ``sh``."""
+    libseccomp_name: str | None = None
+    """libseccomp's name (``x86`` for i386), or ``None`` when libseccomp lacks the ABI."""
+    syscall_nr_base: int = 0
+    """First number of this ABI's range when the kernel picks the table by number range
+    (MIPS: 4000 o32, 5000 n64, 6000 n32), else 0."""
+
+    def syscall_number(self, name: str) -> int | None:
+        """The number of system call ``name`` on this ABI, or ``None`` when it has none."""
+        return self.syscalls.get(name)
+
+    def syscall_name(self, nr: int) -> str | None:
+        """The name of system call number ``nr`` on this ABI, or ``None``."""
+        table = self.syscalls
+        if isinstance(table, SyscallTable):
+            return table.name_of(nr)
+        for name, number in table.items():
+            if number == nr:
+                return name
+        return None
+
+    def is_known(self, nr: int) -> bool:
+        """Whether ``nr`` is a system call number of this ABI."""
+        return self.syscall_name(nr) is not None
+
+    @property
+    def scmp_token(self) -> str:
+        """libseccomp's and Docker's token: ``SCMP_ARCH_X86_64``, ``SCMP_ARCH_X86``..."""
+        return "SCMP_ARCH_" + (self.libseccomp_name or self.name).upper()
+
+    @property
+    def symbol(self) -> str:
+        """The token the disassembler prints for ``audit_arch``: ``ARCH_X86_64``."""
+        return "ARCH_" + self.name.upper().replace("-", "_").replace(".", "_")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return (
+            f"Arch(name={self.name!r}, audit_arch={self.audit_arch:#010x}, bits={self.bits}, "
+            f"byteorder={self.byteorder!r})"
+        )
