@@ -1,0 +1,67 @@
+"""Policy file formats: YAML (with go-seccomp-bpf files) and OCI/Docker JSON profiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Sequence
+
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.formats.oci import DOCKER_DEFAULT_CAPABILITIES, load_oci_policy, read_oci_policy
+from seccomp_bpf.formats.yaml_policy import decode_policy_bytes, load_yaml_policy, read_yaml_policy
+from seccomp_bpf.policy.policy import Policy
+
+_OCI_KEY = re.compile(r'"defaultAction"\s*:')
+
+
+def looks_like_oci(text: str) -> bool:
+    """Whether ``text`` is an OCI/Docker JSON profile rather than a YAML policy: a JSON object
+    with a ``"defaultAction"`` key (the YAML format spells it ``default_action``)."""
+    return text.lstrip().startswith("{") and _OCI_KEY.search(text) is not None
+
+
+def load_policy_text(
+    text: str, *, source: str | None = None, arches: Sequence[str] | None = None
+) -> Policy:
+    """Read a policy in either format, telling them apart with :func:`looks_like_oci`.
+
+    ``arches``, when given, are the architectures to use: for a YAML policy they replace its
+    ``arches``; for an OCI/Docker profile there must be one, the machine architecture that
+    Docker's ``archMap`` and ``includes``/``excludes`` are resolved for.
+    """
+    if looks_like_oci(text):
+        if arches is not None and len(arches) != 1:
+            raise PolicyError(
+                "an OCI/Docker profile is resolved for one machine architecture; "
+                f"give one, not {len(arches)}",
+                source=source,
+            )
+        return load_oci_policy(text, source=source, arch=arches[0] if arches else None)
+    policy = load_yaml_policy(text, source=source)
+    if arches is not None:
+        policy = dataclasses.replace(policy, arches=tuple(arches))
+        policy.validate()
+    return policy
+
+
+def read_policy_file(
+    path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
+) -> Policy:
+    """Read a policy file in either format; ``arches`` as for :func:`load_policy_text`."""
+    name = os.fspath(path)
+    with open(name, "rb") as stream:
+        data = stream.read()
+    return load_policy_text(decode_policy_bytes(data, name), source=name, arches=arches)
+
+
+__all__ = [
+    "DOCKER_DEFAULT_CAPABILITIES",
+    "load_oci_policy",
+    "load_policy_text",
+    "load_yaml_policy",
+    "looks_like_oci",
+    "read_oci_policy",
+    "read_policy_file",
+    "read_yaml_policy",
+]

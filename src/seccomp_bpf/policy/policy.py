@@ -1,0 +1,246 @@
+"""The policy: the one model every front end produces and every back end consumes.
+
+Meaning (DESIGN §3), for a call ``(arch, nr, args, ip)``:
+
+1. The architecture value and, for ``AUDIT_ARCH_X86_64``, bit 30 of ``nr`` choose the ABI
+   (x86-64 or x32). An ABI the policy does not list gets ``bad_arch_action``.
+2. The rules that name ``nr`` on that ABI (mirrored multiplexer entries included) are tried in
+   policy order; the first whose condition holds gives the action.
+3. Otherwise ``unknown_syscall_action`` if it is set and ``nr`` is neither in the ABI's table
+   nor named by any rule; otherwise ``default_action``.
+
+:mod:`seccomp_bpf.policy.reference` implements exactly this; the compiler must agree with it.
+
+Names resolve per architecture. A name that none of the policy's architectures has is an
+error (a typo must not vanish); a name missing on only some is skipped there and reported by
+:meth:`Policy.check`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from seccomp_bpf.arch import Arch, all_arches, get_arch
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policy.actions import KILL_PROCESS, Action
+from seccomp_bpf.policy.resolution import (
+    MULTIPLEXER_MODES,
+    ResolvedArch,
+    check_names,
+    resolve_for_arch,
+    rule_label,
+)
+from seccomp_bpf.policy.rules import Rule
+
+if TYPE_CHECKING:
+    from seccomp_bpf.policy.reference import Decision
+
+FILTER_FLAGS: Final[tuple[str, ...]] = (
+    "tsync",
+    "log",
+    "spec_allow",
+    "new_listener",
+    "tsync_esrch",
+    "wait_killable_recv",
+)
+"""Names of ``SECCOMP_FILTER_FLAG_*`` (``<linux/seccomp.h>``) a policy may ask for at install."""
+
+
+def _tuple_of(value: object, kind: type, what: str) -> tuple[object, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise PolicyError(f"{what} must be a sequence, not {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, kind):
+            raise PolicyError(f"{what} holds {kind.__name__} values, not {item!r}")
+    return items
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A seccomp policy; see the module docstring for its meaning.
+
+    ``arches`` are names or aliases (``native`` is this machine's). ``flags`` are
+    ``SECCOMP_FILTER_FLAG_*`` names in lower case without the prefix (:data:`FILTER_FLAGS`),
+    wishes for installation that do not change any decision. ``source`` is the file the
+    policy was read from; ``notes`` are remarks of the reader that produced it (for example
+    what an OCI profile asked for that has no equivalent). Neither takes part in equality.
+    """
+
+    default_action: Action
+    rules: tuple[Rule, ...] = ()
+    arches: tuple[str, ...] = ("native",)
+    bad_arch_action: Action = KILL_PROCESS
+    unknown_syscall_action: Action | None = None
+    multiplexer_conditions: str = "error"
+    name: str | None = None
+    comment: str | None = None
+    flags: tuple[str, ...] = ()
+    source: str | None = field(default=None, compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    _cache: dict[str, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("default_action", "bad_arch_action"):
+            if not isinstance(getattr(self, name), Action):
+                raise PolicyError(f"{name} must be an Action, not {getattr(self, name)!r}")
+        if self.unknown_syscall_action is not None and not isinstance(
+            self.unknown_syscall_action, Action
+        ):
+            raise PolicyError(
+                "unknown_syscall_action must be an Action or None, "
+                f"not {self.unknown_syscall_action!r}"
+            )
+        set_(self, "rules", _tuple_of(self.rules, Rule, "rules"))
+        arches = _tuple_of(self.arches, str, "arches")
+        if not arches:
+            raise PolicyError("a policy needs at least one architecture")
+        set_(self, "arches", arches)
+        if self.multiplexer_conditions not in MULTIPLEXER_MODES:
+            raise PolicyError(
+                "multiplexer_conditions must be 'error' or 'drop', "
+                f"not {self.multiplexer_conditions!r}"
+            )
+        flags = _tuple_of(self.flags, str, "flags")
+        for flag in flags:
+            if flag not in FILTER_FLAGS:
+                raise PolicyError(
+                    f"unknown filter flag {flag!r}; expected one of {', '.join(FILTER_FLAGS)}"
+                )
+        set_(self, "flags", flags)
+        set_(self, "notes", _tuple_of(self.notes, str, "notes"))
+        for name in ("name", "comment", "source"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise PolicyError(f"{name} must be text, not {value!r}")
+
+    # --- architectures and resolution ---------------------------------------------------------
+
+    def resolved_arches(self) -> tuple[Arch, ...]:
+        """The listed architectures: ``native`` expanded, aliases resolved, duplicates dropped."""
+        cached = self._cache.get("arches")
+        if cached is None:
+            result: list[Arch] = []
+            for name in self.arches:
+                arch = get_arch(name)
+                if all(a.name != arch.name for a in result):
+                    result.append(arch)
+            cached = self._cache["arches"] = tuple(result)
+        assert isinstance(cached, tuple)
+        return cached
+
+    def validate(self) -> None:
+        """Raise :class:`PolicyError` unless every architecture resolves cleanly.
+
+        Checks that each name exists on at least one listed architecture and that no rule
+        with conditions is mirrored onto a multiplexer while ``multiplexer_conditions`` is
+        ``"error"``. Readers call this; :meth:`resolve` and :meth:`evaluate` do too.
+        """
+        if self._cache.get("valid"):
+            return
+        arches = self.resolved_arches()
+        check_names(self, arches, all_arches())
+        for arch in arches:
+            self._resolve_unchecked(arch)
+        self._cache["valid"] = True
+
+    def resolve(self, arch: Arch | str) -> ResolvedArch:
+        """The policy on ``arch``: usually one of its architectures, but any may be asked
+        for (a compiler told to target other architectures does); names that ``arch`` lacks
+        are in ``skipped``. The policy is validated first."""
+        if isinstance(arch, str):
+            arch = get_arch(arch)
+        self.validate()
+        return self._resolve_unchecked(arch)
+
+    def _resolve_unchecked(self, arch: Arch) -> ResolvedArch:
+        key = f"resolved:{arch.name}"
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = resolve_for_arch(self, arch)
+        assert isinstance(cached, ResolvedArch)
+        return cached
+
+    def check(self) -> list[str]:
+        """Warnings, one line each: names skipped per architecture, conditions dropped on
+        multiplexers, and the reader's notes. Raises :class:`PolicyError` if invalid."""
+        self.validate()
+        lines: list[str] = []
+        for arch in self.resolved_arches():
+            resolved = self.resolve(arch)
+            for index, name in resolved.skipped:
+                lines.append(
+                    f"{arch.name}: {rule_label(index, self.rules[index])}: "
+                    f"{name!r} is not a system call here; skipped"
+                )
+            lines.extend(resolved.warnings)
+        lines.extend(self.notes)
+        return lines
+
+    # --- the meaning --------------------------------------------------------------------------
+
+    def decide(
+        self, arch: Arch | str | int, nr: int, args: Sequence[int] = (0,) * 6, ip: int = 0
+    ) -> Decision:
+        """What the policy does with this call, which rule decided and why."""
+        from seccomp_bpf.policy.reference import decide
+
+        return decide(self, arch, nr, args, ip)
+
+    def evaluate(
+        self, arch: Arch | str | int, nr: int, args: Sequence[int] = (0,) * 6, ip: int = 0
+    ) -> Action:
+        """The action for this call; ``arch`` is an Arch, a name or an ``AUDIT_ARCH_*`` value."""
+        return self.decide(arch, nr, args, ip).action
+
+    # --- readers (formats/ does the work) -----------------------------------------------------
+
+    @classmethod
+    def from_yaml(
+        cls, text_or_path: str | os.PathLike[str], *, source: str | None = None
+    ) -> Policy:
+        """Read the YAML format (go-seccomp-bpf files too). A ``str`` is YAML text; a
+        ``pathlib.Path`` (any ``os.PathLike``) is a file to read."""
+        from seccomp_bpf.formats.yaml_policy import load_yaml_policy, read_yaml_policy
+
+        if isinstance(text_or_path, os.PathLike):
+            return read_yaml_policy(text_or_path)
+        return load_yaml_policy(text_or_path, source=source)
+
+    @classmethod
+    def from_oci(
+        cls,
+        text_or_path: str | os.PathLike[str],
+        *,
+        source: str | None = None,
+        capabilities: Iterable[str] | None = None,
+        arch: str | None = None,
+        kernel: str | None = None,
+    ) -> Policy:
+        """Read an OCI runtime-spec or Docker JSON profile (see :mod:`seccomp_bpf.formats.oci`)."""
+        from seccomp_bpf.formats.oci import load_oci_policy
+
+        if isinstance(text_or_path, os.PathLike):
+            path = os.fspath(text_or_path)
+            with open(path, encoding="utf-8") as stream:
+                text = stream.read()
+            source = source or path
+        else:
+            text = text_or_path
+        return load_oci_policy(
+            text, source=source, capabilities=capabilities, arch=arch, kernel=kernel
+        )
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Policy:
+        """Read a policy file, OCI/Docker JSON or YAML, telling them apart by content."""
+        from seccomp_bpf.formats import read_policy_file
+
+        return read_policy_file(path)
+

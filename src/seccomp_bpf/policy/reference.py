@@ -1,0 +1,105 @@
+"""The reference evaluator: what a policy does with one call, straight from DESIGN §3.
+
+This is the oracle the compiled filters are tested against, so it is written to be obviously
+right rather than fast: no precomputed tables beyond the per-architecture name resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from seccomp_bpf.arch import Arch, dispatched_arch, get_arch
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policy.actions import Action
+from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.policy.resolution import rule_label
+
+_MASK32 = 0xFFFFFFFF
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An action, the index of the rule that gave it (``None`` when no rule did) and why."""
+
+    action: Action
+    rule_index: int | None
+    reason: str
+    arch: str | None = None
+    """The ABI the call was matched against (``None`` for a bad architecture)."""
+
+
+def _audit_value(arch: Arch | str | int) -> int:
+    if isinstance(arch, Arch):
+        return arch.audit_arch
+    if isinstance(arch, str):
+        return get_arch(arch).audit_arch
+    if isinstance(arch, bool) or not isinstance(arch, int):
+        raise PolicyError(
+            f"an architecture is an Arch, a name or an AUDIT_ARCH_* value, not {arch!r}"
+        )
+    return arch & _MASK32
+
+
+def _arguments(args: Sequence[int]) -> tuple[int, ...]:
+    if len(args) > 6:
+        raise PolicyError(f"a system call has at most 6 arguments, not {len(args)}")
+    return tuple(a & _MASK64 for a in args) + (0,) * (6 - len(args))
+
+
+def decide(
+    policy: Policy, arch: Arch | str | int, nr: int, args: Sequence[int] = (0,) * 6, ip: int = 0
+) -> Decision:
+    """What ``policy`` does with the call ``nr(args)`` made at ``ip`` on ``arch``.
+
+    ``arch`` is an :class:`Arch`, an architecture name, or the ``seccomp_data.arch`` value;
+    ``nr`` is ``seccomp_data.nr`` (negative numbers are read as their 32-bit pattern).
+    """
+    policy.validate()
+    audit = _audit_value(arch)
+    nr &= _MASK32
+    arguments = _arguments(args)
+    ip &= _MASK64
+
+    # 1. The ABI whose table the kernel runs nr from: the AUDIT_ARCH value, and for
+    #    AUDIT_ARCH_X86_64 bit 30 of nr (x32 or not); on MIPS the number's range (o32, n64, n32).
+    abi = dispatched_arch(audit, nr)
+    listed = {a.name: a for a in policy.resolved_arches()}
+    if abi is None or abi.name not in listed:
+        what = f"ABI {abi.name}" if abi is not None else f"architecture {audit:#010x}"
+        return Decision(
+            policy.bad_arch_action, None, f"bad architecture: {what} is not in the policy"
+        )
+    resolved = policy.resolve(listed[abi.name])
+
+    # 2. The rules naming nr, in policy order: the first whose condition holds decides.
+    entries = resolved.rules_by_nr.get(nr, ())
+    for entry in entries:
+        if entry.condition is None or entry.condition.holds(arguments, ip):
+            via = f" through {entry.via}" if entry.via else ""
+            rule = policy.rules[entry.rule_index]
+            return Decision(
+                entry.action,
+                entry.rule_index,
+                f"{rule_label(entry.rule_index, rule)}{via}",
+                abi.name,
+            )
+
+    # 3. No rule decided.
+    if (
+        policy.unknown_syscall_action is not None
+        and nr not in resolved.known_numbers
+        and not entries
+    ):
+        return Decision(
+            policy.unknown_syscall_action, None, f"unknown system call {nr} on {abi.name}", abi.name
+        )
+    return Decision(policy.default_action, None, "default action", abi.name)
+
+
+def evaluate(
+    policy: Policy, arch: Arch | str | int, nr: int, args: Sequence[int] = (0,) * 6, ip: int = 0
+) -> Action:
+    """The action ``policy`` gives the call; see :func:`decide`."""
+    return decide(policy, arch, nr, args, ip).action

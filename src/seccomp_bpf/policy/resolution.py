@@ -1,0 +1,188 @@
+"""A policy seen from one architecture: names resolved to numbers, multiplexers mirrored.
+
+:func:`resolve_for_arch` is the one place where rule names become numbers; the reference
+evaluator and the compiler both read its :class:`ResolvedArch`, so they cannot disagree on it.
+
+Multiplexers. On some architectures the socket calls also arrive through ``socketcall(2)``
+(``net/socket.c``: ``SYSCALL_DEFINE2(socketcall, int, call, unsigned long __user *, args)``)
+and SysV IPC through ``ipc(2)`` (``ipc/syscall.c``: ``version = call >> 16; call &= 0xffff``).
+A rule on ``socket`` is therefore mirrored onto ``socketcall`` with the condition
+``(u32)arg0 == SYS_SOCKET``, and a rule on ``semop`` onto ``ipc`` with
+``((u32)arg0 & 0xffff) == SEMOP``. The mirrored entry keeps the rule's place in policy order
+among the multiplexer's own rules.
+
+The rule's own argument conditions cannot follow: the multiplexer passes the real arguments
+through a pointer that seccomp cannot read. With ``multiplexer_conditions="error"`` (the
+default) such a rule is refused on architectures that have the multiplexer; with ``"drop"``
+the mirror keeps only the call-number test, which makes an allow rule broader and a deny
+rule stricter on the multiplexer, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+from seccomp_bpf.arch import Arch, known_syscall_names
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policy.actions import Action
+from seccomp_bpf.policy.conditions import Cmp, Condition
+
+if TYPE_CHECKING:
+    from seccomp_bpf.policy.policy import Policy
+    from seccomp_bpf.policy.rules import Rule
+
+MULTIPLEXERS = ("socketcall", "ipc")
+MULTIPLEXER_MODES = ("error", "drop")
+_IPC_CALL_MASK = 0xFFFF  # ipc/syscall.c: call &= 0xffff; the high half is the version
+
+
+class ResolvedRule(NamedTuple):
+    """One rule as it applies to one syscall number of one architecture."""
+
+    rule_index: int
+    action: Action
+    condition: Condition | None
+    via: str | None = None
+    """``"socketcall"`` or ``"ipc"`` when this entry mirrors a rule on a multiplexed call."""
+
+
+@dataclass(frozen=True, eq=False)
+class ResolvedArch:
+    """The policy on one architecture (ABI).
+
+    ``rules_by_nr`` maps each ``seccomp_data.nr`` that some rule names to the entries for it,
+    in policy order. ``skipped`` lists ``(rule_index, name)`` for names this architecture
+    does not have. ``known_numbers`` are the numbers of the architecture's table.
+    """
+
+    arch: Arch
+    rules_by_nr: dict[int, tuple[ResolvedRule, ...]]
+    skipped: tuple[tuple[int, str], ...]
+    known_numbers: frozenset[int]
+    warnings: tuple[str, ...] = ()
+
+
+def mirror_condition(multiplexer: str, call: int) -> Cmp:
+    """The test that selects ``call`` on ``socketcall`` or ``ipc`` (first argument, an int)."""
+    if multiplexer == "socketcall":
+        return Cmp(0, "eq", call, width=32)
+    return Cmp(0, "masked_eq", call, mask=_IPC_CALL_MASK, width=32)
+
+
+def name_is_on(arch: Arch, name: str) -> bool:
+    """Whether ``name`` reaches the kernel on ``arch``, directly or through a multiplexer."""
+    return name in arch.syscalls or name in arch.socketcall or name in arch.ipc
+
+
+def rule_label(index: int, rule: Rule) -> str:
+    """``rule 3 (policy.yaml:12:5)``, for messages; rules count from 1 for people."""
+    where = f" ({rule.location})" if rule.location is not None else ""
+    return f"rule {index + 1}{where}"
+
+
+def _error_at(rule: Rule, message: str, snippet: str | None = None) -> PolicyError:
+    location = rule.location
+    if location is None:
+        return PolicyError(message, snippet=snippet)
+    return PolicyError(
+        message, source=location.file, line=location.line, column=location.column, snippet=snippet
+    )
+
+
+def unknown_name_message(name: str, arches: Iterable[Arch], all_arches: Iterable[Arch] = ()) -> str:
+    """Why ``name`` is refused: on which arches it is missing, and what was perhaps meant."""
+    listed = list(arches)
+    listed_names = {a.name for a in listed}
+    where = ", ".join(a.name for a in listed)
+    elsewhere = [a.name for a in all_arches if a.name not in listed_names and name_is_on(a, name)]
+    if elsewhere:
+        shown = ", ".join(elsewhere[:6]) + (", ..." if len(elsewhere) > 6 else "")
+        return (
+            f"{name!r} is not a system call on {where} (the policy's architectures); "
+            f"it exists on {shown}"
+        )
+    candidates: set[str] = set()
+    for arch in listed:
+        candidates.update(arch.syscalls)
+        candidates.update(arch.socketcall)
+        candidates.update(arch.ipc)
+    close = difflib.get_close_matches(name, sorted(candidates), n=3)
+    if not close:
+        close = difflib.get_close_matches(name, sorted(known_syscall_names()), n=3)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown system call {name!r} on {where}{hint}"
+
+
+def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
+    """Resolve ``policy`` for ``arch``; see the module docstring for multiplexers."""
+    rules_by_nr: dict[int, list[ResolvedRule]] = {}
+    skipped: list[tuple[int, str]] = []
+    warnings: list[str] = []
+
+    def add(nr: int, entry: ResolvedRule) -> None:
+        entries = rules_by_nr.setdefault(nr, [])
+        if not any(
+            e.rule_index == entry.rule_index and e.condition == entry.condition for e in entries
+        ):
+            entries.append(entry)
+
+    for index, rule in enumerate(policy.rules):
+        for syscall in rule.syscalls:
+            if isinstance(syscall, int):
+                add(syscall, ResolvedRule(index, rule.action, rule.when))
+                continue
+            if not name_is_on(arch, syscall):
+                skipped.append((index, syscall))
+                continue
+            direct = arch.syscalls.get(syscall)
+            if direct is not None:
+                add(direct, ResolvedRule(index, rule.action, rule.when))
+            for multiplexer, calls in (("socketcall", arch.socketcall), ("ipc", arch.ipc)):
+                call = calls.get(syscall)
+                multiplexer_nr = arch.syscalls.get(multiplexer)
+                if call is None or multiplexer_nr is None:
+                    continue
+                if rule.when is not None:
+                    if policy.multiplexer_conditions == "error":
+                        raise _error_at(
+                            rule,
+                            f"rule {index + 1} puts argument conditions on {syscall!r}, "
+                            f"which on {arch.name} also arrives through {multiplexer}(2); its "
+                            f"arguments pass through a pointer that seccomp cannot read, so the "
+                            f"conditions cannot follow. Remove {arch.name} from the "
+                            f"architectures, or set 'multiplexer_conditions: drop' to apply the "
+                            f"rule to every {multiplexer} {syscall} call (broader for an allow "
+                            f"rule, stricter for a deny rule)",
+                            snippet=syscall,
+                        )
+                    warnings.append(
+                        f"{arch.name}: {rule_label(index, rule)} applies to every "
+                        f"{multiplexer}({syscall}) call: its argument conditions cannot follow "
+                        f"through {multiplexer}"
+                    )
+                add(
+                    multiplexer_nr,
+                    ResolvedRule(
+                        index, rule.action, mirror_condition(multiplexer, call), multiplexer
+                    ),
+                )
+    return ResolvedArch(
+        arch=arch,
+        rules_by_nr={nr: tuple(entries) for nr, entries in rules_by_nr.items()},
+        skipped=tuple(skipped),
+        known_numbers=frozenset(arch.syscalls.values()),
+        warnings=tuple(warnings),
+    )
+
+
+def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[Arch] = ()) -> None:
+    """Raise :class:`PolicyError` for the first name that none of ``arches`` has."""
+    everywhere = list(all_arches)
+    for index, rule in enumerate(policy.rules):
+        for syscall in rule.syscalls:
+            if isinstance(syscall, str) and not any(name_is_on(a, syscall) for a in arches):
+                message = unknown_name_message(syscall, arches, everywhere)
+                raise _error_at(rule, f"rule {index + 1}: {message}", snippet=syscall)

@@ -1,0 +1,73 @@
+"""A rule: which system calls, under which condition, get which action."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policy.actions import Action
+from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
+
+_NR_LOW = -(1 << 31)
+_NR_HIGH = (1 << 32) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where something was written: file, line and column, all 1-based."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """``syscalls`` get ``action`` when ``when`` holds (always when it is ``None``).
+
+    A syscall is a name, resolved per architecture, or a number used as it is on every
+    architecture: the value of ``seccomp_data.nr`` (for x32, with bit 30 set). A number may be
+    given as negative (``-1``) and is kept as its unsigned 32-bit pattern.
+    """
+
+    syscalls: tuple[str | int, ...]
+    action: Action
+    when: Condition | None = None
+    location: SourceLocation | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.syscalls, (str, int)) or not isinstance(self.syscalls, Iterable):
+            raise PolicyError(
+                f"a rule's syscalls are a sequence of names or numbers, not {self.syscalls!r}"
+            )
+        items: list[str | int] = []
+        for item in self.syscalls:
+            if isinstance(item, str):
+                if not item or item.strip() != item:
+                    raise PolicyError(f"{item!r} is not a system call name")
+                items.append(item)
+            elif isinstance(item, int) and not isinstance(item, bool):
+                if not _NR_LOW <= item <= _NR_HIGH:
+                    raise PolicyError(f"system call number {item} does not fit in 32 bits")
+                items.append(item & _NR_HIGH)
+            else:
+                raise PolicyError(f"a system call is a name or a number, not {item!r}")
+        if not items:
+            raise PolicyError("a rule needs at least one system call")
+        object.__setattr__(self, "syscalls", tuple(items))
+        if not isinstance(self.action, Action):
+            raise PolicyError(f"a rule's action must be an Action, not {self.action!r}")
+        if self.when is not None and not isinstance(self.when, (Cmp, All, Any, Not)):
+            raise PolicyError(f"a rule's condition must be Cmp, All, Any or Not, not {self.when!r}")
+
+    def describe(self) -> str:
+        """``read, write -> allow`` or ``socket -> allow when arg0 == 0x1``."""
+        names = ", ".join(str(s) for s in self.syscalls)
+        text = f"{names} -> {self.action.describe()}"
+        if self.when is not None:
+            text += f" when {self.when}"
+        return text
