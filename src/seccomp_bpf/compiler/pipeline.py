@@ -1,0 +1,324 @@
+"""``compile_policy``: a :class:`Policy` becomes one :class:`Program` for all its architectures.
+
+Layout of the program::
+
+    A = arch
+    if (A == AUDIT_ARCH_1) goto section_1        one test per AUDIT_ARCH_* value, the native
+    if (A == AUDIT_ARCH_2) goto section_2        architecture first
+    return bad_arch_action
+  section_1:
+    A = nr
+    <tree of JGE over number ranges>             leaves jump to a RET or to an argument block
+    <argument blocks>                            argument loads happen only in here
+    <the section's RET instructions>             one per distinct action
+  section_2: ...
+
+x32 shares ``AUDIT_ARCH_X86_64`` with x86_64 and is told apart by ``__X32_SYSCALL_BIT``
+(0x40000000, ``arch/x86/include/uapi/asm/unistd.h``): numbers with that bit belong to x32,
+the others to x86_64. Both halves live in one tree; a half whose ABI the policy does not list
+returns ``bad_arch_action``, so an x32 number can never reach an x86_64 rule.
+
+Because the tree only ever loads ``nr`` and ``arch`` and compares them with constants, the
+kernel's action cache (``seccomp_cache_prepare`` / ``seccomp_is_const_allow`` in
+``kernel/seccomp.c``, Linux 5.11+) sees every argument-free ALLOW as constant.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+from seccomp_bpf.arch import (
+    Arch,
+    dispatch_boundaries,
+    dispatched_arch,
+    dispatched_arches,
+    get_arch,
+    native_arch,
+)
+from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.builder import Label, ProgramBuilder
+from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.compiler.conditions import ConditionEmitter
+from seccomp_bpf.compiler.dispatch import emit_tree, segments
+from seccomp_bpf.compiler.frequency import FrequencyProfile
+from seccomp_bpf.errors import CompileError, InvalidProgramError
+from seccomp_bpf.policy import Action, Condition, Policy
+
+# Share of the tree's weight given to the architectures other than the primary one.
+_SECONDARY_ABI_WEIGHT = 0.05
+# With a frequency profile, part of the weight stays uniform so that rarely seen calls do
+# not end up at the bottom of a deep tree.
+_UNIFORM_SHARE = 0.1
+# Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
+# over ranges of unknown numbers.
+_SEGMENT_FLOOR = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentBlock:
+    """The rules for one system call that need its arguments: tried in order, then ``fallback``."""
+
+    rules: tuple[tuple[Condition, int], ...]  # (condition, return value)
+    fallback: int
+
+
+Decision = Hashable  # an int return value, or an ArgumentBlock
+Decide = Callable[[int], Decision]
+Weigh = Callable[[int, int], float]
+Target = Callable[[Decision], Label]
+
+
+def _decision_for(chain: Sequence[tuple[Condition | None, Action]], fallback: Action) -> Decision:
+    """The decision for one number: a constant return value or an argument block.
+
+    Rules after the first unconditional one can never decide, and rules at the end whose
+    action equals the fallback do not change the outcome; both are dropped.
+    """
+    rules: list[tuple[Condition, int]] = []
+    final = fallback.ret_value
+    for condition, action in chain:
+        if condition is None:
+            final = action.ret_value
+            break
+        rules.append((condition, action.ret_value))
+    while rules and rules[-1][1] == final:
+        rules.pop()
+    if not rules:
+        return final
+    return ArgumentBlock(tuple(rules), final)
+
+
+@dataclass
+class _Abi:
+    """One ABI of an AUDIT_ARCH value, as the policy sees it."""
+
+    arch: Arch
+    listed: bool
+    weight: float
+
+
+class _Compiler:
+    def __init__(
+        self,
+        policy: Policy,
+        arches: Sequence[Arch],
+        frequency: FrequencyProfile | None,
+    ) -> None:
+        self.policy = policy
+        self.arches = list(arches)
+        self.frequency = frequency or {}
+        self.b = ProgramBuilder()
+        self.section_sizes: dict[str, int] = {}
+        self.block_sizes: dict[str, int] = {}
+
+    def primary(self) -> Arch:
+        native = native_arch()
+        for arch in self.arches:
+            if arch.name == native.name:
+                return arch
+        return self.arches[0]
+
+    # -- the whole program -----------------------------------------------------------------------
+
+    def run(self) -> ProgramBuilder:
+        primary = self.primary()
+        groups: dict[int, list[Arch]] = {}
+        for arch in sorted(self.arches, key=lambda a: a.name != primary.name):
+            groups.setdefault(arch.audit_arch, []).append(arch)
+
+        b = self.b
+        b.load(op.OFFSET_ARCH)
+        sections = [(audit, b.label(f"arch {audit:#x}")) for audit in groups]
+        for audit, label in sections:
+            b.jump_if(op.BPF_JEQ, audit, label, None)
+        b.ret(self.policy.bad_arch_action.ret_value)
+        for audit, label in sections:
+            start = len(b)
+            b.bind(label)
+            self.section(audit, groups[audit], primary)
+            self.section_sizes["+".join(a.name for a in groups[audit])] = len(b) - start
+        return b
+
+    # -- one AUDIT_ARCH value --------------------------------------------------------------------
+
+    def section(self, audit: int, listed: list[Arch], primary: Arch) -> None:
+        b = self.b
+        # An ABI counts as listed when the policy lists it, even under another AUDIT_ARCH value
+        # (MIPS: an n64 task's o32 calls follow the o32 rules).
+        listed_names = {arch.name for arch in self.arches}
+        abis = [
+            _Abi(
+                arch,
+                arch.name in listed_names,
+                1.0 if arch.name == primary.name else _SECONDARY_ABI_WEIGHT,
+            )
+            for arch in dispatched_arches(audit)
+        ]
+        decide, change_points, weigh = self.number_space(audit, abis)
+        parts = segments(change_points, decide, weigh)
+
+        returns: dict[int, Label] = {}
+        blocks: dict[ArgumentBlock, Label] = {}
+        block_names: dict[ArgumentBlock, str] = {}
+
+        def target(decision: Decision) -> Label:
+            if isinstance(decision, ArgumentBlock):
+                if decision not in blocks:
+                    blocks[decision] = b.label("arguments")
+                return blocks[decision]
+            assert isinstance(decision, int)
+            if decision not in returns:
+                returns[decision] = b.label(f"return {decision:#x}")
+            return returns[decision]
+
+        for part in parts:
+            if isinstance(part.decision, ArgumentBlock):
+                name = self._name_of(audit, part.low)
+                block_names.setdefault(part.decision, name)
+
+        if len(parts) > 1:
+            b.load(op.OFFSET_NR)
+        emit_tree(b, parts, target)
+
+        for block, label in blocks.items():
+            start = len(b)
+            b.bind(label)
+            self.argument_block(block, self._byteorder(abis, block_names[block]), target)
+            key = f"{block_names[block]}"
+            self.block_sizes[key] = self.block_sizes.get(key, 0) + len(b) - start
+
+        for value, label in sorted(returns.items()):
+            b.bind(label)
+            b.ret(value)
+
+    @staticmethod
+    def _name_of(audit: int, nr: int) -> str:
+        arch = dispatched_arch(audit, nr)
+        name = arch.syscall_name(nr) if arch else None
+        return f"{arch.name if arch else '?'}:{name or nr}"
+
+    def _byteorder(self, abis: list[_Abi], name: str) -> str:
+        arch_name = name.split(":", 1)[0]
+        for abi in abis:
+            if abi.arch.name == arch_name:
+                return abi.arch.byteorder
+        return abis[0].arch.byteorder
+
+    def number_space(self, audit: int, abis: list[_Abi]) -> tuple[Decide, list[int], Weigh]:
+        """How each number of this AUDIT_ARCH value is decided, and how much it weighs."""
+        policy = self.policy
+        bad_arch = policy.bad_arch_action.ret_value
+        default = policy.default_action
+        unknown = policy.unknown_syscall_action
+        # Where the ABI changes (x32's bit 30, MIPS's number ranges): see dispatched_arch.
+        change_points: list[int] = list(dispatch_boundaries(audit))
+        by_name = {abi.arch.name: abi for abi in abis}
+        decisions: dict[int, Decision] = {}  # numbers with rules, per ABI region
+        weights: dict[int, float] = {}
+        known_sets: dict[str, set[int]] = {}
+
+        for abi in abis:
+            if not abi.listed:
+                continue
+            resolved = policy.resolve(abi.arch)
+            known = known_sets[abi.arch.name] = set(resolved.known_numbers)
+            for nr, rules in resolved.rules_by_nr.items():
+                owner = dispatched_arch(audit, nr)
+                if owner is None or owner.name != abi.arch.name:
+                    continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
+                chain = [(rule.condition, rule.action) for rule in rules]
+                decisions[nr] = _decision_for(chain, default)
+                change_points += [nr, nr + 1]
+            if unknown is not None and unknown != default:
+                for nr in known:
+                    change_points += [nr, nr + 1]
+            self._add_weights(abi, known, weights)
+
+        unknown_value = unknown.ret_value if unknown is not None else default.ret_value
+
+        def decide(nr: int) -> Decision:
+            arch = dispatched_arch(audit, nr)
+            abi = by_name.get(arch.name) if arch else None
+            if abi is None or not abi.listed:
+                return bad_arch
+            if nr in decisions:
+                return decisions[nr]
+            if nr in known_sets[abi.arch.name]:
+                return default.ret_value
+            return unknown_value
+
+        ordered = sorted(weights)
+
+        def weigh(low: int, high: int) -> float:
+            start, end = bisect_left(ordered, low), bisect_right(ordered, high)
+            return _SEGMENT_FLOOR + sum(weights[ordered[i]] for i in range(start, end))
+
+        return decide, change_points, weigh
+
+    def _add_weights(self, abi: _Abi, known: set[int], weights: dict[int, float]) -> None:
+        if not known:
+            return
+        uniform = 1.0 / len(known)
+        counts = self.frequency.get(abi.arch.name, {})
+        total = sum(counts.values())
+        by_number: dict[int, float] = {}
+        if total > 0:
+            for name, count in counts.items():
+                nr = abi.arch.syscall_number(name)
+                if nr is not None:
+                    by_number[nr] = by_number.get(nr, 0.0) + count / total
+        share = _UNIFORM_SHARE if by_number else 1.0
+        for nr in known:
+            weights[nr] = abi.weight * (share * uniform + (1 - share) * by_number.get(nr, 0.0))
+
+    # -- argument blocks -------------------------------------------------------------------------
+
+    def argument_block(self, block: ArgumentBlock, byteorder: str, target: Target) -> None:
+        emitter = ConditionEmitter(self.b, byteorder)
+        for condition, value in block.rules:
+            following = self.b.label()
+            emitter.emit(condition, target(value), following)
+            self.b.bind(following)
+        self.b.jump(target(block.fallback))
+
+
+def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[Arch]:
+    if arches is None:
+        return list(policy.resolved_arches())
+    out: list[Arch] = []
+    for item in arches:
+        arch = item if isinstance(item, Arch) else get_arch(item)
+        if arch.name not in {a.name for a in out}:
+            out.append(arch)
+    if not out:
+        raise CompileError("no architecture to compile for")
+    return out
+
+
+def compile_policy(
+    policy: Policy,
+    arches: Iterable[str | Arch] | None = None,
+    *,
+    frequency: FrequencyProfile | None = None,
+    optimize: bool = True,
+) -> Program:
+    """Compile ``policy`` for its architectures (or ``arches``) into one program.
+
+    ``frequency`` (per architecture name, per system call name) puts frequent calls near the
+    root of the search tree. The result decides every ``seccomp_data`` exactly as
+    ``policy.evaluate`` does.
+    """
+    compiler = _Compiler(policy, resolve_arches(policy, arches), frequency)
+    builder = compiler.run()
+    try:
+        return builder.build(optimize=optimize)
+    except InvalidProgramError as error:
+        biggest = sorted(compiler.block_sizes.items(), key=lambda item: -item[1])[:5]
+        sections = ", ".join(f"{name}: {size}" for name, size in compiler.section_sizes.items())
+        blocks = ", ".join(f"{name} ({size})" for name, size in biggest)
+        raise CompileError(
+            f"the compiled program does not fit: {error.reason}. Instructions per architecture: "
+            f"{sections}. Largest argument blocks: {blocks or 'none'}"
+        ) from error

@@ -1,0 +1,237 @@
+"""The compiled program decides exactly as the policy's reference evaluator, everywhere."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seccomp_bpf.arch import all_arches, get_arch
+from seccomp_bpf.bpf.cache import is_constant_allow
+from seccomp_bpf.bpf.emulator import SeccompData, emulate
+from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.errors import CompileError
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Cmp, Policy, Rule
+from tests.compiler.strategies import (
+    BOUNDARIES,
+    arguments,
+    interesting_numbers,
+    policies,
+)
+
+ARCH_SETS = (
+    ("x86_64",),
+    ("x86_64", "i386", "x32"),
+    ("x32",),
+    ("i386",),
+    ("aarch64", "arm"),
+    ("s390x",),
+    ("ppc64",),
+    ("mips", "mips64n32"),
+    ("mips64", "mips"),
+    ("mipsel64",),
+)
+FOREIGN_ARCH = 0x12345678  # no AUDIT_ARCH_* has this value
+
+
+def assert_same_decisions(
+    policy: Policy, program: Program, numbers_args: list[tuple[int, int, tuple[int, ...], int]]
+) -> None:
+    for audit, nr, args, ip in numbers_args:
+        data = SeccompData(nr, audit, ip, args)  # type: ignore[arg-type]
+        expected = policy.evaluate(audit, nr, args, ip).ret_value
+        got = emulate(program, data).ret
+        assert got == expected, (
+            f"arch={audit:#x} nr={nr:#x} args={[hex(a) for a in args]} ip={ip:#x}: "
+            f"compiled {got:#x}, policy {expected:#x}"
+        )
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_compiled_equals_reference_on_random_policies(data: st.DataObject) -> None:
+    policy = data.draw(policies(arch_choices=ARCH_SETS))
+    program = compile_policy(policy)
+    cases = []
+    audits = sorted({a.audit_arch for a in policy.resolved_arches()} | {FOREIGN_ARCH})
+    for audit in audits:
+        arch = next((a for a in policy.resolved_arches() if a.audit_arch == audit), None)
+        numbers = interesting_numbers(policy, arch) if arch else [0, 1]
+        for nr in numbers:
+            for _ in range(3):
+                args = data.draw(arguments(policy))
+                ip = data.draw(st.sampled_from(BOUNDARIES) | st.sampled_from(args))
+                cases.append((audit, nr, args, ip))
+    assert_same_decisions(policy, program, cases)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies(arch_choices=ARCH_SETS), st.randoms(use_true_random=False))
+def test_optimized_equals_unoptimized(policy: Policy, rng: random.Random) -> None:
+    optimized = compile_policy(policy)
+    plain = compile_policy(policy, optimize=False)
+    assert len(optimized) <= len(plain)
+    for arch in policy.resolved_arches():
+        for nr in interesting_numbers(policy, arch):
+            args = tuple(rng.choice(BOUNDARIES) for _ in range(6))
+            data = SeccompData(nr, arch.audit_arch, 0, args)  # type: ignore[arg-type]
+            assert emulate(optimized, data).ret == emulate(plain, data).ret
+
+
+# The enumerated sweep: every comparison at every boundary datum, on inputs around it.
+SWEEP_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "masked_eq")
+SWEEP_DATUMS = (0, 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**63, 2**64 - 2, 2**64 - 1)
+
+
+def sweep_inputs(datum: int) -> list[int]:
+    mask = 2**64 - 1
+    return sorted(
+        {
+            datum,
+            (datum + 1) & mask,
+            (datum - 1) & mask,
+            datum & 0xFFFFFFFF,  # the low word alone
+            datum & ~0xFFFFFFFF & mask,  # the high word alone
+            (datum ^ (1 << 32)) & mask,  # differs in the high word only
+            (datum ^ 1) & mask,  # differs in the low word only
+            0,
+        }
+    )
+
+
+@pytest.mark.parametrize("arch_name", ["x86_64", "s390x"])
+@pytest.mark.parametrize("width", [64, 32])
+@pytest.mark.parametrize("kind", SWEEP_OPS)
+def test_enumerated_sweep(kind: str, width: int, arch_name: str) -> None:
+    arch = get_arch(arch_name)
+    nr = arch.syscall_number("read")
+    assert nr is not None
+    checked = 0
+    for datum in SWEEP_DATUMS:
+        value = datum if width == 64 else datum & 0xFFFFFFFF
+        if kind == "masked_eq":
+            mask = 0xFFFF0000FFFF00FF if width == 64 else 0xFFFF00FF
+            cmp = Cmp(2, kind, value & mask, mask=mask, width=width)
+        else:
+            cmp = Cmp(2, kind, value, width=width)
+        policy = Policy(ERRNO(1), (Rule(("read",), ALLOW, cmp),), arches=(arch_name,))
+        program = compile_policy(policy)
+        for arg in sweep_inputs(datum):
+            args = (0, 0, arg, 0, 0, 0)
+            data = SeccompData(nr, arch.audit_arch, 0, args)
+            assert emulate(program, data).ret == policy.evaluate(arch, nr, args).ret_value, (
+                kind,
+                width,
+                hex(datum),
+                hex(arg),
+            )
+            checked += 1
+    assert checked >= len(SWEEP_DATUMS) * 4
+
+
+def test_every_x32_number_gets_bad_arch_action_without_x32() -> None:
+    policy = Policy(ALLOW, (), arches=("x86_64",), bad_arch_action=KILL_PROCESS)
+    program = compile_policy(policy)
+    x32 = get_arch("x32")
+    for nr in [*sorted(set(x32.syscalls.values())), 0x40000000, 0x7FFFFFFF, 0xFFFFFFFF]:
+        result = emulate(program, SeccompData(nr, x32.audit_arch)).ret
+        assert result == KILL_PROCESS.ret_value, hex(nr)
+
+
+def test_foreign_arch_gets_bad_arch_action() -> None:
+    policy = Policy(ALLOW, (), arches=("x86_64",), bad_arch_action=ERRNO(7))
+    program = compile_policy(policy)
+    for arch in all_arches():
+        if arch.audit_arch != get_arch("x86_64").audit_arch:
+            assert emulate(program, SeccompData(0, arch.audit_arch)).ret == ERRNO(7).ret_value
+
+
+def test_argument_free_allows_are_cacheable() -> None:
+    rules = (
+        Rule(("read", "write", "close"), ALLOW),
+        Rule(("openat",), ALLOW, Cmp(2, "bits_clear", 3)),
+        Rule(("mmap",), ERRNO(1), Cmp(2, "bits_set", 4)),
+        Rule(("mmap",), ALLOW),
+    )
+    policy = Policy(ERRNO(1), rules, arches=("x86_64", "i386"))
+    program = compile_policy(policy)
+    for arch in policy.resolved_arches():
+        for name in ("read", "write", "close"):
+            nr = arch.syscall_number(name)
+            assert nr is not None
+            assert is_constant_allow(program, arch.audit_arch, nr), (arch.name, name)
+        for name in ("openat", "mmap"):
+            nr = arch.syscall_number(name)
+            assert nr is not None
+            assert not is_constant_allow(program, arch.audit_arch, nr)
+
+
+def test_output_is_deterministic() -> None:
+    rules = tuple(
+        Rule((name,), ALLOW, Cmp(0, "in", (1, 2, 3))) for name in ("read", "write", "openat")
+    )
+    policy = Policy(ERRNO(1), rules, arches=("x86_64", "i386", "x32"))
+    assert compile_policy(policy).to_bytes() == compile_policy(policy).to_bytes()
+
+
+def test_too_large_names_the_biggest_contributors() -> None:
+    values = tuple(range(0, 1 << 40, (1 << 40) // 3000))
+    rules = tuple(Rule((name,), ALLOW, Cmp(1, "in", values)) for name in ("read", "write"))
+    policy = Policy(ERRNO(1), rules, arches=("x86_64",))
+    with pytest.raises(CompileError, match="does not fit") as error:
+        compile_policy(policy)
+    assert "read" in str(error.value) or "write" in str(error.value)
+
+
+@pytest.mark.parametrize("names", list(itertools.combinations(["x86_64", "i386", "x32"], 2)))
+def test_arches_override(names: tuple[str, str]) -> None:
+    policy = Policy(ERRNO(1), (Rule(("read",), ALLOW),), arches=("x86_64",))
+    program = compile_policy(policy, arches=names)
+    for name in names:
+        arch = get_arch(name)
+        nr = arch.syscall_number("read")
+        assert nr is not None
+        assert emulate(program, SeccompData(nr, arch.audit_arch)).ret == ALLOW.ret_value
+
+
+def test_mips_calls_of_another_abi_never_reach_this_abis_rules() -> None:
+    # A 64-bit MIPS kernel runs a number from whichever ABI's range it falls in, while
+    # seccomp_data.arch names the task's ABI (arch/mips/kernel/scall64-o32.S): an n64 task
+    # can make o32 calls. Without o32 in the policy they get bad_arch_action.
+    mips64, o32 = get_arch("mips64"), get_arch("mips")
+    ptrace_o32 = o32.syscall_number("ptrace")
+    ptrace_n64 = mips64.syscall_number("ptrace")
+    assert ptrace_o32 is not None and ptrace_n64 is not None
+    deny_ptrace = (Rule(("ptrace",), ERRNO(1)),)
+    only_n64 = Policy(ALLOW, deny_ptrace, arches=("mips64",), bad_arch_action=KILL_PROCESS)
+    program = compile_policy(only_n64)
+    assert emulate(program, SeccompData(ptrace_n64, mips64.audit_arch)).ret == ERRNO(1).ret_value
+    assert emulate(program, SeccompData(ptrace_o32, mips64.audit_arch)).ret == (
+        KILL_PROCESS.ret_value
+    )
+    both = Policy(ALLOW, deny_ptrace, arches=("mips64", "mips"), bad_arch_action=KILL_PROCESS)
+    program = compile_policy(both)
+    for audit in (mips64.audit_arch, o32.audit_arch):
+        for nr in (ptrace_n64, ptrace_o32):
+            data = SeccompData(nr, audit)
+            assert emulate(program, data).ret == ERRNO(1).ret_value
+            assert both.evaluate(audit, nr).ret_value == ERRNO(1).ret_value
+
+
+def test_raw_numbers_follow_the_abi_that_owns_them() -> None:
+    # Number 39 is getpid on x86_64; as a raw number in an x86_64+x32 policy it must not be
+    # read as an x32 call (x32 numbers carry bit 30).
+    policy = Policy(ALLOW, (Rule((39,), ERRNO(3)),), arches=("x86_64", "x32"))
+    program = compile_policy(policy)
+    audit = get_arch("x86_64").audit_arch
+    for nr in (39, 39 | 0x40000000):
+        data = SeccompData(nr, audit)
+        assert emulate(program, data).ret == policy.evaluate(audit, nr).ret_value
