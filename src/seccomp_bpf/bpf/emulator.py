@@ -18,7 +18,9 @@ Several filters on one thread (``seccomp_run_filters`` in ``kernel/seccomp.c``) 
 result whose action has the lowest value as a signed 32-bit number wins
 (``ACTION_ONLY(ret) = (s32)(ret & SECCOMP_RET_ACTION_FULL)``), so KILL_PROCESS beats
 KILL_THREAD beats TRAP, ERRNO, USER_NOTIF, TRACE, LOG, ALLOW. On a tie the newest filter's
-value is kept.
+value is kept. The kernel starts from ``SECCOMP_RET_ALLOW`` and replaces it only with a
+strictly lower action, so when every filter allows, the result is exactly
+``SECCOMP_RET_ALLOW`` whatever data bits the filters returned.
 """
 
 from __future__ import annotations
@@ -275,23 +277,26 @@ def emulate(program: Program | Sequence[object], data: SeccompData) -> Execution
             operand = x if code & op.BPF_X else ins.k
             pc += 1 + (ins.jt if _jump_taken(operation, a, operand) else ins.jf)
             continue
-        else:  # BPF_MISC
-            if (code & 0xF8) == op.BPF_TXA:
-                a = x
-            else:
-                x = a
+        elif (code & 0xF8) == op.BPF_TXA:  # BPF_MISC
+            a = x
+        else:  # BPF_MISC | BPF_TAX
+            x = a
         pc += 1
 
 
 def run_filters(programs: Iterable[Program], data: SeccompData) -> int:
     """The kernel's result for a stack of filters, given newest first (``seccomp_run_filters``)."""
-    result: int | None = None
+    # kernel/seccomp.c: "u32 ret = SECCOMP_RET_ALLOW;" then, for each filter from the newest,
+    # "if (ACTION_ONLY(cur_ret) < ACTION_ONLY(ret)) ret = cur_ret;".
+    result = op.SECCOMP_RET_ALLOW
+    count = 0
     for program in programs:
+        count += 1
         value = emulate(program, data).ret
-        if result is None or signed32(value & op.SECCOMP_RET_ACTION_FULL) < signed32(
+        if signed32(value & op.SECCOMP_RET_ACTION_FULL) < signed32(
             result & op.SECCOMP_RET_ACTION_FULL
         ):
             result = value
-    if result is None:
+    if not count:
         raise ValueError("run_filters needs at least one program")
     return result

@@ -1,0 +1,177 @@
+"""The C library through ctypes: the only place in seccomp-bpf that calls foreign code.
+
+Every function is declared with its argument and return types, so ctypes never guesses a
+width. ``syscall(2)`` takes ``long`` arguments: a value given as an unsigned 64-bit number
+(``2**64 - 1``) is passed as the same bits (``-1``), so the kernel sees the full register.
+
+Nothing here raises for a failed call: each returns a :class:`SyscallResult` holding the
+return value and ``errno``, and the callers (``prctl.py``, ``seccomp.py``) decide what a
+failure means and name the call in the error. The library is opened on first use, so that
+importing this module works on any operating system.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+# <linux/seccomp.h>: the operations of seccomp(2).
+SECCOMP_SET_MODE_STRICT: Final = 0
+SECCOMP_SET_MODE_FILTER: Final = 1
+SECCOMP_GET_ACTION_AVAIL: Final = 2
+SECCOMP_GET_NOTIF_SIZES: Final = 3
+
+# syscall(2) has at most six arguments after the number on every Linux architecture.
+MAX_SYSCALL_ARGUMENTS: Final = 6
+
+_LONG_BITS: Final = ctypes.sizeof(ctypes.c_long) * 8
+_ULONG_BITS: Final = ctypes.sizeof(ctypes.c_ulong) * 8
+
+
+class SockFilter(ctypes.Structure):
+    """``struct sock_filter`` (``<linux/filter.h>``): one classic-BPF instruction."""
+
+    _fields_ = (
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    )
+
+
+class SockFprog(ctypes.Structure):
+    """``struct sock_fprog`` (``<linux/filter.h>``): length and address of a program."""
+
+    _fields_ = (
+        ("len", ctypes.c_ushort),
+        ("filter", ctypes.POINTER(SockFilter)),
+    )
+
+
+class SeccompNotifSizes(ctypes.Structure):
+    """``struct seccomp_notif_sizes`` (``<linux/seccomp.h>``)."""
+
+    _fields_ = (
+        ("seccomp_notif", ctypes.c_uint16),
+        ("seccomp_notif_resp", ctypes.c_uint16),
+        ("seccomp_data", ctypes.c_uint16),
+    )
+
+
+# The largest program struct sock_fprog can describe (its len is an unsigned short).
+SOCK_FPROG_MAX_LEN: Final = 0xFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class SyscallResult:
+    """What a call returned; ``errno`` is meaningful only when ``value`` is -1."""
+
+    value: int
+    errno: int
+
+    @property
+    def failed(self) -> bool:
+        return self.value == -1
+
+
+@dataclass(frozen=True, slots=True)
+class _Functions:
+    syscall: Callable[..., int]
+    prctl: Callable[..., int]
+
+
+@functools.cache
+def _functions() -> _Functions:
+    """Open the C library of this process and declare the functions used."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    syscall = libc.syscall
+    # long syscall(long number, ...): declared with seven longs, the number and six
+    # arguments, which is how the variadic call passes them on every Linux ABI.
+    syscall.argtypes = [ctypes.c_long] * (1 + MAX_SYSCALL_ARGUMENTS)
+    syscall.restype = ctypes.c_long
+    prctl = libc.prctl
+    # int prctl(int option, unsigned long arg2, arg3, arg4, arg5)
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return _Functions(syscall=syscall, prctl=prctl)
+
+
+def _as_long(value: int, what: str) -> int:
+    """``value`` as a C ``long`` with the same bits: accepts signed and unsigned forms."""
+    if not -(1 << (_LONG_BITS - 1)) <= value < (1 << _LONG_BITS):
+        raise ValueError(f"{what} {value} does not fit in {_LONG_BITS} bits")
+    value &= (1 << _LONG_BITS) - 1
+    return value - (1 << _LONG_BITS) if value >> (_LONG_BITS - 1) else value
+
+
+def _as_ulong(value: int, what: str) -> int:
+    if not -(1 << (_ULONG_BITS - 1)) <= value < (1 << _ULONG_BITS):
+        raise ValueError(f"{what} {value} does not fit in {_ULONG_BITS} bits")
+    return value & ((1 << _ULONG_BITS) - 1)
+
+
+def syscall(number: int, *args: int) -> SyscallResult:
+    """``syscall(number, args...)``: a raw system call with up to six arguments.
+
+    Arguments may be given signed or unsigned (``-1`` and ``2**64 - 1`` are the same 64-bit
+    argument); a value that fits in neither raises ValueError.
+    """
+    if len(args) > MAX_SYSCALL_ARGUMENTS:
+        raise ValueError(
+            f"a system call has at most {MAX_SYSCALL_ARGUMENTS} arguments, not {len(args)}"
+        )
+    converted = [_as_long(number, "system call number")]
+    converted += [_as_long(arg, f"argument {i}") for i, arg in enumerate(args)]
+    converted += [0] * (MAX_SYSCALL_ARGUMENTS - len(args))
+    function = _functions().syscall
+    ctypes.set_errno(0)
+    value = int(function(*converted))
+    return SyscallResult(value, ctypes.get_errno() if value == -1 else 0)
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> SyscallResult:
+    """``prctl(option, arg2, arg3, arg4, arg5)``."""
+    args = [
+        _as_ulong(arg, f"prctl argument {i}") for i, arg in enumerate((arg2, arg3, arg4, arg5), 2)
+    ]
+    function = _functions().prctl
+    ctypes.set_errno(0)
+    value = int(function(option, *args))
+    return SyscallResult(value, ctypes.get_errno() if value == -1 else 0)
+
+
+def seccomp_set_mode_filter(number: int, flags: int, program: bytes) -> SyscallResult:
+    """``seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`` with ``program`` as raw
+    ``struct sock_filter`` records in this machine's byte order.
+
+    ``number`` is ``__NR_seccomp`` for this process. The length must be a whole number of
+    8-byte records and at most ``SOCK_FPROG_MAX_LEN`` records; the kernel judges the rest.
+    """
+    size = ctypes.sizeof(SockFilter)
+    if len(program) % size:
+        raise ValueError(f"{len(program)} bytes is not a whole number of {size}-byte instructions")
+    count = len(program) // size
+    if count > SOCK_FPROG_MAX_LEN:
+        raise ValueError(f"{count} instructions do not fit in struct sock_fprog")
+    # Both objects must stay alive until the call returns: the kernel copies the program
+    # from this memory during the call.
+    instructions = (SockFilter * count).from_buffer_copy(program)
+    fprog = SockFprog(count, ctypes.cast(instructions, ctypes.POINTER(SockFilter)))
+    return syscall(number, SECCOMP_SET_MODE_FILTER, flags, ctypes.addressof(fprog))
+
+
+def seccomp_get_action_avail(number: int, action: int) -> SyscallResult:
+    """``seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)``: 0 when ``action`` is supported."""
+    value = ctypes.c_uint32(action)
+    return syscall(number, SECCOMP_GET_ACTION_AVAIL, 0, ctypes.addressof(value))
+
+
+def seccomp_get_notif_sizes(number: int) -> tuple[SyscallResult, tuple[int, int, int]]:
+    """``seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &sizes)``; the sizes are (seccomp_notif,
+    seccomp_notif_resp, seccomp_data) and meaningful only when the call succeeded."""
+    sizes = SeccompNotifSizes()
+    result = syscall(number, SECCOMP_GET_NOTIF_SIZES, 0, ctypes.addressof(sizes))
+    return result, (sizes.seccomp_notif, sizes.seccomp_notif_resp, sizes.seccomp_data)

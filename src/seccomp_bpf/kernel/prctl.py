@@ -1,0 +1,44 @@
+"""The ``prctl(2)`` settings that matter for seccomp: no_new_privs and dumpability."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from seccomp_bpf.errors import KernelError
+from seccomp_bpf.kernel import libc
+
+# <linux/prctl.h>
+PR_GET_DUMPABLE: Final = 3
+PR_SET_DUMPABLE: Final = 4
+PR_SET_NO_NEW_PRIVS: Final = 38
+PR_GET_NO_NEW_PRIVS: Final = 39
+
+
+def set_no_new_privs() -> None:
+    """``prctl(PR_SET_NO_NEW_PRIVS, 1)``: execve can no longer grant privileges.
+
+    A filter may be installed without CAP_SYS_ADMIN only after this (``seccomp(2)``). It
+    cannot be undone, and it is inherited by children and kept across execve.
+    """
+    result = libc.prctl(PR_SET_NO_NEW_PRIVS, 1)
+    if result.failed:
+        raise KernelError("prctl(PR_SET_NO_NEW_PRIVS, 1)", result.errno)
+
+
+def get_no_new_privs() -> bool:
+    """``prctl(PR_GET_NO_NEW_PRIVS)``: whether the calling thread has no_new_privs set."""
+    result = libc.prctl(PR_GET_NO_NEW_PRIVS)
+    if result.failed:
+        raise KernelError("prctl(PR_GET_NO_NEW_PRIVS)", result.errno)
+    return result.value == 1
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """``prctl(PR_SET_DUMPABLE, dumpable)``: whether a fatal signal may write a core dump.
+
+    A process killed by a filter (``SECCOMP_RET_KILL_*``) dumps core when it is dumpable;
+    clearing the flag prevents that whatever ``core_pattern`` says (``fs/coredump.c``).
+    """
+    result = libc.prctl(PR_SET_DUMPABLE, int(dumpable))
+    if result.failed:
+        raise KernelError(f"prctl(PR_SET_DUMPABLE, {int(dumpable)})", result.errno)

@@ -1,0 +1,63 @@
+"""The seccomp state of a process as ``/proc/PID/status`` shows it (``proc(5)``).
+
+``Seccomp:`` is the mode (Linux 3.8) and ``Seccomp_filters:`` the number of filters attached
+(Linux 5.9); both are missing on kernels without ``CONFIG_SECCOMP``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+
+
+class SeccompMode(enum.IntEnum):
+    """``SECCOMP_MODE_*`` (``<linux/seccomp.h>``)."""
+
+    DISABLED = 0
+    STRICT = 1
+    FILTER = 2
+
+
+def _status_path(pid: int | str, proc_root: str | os.PathLike[str]) -> Path:
+    if isinstance(pid, bool) or not (
+        (isinstance(pid, int) and pid > 0)
+        or (isinstance(pid, str) and (pid in ("self", "thread-self") or pid.isdigit()))
+    ):
+        raise ValueError(f"pid must be a positive number, 'self' or 'thread-self', not {pid!r}")
+    return Path(proc_root) / str(pid) / "status"
+
+
+def _status_field(pid: int | str, name: str, proc_root: str | os.PathLike[str]) -> int | None:
+    """The number after ``name:`` in the status file, or None when the line is missing.
+
+    Raises FileNotFoundError (an OSError) when there is no such process.
+    """
+    prefix = name + ":"
+    with _status_path(pid, proc_root).open(encoding="ascii", errors="replace") as status:
+        for line in status:
+            if line.startswith(prefix):
+                return int(line[len(prefix) :].split()[0])
+    return None
+
+
+def seccomp_mode(
+    pid: int | str = "self", *, proc_root: str | os.PathLike[str] = "/proc"
+) -> int | None:
+    """The seccomp mode of process ``pid``: 0 disabled, 1 strict, 2 filter (a
+    :class:`SeccompMode` when known), or None when the kernel does not report it."""
+    value = _status_field(pid, "Seccomp", proc_root)
+    if value is None:
+        return None
+    try:
+        return SeccompMode(value)
+    except ValueError:
+        return value
+
+
+def filter_count(
+    pid: int | str = "self", *, proc_root: str | os.PathLike[str] = "/proc"
+) -> int | None:
+    """How many seccomp filters process ``pid`` has (``Seccomp_filters:``), or None when the
+    kernel does not report it."""
+    return _status_field(pid, "Seccomp_filters", proc_root)
