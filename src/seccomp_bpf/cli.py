@@ -10,9 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from seccomp_bpf import __version__
 from seccomp_bpf.errors import SeccompBPFError
+
+if TYPE_CHECKING:
+    from seccomp_bpf.arch import Arch
+    from seccomp_bpf.bpf.assembler import ProgramFormat
+    from seccomp_bpf.bpf.instruction import Program
 
 PROG = "seccomp-bpf"
 
@@ -63,3 +69,323 @@ def entry_point() -> None:
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 _REGISTRARS: list[Registrar] = []
+
+
+# --- syscalls -------------------------------------------------------------------------------------
+
+
+def _register_syscalls(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "syscalls",
+        help="list or look up system call numbers",
+        description=(
+            "With no NAME, print the system call table of the architecture (NR NAME by "
+            "number). With names or numbers, print each on every requested architecture."
+        ),
+    )
+    parser.add_argument(
+        "--arch",
+        action="append",
+        metavar="ARCH",
+        help="architecture (name, alias, SCMP_ARCH_* or 'native'); repeatable; default native",
+    )
+    parser.add_argument("queries", nargs="*", metavar="NAME|NR", help="system call name or number")
+    parser.set_defaults(handler=_cmd_syscalls)
+
+
+def _cmd_syscalls(args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import get_arch
+    from seccomp_bpf.arch.syscall_lookup import lookup, match_lines, table_lines
+
+    arches = [get_arch(name) for name in args.arch or ["native"]]
+    if args.queries:
+        lines = match_lines(lookup(args.queries, arches))
+    else:
+        lines = []
+        for arch in arches:
+            if len(arches) > 1:
+                lines.append(f"# {arch.name}")
+            lines.extend(table_lines(arch))
+    print("\n".join(lines))
+    return 0
+
+
+_REGISTRARS.append(_register_syscalls)
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def _register_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "check",
+        help="validate a policy and report what each architecture skips",
+        description=(
+            "Read a YAML policy or an OCI/Docker JSON profile, check it, and print for each "
+            "architecture the system call names it does not have (those rules are skipped "
+            "there), then any other warning. Exit status 1 if the policy is not valid."
+        ),
+    )
+    parser.add_argument("policy", metavar="POLICY", help="policy file (YAML, or OCI/Docker JSON)")
+    parser.add_argument(
+        "--arch",
+        action="append",
+        metavar="ARCH",
+        help=(
+            "check for this architecture instead of the policy's own; repeatable "
+            "(for an OCI/Docker profile: the one machine architecture to resolve it for)"
+        ),
+    )
+    parser.set_defaults(handler=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from seccomp_bpf.formats import read_policy_file
+
+    policy = read_policy_file(args.policy, arches=args.arch)
+    arches = policy.resolved_arches()
+    print(f"{args.policy}: valid; {len(policy.rules)} rules; {', '.join(a.name for a in arches)}")
+    for arch in arches:
+        resolved = policy.resolve(arch)
+        by_rule: dict[int, list[str]] = {}
+        for index, name in resolved.skipped:
+            by_rule.setdefault(index, []).append(name)
+        if not by_rule:
+            print(f"{arch.name}: nothing skipped")
+        for index, names in by_rule.items():
+            where = policy.rules[index].location
+            label = f"rule {index + 1}" + (f" ({where})" if where else "")
+            print(f"{arch.name}: {label}: skipped {len(names)}, not here: {', '.join(names)}")
+        for warning in resolved.warnings:
+            print(f"warning: {warning}")
+    for note in policy.notes:
+        print(f"note: {note}")
+    return 0
+
+
+_REGISTRARS.append(_register_check)
+
+
+# --- disasm, asm, emu -----------------------------------------------------------------------------
+# A program file is raw ``struct sock_filter`` records in this machine's byte order (what
+# libseccomp's seccomp_export_bpf writes and bubblewrap's --seccomp reads) or assembly text.
+
+_PROGRAM_FORMATS = ("auto", "raw", "text")
+
+
+def _source_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _arch_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--arch",
+        default="native",
+        metavar="ARCH",
+        help=f"{help_text}: a name or alias such as x86_64, amd64, aarch64 (default: native)",
+    )
+
+
+def _read_program_file(path: str, kind: ProgramFormat, arch: Arch) -> Program:
+    """FILE as a program; an invalid one raises an error whose message starts with FILE."""
+    from seccomp_bpf.arch import ArchSymbols
+    from seccomp_bpf.bpf.assembler import read_program
+    from seccomp_bpf.errors import AssemblyError, InvalidProgramError
+
+    source = _source_name(path)
+    try:
+        return read_program(
+            _read_input(path),
+            kind=kind,
+            symbols=ArchSymbols(default=arch),
+            byteorder=arch.byteorder,
+            source=source,
+        )
+    except AssemblyError:
+        raise  # its message already starts with the file, line and column
+    except InvalidProgramError as error:
+        raise InvalidProgramError(f"{source}: {error}") from error
+
+
+def _register_disasm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "disasm",
+        help="print a filter as pseudo-code (seccomp-tools format)",
+        description=(
+            "Print a filter as a listing: line, CODE JT JF K in hex, and pseudo-code. "
+            "System call names are those of ARCH; architecture values are always named. "
+            "`seccomp-bpf asm` reads the listing back."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="program file ('-' for standard input)")
+    _arch_argument(parser, "architecture whose system call names to print")
+    parser.add_argument(
+        "--format",
+        choices=_PROGRAM_FORMATS,
+        default="auto",
+        help="FILE holds raw struct sock_filter records or assembly text (default: auto)",
+    )
+    parser.set_defaults(handler=_cmd_disasm)
+
+
+def _cmd_disasm(args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.bpf.disassembler import dis
+
+    arch = get_arch(args.arch)
+    program = _read_program_file(args.file, args.format, arch)
+    dis(program, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder)
+    return 0
+
+
+_REGISTRARS.append(_register_disasm)
+
+
+def _register_asm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "asm",
+        help="assemble pseudo-code into a raw filter",
+        description=(
+            "Assemble pseudo-code (a `seccomp-bpf disasm` listing, or hand-written text with "
+            "labels and comments) into raw struct sock_filter records in this machine's byte "
+            "order."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="assembly text ('-' for standard input)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="where to write the program ('-' for standard output)",
+    )
+    _arch_argument(parser, "architecture whose system call names the text uses")
+    parser.set_defaults(handler=_cmd_asm)
+
+
+def _cmd_asm(args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import get_arch
+
+    program = _read_program_file(args.file, "text", get_arch(args.arch))
+    data = program.to_bytes()
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(args.output, "wb") as file:
+            file.write(data)
+    return 0
+
+
+_REGISTRARS.append(_register_asm)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _u64(text: str) -> int:
+    """An argument value: decimal, 0x hex, or negative (two's complement on 64 bits)."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -(1 << 63) <= value <= _MASK64:
+        raise argparse.ArgumentTypeError(f"{text!r} does not fit in 64 bits")
+    return value & _MASK64
+
+
+def _register_emu(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "emu",
+        help="run a filter on one system call, as the kernel would",
+        description=(
+            "Run the filter in FILE (raw or assembly text) on the system call NR of ARCH with "
+            "the given arguments, and print the result and the number of instructions run."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="program file ('-' for standard input)")
+    _arch_argument(parser, "the architecture making the call, for seccomp_data.arch")
+    parser.add_argument("nr", metavar="NR", help="system call number or name on ARCH")
+    parser.add_argument(
+        "args",
+        nargs="*",
+        type=_u64,
+        metavar="ARG",
+        help="up to six argument values (decimal, 0x hex, negative); missing ones are 0",
+    )
+    parser.add_argument(
+        "--ip", type=_u64, default=0, metavar="IP", help="instruction pointer (default 0)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the instructions run"
+    )
+    parser.set_defaults(handler=_cmd_emu)
+
+
+def _syscall_number(text: str, arch: Arch) -> int:
+    """NR as the kernel passes it: a number (negative is two's complement) or a name."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        number = arch.syscall_number(text)
+        if number is None:
+            raise ValueError(f"no system call {text!r} on {arch.name}") from None
+        return number
+    if not -(1 << 31) <= value < 1 << 32:
+        raise ValueError(f"system call number {text!r} does not fit in 32 bits")
+    return value & 0xFFFFFFFF
+
+
+def _cmd_emu(args: argparse.Namespace) -> int:
+    import json
+
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.bpf.disassembler import get_instructions
+    from seccomp_bpf.bpf.emulator import SeccompData, emulate, format_return_value
+
+    if len(args.args) > 6:
+        return _fail(f"emu: a system call has at most 6 arguments, not {len(args.args)}")
+    arch = get_arch(args.arch)
+    program = _read_program_file(args.file, "auto", arch)
+    try:
+        nr = _syscall_number(args.nr, arch)
+    except ValueError as error:
+        return _fail(f"emu: NR: {error}")
+    a = [*args.args, 0, 0, 0, 0, 0, 0]
+    values = (a[0], a[1], a[2], a[3], a[4], a[5])
+    data = SeccompData(nr, arch.audit_arch, args.ip, values, byteorder=arch.byteorder)
+    execution = emulate(program, data)
+    decoded = get_instructions(program, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder)
+    if args.json:
+        report = {
+            "ret": execution.ret,
+            "action": execution.action.name,
+            "data": execution.data,
+            "errno": execution.errno,
+            "result": format_return_value(execution.ret),
+            "executed": execution.executed,
+            "path": list(execution.path),
+            "arch": arch.name,
+            "nr": nr,
+        }
+        if args.verbose:
+            report["listing"] = [decoded[pc].format() for pc in execution.path]
+        print(json.dumps(report))
+        return 0
+    if args.verbose:
+        for pc in execution.path:
+            print(decoded[pc].format())
+    print(format_return_value(execution.ret))
+    print(f"{execution.executed} instructions executed")
+    return 0
+
+
+_REGISTRARS.append(_register_emu)

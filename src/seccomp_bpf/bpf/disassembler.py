@@ -32,7 +32,8 @@ a ``LD W ABS`` reads one 32-bit half of it in the byte order of the calling arch
 big-endian one it is the other way round, and the same holds for ``instruction_pointer`` at 8.
 Where the path has checked the architecture, the ``__AUDIT_ARCH_LE`` bit of that
 ``AUDIT_ARCH_*`` value decides (``<linux/audit.h>``; the emulator reads words the same way);
-elsewhere the ``byteorder`` argument does (default: little-endian).
+elsewhere the ``byteorder`` argument does (by default the byte order of the symbols' default
+architecture, else little-endian).
 """
 
 from __future__ import annotations
@@ -65,6 +66,20 @@ class Symbols(Protocol):
     def syscall_number(self, audit_arch: int | None, name: str) -> int | None: ...
 
 
+def default_byteorder(symbols: Symbols | None, byteorder: ByteOrder | None) -> ByteOrder:
+    """The byte order where a program has not checked the architecture.
+
+    ``byteorder`` when given; else that of the symbols' default architecture, when they have
+    one (a ``default`` attribute with a ``byteorder``, as ``ArchSymbols`` has); else little.
+    """
+    if byteorder is not None:
+        return byteorder
+    # Not part of the Symbols protocol: objects without a default architecture need not have
+    # the attribute, so look for it.
+    order = getattr(getattr(symbols, "default", None), "byteorder", None)
+    return "big" if order == "big" else "little"
+
+
 # --- forward data flow --------------------------------------------------------------------------
 # Seccomp programs only jump forward, so one pass in program order computes, for every
 # instruction, what is known on *every* path that reaches it: the state at ``pc`` is the meet
@@ -78,23 +93,28 @@ class FlowState:
     ``a``, ``x`` and ``mem`` say which word of ``struct seccomp_data`` the register or scratch
     cell holds (its offset), or ``None`` when it is anything else or unknown. ``arch`` is the
     ``AUDIT_ARCH_*`` value every path has checked for (on the true edge of ``A == K`` with
-    ``A`` holding ``arch``), or ``None``.
+    ``A`` holding ``arch``), or ``None``: then ``arch_mixed`` tells "paths that checked for
+    different architectures (or some that did not check) meet here" from "no path checked",
+    where names come from the default architecture.
     """
 
     a: int | None = None
     x: int | None = None
     mem: tuple[int | None, ...] = (None,) * op.BPF_MEMWORDS
     arch: int | None = None
+    arch_mixed: bool = False
 
     def meet(self, other: FlowState) -> FlowState:
         """What both states agree on."""
         if self == other:
             return self
+        same_arch = self.arch == other.arch and self.arch_mixed == other.arch_mixed
         return FlowState(
             a=self.a if self.a == other.a else None,
             x=self.x if self.x == other.x else None,
             mem=tuple(m if m == n else None for m, n in zip(self.mem, other.mem, strict=True)),
-            arch=self.arch if self.arch == other.arch else None,
+            arch=self.arch if same_arch else None,
+            arch_mixed=self.arch_mixed if same_arch else True,
         )
 
     @property
@@ -113,8 +133,6 @@ class FlowState:
 
 
 UNKNOWN: Final = FlowState()
-
-_CONDITIONAL_OPS: Final = (op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET)
 
 
 class ForwardFlow:
@@ -159,7 +177,7 @@ class ForwardFlow:
                 return
             taken = state
             if operation == op.BPF_JEQ and op.bpf_src(code) == op.BPF_K and state.holds_arch:
-                taken = replace(state, arch=k)
+                taken = replace(state, arch=k, arch_mixed=False)
             self._pass_on(pc + 1 + ins.jt, taken)
             self._pass_on(pc + 1 + ins.jf, state)
             return
@@ -343,7 +361,7 @@ class _Decoder:
             name = symbols.arch_name(k)
             if name is not None and symbols.arch_value(name) != k:
                 name = None
-        elif state.holds_sys_number:
+        elif state.holds_sys_number and not state.arch_mixed:
             name = symbols.syscall_name(state.arch, k)
             if name is not None and symbols.syscall_number(state.arch, name) != k:
                 name = None
@@ -362,7 +380,9 @@ class _Decoder:
             opname = "ld"
             if mode == op.BPF_ABS:
                 name = field_name(k, state.byteorder(self.byteorder))
-                text = f"A = {name if name is not None else f'data[{k}]'}"
+                # the validator lets through only aligned loads inside struct seccomp_data
+                assert name is not None, k
+                text = f"A = {name}"
             elif mode == op.BPF_LEN:
                 text = "A = len"
             elif mode == op.BPF_MEM:
@@ -429,11 +449,10 @@ class _Decoder:
                 value = format_return_value(k)
                 name = None if value.startswith("0x") else value
                 text = f"return {value}"
-        else:  # BPF_MISC
-            if code & 0xF8 == op.BPF_TXA:
-                opname, text = "txa", "A = X"
-            else:
-                opname, text = "tax", "X = A"
+        elif code & 0xF8 == op.BPF_TXA:  # BPF_MISC
+            opname, text = "txa", "A = X"
+        else:
+            opname, text = "tax", "X = A"
         return DecodedInstruction(
             line=pc,
             code=code,
@@ -452,12 +471,13 @@ def get_instructions(
     program: Program | Iterable[Instruction],
     *,
     symbols: Symbols | None = None,
-    byteorder: ByteOrder = "little",
+    byteorder: ByteOrder | None = None,
 ) -> list[DecodedInstruction]:
     """Decode ``program`` (validated first: raises InvalidProgramError) instruction by instruction.
 
     ``symbols`` names architectures and system calls; ``byteorder`` says which half of a 64-bit
-    field comes first where the program has not checked the architecture.
+    field comes first where the program has not checked the architecture (default: the byte
+    order of the symbols' default architecture, else little-endian).
     """
     if not isinstance(program, Program):
         program = Program(program)
@@ -469,7 +489,7 @@ def get_instructions(
                 jump_targets.add(pc + 1 + ins.k)
             else:
                 jump_targets.update((pc + 1 + ins.jt, pc + 1 + ins.jf))
-    decoder = _Decoder(symbols, byteorder)
+    decoder = _Decoder(symbols, default_byteorder(symbols, byteorder))
     states = flow_states(instructions)
     return [
         decoder.decode(pc, ins, states[pc], pc in jump_targets)
@@ -486,7 +506,7 @@ def disassemble(
     program: Program | Iterable[Instruction],
     *,
     symbols: Symbols | None = None,
-    byteorder: ByteOrder = "little",
+    byteorder: ByteOrder | None = None,
 ) -> str:
     """The listing of ``program`` as text (see the module docstring for the format)."""
     return format_listing(get_instructions(program, symbols=symbols, byteorder=byteorder))
@@ -496,7 +516,7 @@ def dis(
     program: Program | Iterable[Instruction],
     *,
     symbols: Symbols | None = None,
-    byteorder: ByteOrder = "little",
+    byteorder: ByteOrder | None = None,
     file: IO[str] | None = None,
 ) -> None:
     """Print the listing of ``program`` to ``file`` (default: standard output)."""
