@@ -27,10 +27,12 @@ from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Node
 
 _MAX32 = 0xFFFFFFFF
+_JA = op.BPF_JMP | op.BPF_JA
 _MAX_PASS_ROUNDS = 100
-# share_returns only redirects to a RET this close (in nodes), so that it does not trade one
-# RET for a JA trampoline.
-_SHARE_DISTANCE = 200
+# share_returns only redirects a jump to a RET at most this many nodes ahead, so that it does not
+# trade one RET for JA trampolines (conditional offsets stop at 255; the margin leaves room for
+# trampolines elsewhere).
+_SHARE_DISTANCE = 240
 
 Pass = Callable[[list[Node]], "list[Node] | None"]
 
@@ -54,7 +56,9 @@ def _compact(nodes: list[Node], keep: list[bool]) -> list[Node]:
             continue
         if node.is_jump:
             out.append(
-                Node(node.code, node.k, new_index[next_kept[node.jt]], new_index[next_kept[node.jf]])
+                Node(
+                    node.code, node.k, new_index[next_kept[node.jt]], new_index[next_kept[node.jf]]
+                )
             )
         else:
             out.append(Node(node.code, node.k))
@@ -67,7 +71,7 @@ def _compact(nodes: list[Node], keep: list[bool]) -> list[Node]:
 class _Fact:
     """What is known about ``A`` along one edge: an interval and JSET bits."""
 
-    __slots__ = ("hi", "lo", "not_equal", "bits_clear", "bits_some")
+    __slots__ = ("bits_clear", "bits_some", "hi", "lo", "not_equal")
 
     def __init__(self) -> None:
         self.lo = 0
@@ -142,12 +146,19 @@ def thread_jumps(nodes: list[Node]) -> list[Node] | None:
     changed = False
     out = [Node(n.code, n.k, n.jt, n.jf) for n in nodes]
 
-    def follow(target: int, fact: _Fact | None) -> int:
+    def follow(target: int, source: Node | None, taken: bool) -> int:
+        # Where control really goes after the edge source -> target (source None: a JA).
+        fact: _Fact | None = None
         while True:
             node = out[target]
-            if node.is_ja:
+            code = node.code
+            if code == _JA:
                 target = node.jt
-            elif fact is not None and node.is_conditional:
+            elif source is not None and (code & 0x07) == op.BPF_JMP and not code & op.BPF_X:
+                if fact is None:
+                    fact = _edge_fact(source, taken)
+                    if fact is None:
+                        return target
                 outcome = _decide(node, fact)
                 if outcome is None:
                     return target
@@ -156,15 +167,16 @@ def thread_jumps(nodes: list[Node]) -> list[Node] | None:
                 return target
 
     for node in out:
-        if node.is_ja:
-            new = follow(node.jt, None)
+        code = node.code
+        if code == _JA:
+            new = follow(node.jt, None, True)
             if new != node.jt:
                 node.jt = node.jf = new
                 changed = True
-        elif node.is_conditional:
-            new_t = follow(node.jt, _edge_fact(node, True))
-            new_f = follow(node.jf, _edge_fact(node, False))
-            if (new_t, new_f) != (node.jt, node.jf):
+        elif (code & 0x07) == op.BPF_JMP:
+            new_t = follow(node.jt, node, True)
+            new_f = follow(node.jf, node, False)
+            if new_t != node.jt or new_f != node.jf:
                 node.jt, node.jf = new_t, new_f
                 changed = True
     return out if changed else None
@@ -258,7 +270,7 @@ def drop_dead_code(nodes: list[Node]) -> list[Node] | None:
 
 
 def share_returns(nodes: list[Node]) -> list[Node] | None:
-    # Where is the next RET with the same value, for every RET?
+    # For every RET, the next RET with the same value.
     next_same: dict[int, int] = {}
     last_seen: dict[tuple[int, int], int] = {}
     for index in range(len(nodes) - 1, -1, -1):
@@ -268,49 +280,65 @@ def share_returns(nodes: list[Node]) -> list[Node] | None:
             if key in last_seen:
                 next_same[index] = last_seen[key]
             last_seen[key] = index
+    if not next_same:
+        return None
+    jumpers: dict[int, list[int]] = {}
+    for index, node in enumerate(nodes):
+        if node.is_jump:
+            for target in {node.jt, node.jf}:
+                if target in next_same:
+                    jumpers.setdefault(target, []).append(index)
     redirect: dict[int, int] = {}
-    for index, later in next_same.items():
+    for index, first_later in next_same.items():
         previous = nodes[index - 1] if index else None
-        falls_in = index == 0 or (
-            previous is not None and not previous.is_jump and not previous.is_return
-        )
-        if not falls_in and later - index <= _SHARE_DISTANCE:
-            redirect[index] = later
+        falls_in = previous is None or not (previous.is_jump or previous.is_return)
+        sources = jumpers.get(index, [])
+        if falls_in or not sources:
+            continue
+        # The furthest identical RET every jump still reaches without a trampoline (the RETs
+        # in between become dead too).
+        furthest: int | None = None
+        later: int | None = first_later
+        while later is not None and all(later - source <= _SHARE_DISTANCE for source in sources):
+            furthest = later
+            later = next_same.get(later)
+        if furthest is not None:
+            redirect[index] = furthest
     if not redirect:
         return None
     out = []
-    changed = False
     for node in nodes:
         if node.is_jump and (node.jt in redirect or node.jf in redirect):
-            out.append(
-                Node(node.code, node.k, redirect.get(node.jt, node.jt), redirect.get(node.jf, node.jf))
-            )
-            changed = True
+            jt, jf = redirect.get(node.jt, node.jt), redirect.get(node.jf, node.jf)
+            out.append(Node(node.code, node.k, jt, jf))
         else:
             out.append(node)
-    return out if changed else None
+    return out
 
 
+# share_returns leaves dead RETs behind, so it runs before drop_dead_code.
 PASSES: tuple[Pass, ...] = (
     thread_jumps,
     fold_same_targets,
     return_instead_of_ja,
     drop_redundant_loads,
     drop_ja_to_next,
-    drop_dead_code,
     share_returns,
+    drop_dead_code,
 )
 
 
 def optimize(nodes: list[Node], passes: tuple[Pass, ...] = PASSES) -> list[Node]:
-    """Run ``passes`` in order, again and again, until none changes anything."""
-    for _ in range(_MAX_PASS_ROUNDS):
-        changed = False
+    """Run ``passes`` in turn until each has run once since the last change."""
+    quiet = 0  # passes run since something last changed
+    for _ in range(_MAX_PASS_ROUNDS * len(passes)):
         for run in passes:
             result = run(nodes)
-            if result is not None:
+            if result is None:
+                quiet += 1
+                if quiet >= len(passes):
+                    return nodes
+            else:
                 nodes = result
-                changed = True
-        if not changed:
-            return nodes
+                quiet = 0
     return nodes

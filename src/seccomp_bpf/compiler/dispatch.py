@@ -31,6 +31,7 @@ class Segment:
     high: int
     decision: Hashable
     weight: float
+    max_depth: int | None = None  # how deep in the tree this segment's leaf may sit
 
 
 def segments(
@@ -41,19 +42,136 @@ def segments(
     """Cut ``0 .. 2**32-1`` into runs of equal decision.
 
     ``change_points`` must contain every number at which ``decide`` may change (a number and its
-    successor for each special number); ``decide`` is evaluated once per run start.
+    successor for each special number); ``decide`` is evaluated once per run start, ``weigh``
+    once per resulting segment.
     """
     points = sorted({0, *(p for p in change_points if 0 <= p < NUMBER_SPACE)})
-    out: list[Segment] = []
-    for index, low in enumerate(points):
-        high = (points[index + 1] if index + 1 < len(points) else NUMBER_SPACE) - 1
+    starts: list[int] = []
+    decisions: list[Hashable] = []
+    for low in points:
         decision = decide(low)
-        if out and out[-1].decision == decision:
-            previous = out[-1]
-            out[-1] = Segment(previous.low, high, decision, previous.weight + weigh(low, high))
+        if not decisions or decisions[-1] != decision:
+            starts.append(low)
+            decisions.append(decision)
+    ends = [*(start - 1 for start in starts[1:]), NUMBER_SPACE - 1]
+    return [
+        Segment(low, high, decision, weigh(low, high))
+        for low, high, decision in zip(starts, ends, decisions, strict=True)
+    ]
+
+
+def optimal_depths(weights: Sequence[float]) -> list[int]:
+    """Leaf depths of an optimal alphabetic binary tree (Garsia-Wachs; Knuth, TAOCP 6.2.2).
+
+    Phase 1 repeatedly joins the first pair ``(j-1, j)`` with ``w[j-1] <= w[j+1]`` and moves
+    the joined node left, past lighter nodes; the depths of the leaves in the resulting tree
+    are those of an optimal tree that keeps the leaves in order (phase 3, in
+    :func:`_shape_from_depths`, builds it).
+    """
+    count = len(weights)
+    if count == 1:
+        return [0]
+    items: list[tuple[float, int]] = [(w, i) for i, w in enumerate(weights)]
+    children: dict[int, tuple[int, int]] = {}
+    next_id = count
+    j = 1
+    while len(items) > 1:
+        size = len(items)
+        # Left of the last insertion point every w[i-1] > w[i+1] still holds, so the search
+        # for the next pair resumes there rather than at the start.
+        j = max(1, min(j, size - 1))
+        while j < size - 1 and items[j - 1][0] > items[j + 1][0]:
+            j += 1
+        left, right = items[j - 1], items[j]
+        joined = (left[0] + right[0], next_id)
+        children[next_id] = (left[1], right[1])
+        next_id += 1
+        del items[j - 1 : j + 1]
+        position = j - 1
+        while position > 0 and items[position - 1][0] < joined[0]:
+            position -= 1
+        items.insert(position, joined)
+        j = position - 1
+    depths = [0] * count
+    stack = [(items[0][1], 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node < count:
+            depths[node] = depth
         else:
-            out.append(Segment(low, high, decision, weigh(low, high)))
-    return out
+            left_id, right_id = children[node]
+            stack.append((left_id, depth + 1))
+            stack.append((right_id, depth + 1))
+    return depths
+
+
+# A tree shape over parts[first:last]: a leaf index, or (split, left, right) where the right
+# subtree starts at parts[split].
+Shape = int | tuple[int, "Shape", "Shape"]
+
+
+def _shape_from_depths(depths: Sequence[int]) -> Shape:
+    """The alphabetic tree whose leaves have ``depths`` (left to right), built with a stack."""
+    stack: list[tuple[int, int, Shape]] = []  # (depth, first leaf index, subtree)
+    for index, depth in enumerate(depths):
+        stack.append((depth, index, index))
+        while len(stack) >= 2 and stack[-1][0] == stack[-2][0]:
+            depth_right, first_right, right = stack.pop()
+            _, first_left, left = stack.pop()
+            stack.append((depth_right - 1, first_left, (first_right, left, right)))
+    if len(stack) != 1:
+        raise AssertionError("leaf depths do not form an alphabetic tree")
+    return stack[0][2]
+
+
+def limit_depths(shape: Shape, parts: Sequence[Segment]) -> Shape:
+    """Rebuild the smallest subtrees needed so that leaves respect their ``max_depth``.
+
+    Bottom-up: a subtree whose children could not be fixed is rebuilt when its leaves can all
+    meet their limits from its depth. The rebuild still splits by weight, but only where both
+    halves can meet their limits (a half of ``k`` leaves can, when every limit in it allows
+    ``ceil(log2(k))`` more levels). The rest of the tree keeps its optimal shape. Limits are a
+    goal: a leaf that no subtree can satisfy stays where it is.
+    """
+    unlimited = 1 << 30
+    limits = [unlimited if p.max_depth is None else p.max_depth for p in parts]
+    if min(limits) == unlimited:
+        return shape
+    prefix = [0.0]
+    for part in parts:
+        prefix.append(prefix[-1] + part.weight)
+
+    def fits(first: int, last: int, depth: int) -> bool:
+        height = (last - first - 1).bit_length()  # ceil(log2(count))
+        return depth + height <= min(limits[first:last])
+
+    def rebuild(first: int, last: int, depth: int) -> Shape:
+        if last - first == 1:
+            return first
+        low, high = prefix[first], prefix[last]
+        middle = bisect_left(prefix, (low + high) / 2, first + 1, last)
+        # candidate splits, nearest to the weight median first
+        order = sorted(range(first + 1, last), key=lambda m: abs(m - middle))
+        split = (first + last + 1) // 2  # the balanced split always fits
+        for candidate in order:
+            if fits(first, candidate, depth + 1) and fits(candidate, last, depth + 1):
+                split = candidate
+                break
+        return (split, rebuild(first, split, depth + 1), rebuild(split, last, depth + 1))
+
+    def fix(subtree: Shape, depth: int, first: int, last: int) -> tuple[Shape, bool]:
+        if isinstance(subtree, int):
+            return subtree, depth <= limits[subtree]
+        split, left, right = subtree
+        new_left, left_ok = fix(left, depth + 1, first, split)
+        new_right, right_ok = fix(right, depth + 1, split, last)
+        if left_ok and right_ok:
+            return (split, new_left, new_right), True
+        if fits(first, last, depth):
+            return rebuild(first, last, depth), True
+        return (split, new_left, new_right), False
+
+    return fix(shape, 0, 0, len(parts))[0]
 
 
 def emit_tree(
@@ -63,42 +181,27 @@ def emit_tree(
 ) -> None:
     """Emit the search tree; ``A`` must hold the system call number.
 
-    Each inner node is ``if (A >= parts[m].low) goto right else left``, the left subtree
-    following directly. ``target`` gives the label of a decision.
+    Each inner node is ``if (A >= first number of the right subtree) goto right else left``,
+    the left subtree following directly; leaves are jumps to ``target(decision)``.
     """
     if len(parts) == 1:
         builder.jump(target(parts[0].decision))
         return
-    prefix = [0.0]
-    for part in parts:
-        prefix.append(prefix[-1] + part.weight)
+    shape = limit_depths(_shape_from_depths(optimal_depths([p.weight for p in parts])), parts)
 
-    def split(first: int, last: int) -> int:
-        """The index m in (first, last) that best halves the weight of parts[first:last]."""
-        total_low, total_high = prefix[first], prefix[last]
-        middle = (total_low + total_high) / 2
-        m = bisect_left(prefix, middle, first + 1, last)
-        best, best_gap = first + 1, float("inf")
-        for candidate in (m - 1, m, m + 1):
-            if first < candidate < last:
-                gap = abs((prefix[candidate] - total_low) - (total_high - prefix[candidate]))
-                if gap < best_gap:
-                    best, best_gap = candidate, gap
-        return best
+    def label_of(subtree: Shape) -> Label | None:
+        return target(parts[subtree].decision) if isinstance(subtree, int) else None
 
-    def node(first: int, last: int, here: Label | None) -> None:
-        # The subtree over parts[first:last], emitted at the current position.
+    def node(subtree: tuple[int, Shape, Shape], here: Label | None) -> None:
         if here is not None:
             builder.bind(here)
-        m = split(first, last)
-        left_is_leaf = m - first == 1
-        right_is_leaf = last - m == 1
-        right = target(parts[m].decision) if right_is_leaf else builder.label()
-        left = target(parts[first].decision) if left_is_leaf else None  # None: follows here
-        builder.jump_if(op.BPF_JGE, parts[m].low, right, left)
-        if not left_is_leaf:
-            node(first, m, None)
-        if not right_is_leaf:
-            node(m, last, right)
+        split, left, right = subtree
+        right_label = label_of(right) or builder.label()
+        builder.jump_if(op.BPF_JGE, parts[split].low, right_label, label_of(left))
+        if not isinstance(left, int):
+            node(left, None)
+        if not isinstance(right, int):
+            node(right, right_label)
 
-    node(0, len(parts), None)
+    assert not isinstance(shape, int)
+    node(shape, None)

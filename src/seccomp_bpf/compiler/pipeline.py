@@ -41,8 +41,9 @@ from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler.conditions import ConditionEmitter
-from seccomp_bpf.compiler.dispatch import emit_tree, segments
+from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
+from seccomp_bpf.compiler.simplify import merge_rules
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy
 
@@ -50,10 +51,16 @@ from seccomp_bpf.policy import Action, Condition, Policy
 _SECONDARY_ABI_WEIGHT = 0.05
 # With a frequency profile, part of the weight stays uniform so that rarely seen calls do
 # not end up at the bottom of a deep tree.
-_UNIFORM_SHARE = 0.1
+_UNIFORM_SHARE = 0.5
 # Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
 # over ranges of unknown numbers.
 _SEGMENT_FLOOR = 1e-6
+# A leaf with an argument block of t instructions weighs up to 2 ** (t - 1) more: it rises
+# about t - 1 levels in the tree, which keeps its whole path short.
+_BLOCK_BOOST = 4
+# Tree levels plus leaf instructions a path of the primary ABI should stay within (the
+# prologue adds 3: load arch, compare, load nr).
+_PATH_BUDGET = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +94,7 @@ def _decision_for(chain: Sequence[tuple[Condition | None, Action]], fallback: Ac
         rules.pop()
     if not rules:
         return final
-    return ArgumentBlock(tuple(rules), final)
+    return ArgumentBlock(tuple(merge_rules(rules)), final)
 
 
 @dataclass
@@ -111,6 +118,8 @@ class _Compiler:
         self.frequency = frequency or {}
         self.b = ProgramBuilder()
         self.section_sizes: dict[str, int] = {}
+        self.known_sorted: dict[str, list[int]] = {}  # per listed ABI, its table's numbers
+        self.owner_of: Callable[[int], _Abi | None] = lambda nr: None  # set per section
         self.block_sizes: dict[str, int] = {}
 
     def primary(self) -> Arch:
@@ -157,41 +166,98 @@ class _Compiler:
             for arch in dispatched_arches(audit)
         ]
         decide, change_points, weigh = self.number_space(audit, abis)
-        parts = segments(change_points, decide, weigh)
+        parts = self.weigh_leaf_costs(segments(change_points, decide, weigh), abis, audit, primary)
 
-        returns: dict[int, Label] = {}
+        # The tree's returns come right after the tree, so that its leaves stay within a
+        # conditional jump's reach; argument blocks follow, with their own returns after them.
+        tree_returns: dict[int, Label] = {}
+        block_returns: dict[int, Label] = {}
         blocks: dict[ArgumentBlock, Label] = {}
         block_names: dict[ArgumentBlock, str] = {}
 
-        def target(decision: Decision) -> Label:
+        def tree_target(decision: Decision) -> Label:
             if isinstance(decision, ArgumentBlock):
                 if decision not in blocks:
                     blocks[decision] = b.label("arguments")
                 return blocks[decision]
             assert isinstance(decision, int)
-            if decision not in returns:
-                returns[decision] = b.label(f"return {decision:#x}")
-            return returns[decision]
+            if decision not in tree_returns:
+                tree_returns[decision] = b.label(f"return {decision:#x}")
+            return tree_returns[decision]
+
+        def block_target(decision: Decision) -> Label:
+            assert isinstance(decision, int)
+            if decision not in block_returns:
+                block_returns[decision] = b.label(f"return {decision:#x}")
+            return block_returns[decision]
 
         for part in parts:
             if isinstance(part.decision, ArgumentBlock):
-                name = self._name_of(audit, part.low)
-                block_names.setdefault(part.decision, name)
+                block_names.setdefault(part.decision, self._name_of(audit, part.low))
 
         if len(parts) > 1:
             b.load(op.OFFSET_NR)
-        emit_tree(b, parts, target)
+        emit_tree(b, parts, tree_target)
+        for value, label in sorted(tree_returns.items()):
+            b.bind(label)
+            b.ret(value)
 
         for block, label in blocks.items():
             start = len(b)
             b.bind(label)
-            self.argument_block(block, self._byteorder(abis, block_names[block]), target)
-            key = f"{block_names[block]}"
-            self.block_sizes[key] = self.block_sizes.get(key, 0) + len(b) - start
-
-        for value, label in sorted(returns.items()):
+            name = block_names[block]
+            self.argument_block(block, self._byteorder(abis, name), block_target)
+            self.block_sizes[name] = self.block_sizes.get(name, 0) + len(b) - start
+        for value, label in sorted(block_returns.items()):
             b.bind(label)
             b.ret(value)
+
+    def weigh_leaf_costs(
+        self, parts: list[Segment], abis: list[_Abi], audit: int, primary: Arch
+    ) -> list[Segment]:
+        """Account for what a leaf costs after the tree, and limit the primary ABI's depths.
+
+        A leaf that runs an argument block costs more than a RET. In an optimal tree a leaf
+        rises about one level each time its weight doubles, so a block leaf weighs
+        ``2 ** extra`` more (``extra`` = its instructions beyond one, at most ``_BLOCK_BOOST``).
+        Leaves holding numbers of the primary ABI's table get a depth limit so that tree levels
+        plus leaf instructions stay within ``_PATH_BUDGET`` (see ``dispatch.limit_depths``).
+        """
+        costs: dict[ArgumentBlock, int] = {}
+        out = []
+        for part in parts:
+            tail = 1
+            if isinstance(part.decision, ArgumentBlock):
+                block = part.decision
+                if block not in costs:
+                    costs[block] = self._block_length(block, abis, audit, part.low) + 1
+                tail = costs[block]
+            # Paths through a block are usually much shorter than the block; count at most
+            # _BLOCK_BOOST of its instructions, for the weight and for the depth limit alike.
+            extra = min(tail - 1, _BLOCK_BOOST)
+            limit = None
+            owner = self.owner_of(part.low)
+            if (
+                owner is not None
+                and owner.arch.name == primary.name
+                and self._holds_known(primary, part.low, part.high)
+            ):
+                limit = _PATH_BUDGET - 1 - extra
+            out.append(Segment(part.low, part.high, part.decision, part.weight * 2.0**extra, limit))
+        return out
+
+    def _block_length(self, block: ArgumentBlock, abis: list[_Abi], audit: int, nr: int) -> int:
+        """How many instructions ``block`` takes, emitted alone."""
+        scratch = ProgramBuilder()
+        byteorder = self._byteorder(abis, self._name_of(audit, nr))
+        self.argument_block(block, byteorder, lambda _decision: scratch.label(), scratch)
+        return len(scratch)
+
+    def _holds_known(self, arch: Arch, low: int, high: int) -> bool:
+        """Whether ``low..high`` contains a number of ``arch``'s table."""
+        numbers = self.known_sorted.get(arch.name, [])
+        index = bisect_left(numbers, low)
+        return index < len(numbers) and numbers[index] <= high
 
     @staticmethod
     def _name_of(audit: int, nr: int) -> str:
@@ -215,6 +281,17 @@ class _Compiler:
         # Where the ABI changes (x32's bit 30, MIPS's number ranges): see dispatched_arch.
         change_points: list[int] = list(dispatch_boundaries(audit))
         by_name = {abi.arch.name: abi for abi in abis}
+        # The ABI of each range between two boundaries, found once per range.
+        bounds = [0, *dispatch_boundaries(audit)]
+        owners: list[_Abi | None] = []
+        for start in bounds:
+            arch = dispatched_arch(audit, start)
+            owners.append(by_name.get(arch.name) if arch else None)
+
+        def owner_of(nr: int) -> _Abi | None:
+            return owners[bisect_right(bounds, nr) - 1]
+
+        self.owner_of = owner_of
         decisions: dict[int, Decision] = {}  # numbers with rules, per ABI region
         weights: dict[int, float] = {}
         known_sets: dict[str, set[int]] = {}
@@ -224,12 +301,16 @@ class _Compiler:
                 continue
             resolved = policy.resolve(abi.arch)
             known = known_sets[abi.arch.name] = set(resolved.known_numbers)
+            self.known_sorted[abi.arch.name] = sorted(known)
+            memo: dict[tuple[object, ...], Decision] = {}  # rule lists repeat across numbers
             for nr, rules in resolved.rules_by_nr.items():
-                owner = dispatched_arch(audit, nr)
-                if owner is None or owner.name != abi.arch.name:
+                if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
-                chain = [(rule.condition, rule.action) for rule in rules]
-                decisions[nr] = _decision_for(chain, default)
+                decision = memo.get(rules)
+                if decision is None:
+                    chain = [(rule.condition, rule.action) for rule in rules]
+                    decision = memo[rules] = _decision_for(chain, default)
+                decisions[nr] = decision
                 change_points += [nr, nr + 1]
             if unknown is not None and unknown != default:
                 for nr in known:
@@ -237,23 +318,27 @@ class _Compiler:
             self._add_weights(abi, known, weights)
 
         unknown_value = unknown.ret_value if unknown is not None else default.ret_value
+        no_numbers: set[int] = set()
 
         def decide(nr: int) -> Decision:
-            arch = dispatched_arch(audit, nr)
-            abi = by_name.get(arch.name) if arch else None
+            abi = owner_of(nr)
             if abi is None or not abi.listed:
                 return bad_arch
-            if nr in decisions:
-                return decisions[nr]
-            if nr in known_sets[abi.arch.name]:
+            decision = decisions.get(nr)
+            if decision is not None:
+                return decision
+            if nr in known_sets.get(abi.arch.name, no_numbers):
                 return default.ret_value
             return unknown_value
 
         ordered = sorted(weights)
+        prefix = [0.0]
+        for nr in ordered:
+            prefix.append(prefix[-1] + weights[nr])
 
         def weigh(low: int, high: int) -> float:
-            start, end = bisect_left(ordered, low), bisect_right(ordered, high)
-            return _SEGMENT_FLOOR + sum(weights[ordered[i]] for i in range(start, end))
+            first, last = bisect_left(ordered, low), bisect_right(ordered, high)
+            return _SEGMENT_FLOOR + prefix[last] - prefix[first]
 
         return decide, change_points, weigh
 
@@ -275,13 +360,20 @@ class _Compiler:
 
     # -- argument blocks -------------------------------------------------------------------------
 
-    def argument_block(self, block: ArgumentBlock, byteorder: str, target: Target) -> None:
-        emitter = ConditionEmitter(self.b, byteorder)
+    def argument_block(
+        self,
+        block: ArgumentBlock,
+        byteorder: str,
+        target: Target,
+        builder: ProgramBuilder | None = None,
+    ) -> None:
+        b = self.b if builder is None else builder
+        emitter = ConditionEmitter(b, byteorder)
         for condition, value in block.rules:
-            following = self.b.label()
+            following = b.label()
             emitter.emit(condition, target(value), following)
-            self.b.bind(following)
-        self.b.jump(target(block.fallback))
+            b.bind(following)
+        b.jump(target(block.fallback))
 
 
 def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[Arch]:
