@@ -1,7 +1,7 @@
 """Differential test: an OCI profile read by seccomp-bpf decides as libseccomp's filter does.
 
-The same profile is handed to libseccomp (``libseccomp.so.2`` through ctypes) the way runc
-hands it over (``libcontainer/seccomp/seccomp_linux.go``: skip rules whose action is the
+The same profile is handed to libseccomp (``libseccomp.so.2`` through ctypes, in
+``benchmarks/libseccomp.py``) the way runc hands it over (skip rules whose action is the
 default, ignore names libseccomp cannot resolve, one rule per comparison when two compare
 the same argument). libseccomp's BPF is exported, run in the emulator, and compared with
 ``Policy.evaluate`` on every syscall number of x86_64, x32 and i386 and on argument values
@@ -13,13 +13,14 @@ half, while the converted policy compares all 64 bits (documented in ``formats/o
 
 from __future__ import annotations
 
-import ctypes
 import json
 import typing
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from benchmarks import libseccomp
+from benchmarks.libseccomp import docker_entries
 
 from seccomp_bpf.arch import get_arch
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
@@ -30,116 +31,19 @@ from seccomp_bpf.policy import Action, Policy
 JsonObject = dict[str, typing.Any]
 DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 
-# <seccomp.h>
-SCMP_ACTIONS = {
-    "SCMP_ACT_KILL": 0x00000000,
-    "SCMP_ACT_KILL_THREAD": 0x00000000,
-    "SCMP_ACT_KILL_PROCESS": 0x80000000,
-    "SCMP_ACT_TRAP": 0x00030000,
-    "SCMP_ACT_ERRNO": 0x00050000,
-    "SCMP_ACT_TRACE": 0x7FF00000,
-    "SCMP_ACT_LOG": 0x7FFC0000,
-    "SCMP_ACT_ALLOW": 0x7FFF0000,
-}
-SCMP_COMPARE = {
-    "SCMP_CMP_NE": 1,
-    "SCMP_CMP_LT": 2,
-    "SCMP_CMP_LE": 3,
-    "SCMP_CMP_EQ": 4,
-    "SCMP_CMP_GE": 5,
-    "SCMP_CMP_GT": 6,
-    "SCMP_CMP_MASKED_EQ": 7,
-}
-NR_SCMP_ERROR = -1
 # <linux/audit.h>
 AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003
 X32_BIT = 0x40000000
 
-
-class ScmpArgCmp(ctypes.Structure):
-    """``struct scmp_arg_cmp`` (<seccomp.h>)."""
-
-    _fields_ = (
-        ("arg", ctypes.c_uint),
-        ("op", ctypes.c_int),
-        ("datum_a", ctypes.c_uint64),
-        ("datum_b", ctypes.c_uint64),
-    )
-
-
-def _library() -> ctypes.CDLL | None:
-    try:
-        lib = ctypes.CDLL("libseccomp.so.2")
-    except OSError:
-        return None
-    lib.seccomp_init.restype = ctypes.c_void_p
-    lib.seccomp_init.argtypes = [ctypes.c_uint32]
-    lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
-    lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-    lib.seccomp_syscall_resolve_name_arch.argtypes = [ctypes.c_uint32, ctypes.c_char_p]
-    lib.seccomp_rule_add_array.argtypes = [
-        ctypes.c_void_p,
-        ctypes.c_uint32,
-        ctypes.c_int,
-        ctypes.c_uint,
-        ctypes.POINTER(ScmpArgCmp),
-    ]
-    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    lib.seccomp_release.argtypes = [ctypes.c_void_p]
-    return lib
-
-
-LIB = _library()
+LIB = libseccomp.load()
 pytestmark = pytest.mark.skipif(LIB is None, reason="libseccomp.so.2 is not installed")
 
 
-def action_value(token: str, errno_ret: int | None) -> int:
-    value = SCMP_ACTIONS[token]
-    if token in ("SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"):
-        value |= 1 if errno_ret is None else errno_ret  # runc: EPERM unless errnoRet
-    return value
-
-
-def libseccomp_program(profile: JsonObject, entries: list[JsonObject], tmp_path: Path) -> Program:
+def libseccomp_program(profile: JsonObject, entries: list[JsonObject]) -> Program:
     """The filter runc would build with libseccomp for these (already filtered) entries."""
     assert LIB is not None
-    default = action_value(profile["defaultAction"], profile.get("defaultErrnoRet"))
-    ctx = LIB.seccomp_init(default)
-    assert ctx
-    try:
-        for arch in (b"x32", b"x86"):
-            assert LIB.seccomp_arch_add(ctx, LIB.seccomp_arch_resolve_name(arch)) == 0
-        for entry in entries:
-            action = action_value(entry["action"], entry.get("errnoRet"))
-            if action == default:
-                continue
-            args = entry.get("args") or []
-            comparisons = [
-                ScmpArgCmp(a["index"], SCMP_COMPARE[a["op"]], a["value"], a.get("valueTwo", 0))
-                for a in args
-            ]
-            indexes = [a["index"] for a in args]
-            if len(set(indexes)) == len(indexes):
-                groups = [comparisons]
-            else:
-                groups = [[c] for c in comparisons]
-            for name in entry["names"]:
-                nr = LIB.seccomp_syscall_resolve_name(name.encode())
-                if nr == NR_SCMP_ERROR:
-                    continue
-                for group in groups:
-                    array = (ScmpArgCmp * max(len(group), 1))(*group)
-                    rc = LIB.seccomp_rule_add_array(ctx, action, nr, len(group), array)
-                    assert rc == 0, (name, rc)
-        path = tmp_path / "libseccomp.bpf"
-        with path.open("wb") as stream:
-            assert LIB.seccomp_export_bpf(ctx, stream.fileno()) == 0
-    finally:
-        LIB.seccomp_release(ctx)
-    return Program.from_bytes(path.read_bytes())
+    return Program.from_bytes(LIB.export_bpf(profile, entries, arches=("x86_64", "x32", "x86")))
 
 
 def interesting_values(entries: list[JsonObject]) -> list[int]:
@@ -199,11 +103,11 @@ def numbers_to_check(entries: list[JsonObject]) -> dict[str, set[int]]:
         table = set(arch.syscalls.values())
         base = X32_BIT if name == "x32" else 0
         numbers[name] = table | {base + n for n in (999, 1000, 4095)}
-        token = LIB.seccomp_arch_resolve_name(b"x86" if name == "i386" else name.encode())
+        libseccomp_arch = "x86" if name == "i386" else name
         for entry in entries:
             for syscall in entry["names"]:
                 ours = arch.syscalls.get(syscall)
-                theirs = LIB.seccomp_syscall_resolve_name_arch(token, syscall.encode())
+                theirs = LIB.syscall_number(libseccomp_arch, syscall)
                 if ours is not None and ours != theirs:
                     numbers[name].discard(ours)
         for entry in entries:
@@ -222,30 +126,14 @@ def numbers_to_check(entries: list[JsonObject]) -> dict[str, set[int]]:
     return numbers
 
 
-def docker_entries(profile: JsonObject, caps: set[str]) -> list[JsonObject]:
-    """moby's includes/excludes for amd64 on a 6.18 kernel, written out for the test."""
-    kept = []
-    for entry in profile["syscalls"]:
-        excludes = entry.get("excludes") or {}
-        includes = entry.get("includes") or {}
-        if "amd64" in excludes.get("arches", []) or set(excludes.get("caps", [])) & caps:
-            continue
-        if includes.get("arches") and "amd64" not in includes["arches"]:
-            continue
-        if not set(includes.get("caps", [])) <= caps:
-            continue
-        kept.append(entry)  # the profile's minKernel values (4.8) are all below 6.18
-    return kept
-
-
 @pytest.mark.parametrize("extra_caps", [(), ("CAP_SYS_ADMIN",)])
-def test_docker_default_equals_libseccomp(tmp_path: Path, extra_caps: tuple[str, ...]) -> None:
+def test_docker_default_equals_libseccomp(extra_caps: tuple[str, ...]) -> None:
     if not DOCKER_DEFAULT.exists():
         pytest.skip("shared/data/docker-default.json is absent")
     profile: JsonObject = json.loads(DOCKER_DEFAULT.read_text())
     caps = set(DOCKER_DEFAULT_CAPABILITIES) | set(extra_caps)
     entries = docker_entries(profile, caps)
-    program = libseccomp_program(profile, entries, tmp_path)
+    program = libseccomp_program(profile, entries)
     policy = load_oci_policy(
         DOCKER_DEFAULT.read_text(), capabilities=caps, arch="x86_64", kernel="6.18"
     )
@@ -335,9 +223,9 @@ SEMANTICS_PROFILE: JsonObject = {
 }
 
 
-def test_semantics_equal_libseccomp(tmp_path: Path) -> None:
+def test_semantics_equal_libseccomp() -> None:
     entries = SEMANTICS_PROFILE["syscalls"]
-    program = libseccomp_program(SEMANTICS_PROFILE, entries, tmp_path)
+    program = libseccomp_program(SEMANTICS_PROFILE, entries)
     policy = load_oci_policy(json.dumps(SEMANTICS_PROFILE), arch="x86_64", kernel="6.18")
     assert compare(policy, program, entries, numbers_to_check(entries)) > 1000
 
