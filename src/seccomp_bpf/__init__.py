@@ -1,7 +1,110 @@
-"""seccomp-bpf: write, compile, install, profile and inspect seccomp-BPF filters in pure Python."""
+"""seccomp-bpf: write, compile, install, profile and inspect seccomp-BPF filters in pure Python.
+
+>>> from seccomp_bpf import ALLOW, ERRNO, Policy, Rule, compile, emulate, SeccompData
+>>> policy = Policy(ERRNO(1), (Rule(("read", "write", "exit_group"), ALLOW),), arches=("x86_64",))
+>>> program = compile(policy)
+>>> emulate(program, SeccompData(0, 0xC000003E)).action.name  # read on x86-64
+'ALLOW'
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from seccomp_bpf.arch import Arch, ArchSymbols, get_arch, native_arch
+from seccomp_bpf.bpf import (
+    Execution,
+    Instruction,
+    Program,
+    ProgramBuilder,
+    SeccompAction,
+    SeccompData,
+    emulate,
+    validate,
+)
+from seccomp_bpf.bpf.assembler import assemble
+from seccomp_bpf.bpf.disassembler import disassemble
+from seccomp_bpf.compiler import compile, compile_policy, load_frequency
+from seccomp_bpf.errors import (
+    ActionUnavailableError,
+    AssemblyError,
+    CompileError,
+    InvalidProgramError,
+    KernelError,
+    PolicyError,
+    SeccompBPFError,
+    TsyncError,
+    UnknownArchError,
+    UnknownSyscallError,
+)
+from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
+from seccomp_bpf.policy import (
+    ALLOW,
+    ERRNO,
+    KILL_PROCESS,
+    KILL_THREAD,
+    LOG,
+    TRACE,
+    TRAP,
+    USER_NOTIF,
+    Action,
+    All,
+    Any,
+    Cmp,
+    Condition,
+    Decision,
+    Not,
+    Policy,
+    Rule,
+)
+
+__all__ = [
+    "ALLOW",
+    "ERRNO",
+    "KILL_PROCESS",
+    "KILL_THREAD",
+    "LOG",
+    "TRACE",
+    "TRAP",
+    "USER_NOTIF",
+    "Action",
+    "ActionUnavailableError",
+    "All",
+    "Any",
+    "Arch",
+    "ArchSymbols",
+    "AssemblyError",
+    "Cmp",
+    "CompileError",
+    "Condition",
+    "Decision",
+    "Execution",
+    "Instruction",
+    "InvalidProgramError",
+    "KernelError",
+    "Not",
+    "Policy",
+    "PolicyError",
+    "Program",
+    "ProgramBuilder",
+    "Rule",
+    "SeccompAction",
+    "SeccompBPFError",
+    "SeccompData",
+    "TsyncError",
+    "UnknownArchError",
+    "UnknownSyscallError",
+    "__version__",
+    "assemble",
+    "compile",
+    "compile_policy",
+    "disassemble",
+    "emulate",
+    "get_arch",
+    "load_frequency",
+    "load_oci_policy",
+    "load_yaml_policy",
+    "native_arch",
+    "read_policy_file",
+    "validate",
+]

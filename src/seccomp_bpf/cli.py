@@ -8,6 +8,7 @@ and exit status 1; usage errors exit with 2, as argparse does.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from seccomp_bpf.arch import Arch
     from seccomp_bpf.bpf.assembler import ProgramFormat
     from seccomp_bpf.bpf.instruction import Program
+    from seccomp_bpf.policy import Policy
 
 PROG = "seccomp-bpf"
 
@@ -354,7 +356,13 @@ def _cmd_emu(args: argparse.Namespace) -> int:
     if len(args.args) > 6:
         return _fail(f"emu: a system call has at most 6 arguments, not {len(args.args)}")
     arch = get_arch(args.arch)
-    program = _read_program_file(args.file, "auto", arch)
+    policy = _read_policy_if_policy(args.file)
+    if policy is not None:
+        from seccomp_bpf.compiler import compile_policy
+
+        program = compile_policy(policy)
+    else:
+        program = _read_program_file(args.file, "auto", arch)
     try:
         nr = _syscall_number(args.nr, arch)
     except ValueError as error:
@@ -363,6 +371,15 @@ def _cmd_emu(args: argparse.Namespace) -> int:
     values = (a[0], a[1], a[2], a[3], a[4], a[5])
     data = SeccompData(nr, arch.audit_arch, args.ip, values, byteorder=arch.byteorder)
     execution = emulate(program, data)
+    decided_by = None
+    if policy is not None:
+        decision = policy.decide(arch, nr, values, args.ip)
+        if decision.action.ret_value != execution.ret:  # the compiler's own guarantee
+            return _fail(
+                f"emu: internal error: the compiled program returns "
+                f"{format_return_value(execution.ret)} but the policy says {decision.action}"
+            )
+        decided_by = decision.reason
     decoded = get_instructions(program, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder)
     if args.json:
         report = {
@@ -376,6 +393,8 @@ def _cmd_emu(args: argparse.Namespace) -> int:
             "arch": arch.name,
             "nr": nr,
         }
+        if decided_by is not None:
+            report["decided_by"] = decided_by
         if args.verbose:
             report["listing"] = [decoded[pc].format() for pc in execution.path]
         print(json.dumps(report))
@@ -384,8 +403,114 @@ def _cmd_emu(args: argparse.Namespace) -> int:
         for pc in execution.path:
             print(decoded[pc].format())
     print(format_return_value(execution.ret))
+    if decided_by is not None:
+        print(f"decided by {decided_by}")
     print(f"{execution.executed} instructions executed")
     return 0
 
 
 _REGISTRARS.append(_register_emu)
+
+
+# --- policies --------------------------------------------------------------------------------
+
+_POLICY_KEY = re.compile(
+    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
+)
+
+
+def _read_policy_if_policy(path: str) -> Policy | None:
+    """FILE as a policy when it looks like one (YAML or OCI JSON), else None (a program)."""
+    from seccomp_bpf.formats import load_policy_text
+    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+
+    data = _read_input(path)
+    if b"\0" in data or not _POLICY_KEY.search(data):
+        return None
+    return load_policy_text(decode_policy_bytes(data, _source_name(path)), source=path)
+
+
+def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from seccomp_bpf.formats.program_output import PROGRAM_FORMATS
+
+    parser = sub.add_parser(
+        "compile",
+        help="compile a policy into a seccomp filter",
+        description=(
+            "Compile POLICY (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) into one classic-BPF "
+            "program for all its architectures."
+        ),
+    )
+    parser.add_argument("policy", metavar="POLICY", help="policy file ('-' for standard input)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", default="-", help="where to write (default: stdout)"
+    )
+    parser.add_argument(
+        "--arch",
+        action="append",
+        metavar="A",
+        help="compile for this architecture instead of the policy's (repeatable)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=PROGRAM_FORMATS,
+        default="raw",
+        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
+    )
+    parser.add_argument(
+        "--frequency",
+        metavar="FILE",
+        help="syscall frequencies (JSON) that put frequent calls first",
+    )
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="print the length and, per architecture, instructions run per call (stderr)",
+    )
+    parser.add_argument(
+        "--no-optimize", action="store_true", help="skip the peephole passes (for comparison)"
+    )
+    parser.set_defaults(handler=_cmd_compile)
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import ArchSymbols
+    from seccomp_bpf.compiler import compile_policy, load_frequency
+    from seccomp_bpf.compiler.statistics import program_statistics
+    from seccomp_bpf.formats import load_policy_text
+    from seccomp_bpf.formats.program_output import to_c, to_hex
+    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+
+    source = _source_name(args.policy)
+    policy = load_policy_text(decode_policy_bytes(_read_input(args.policy), source), source=source)
+    frequency = load_frequency(args.frequency) if args.frequency else None
+    program = compile_policy(policy, args.arch, frequency=frequency, optimize=not args.no_optimize)
+    arches = policy.resolved_arches() if not args.arch else None
+    first = arches[0] if arches else None
+    symbols = ArchSymbols(default=first)
+    byteorder = first.byteorder if first else "little"
+    if args.format == "raw":
+        output: bytes = program.to_bytes()
+    elif args.format == "c":
+        output = to_c(program, symbols=symbols, byteorder=byteorder).encode()
+    elif args.format == "hex":
+        output = to_hex(program).encode()
+    else:
+        from seccomp_bpf.bpf.disassembler import disassemble
+
+        output = disassemble(program, symbols=symbols, byteorder=byteorder).encode()
+    if args.output == "-":
+        if args.format == "raw" and sys.stdout.isatty():
+            return _fail("compile: refusing to write binary to a terminal; use -o FILE")
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+    else:
+        with open(args.output, "wb") as stream:
+            stream.write(output)
+    if args.stats:
+        for line in program_statistics(program, policy, args.arch).lines():
+            print(line, file=sys.stderr)
+    return 0
+
+
+_REGISTRARS.append(_register_compile)
