@@ -78,7 +78,10 @@ def test_arch_override(policy_file: Path, tmp_path: Path) -> None:
 def test_frequency_profile(policy_file: Path, tmp_path: Path) -> None:
     freq = tmp_path / "freq.json"
     freq.write_text(json.dumps({"x86_64": {"close": 1000, "read": 1}}))
-    assert main(["compile", str(policy_file), "--frequency", str(freq), "-o", str(tmp_path / "o")]) == 0
+    assert (
+        main(["compile", str(policy_file), "--frequency", str(freq), "-o", str(tmp_path / "o")])
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,7 +114,9 @@ def test_emu_on_a_policy_names_the_rule(
     assert report["result"] == "ERRNO(1)" and report["decided_by"] == "default action"
 
 
-def test_emu_foreign_arch_on_a_policy(policy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_emu_foreign_arch_on_a_policy(
+    policy_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["emu", str(policy_file), "--arch", "aarch64", "read"]) == 0
     out = capsys.readouterr().out
     assert "KILL_PROCESS" in out and "bad architecture" in out
