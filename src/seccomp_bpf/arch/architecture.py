@@ -12,7 +12,7 @@ include their ABI's base (4000 o32, 5000 n64, 6000 n32).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -64,6 +64,20 @@ class SyscallTable(Mapping[str, int]):
 
     def __getitem__(self, name: str) -> int:
         return self.by_name[name]
+
+    # Direct versions of the Mapping methods: the generic ones go through __getitem__ and
+    # dominate name resolution in the compiler otherwise.
+    def get(self, name: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        return self.by_name.get(name, default)
+
+    def values(self) -> ValuesView[int]:
+        return self.by_name.values()
+
+    def items(self) -> ItemsView[str, int]:
+        return self.by_name.items()
+
+    def keys(self) -> KeysView[str]:
+        return self.by_name.keys()
 
     def __contains__(self, name: object) -> bool:
         return name in self.by_name

@@ -129,21 +129,27 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
         ):
             entries.append(entry)
 
+    table = arch.syscalls
+    # The multiplexers this arch really has: (name, its number, its call numbers).
+    multiplexers = [
+        (name, number, calls)
+        for name, calls in (("socketcall", arch.socketcall), ("ipc", arch.ipc))
+        if calls and (number := table.get(name)) is not None
+    ]
     for index, rule in enumerate(policy.rules):
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
                 add(syscall, ResolvedRule(index, rule.action, rule.when))
                 continue
-            if not name_is_on(arch, syscall):
+            direct = table.get(syscall)
+            if direct is None and not name_is_on(arch, syscall):
                 skipped.append((index, syscall))
                 continue
-            direct = arch.syscalls.get(syscall)
             if direct is not None:
                 add(direct, ResolvedRule(index, rule.action, rule.when))
-            for multiplexer, calls in (("socketcall", arch.socketcall), ("ipc", arch.ipc)):
+            for multiplexer, multiplexer_nr, calls in multiplexers:
                 call = calls.get(syscall)
-                multiplexer_nr = arch.syscalls.get(multiplexer)
-                if call is None or multiplexer_nr is None:
+                if call is None:
                     continue
                 if rule.when is not None:
                     if policy.multiplexer_conditions == "error":
