@@ -3,20 +3,27 @@
 Layout of the program::
 
     A = arch
-    if (A == AUDIT_ARCH_1) goto section_1        one test per AUDIT_ARCH_* value, the native
-    if (A == AUDIT_ARCH_2) goto section_2        architecture first
+    if (A == AUDIT_ARCH_1) goto section_1        one test per AUDIT_ARCH_* value, the policy's
+    if (A == AUDIT_ARCH_2) goto section_2        first architecture first
     return bad_arch_action
   section_1:
     A = nr
     <tree of JGE over number ranges>             leaves jump to a RET or to an argument block
+    <the tree's RET instructions>                one per distinct action, within jump reach
     <argument blocks>                            argument loads happen only in here
-    <the section's RET instructions>             one per distinct action
+    <the blocks' RET instructions>
   section_2: ...
 
 x32 shares ``AUDIT_ARCH_X86_64`` with x86_64 and is told apart by ``__X32_SYSCALL_BIT``
 (0x40000000, ``arch/x86/include/uapi/asm/unistd.h``): numbers with that bit belong to x32,
-the others to x86_64. Both halves live in one tree; a half whose ABI the policy does not list
-returns ``bad_arch_action``, so an x32 number can never reach an x86_64 rule.
+the others to x86_64. On 64-bit MIPS kernels the number's range picks the ABI whatever the
+task's is (:func:`seccomp_bpf.arch.dispatched_arch`). All the ABIs one AUDIT_ARCH value can
+reach share one tree; a range whose ABI the policy does not list returns ``bad_arch_action``,
+so an x32 (or o32) number can never reach an x86_64 (or n64) rule.
+
+The tree is an optimal alphabetic tree (:mod:`.dispatch`) over the number ranges, weighted by
+how many known system calls each range holds, or by a frequency profile, with a limit on how
+deep the first-listed ABI's system calls may sit.
 
 Because the tree only ever loads ``nr`` and ``arch`` and compares them with constants, the
 kernel's action cache (``seccomp_cache_prepare`` / ``seccomp_is_const_allow`` in
@@ -35,7 +42,6 @@ from seccomp_bpf.arch import (
     dispatched_arch,
     dispatched_arches,
     get_arch,
-    native_arch,
 )
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
@@ -123,10 +129,11 @@ class _Compiler:
         self.block_sizes: dict[str, int] = {}
 
     def primary(self) -> Arch:
-        native = native_arch()
-        for arch in self.arches:
-            if arch.name == native.name:
-                return arch
+        """The ABI the tree is tuned for: the first listed (``native`` expands to this machine's).
+
+        Taking it from the policy rather than from the machine keeps the output the same
+        wherever the policy is compiled.
+        """
         return self.arches[0]
 
     # -- the whole program -----------------------------------------------------------------------
@@ -206,7 +213,7 @@ class _Compiler:
             start = len(b)
             b.bind(label)
             name = block_names[block]
-            self.argument_block(block, self._byteorder(abis, name), block_target)
+            self.argument_block(block, abis[0].arch.byteorder, block_target)
             self.block_sizes[name] = self.block_sizes.get(name, 0) + len(b) - start
         for value, label in sorted(block_returns.items()):
             b.bind(label)
@@ -230,7 +237,7 @@ class _Compiler:
             if isinstance(part.decision, ArgumentBlock):
                 block = part.decision
                 if block not in costs:
-                    costs[block] = self._block_length(block, abis, audit, part.low) + 1
+                    costs[block] = self._block_length(block, abis) + 1
                 tail = costs[block]
             # Paths through a block are usually much shorter than the block; count at most
             # _BLOCK_BOOST of its instructions, for the weight and for the depth limit alike.
@@ -246,11 +253,11 @@ class _Compiler:
             out.append(Segment(part.low, part.high, part.decision, part.weight * 2.0**extra, limit))
         return out
 
-    def _block_length(self, block: ArgumentBlock, abis: list[_Abi], audit: int, nr: int) -> int:
+    def _block_length(self, block: ArgumentBlock, abis: list[_Abi]) -> int:
         """How many instructions ``block`` takes, emitted alone."""
         scratch = ProgramBuilder()
-        byteorder = self._byteorder(abis, self._name_of(audit, nr))
-        self.argument_block(block, byteorder, lambda _decision: scratch.label(), scratch)
+        # every ABI of one AUDIT_ARCH value has the same byte order
+        self.argument_block(block, abis[0].arch.byteorder, lambda _d: scratch.label(), scratch)
         return len(scratch)
 
     def _holds_known(self, arch: Arch, low: int, high: int) -> bool:
@@ -264,13 +271,6 @@ class _Compiler:
         arch = dispatched_arch(audit, nr)
         name = arch.syscall_name(nr) if arch else None
         return f"{arch.name if arch else '?'}:{name or nr}"
-
-    def _byteorder(self, abis: list[_Abi], name: str) -> str:
-        arch_name = name.split(":", 1)[0]
-        for abi in abis:
-            if abi.arch.name == arch_name:
-                return abi.arch.byteorder
-        return abis[0].arch.byteorder
 
     def number_space(self, audit: int, abis: list[_Abi]) -> tuple[Decide, list[int], Weigh]:
         """How each number of this AUDIT_ARCH value is decided, and how much it weighs."""
