@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seccomp_bpf.arch import all_arches, get_arch
+from seccomp_bpf.arch import X32_SYSCALL_BIT, all_arches, get_arch
 from seccomp_bpf.bpf.cache import is_constant_allow
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import CompileError
-from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Cmp, Policy, Rule
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, TRAP, Action, Cmp, Policy, Rule
 from tests.compiler.strategies import (
     BOUNDARIES,
     arguments,
@@ -137,13 +137,48 @@ def test_enumerated_sweep(kind: str, width: int, arch_name: str) -> None:
     assert checked >= len(SWEEP_DATUMS) * 4
 
 
-def test_every_x32_number_gets_bad_arch_action_without_x32() -> None:
-    policy = Policy(ALLOW, (), arches=("x86_64",), bad_arch_action=KILL_PROCESS)
-    program = compile_policy(policy)
+def _x86_64_allowlist(x86_64_numbers: list[int]) -> tuple[Rule, ...]:
+    """Rules that allow every x86_64 call, by name and by number (raw numbers too)."""
+    return (
+        Rule(tuple(get_arch("x86_64").syscalls), ALLOW),
+        Rule(tuple(x86_64_numbers), ALLOW, Cmp(0, "ne", 7)),
+    )
+
+
+@pytest.mark.parametrize("bad_arch_action", [KILL_PROCESS, ERRNO(77), TRAP(3)], ids=str)
+@pytest.mark.parametrize("arches", [("x86_64",), ("x86_64", "i386")], ids="+".join)
+@pytest.mark.parametrize("shape", ["no rules", "x86_64 allowlist"])
+def test_every_x32_number_gets_bad_arch_action_without_x32(
+    shape: str, arches: tuple[str, ...], bad_arch_action: Action
+) -> None:
+    """Every number an x32 call can carry (bit 30 set), whatever the x86_64 rules and the
+    default and unknown-syscall actions say, when the policy does not list x32."""
     x32 = get_arch("x32")
-    for nr in [*sorted(set(x32.syscalls.values())), 0x40000000, 0x7FFFFFFF, 0xFFFFFFFF]:
+    x86_64_numbers = sorted(set(get_arch("x86_64").syscalls.values()))
+    if shape == "no rules":
+        policy = Policy(ALLOW, (), arches=arches, bad_arch_action=bad_arch_action)
+    else:
+        policy = Policy(
+            ERRNO(1),
+            _x86_64_allowlist(x86_64_numbers),
+            arches=arches,
+            bad_arch_action=bad_arch_action,
+            unknown_syscall_action=ALLOW,
+        )
+    program = compile_policy(policy)
+    numbers = {
+        *x32.syscalls.values(),  # the x32 table
+        *(X32_SYSCALL_BIT | nr for nr in x86_64_numbers),  # x86_64 numbers with the x32 bit
+        *(X32_SYSCALL_BIT | nr for nr in (1000, 1001, 4095, 0x3FFFFFFF)),  # unassigned
+        0x40000000,
+        0x7FFFFFFF,
+        0xFFFFFFFF,
+    }
+    for nr in sorted(numbers):
+        assert nr & X32_SYSCALL_BIT
+        assert policy.evaluate(x32.audit_arch, nr) == bad_arch_action, hex(nr)
         result = emulate(program, SeccompData(nr, x32.audit_arch)).ret
-        assert result == KILL_PROCESS.ret_value, hex(nr)
+        assert result == bad_arch_action.ret_value, hex(nr)
 
 
 def test_foreign_arch_gets_bad_arch_action() -> None:

@@ -26,14 +26,14 @@ import functools
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction
 from seccomp_bpf.bpf.instruction import Instruction, Program, jump, load_abs, ret
 from seccomp_bpf.kernel import set_mode_filter, set_no_new_privs, syscall_abi
-from seccomp_bpf.kernel.libc import syscall
+from seccomp_bpf.kernel.libc import SyscallResult, syscall
 from tests.kernel.forked import ChildError, Send, run_forked
 
 # Numbers that no Linux architecture assigns (the tables end below 1000, apart from the
@@ -54,6 +54,9 @@ def native_audit_arch() -> int | None:
     """The AUDIT_ARCH_* value filters see for this process's calls, when the table has it."""
     abi = syscall_abi()
     return AUDIT_ARCH_BY_ABI.get(abi) if abi is not None else None
+
+
+MakeCall = Callable[..., SyscallResult]
 
 
 class Call(NamedTuple):
@@ -138,7 +141,13 @@ def _drain(fd: int) -> bytes:
         data += chunk
 
 
-def _make_calls(programs: Sequence[bytes], calls: Sequence[Call], start: int, send: Send) -> None:
+def _make_calls(
+    programs: Sequence[bytes],
+    calls: Sequence[Call],
+    start: int,
+    make_call: MakeCall,
+    send: Send,
+) -> None:
     """The child: load the filters, then make ``calls[start:]``, sending (index, Outcome)."""
     signal.signal(signal.SIGSYS, lambda signum, frame: None)
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -155,7 +164,7 @@ def _make_calls(programs: Sequence[bytes], calls: Sequence[Call], start: int, se
             for position in range(first, len(calls)):
                 nr, args = calls[position]
                 _drain(wake_read)
-                result = syscall(nr, *args)
+                result = make_call(nr, *args)
                 if signal.SIGSYS in _drain(wake_read):
                     outcome = Outcome("trap")
                 elif result.failed:
@@ -181,14 +190,24 @@ def _make_calls(programs: Sequence[bytes], calls: Sequence[Call], start: int, se
 
 
 def run_calls(
-    programs: Sequence[Program | bytes], calls: Sequence[Call], *, timeout: float = 20.0
+    programs: Sequence[Program | bytes],
+    calls: Sequence[Call],
+    *,
+    timeout: float = 20.0,
+    make_call: MakeCall = syscall,
 ) -> list[Outcome]:
-    """Load ``programs`` (oldest first) in a forked child and make ``calls``; one Outcome each."""
+    """Load ``programs`` (oldest first) in a forked child and make ``calls``; one Outcome each.
+
+    ``make_call(nr, *args)`` makes one call; by default ``syscall(2)`` (this process's ABI),
+    or for example ``seccomp_bpf.kernel.compat.i386_syscall`` for i386 calls.
+    """
     raw = [p.to_bytes() if isinstance(p, Program) else p for p in programs]
     outcomes: dict[int, Outcome] = {}
     start = 0
     while start < len(calls):
-        report = run_forked(functools.partial(_make_calls, raw, calls, start), timeout=timeout)
+        report = run_forked(
+            functools.partial(_make_calls, raw, calls, start, make_call), timeout=timeout
+        )
         if report.raised is not None:
             raise ChildError(report.describe())
         for position, outcome in report.records:
