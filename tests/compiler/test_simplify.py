@@ -32,3 +32,16 @@ def test_double_negation_and_nesting() -> None:
 def test_merge_rules_joins_neighbours_with_the_same_result() -> None:
     a, b, c = Cmp(0, "eq", 1), Cmp(0, "eq", 2), Cmp(1, "eq", 3)
     assert merge_rules([(a, 1), (b, 1), (c, 2)]) == [(Cmp(0, "in", (1, 2)), 1), (c, 2)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(conditions, st.lists(st.tuples(*[st.integers(0, 0xFFFFFFFF)] * 6), min_size=1, max_size=10))
+def test_narrowing_is_exact_for_32_bit_arguments(
+    condition: object, inputs: list[tuple[int, ...]]
+) -> None:
+    from seccomp_bpf.compiler.simplify import narrow_to_32_bits
+
+    narrow = narrow_to_32_bits(condition)  # type: ignore[arg-type]
+    for args in inputs:
+        for ip in (0, 0x1_0000_0000):
+            assert narrow.holds(args, ip) == condition.holds(args, ip)  # type: ignore[attr-defined]

@@ -430,6 +430,9 @@ def test_32_bit_profiles_compare_32_bits() -> None:
     mixed = profile({**body, "architectures": ["SCMP_ARCH_X86"]})
     assert [a.name for a in mixed.resolved_arches()] == ["x86_64", "i386"]
     assert any("low 32 bits" in note for note in mixed.notes)
+    # i386 calls see 32-bit arguments: upper halves are ignored, and 0x1ffffffff is out of reach
+    assert mixed.evaluate("i386", 136, args(0x1_FFFF_FFFF)) == mixed.default_action
+    assert mixed.evaluate("x86_64", 135, args(0x1_FFFF_FFFF)) == ALLOW
 
 
 def test_socket_rules_on_i386_follow_libseccomp() -> None:

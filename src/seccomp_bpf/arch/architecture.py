@@ -140,6 +140,18 @@ class Arch:
     """First number of this ABI's range when the kernel picks the table by number range
     (MIPS: 4000 o32, 5000 n64, 6000 n32), else 0."""
 
+
+    @property
+    def argument_bits(self) -> int:
+        """How many bits of each argument register reach a system call of this ABI.
+
+        64 when ``audit_arch`` carries ``__AUDIT_ARCH_64BIT`` (<linux/audit.h>; x32 and MIPS
+        n32 do: their registers are 64-bit), else 32. seccomp always sees whole registers
+        (``syscall_get_arguments``), so a 64-bit process making calls of a 32-bit ABI (``int
+        0x80`` on x86-64, o32 numbers on MIPS64) can put anything in the upper halves, which
+        the call itself ignores (its compat entry points take ``u32`` values).
+        """
+        return 64 if self.audit_arch & 0x80000000 else 32
     def syscall_number(self, name: str) -> int | None:
         """The number of system call ``name`` on this ABI, or ``None`` when it has none."""
         return self.syscalls.get(name)

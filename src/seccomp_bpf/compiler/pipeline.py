@@ -49,7 +49,7 @@ from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler.conditions import ConditionEmitter
 from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
-from seccomp_bpf.compiler.simplify import merge_rules
+from seccomp_bpf.compiler.simplify import merge_rules, narrow_to_32_bits
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy
 
@@ -309,6 +309,11 @@ class _Compiler:
                 decision = memo.get(rules)
                 if decision is None:
                     chain = [(rule.condition, rule.action) for rule in rules]
+                    if abi.arch.argument_bits == 32:
+                        chain = [
+                            (narrow_to_32_bits(c) if c is not None else None, action)
+                            for c, action in chain
+                        ]
                     decision = memo[rules] = _decision_for(chain, default)
                 decisions[nr] = decision
                 change_points += [nr, nr + 1]

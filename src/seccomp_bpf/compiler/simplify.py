@@ -10,6 +10,10 @@ compiled program with the reference evaluator, which never sees these rewrites):
 - ``Any`` of ``eq``/``in`` comparisons of the same operand and width becomes one ``in``
   (which the lowering tests with one load per word and one ``JEQ`` per value);
 - ``Not(Not(c))`` is ``c``.
+
+:func:`narrow_to_32_bits` rewrites a condition for an ABI whose calls see only the low 32 bits
+of each argument (:attr:`seccomp_bpf.arch.Arch.argument_bits`): there an argument is its low
+word, zero-extended, and every 64-bit comparison becomes an exact 32-bit one or a constant.
 """
 
 from __future__ import annotations
@@ -84,3 +88,60 @@ def merge_rules(
         else:
             out.append((condition, value))
     return [(simplify(condition), value) for condition, value in out]
+
+
+_MAX32 = 0xFFFFFFFF
+TRUE: Condition = All(())
+FALSE: Condition = Any(())
+
+
+def narrow_to_32_bits(condition: Condition) -> Condition:
+    """The same condition, for arguments that are 32-bit values zero-extended to 64 bits.
+
+    With ``a <= 0xffffffff``: ``a == v`` needs ``v`` to fit in 32 bits; ``a > v`` and
+    ``a >= v`` fail for larger ``v``; ``(a & m) == v`` needs ``v``'s high word to be 0 and
+    then tests the low words; ``a in S`` keeps the values of S that fit; ``lo <= a <= hi``
+    clips ``hi``. Comparisons of the instruction pointer are left alone (it is not an
+    argument), as are those already ``width: 32``.
+    """
+    if isinstance(condition, Not):
+        return Not(narrow_to_32_bits(condition.condition))
+    if isinstance(condition, All):
+        return All(tuple(narrow_to_32_bits(c) for c in condition.conditions))
+    if isinstance(condition, Any):
+        return Any(tuple(narrow_to_32_bits(c) for c in condition.conditions))
+    cmp = condition
+    assert isinstance(cmp, Cmp)
+    if cmp.arg is None or cmp.width == 32:
+        return cmp
+    kind, value = cmp.op, cmp.value
+    if kind in ("ne", "lt", "le", "not_in"):
+        positive = {"ne": "eq", "lt": "ge", "le": "gt", "not_in": "in"}[kind]
+        return Not(narrow_to_32_bits(Cmp(cmp.arg, positive, value, width=64)))
+    if kind == "in":
+        assert isinstance(value, tuple)
+        fitting = tuple(v for v in value if v <= _MAX32)
+        return Cmp(cmp.arg, "in", fitting, width=32) if fitting else FALSE
+    if kind == "range":
+        assert isinstance(value, tuple)
+        low, high = value
+        if low > _MAX32:
+            return FALSE
+        return Cmp(cmp.arg, "range", (low, min(high, _MAX32)), width=32)
+    assert isinstance(value, int)
+    if kind in ("eq", "gt", "ge"):
+        if value > _MAX32:
+            return FALSE  # a 32-bit value is never equal to, above, or at least v
+        return Cmp(cmp.arg, kind, value, width=32)
+    if kind == "masked_eq":
+        assert cmp.mask is not None
+        if value > _MAX32:
+            return FALSE  # (a & m) has a zero high word
+        return Cmp(cmp.arg, "masked_eq", value, mask=cmp.mask & _MAX32, width=32)
+    if kind == "bits_set":  # (a & v) == v
+        if value > _MAX32:
+            return FALSE
+        return Cmp(cmp.arg, "bits_set", value, width=32)
+    if kind == "bits_clear":  # (a & v) == 0: only v's low word can meet a
+        return Cmp(cmp.arg, "bits_clear", value & _MAX32, width=32)
+    raise ValueError(f"unknown comparison {kind!r}")

@@ -47,9 +47,12 @@ Then runc (``libcontainer/seccomp/seccomp_linux.go``) and libseccomp (``src/db.c
   multiplexer (they then test its own arguments), and it compares the whole ``ipc`` first
   argument while this model compares its low 16 bits (``ipc/syscall.c``).
 - libseccomp compares only the low 32 bits of arguments on 32-bit ABIs (i386, x32, arm...).
-  When every architecture of the profile is 32-bit the comparisons here use ``width: 32`` too;
-  a profile mixing 64- and 32-bit ABIs compares all 64 bits everywhere, which differs only for
-  argument values above 0xffffffff on the 32-bit ABIs (noted).
+  The model does the same wherever the call itself sees 32-bit arguments (i386, arm, o32...:
+  :attr:`~seccomp_bpf.arch.Arch.argument_bits`). x32 and MIPS n32 pass 64-bit registers, so
+  there the model compares all 64 bits unless every architecture of the profile is 32-bit
+  (then the comparisons use ``width: 32``, as libseccomp). libseccomp also cuts rule values
+  to 32 bits there, which the model does not (``arg == 2**32 + 1`` never matches a 32-bit
+  argument); both differences, for values above 0xffffffff, are noted.
 - ``flags`` become the policy's flags; ``listenerPath``/``listenerMetadata`` are noted and
   not used. runc's ENOSYS stub for syscalls newer than the profile is not part of the profile:
   pass ``unknown_syscall_action`` to get the model's equivalent.
@@ -548,8 +551,10 @@ class _Reader:
         narrow = [a.name for a in arches if a.bits == 32]
         if with_args and narrow and len(narrow) != len(arches):
             self.notes.append(
-                f"libseccomp compares only the low 32 bits of arguments on {', '.join(narrow)}; "
-                "this policy compares all 64 there (different only for values above 0xffffffff)"
+                "libseccomp compares only the low 32 bits of arguments and of rule values on "
+                f"{', '.join(narrow)}; this policy compares the argument the call sees (32 "
+                "bits on i386, arm and o32, 64 on x32 and n32) with the whole value "
+                "(different only for values above 0xffffffff)"
             )
         ipc_itself = any(e.unconditional and "ipc" in e.names for e in entries)
         for arch in arches:

@@ -72,6 +72,10 @@ def decide(
             policy.bad_arch_action, None, f"bad architecture: {what} is not in the policy"
         )
     resolved = policy.resolve(listed[abi.name])
+    if abi.argument_bits == 32:
+        # Only the low half of each argument register reaches a call of a 32-bit ABI, whatever
+        # a 64-bit caller left in the upper half (seccomp still sees it): see Arch.argument_bits.
+        arguments = tuple(a & _MASK32 for a in arguments)
 
     # 2. The rules naming nr, in policy order: the first whose condition holds decides.
     entries = resolved.rules_by_nr.get(nr, ())
