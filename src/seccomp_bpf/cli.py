@@ -514,3 +514,271 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 
 _REGISTRARS.append(_register_compile)
+
+
+# --- run ------------------------------------------------------------------------------------------
+
+
+def _register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="run a command under a policy (the built-in default without -p)",
+        description=(
+            "Compile the policy, check that the kernel supports its actions and that it allows "
+            "the exec itself, then run CMD under it: the filter is installed in the child just "
+            "before execve. CMD's exit status is passed through; a death by signal N is "
+            "reported and gives 128+N. SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to seccomp-bpf "
+            "are passed on to CMD. Exit status 1: an error before anything ran; 125: the "
+            "kernel refused the filter; 126: CMD is not executable; 127: CMD was not found."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "-p",
+        "--policy",
+        metavar="POLICY",
+        help="policy file (YAML or OCI/Docker JSON), or 'default' for the built-in policy "
+        "(the default; a file called default: ./default)",
+    )
+    source.add_argument(
+        "--program",
+        metavar="FILE",
+        help="an already compiled program: raw struct sock_filter records (seccomp-bpf compile)",
+    )
+    source.add_argument(
+        "--program-fd",
+        type=int,
+        metavar="N",
+        help="read the compiled program from inherited file descriptor N",
+    )
+    parser.add_argument(
+        "--arch",
+        action="append",
+        metavar="ARCH",
+        help="architecture to accept calls from instead of the policy's (repeatable; "
+        "NAME+compat adds NAME's compat ABIs)",
+    )
+    parser.add_argument(
+        "--report-denials",
+        action="store_true",
+        help="run CMD under a supervisor that prints each denied system call with the rule "
+        "that denied it",
+    )
+    parser.add_argument(
+        "--no-fork",
+        action="store_true",
+        help="install the filter on seccomp-bpf itself and exec CMD in its place: CMD keeps "
+        "the pid, and its exit status and signals are its own, unreported",
+    )
+    parser.add_argument(
+        "--executable",
+        metavar="PATH",
+        help="the file to execute instead of looking CMD up in PATH (CMD stays argv[0])",
+    )
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command"
+    )
+    parser.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from seccomp_bpf.errors import CommandError
+    from seccomp_bpf.run import command as running
+
+    argv: list[str] = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        return _fail("run: give the command after --, e.g. seccomp-bpf run -- python3 -c 'pass'")
+    compiled = args.program is not None or args.program_fd is not None
+    if compiled and args.arch:
+        return _fail("run: --arch applies to a policy; a compiled program has its own")
+    if args.report_denials:
+        if compiled or args.no_fork or args.executable:
+            return _fail(
+                "run: --report-denials needs a policy (-p) and a command run in a forked "
+                "child (no --program, --program-fd, --no-fork or --executable)"
+            )
+        policy = running.load_policy(args.policy, args.arch)
+        try:
+            running.prepare(argv, policy=policy)
+        except CommandError as error:
+            print(f"{PROG}: {error.strerror}", file=sys.stderr)
+            return error.exit_status
+        return _run_with_reports(argv, policy)
+    try:
+        if args.program_fd is not None:
+            prepared = running.prepare(
+                argv, program=running.read_program_fd(args.program_fd), executable=args.executable
+            )
+        elif args.program is not None:
+            data = _read_input(args.program)
+            program = running.read_program_bytes(data, _source_name(args.program))
+            prepared = running.prepare(argv, program=program, executable=args.executable)
+        else:
+            policy = running.load_policy(args.policy, args.arch)
+            prepared = running.prepare(argv, policy=policy, executable=args.executable)
+    except CommandError as error:
+        print(f"{PROG}: {error.strerror}", file=sys.stderr)
+        return error.exit_status
+    if args.no_fork:
+        running.exec_confined(prepared)
+    return running.run_confined(prepared)
+
+
+def _run_with_reports(argv: list[str], policy: Policy) -> int:
+    from seccomp_bpf.run.supervisor import run_with_reports
+
+    return run_with_reports(argv, policy)
+
+
+_REGISTRARS.append(_register_run)
+
+
+# --- policy ---------------------------------------------------------------------------------------
+
+
+def _register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "policy",
+        help="show the built-in policy, a policy file, or the system call groups",
+        description="Show the built-in default policy or a policy file, or list the groups "
+        "(@network, @file-system...) that policies can name.",
+    )
+    actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    show = actions.add_parser(
+        "show",
+        help="print a policy",
+        description="Print the built-in policy NAME ('default') as YAML, or check the policy "
+        "file PATH and print it as it is written.",
+    )
+    show.add_argument("policy", metavar="NAME|PATH", help="'default', or a policy file")
+    show.set_defaults(handler=_cmd_policy_show)
+    groups = actions.add_parser(
+        "groups",
+        help="list the system call groups and their members",
+        description="Print each group (or the groups named) with its description and members.",
+    )
+    groups.add_argument("names", nargs="*", metavar="NAME", help="groups to show (default: all)")
+    groups.add_argument(
+        "--markdown", action="store_true", help="print the Markdown of docs/groups.md"
+    )
+    groups.set_defaults(handler=_cmd_policy_groups)
+
+
+def _cmd_policy_show(args: argparse.Namespace) -> int:
+    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy_text
+
+    if args.policy in BUILTIN_POLICIES:
+        text = builtin_policy_text(args.policy)
+    else:
+        from seccomp_bpf.formats import load_policy_text
+        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+
+        source = _source_name(args.policy)
+        text = decode_policy_bytes(_read_input(args.policy), source)
+        load_policy_text(text, source=source)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _cmd_policy_groups(args: argparse.Namespace) -> int:
+    from seccomp_bpf.policies.groups import get_group, groups_markdown, groups_text
+
+    if args.markdown:
+        if args.names:
+            return _fail("policy groups: --markdown prints every group; give no NAME")
+        sys.stdout.write(groups_markdown())
+        return 0
+    for name in args.names:
+        get_group(name)  # an unknown name fails before anything is printed
+    print(groups_text(args.names))
+    return 0
+
+
+_REGISTRARS.append(_register_policy)
+
+
+# --- dump -----------------------------------------------------------------------------------------
+
+
+def _pid(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
+    return value
+
+
+def _register_dump(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "dump",
+        help="read the seccomp filters installed in a running process",
+        description=(
+            "Print the seccomp mode of process PID and its filters, read with "
+            "PTRACE_SECCOMP_GET_FILTER (this needs CAP_SYS_ADMIN and the right to trace PID; "
+            "the process is stopped for a moment). Filters are numbered from the most "
+            "recently installed, 0; the kernel runs them all. With -o, filter 0 is written "
+            "to OUT and filter N to OUT.N, as raw struct sock_filter records "
+            "(what `seccomp-bpf disasm` and `emu` read); with --disasm each is printed."
+        ),
+    )
+    parser.add_argument("pid", type=_pid, metavar="PID", help="the process (or thread) id")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write filter 0 to OUT and filter N to OUT.N (raw struct sock_filter records)",
+    )
+    parser.add_argument("--disasm", action="store_true", help="print each filter as a listing")
+    _arch_argument(parser, "architecture whose system call names the listings use")
+    parser.set_defaults(handler=_cmd_dump)
+
+
+def _cmd_dump(args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.bpf.disassembler import disassemble
+    from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Program
+    from seccomp_bpf.kernel import SeccompMode, filter_count, seccomp_mode
+    from seccomp_bpf.kernel.ptrace import seccomp_filters
+
+    arch = get_arch(args.arch)
+    pid: int = args.pid
+    try:
+        mode = seccomp_mode(pid)
+        count = filter_count(pid)
+    except FileNotFoundError:
+        return _fail(f"dump: no process {pid}")
+    mode_text = "unknown" if mode is None else f"{int(mode)}"
+    if isinstance(mode, SeccompMode):
+        mode_text += f" ({mode.name.lower()})"
+    counted = "" if count is None else f", {count} filter{'' if count == 1 else 's'}"
+    print(f"process {pid}: seccomp mode {mode_text}{counted}")
+    if mode != SeccompMode.FILTER:
+        print(f"process {pid}: no seccomp filter")
+        return 0
+    # The kernel numbers filters from the first installed; people expect 0 = the newest
+    # (ptrace(2) says so), which is also the one `seccomp-bpf run` installed last.
+    filters = list(reversed(seccomp_filters(pid)))
+    if not filters:
+        print(f"process {pid}: no seccomp filter")
+        return 0
+    symbols = ArchSymbols(default=arch)
+    for number, data in enumerate(filters):
+        label = f"filter {number}" + (" (most recent)" if number == 0 and len(filters) > 1 else "")
+        line = f"{label}: {len(data) // INSTRUCTION_SIZE} instructions"
+        if args.output is not None:
+            path = args.output if number == 0 else f"{args.output}.{number}"
+            with open(path, "wb") as file:
+                file.write(data)
+            line += f", written to {path}"
+        print(line)
+        if args.disasm:
+            program = Program.from_bytes(data)
+            print(disassemble(program, symbols=symbols, byteorder=arch.byteorder), end="")
+    return 0
+
+
+_REGISTRARS.append(_register_dump)

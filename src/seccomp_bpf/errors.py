@@ -10,10 +10,14 @@
      ├── UnknownArchError      (also ValueError)  an architecture name we do not know
      ├── UnknownSyscallError   (also ValueError)  a system call name no architecture has
      ├── PolicyError           (also ValueError)  a policy that is not valid
+     │    └── ConversionError                     a valid policy another format cannot express
      ├── CompileError          (also ValueError)  a policy that cannot become a program
-     └── KernelError           (also OSError)     a system call failed; names the call
-          ├── TsyncError                          another thread has a different filter
-          └── ActionUnavailableError              the kernel lacks an action the program uses
+     ├── KernelError           (also OSError)     a system call failed; names the call
+     │    ├── TsyncError                          another thread has a different filter
+     │    └── ActionUnavailableError              the kernel lacks an action the program uses
+     ├── CommandError          (also OSError)     a command to run is missing or not executable
+     ├── LibseccompError       (also RuntimeError) libseccomp's "Library error" (in .libseccomp)
+     └── LibseccompValueError  (also ValueError)  an argument libseccomp refuses (in .libseccomp)
 
 Subclassing the built-in types lets ordinary ``except ValueError`` / ``except OSError`` clauses
 work. This module imports nothing from the package, so every layer may use it.
@@ -163,3 +167,52 @@ class TsyncError(KernelError):
 
 class ActionUnavailableError(KernelError):
     """The running kernel does not support an action the program returns."""
+
+
+class CommandError(SeccompBPFError, OSError):
+    """A command that cannot be started: not found (``exit_status`` 127) or found but not
+    executable (126), the statuses a shell reports. ``command`` is the name as given."""
+
+    def __init__(self, command: str, errno: int, exit_status: int, message: str = "") -> None:
+        import os
+
+        self.command = command
+        self.exit_status = exit_status
+        super().__init__(errno, f"{command}: {message or os.strerror(errno)}")
+
+
+class ConversionError(PolicyError):
+    """A valid policy that a target format (OCI, go-seccomp-bpf...) cannot express exactly.
+
+    The message says why; ``source``, ``line`` and ``column`` point at the rule concerned
+    when there is one.
+    """
+
+
+class LibseccompError(SeccompBPFError, RuntimeError):
+    """What libseccomp's Python binding raises as ``RuntimeError("Library error (errno = N)")``.
+
+    ``errno`` is the positive error number and ``rc`` the negative return code libseccomp's
+    C function would give; the message starts with the binding's text.
+    """
+
+    def __init__(self, errno: int, detail: str = "") -> None:
+        self.errno = errno
+        self.rc = -errno
+        self.detail = detail
+        message = f"Library error (errno = {-errno})"
+        if detail:
+            message += f": {detail}"
+        super().__init__(message)
+
+
+class LibseccompValueError(SeccompBPFError, ValueError):
+    """What libseccomp's Python binding raises as ``ValueError`` ("Invalid architecture",
+    "Invalid attribute", "Invalid action", "Invalid level"); ``errno`` as in
+    :class:`LibseccompError` (``EINVAL`` in every case the binding has)."""
+
+    def __init__(self, message: str, errno: int, detail: str = "") -> None:
+        self.errno = errno
+        self.rc = -errno
+        self.detail = detail
+        super().__init__(f"{message}: {detail}" if detail else message)

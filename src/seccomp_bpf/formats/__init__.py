@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -27,8 +26,9 @@ def load_policy_text(
     """Read a policy in either format, telling them apart with :func:`looks_like_oci`.
 
     ``arches``, when given, are the architectures to use: for a YAML policy they replace its
-    ``arches``; for an OCI/Docker profile there must be one, the machine architecture that
-    Docker's ``archMap`` and ``includes``/``excludes`` are resolved for.
+    ``arches`` (before its groups and rule sets are resolved); for an OCI/Docker profile
+    there must be one, the machine architecture that Docker's ``archMap`` and
+    ``includes``/``excludes`` are resolved for.
     """
     if looks_like_oci(text):
         if arches is not None and len(arches) != 1:
@@ -38,11 +38,7 @@ def load_policy_text(
                 source=source,
             )
         return load_oci_policy(text, source=source, arch=arches[0] if arches else None)
-    policy = load_yaml_policy(text, source=source)
-    if arches is not None:
-        policy = dataclasses.replace(policy, arches=tuple(arches))
-        policy.validate()
-    return policy
+    return load_yaml_policy(text, source=source, arches=arches)
 
 
 def read_policy_file(

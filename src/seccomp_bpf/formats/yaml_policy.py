@@ -6,12 +6,17 @@
     default_action: errno(EPERM)          # required; see seccomp_bpf.policy.actions
     bad_arch_action: kill_process         # optional (kill_process)
     unknown_syscall_action: errno(ENOSYS) # optional
-    arches: [x86_64, i386, x32]           # optional ([native])
+    arches: [x86_64, i386, x32]           # optional ([native]); NAME+compat adds NAME's compat
+                                          # ABIs: [native+compat] is x86_64, i386, x32 on x86-64
     multiplexer_conditions: error         # optional: error | drop (see policy.resolution)
     flags: [log]                          # optional SECCOMP_FILTER_FLAG_* wishes
     syscalls:
       - names: [read, write, 1000]        # names, or numbers as seccomp_data.nr shows them
         action: allow
+      - names: ["@network", "@time"]      # @group: the members the policy's arches have
+        action: allow
+      - include: deny_new_exec_mappings   # a prebuilt rule set, in this place of the order
+        action: kill_process              # optional: replaces the rule set's default action
       - names: [socket]
         action: allow
         when: {arg: 0, op: in, value: [AF_UNIX, AF_INET, AF_INET6], width: 32}
@@ -33,27 +38,35 @@ as in go-seccomp-bpf's assembler. Groups are read as rules in order, the first m
 deciding (go-seccomp-bpf's documented meaning; its 1.4 assembler in fact returns the default
 action right after the first group). ``errno`` is EPERM there as here.
 
+Groups (``@network``...) are those of :mod:`seccomp_bpf.policies.groups`; a member that none
+of the policy's architectures has is left out (a group lists a call under all its names); an
+entry whose groups leave no name there is an error. An ``include`` entry takes the keys
+``include``, ``action`` and ``comment``; its rules come from
+:mod:`seccomp_bpf.policies.rulesets` and carry the entry's position.
+
 Every error names ``file:line:column`` and the offending text. Keys are checked: an unknown
 or repeated key is an error (YAML itself would keep the last of two equal keys).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from seccomp_bpf.arch import Arch, all_arches, get_arch
+from seccomp_bpf.arch import Arch, all_arches
 from seccomp_bpf.arch.constants import resolve_constant
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.policy.actions import KILL_PROCESS, Action
 from seccomp_bpf.policy.conditions import OPERATIONS, All, Any, Cmp, Condition, Not
-from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy
+from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy, expand_arch_name
 from seccomp_bpf.policy.resolution import MULTIPLEXER_MODES, name_is_on, unknown_name_message
 from seccomp_bpf.policy.rules import Rule, SourceLocation
 
@@ -69,7 +82,8 @@ _TOP_KEYS = (
     "syscalls",
 )
 _FILTER_KEYS = ("policy", "no_new_privs", "flag")
-_RULE_KEYS = ("names", "names_with_args", "action", "when", "comment")
+_RULE_KEYS = ("names", "names_with_args", "action", "when", "comment", "include")
+_INCLUDE_KEYS = ("include", "action", "comment")
 _COMPARISON_KEYS = ("arg", "ip", "op", "value", "mask", "width")
 _COMBINATORS = ("all", "any", "not")
 _NAME_WITH_ARGS_KEYS = ("name", "arguments")
@@ -389,9 +403,10 @@ def _go_arguments(doc: _Document, node: Node, what: str) -> Condition:
 
 
 class _Reader:
-    def __init__(self, doc: _Document) -> None:
+    def __init__(self, doc: _Document, arches: Sequence[str] | None = None) -> None:
         self.doc = doc
         self.arches: tuple[Arch, ...] = ()
+        self.arches_override = tuple(arches) if arches is not None else None
         self.flags: list[str] = []
         self.notes: list[str] = []
 
@@ -402,10 +417,12 @@ class _Reader:
         if "default_action" not in entries:
             doc.fail(body, "policy: 'default_action' is required (for example errno(EPERM))")
         arch_names: tuple[str, ...] = ("native",)
-        if "arches" in entries:
+        if self.arches_override is not None:
+            arch_names = self.override_arches(self.arches_override)
+        elif "arches" in entries:
             arch_names = self.read_arches(entries["arches"][1])
         else:
-            self.arches = (self.arch_of(body, "native"),)
+            self.arches = self.arch_of(body, "native")
         actions: dict[str, Action] = {}
         for key in ("default_action", "bad_arch_action", "unknown_syscall_action"):
             if key in entries:
@@ -498,11 +515,27 @@ class _Reader:
                 )
             self.flags.append(name)
 
-    def arch_of(self, node: Node, name: str) -> Arch:
+    def arch_of(self, node: Node, name: str) -> tuple[Arch, ...]:
         try:
-            return get_arch(name)
+            return expand_arch_name(name)
         except UnknownArchError as error:
             self.doc.fail(node, f"arches: {error}", snippet=name)
+
+    def override_arches(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Arches given by the caller instead of the file's; errors name them, not the file."""
+        if not names:
+            raise PolicyError("no architecture given", source=self.doc.source)
+        arches: list[Arch] = []
+        for name in names:
+            try:
+                expanded = expand_arch_name(name)
+            except UnknownArchError as error:
+                raise PolicyError(str(error), source=self.doc.source) from None
+            for arch in expanded:
+                if all(arch.name != known.name for known in arches):
+                    arches.append(arch)
+        self.arches = tuple(arches)
+        return names
 
     def read_arches(self, node: Node) -> tuple[str, ...]:
         doc = self.doc
@@ -513,10 +546,10 @@ class _Reader:
         arches: list[Arch] = []
         for item in items:
             name = doc.text(item, "arches")
-            arch = self.arch_of(item, name)
             names.append(name)
-            if all(a.name != arch.name for a in arches):
-                arches.append(arch)
+            for arch in self.arch_of(item, name):
+                if all(a.name != arch.name for a in arches):
+                    arches.append(arch)
         self.arches = tuple(arches)
         return tuple(names)
 
@@ -528,6 +561,8 @@ class _Reader:
         doc = self.doc
         entries = doc.mapping(node, "syscalls entry", _RULE_KEYS)
         location = doc.location(node)
+        if "include" in entries:
+            return self.read_include(node)
         if "action" not in entries:
             doc.fail(node, "syscalls entry: 'action' is required")
         action = doc.action(entries["action"][1], "action")
@@ -547,15 +582,61 @@ class _Reader:
             if not items:
                 doc.fail(names_node, "names: the list is empty")
             syscalls: list[str | int] = []
+            from_groups: set[str | int] = set()
             for item in items:
+                if isinstance(item, ScalarNode) and str(item.value).startswith("@"):
+                    for member in self.read_group(item):
+                        if member not in seen and member not in from_groups:
+                            from_groups.add(member)
+                            syscalls.append(member)
+                    continue
                 syscall = self.read_syscall(item)
                 self.remember(seen, syscall, item)
-                syscalls.append(syscall)
+                if syscall not in from_groups:
+                    syscalls.append(syscall)
+            if not syscalls:
+                doc.fail(
+                    names_node,
+                    "names: no member of these groups exists on "
+                    + ", ".join(a.name for a in self.arches),
+                )
             when = _condition(doc, entries["when"][1]) if "when" in entries else None
             rules.append(self.make_rule(node, tuple(syscalls), action, when, location))
         if "names_with_args" in entries:
             rules.extend(self.read_names_with_args(entries["names_with_args"][1], action, seen))
         return rules
+
+    def read_group(self, item: Node) -> tuple[str, ...]:
+        """``@name``: the group's members that one of the policy's arches has (maybe none)."""
+        from seccomp_bpf.policies.groups import get_group
+
+        doc = self.doc
+        text = doc.text(item, "names: a group such as @network")
+        try:
+            group = get_group(text)
+        except PolicyError as error:
+            doc.fail(item, f"names: {error.message}")
+        return tuple(m for m in group.members if any(name_is_on(a, m) for a in self.arches))
+
+    def read_include(self, node: Node) -> list[Rule]:
+        """``{include: RULE_SET, action: ACTION}``: the rule set's rules, at this place."""
+        from seccomp_bpf.policies.rulesets import get_rule_set
+
+        doc = self.doc
+        entries = doc.mapping(node, "include entry", _INCLUDE_KEYS)
+        name_node = entries["include"][1]
+        name = doc.text(name_node, "include: a rule set name such as deny_new_exec_mappings")
+        try:
+            rule_set = get_rule_set(name)
+        except PolicyError as error:
+            doc.fail(name_node, f"include: {error.message}")
+        action = doc.action(entries["action"][1], "action") if "action" in entries else None
+        try:
+            rules = rule_set.build(action, arches=self.arches)
+        except PolicyError as error:
+            doc.fail(name_node, f"include: {error.message}")
+        location = doc.location(node)
+        return [dataclasses.replace(rule, location=location) for rule in rules]
 
     def read_syscall(self, item: Node) -> str | int:
         doc = self.doc
@@ -630,8 +711,14 @@ class _Reader:
         return rules
 
 
-def load_yaml_policy(text: str, *, source: str | None = None) -> Policy:
-    """Read a YAML policy from ``text``; errors name ``source`` (``<string>`` if not given)."""
+def load_yaml_policy(
+    text: str, *, source: str | None = None, arches: Sequence[str] | None = None
+) -> Policy:
+    """Read a YAML policy from ``text``; errors name ``source`` (``<string>`` if not given).
+
+    ``arches``, when given, replace the file's ``arches`` before the rules are read, so that
+    groups and rule sets are resolved for them.
+    """
     name = source if source is not None else "<string>"
     doc = _Document(name, text.splitlines())
     try:
@@ -656,7 +743,7 @@ def load_yaml_policy(text: str, *, source: str | None = None) -> Policy:
             "the policy is empty; it needs at least default_action", source=name, line=1, column=1
         )
     _check_tags(doc, root)
-    return _Reader(doc).read(root)
+    return _Reader(doc, arches).read(root)
 
 
 _KNOWN_TAGS = frozenset(
@@ -682,12 +769,14 @@ def _check_tags(doc: _Document, node: Node) -> None:
             stack.extend(current.value)
 
 
-def read_yaml_policy(path: str | os.PathLike[str]) -> Policy:
-    """Read a YAML policy file."""
+def read_yaml_policy(
+    path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
+) -> Policy:
+    """Read a YAML policy file; ``arches`` as for :func:`load_yaml_policy`."""
     name = os.fspath(path)
     with open(name, "rb") as stream:
         data = stream.read()
-    return load_yaml_policy(decode_policy_bytes(data, name), source=name)
+    return load_yaml_policy(decode_policy_bytes(data, name), source=name, arches=arches)
 
 
 def decode_policy_bytes(data: bytes, source: str) -> str:

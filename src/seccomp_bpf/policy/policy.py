@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from seccomp_bpf.arch import Arch, all_arches, get_arch
-from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.policy.actions import KILL_PROCESS, Action
 from seccomp_bpf.policy.resolution import (
     MULTIPLEXER_MODES,
@@ -49,6 +49,31 @@ FILTER_FLAGS: Final[tuple[str, ...]] = (
 """Names of ``SECCOMP_FILTER_FLAG_*`` (``<linux/seccomp.h>``) a policy may ask for at install."""
 
 
+COMPAT_SUFFIX: Final = "+compat"
+"""``NAME+compat`` in a policy's arches: NAME and the ABIs whose calls reach a process on a
+kernel built for NAME (:attr:`Arch.compat`), e.g. ``native+compat`` on x86-64 is
+``x86_64, i386, x32`` and on arm64 ``aarch64, arm``."""
+
+
+def expand_arch_name(name: str) -> tuple[Arch, ...]:
+    """The ABIs an entry of a policy's ``arches`` stands for.
+
+    A name or alias (``x86_64``, ``amd64``), or ``native``, is one ABI; ``NAME+compat``
+    (``native+compat``, ``x86_64+compat``) is NAME followed by its compat ABIs. Raises
+    :class:`~seccomp_bpf.errors.UnknownArchError` for a name that is not known.
+    """
+    base, plus, rest = name.strip().partition("+")
+    if plus and rest.strip().lower() != COMPAT_SUFFIX[1:]:
+        raise UnknownArchError(
+            f"unknown architecture {name!r}: the only suffix is {COMPAT_SUFFIX!r} "
+            f"(for example native{COMPAT_SUFFIX})"
+        )
+    arch = get_arch(base.strip() if plus else name)
+    if not plus:
+        return (arch,)
+    return (arch, *(get_arch(compat) for compat in arch.compat))
+
+
 def _tuple_of(value: object, kind: type, what: str) -> tuple[object, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise PolicyError(f"{what} must be a sequence, not {value!r}")
@@ -63,7 +88,8 @@ def _tuple_of(value: object, kind: type, what: str) -> tuple[object, ...]:
 class Policy:
     """A seccomp policy; see the module docstring for its meaning.
 
-    ``arches`` are names or aliases (``native`` is this machine's). ``flags`` are
+    ``arches`` are names or aliases (``native`` is this machine's; ``NAME+compat`` adds the
+    ABIs of NAME's compat layer, see :func:`expand_arch_name`). ``flags`` are
     ``SECCOMP_FILTER_FLAG_*`` names in lower case without the prefix (:data:`FILTER_FLAGS`),
     wishes for installation that do not change any decision. ``source`` is the file the
     policy was read from; ``notes`` are remarks of the reader that produced it (for example
@@ -123,14 +149,15 @@ class Policy:
     # --- architectures and resolution ---------------------------------------------------------
 
     def resolved_arches(self) -> tuple[Arch, ...]:
-        """The listed architectures: ``native`` expanded, aliases resolved, duplicates dropped."""
+        """The listed architectures: ``native`` and ``NAME+compat`` expanded (see
+        :func:`expand_arch_name`), aliases resolved, duplicates dropped."""
         cached = self._cache.get("arches")
         if cached is None:
             result: list[Arch] = []
             for name in self.arches:
-                arch = get_arch(name)
-                if all(a.name != arch.name for a in result):
-                    result.append(arch)
+                for arch in expand_arch_name(name):
+                    if all(a.name != arch.name for a in result):
+                        result.append(arch)
             cached = self._cache["arches"] = tuple(result)
         assert isinstance(cached, tuple)
         return cached
@@ -243,4 +270,3 @@ class Policy:
         from seccomp_bpf.formats import read_policy_file
 
         return read_policy_file(path)
-

@@ -1,0 +1,128 @@
+"""Confine the running process: ``install(policy_or_program)``.
+
+::
+
+    import seccomp_bpf
+    from seccomp_bpf.policies import default_policy
+
+    seccomp_bpf.install(default_policy())      # every thread, from now on, for good
+
+Steps, each failing with a named error before the next:
+
+1. A :class:`~seccomp_bpf.policy.Policy` is compiled for its architectures (``native``
+   unless it lists others): :class:`~seccomp_bpf.errors.PolicyError` or
+   :class:`~seccomp_bpf.errors.CompileError`.
+2. Every action the program can return (the ``K`` of its ``RET K`` instructions) is checked
+   with ``SECCOMP_GET_ACTION_AVAIL`` (``seccomp(2)``, Linux 4.14):
+   :class:`~seccomp_bpf.errors.ActionUnavailableError` names the first the kernel lacks. A
+   kernel too old to answer is not asked again; the filter then meets the kernel as it is
+   (``kernel/seccomp.c`` treats an unknown action as KILL_PROCESS). ``RET A`` returns a
+   value only known at run time, and is not checked.
+3. ``PR_SET_NO_NEW_PRIVS`` is set (needed without CAP_SYS_ADMIN), and the filter installed
+   with ``SECCOMP_FILTER_FLAG_TSYNC``, so that every thread of the process, those started
+   before included, is covered: :class:`~seccomp_bpf.errors.TsyncError` names a thread that
+   cannot be synchronised, and other failures are
+   :class:`~seccomp_bpf.errors.KernelError` with the reason (EACCES without no_new_privs or
+   CAP_SYS_ADMIN, EINVAL with the validator's reason...).
+
+A filter cannot be removed: it stays for the life of the process, is inherited by its
+children and is kept across ``execve``.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable, Sequence
+
+from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction, format_return_value
+from seccomp_bpf.bpf.instruction import Instruction, Program
+from seccomp_bpf.errors import ActionUnavailableError
+from seccomp_bpf.policy.policy import Policy
+
+
+def program_return_values(program: Iterable[Instruction]) -> frozenset[int]:
+    """The constants the program can return: the ``K`` of each ``RET K`` instruction."""
+    return frozenset(
+        instruction.k
+        for instruction in program
+        if op.bpf_class(instruction.code) == op.BPF_RET
+        and op.bpf_rval(instruction.code) == op.BPF_K
+    )
+
+
+def check_actions_available(
+    program: Iterable[Instruction], available: Iterable[SeccompAction] | None = None
+) -> None:
+    """Raise :class:`ActionUnavailableError` for the first action of ``program`` (in the
+    kernel's order of precedence) that the kernel does not support.
+
+    ``available`` defaults to what the running kernel says
+    (:func:`seccomp_bpf.kernel.available_actions`); when it cannot say (empty), nothing is
+    checked.
+    """
+    if available is None:
+        from seccomp_bpf.kernel import available_actions
+
+        available = available_actions()
+    supported = frozenset(available)
+    if not supported:
+        return
+    decoded = sorted(
+        (ReturnValue.decode(value) for value in program_return_values(program)),
+        key=lambda returned: (returned.action.precedence, returned.value),
+    )
+    for returned in decoded:
+        if not returned.known:
+            raise ActionUnavailableError(
+                "seccomp(SECCOMP_GET_ACTION_AVAIL)",
+                errno.EOPNOTSUPP,
+                f"the program returns {returned.value:#010x}, which is no seccomp action "
+                "(the kernel would kill the process)",
+            )
+        if returned.action not in supported:
+            raise ActionUnavailableError(
+                "seccomp(SECCOMP_GET_ACTION_AVAIL)",
+                errno.EOPNOTSUPP,
+                f"this kernel does not support {returned.action.name}, which the program "
+                f"returns ({format_return_value(returned.value)})",
+            )
+
+
+def compile_for_install(policy_or_program: Policy | Program | Sequence[Instruction]) -> Program:
+    """The program ``install`` would load: a policy compiled for its architectures, or the
+    program itself (a sequence of instructions is validated into a :class:`Program`)."""
+    if isinstance(policy_or_program, Policy):
+        from seccomp_bpf.compiler import compile_policy
+
+        return compile_policy(policy_or_program)
+    if isinstance(policy_or_program, Program):
+        return policy_or_program
+    return Program(policy_or_program)
+
+
+def install(
+    policy_or_program: Policy | Program | Sequence[Instruction],
+    *,
+    tsync: bool = True,
+    no_new_privs: bool = True,
+    log: bool = False,
+    spec_allow: bool = False,
+) -> Program:
+    """Confine this process (every thread) with a policy or a compiled program, for good.
+
+    See the module docstring for the steps and their errors. ``log`` and ``spec_allow`` are
+    the filter flags of those names (``SECCOMP_FILTER_FLAG_LOG``: log every action but
+    ALLOW; ``SECCOMP_FILTER_FLAG_SPEC_ALLOW``: no forced speculative-store-bypass
+    mitigation); a policy's own ``flags: [log]`` or ``[spec_allow]`` ask for them too.
+    Returns the program installed.
+    """
+    from seccomp_bpf.kernel import install as install_filter
+
+    program = compile_for_install(policy_or_program)
+    if isinstance(policy_or_program, Policy):
+        log = log or "log" in policy_or_program.flags
+        spec_allow = spec_allow or "spec_allow" in policy_or_program.flags
+    check_actions_available(program)
+    install_filter(program, tsync=tsync, no_new_privs=no_new_privs, log=log, spec_allow=spec_allow)
+    return program

@@ -1,0 +1,168 @@
+"""Start a child process under a policy, like :mod:`subprocess`, safely with threads.
+
+::
+
+    from seccomp_bpf.run.subprocess import Popen, run
+
+    result = run(["git", "status"], capture_output=True, text=True)   # the default policy
+    result = run(["./tool"], policy, check=True)
+    with Popen(["server"], policy, stdout=subprocess.PIPE) as process: ...
+
+``preexec_fn`` could install a filter between fork and exec, but running Python code in a
+forked child of a threaded program can deadlock (``subprocess`` says so). Instead, the
+policy is compiled and checked here, in the parent (its errors are raised here), and the
+child is ``python -m seccomp_bpf run --no-fork --program-fd N -- ARGS...``: the compiled
+program travels on an inherited memory file (``memfd_create``), and that process installs
+it on itself and execs ``ARGS`` in its place. The pid, exit status and signals of the
+:class:`Popen` are therefore the command's own, as with :class:`subprocess.Popen`.
+
+Every keyword of :class:`subprocess.Popen` works as there (``stdin``, ``stdout``, ``cwd``,
+``env``, ``shell``, ``executable``, ``pass_fds``, ``text``...), except ``preexec_fn``, which is
+refused. When the command cannot start, the child exits with 127 (not found) or 126 (not
+executable), or 125 when the kernel refused the filter, with a message on its stderr.
+The child imports :mod:`seccomp_bpf` with ``sys.executable``: an ``env`` that hides the
+package from that interpreter makes it fail with status 1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.run.command import check_exec_allowed
+from seccomp_bpf.run.confine import check_actions_available
+
+StrOrBytesPath = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+Args = StrOrBytesPath | Sequence[StrOrBytesPath]
+
+
+def _command_line(
+    args: Args, shell: bool, executable: StrOrBytesPath | None
+) -> tuple[list[str], str | None]:
+    """The argv to exec and the file to exec it from (None: look argv[0] up in PATH), as
+    :class:`subprocess.Popen` derives them on POSIX."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        argv = [os.fsdecode(args)]
+    else:
+        argv = [os.fsdecode(arg) for arg in args]
+    if shell:
+        shell_path = os.fsdecode(executable) if executable is not None else "/bin/sh"
+        return [shell_path, "-c", *argv], None
+    if not argv:
+        raise ValueError("args is empty: there is no command to run")
+    return argv, os.fsdecode(executable) if executable is not None else None
+
+
+def _program_fd(program: Program) -> int:
+    """A file descriptor holding the program's bytes: a memfd, or a pipe where there is
+    none (a program is at most 4096 * 8 bytes, less than a pipe's buffer)."""
+    data = program.to_bytes()
+    try:
+        fd = os.memfd_create("seccomp-bpf-program", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):
+        read_end, write_end = os.pipe()
+        try:
+            os.write(write_end, data)
+        finally:
+            os.close(write_end)
+        return read_end
+    os.write(fd, data)
+    return fd
+
+
+def compile_checked(
+    policy: Policy | None, program: Program | None, command: str
+) -> tuple[Program, Policy | None]:
+    """The program to run ``command`` under (the default policy when neither is given),
+    with its actions and the exec checked here, where errors can be raised."""
+    if policy is not None and program is not None:
+        raise ValueError("give a policy or a program, not both")
+    if program is None:
+        from seccomp_bpf.compiler import compile_policy
+        from seccomp_bpf.policies.default import default_policy
+
+        policy = policy if policy is not None else default_policy()
+        program = compile_policy(policy)
+    check_actions_available(program)
+    check_exec_allowed(program, policy, command)
+    return program, policy
+
+
+class Popen(subprocess.Popen[Any]):
+    """:class:`subprocess.Popen` with the child confined by ``policy`` (the built-in
+    default policy when None) or by a compiled ``program``."""
+
+    def __init__(
+        self,
+        args: Args,
+        policy: Policy | None = None,
+        *,
+        program: Program | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("preexec_fn") is not None:
+            raise ValueError(
+                "preexec_fn is not supported: the child is confined without running Python "
+                "code between fork and exec"
+            )
+        kwargs.pop("preexec_fn", None)
+        shell = bool(kwargs.pop("shell", False))
+        argv, executable = _command_line(args, shell, kwargs.pop("executable", None))
+        compiled, _ = compile_checked(policy, program, argv[0])
+        if not sys.executable:
+            raise RuntimeError("sys.executable is unknown: cannot start the confining child")
+        fd = _program_fd(compiled)
+        try:
+            runner = [sys.executable, "-P", "-m", "seccomp_bpf", "run", "--no-fork"]
+            runner += ["--program-fd", str(fd)]
+            if executable is not None:
+                runner += ["--executable", executable]
+            runner += ["--", *argv]
+            pass_fds = (*kwargs.pop("pass_fds", ()), fd)
+            super().__init__(runner, pass_fds=pass_fds, **kwargs)
+        finally:
+            os.close(fd)
+        self.args = args
+
+
+def run(
+    args: Args,
+    policy: Policy | None = None,
+    *,
+    program: Program | None = None,
+    input: Any = None,
+    capture_output: bool = False,
+    timeout: float | None = None,
+    check: bool = False,
+    **kwargs: Any,
+) -> subprocess.CompletedProcess[Any]:
+    """:func:`subprocess.run` with the child confined by ``policy`` or ``program``."""
+    if input is not None:
+        if kwargs.get("stdin") is not None:
+            raise ValueError("stdin and input arguments may not both be used.")
+        kwargs["stdin"] = subprocess.PIPE
+    if capture_output:
+        if kwargs.get("stdout") is not None or kwargs.get("stderr") is not None:
+            raise ValueError("stdout and stderr arguments may not be used with capture_output.")
+        kwargs["stdout"] = subprocess.PIPE
+        kwargs["stderr"] = subprocess.PIPE
+    with Popen(args, policy, program=program, **kwargs) as process:
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired as expired:
+            process.kill()
+            expired.output, expired.stderr = process.communicate()
+            raise
+        except BaseException:
+            process.kill()
+            raise
+        returncode = process.poll()
+        assert returncode is not None
+        if check and returncode:
+            raise subprocess.CalledProcessError(returncode, args, output=stdout, stderr=stderr)
+    return subprocess.CompletedProcess(args, returncode, stdout, stderr)

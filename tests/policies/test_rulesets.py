@@ -1,0 +1,68 @@
+"""deny_new_exec_mappings: PROT_EXEC refused per ABI, old_mmap ABIs refused honestly."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policies.rulesets import RULE_SETS, deny_new_exec_mappings, get_rule_set
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, Policy, Rule
+
+# <asm-generic/mman-common.h>
+PROT_READ, PROT_WRITE, PROT_EXEC = 0x1, 0x2, 0x4
+ARGS_WITH = {
+    "mmap": (0, 4096, PROT_READ | PROT_EXEC, 0x22, 2**64 - 1, 0),
+    "mprotect": (0x1000, 4096, PROT_READ | PROT_WRITE | PROT_EXEC),
+    "pkey_mprotect": (0x1000, 4096, PROT_EXEC, 0),
+    "mmap2": (0, 4096, PROT_EXEC, 0x22, 2**32 - 1, 0),
+}
+
+
+def policy_for(arches: tuple[str, ...], action: Action | None = None) -> Policy:
+    rules = (*deny_new_exec_mappings(action, arches=arches), Rule(("read",), ALLOW))
+    return Policy(ALLOW, rules, arches=arches)
+
+
+@pytest.mark.parametrize(
+    ("arches", "calls"),
+    [
+        (("x86_64", "x32"), ("mmap", "mprotect", "pkey_mprotect")),
+        (("aarch64", "arm"), ("mmap", "mmap2", "mprotect", "pkey_mprotect")),
+        (("riscv64",), ("mmap", "mprotect", "pkey_mprotect")),
+    ],
+)
+def test_exec_is_refused_and_the_rest_allowed(
+    arches: tuple[str, ...], calls: tuple[str, ...]
+) -> None:
+    policy = policy_for(arches)
+    for arch in policy.resolved_arches():
+        for name in calls:
+            nr = arch.syscall_number(name)
+            if nr is None:
+                continue
+            args = ARGS_WITH[name]
+            assert policy.evaluate(arch, nr, args) == ERRNO(errno.EPERM), (arch, name)
+            without = tuple(a & ~PROT_EXEC if i == 2 else a for i, a in enumerate(args))
+            assert policy.evaluate(arch, nr, without) == ALLOW, (arch, name)
+            # prot is an int: PROT_EXEC in the upper half of the register does not count.
+            high = tuple(a | (PROT_EXEC << 32) if i == 2 else a for i, a in enumerate(without))
+            assert policy.evaluate(arch, nr, high) == ALLOW, (arch, name)
+
+
+def test_the_action_can_be_chosen() -> None:
+    policy = policy_for(("x86_64",), KILL_PROCESS)
+    assert policy.evaluate("x86_64", 10, ARGS_WITH["mprotect"]) == KILL_PROCESS  # mprotect
+
+
+@pytest.mark.parametrize("arch", ["i386", "x86_64+compat", "s390x", "s390", "m68k"])
+def test_abis_where_mmap_takes_a_pointer_are_refused(arch: str) -> None:
+    with pytest.raises(PolicyError, match=r"cannot protect (i386|s390x?|m68k).*pointer"):
+        deny_new_exec_mappings(arches=[arch])
+
+
+def test_rule_sets_by_name() -> None:
+    assert get_rule_set("deny_new_exec_mappings") is RULE_SETS["deny_new_exec_mappings"]
+    with pytest.raises(PolicyError, match="unknown rule set 'nope'"):
+        get_rule_set("nope")

@@ -1,0 +1,109 @@
+"""The subprocess API: children confined without preexec_fn, from a threaded parent."""
+
+from __future__ import annotations
+
+import errno
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule
+from seccomp_bpf.run.subprocess import Popen, run
+
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux"),
+]
+
+PYTHON = sys.executable
+GETCWD = (
+    "import os\ntry:\n    os.getcwd()\n    print('allowed')\n"
+    "except OSError as e:\n    print(e.errno)\n"
+)
+NO_GETCWD = Policy(ALLOW, (Rule(("getcwd",), ERRNO(errno.EACCES)),))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_core_dumps() -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+
+
+def test_a_child_is_confined_while_the_parent_runs_threads() -> None:
+    stop = threading.Event()
+    counts = [0] * 4
+
+    def busy(index: int) -> None:
+        while not stop.is_set():
+            counts[index] += 1
+            _ = [object() for _ in range(50)]  # allocate: keep the allocator's locks busy
+
+    threads = [threading.Thread(target=busy, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        results = [
+            run([PYTHON, "-c", GETCWD], NO_GETCWD, capture_output=True, text=True, timeout=30)
+            for _ in range(3)
+        ]
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert [(r.returncode, r.stdout) for r in results] == [(0, f"{errno.EACCES}\n")] * 3
+    assert all(counts)
+    # The parent itself is not confined.
+    unconfined = subprocess.run([PYTHON, "-c", GETCWD], capture_output=True, text=True, check=True)
+    assert unconfined.stdout == "allowed\n"
+
+
+def test_the_default_policy_applies_without_one() -> None:
+    result = run([PYTHON, "-c", "print('ok')"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
+
+
+def test_popen_is_the_command_itself() -> None:
+    with Popen(["sh", "-c", "echo $$"], stdout=subprocess.PIPE, text=True) as process:
+        output, _ = process.communicate(timeout=30)
+    assert output == f"{process.pid}\n"
+    assert process.args == ["sh", "-c", "echo $$"]
+
+
+def test_statuses_are_those_of_subprocess() -> None:
+    assert run(["sh", "-c", "exit 3"]).returncode == 3
+    with pytest.raises(subprocess.CalledProcessError) as raised:
+        run(["sh", "-c", "exit 4"], check=True)
+    assert raised.value.returncode == 4
+    killer = Policy(ALLOW, (Rule(("getppid",), KILL_PROCESS),))
+    died = run([PYTHON, "-c", "import os; os.getppid()"], killer)
+    assert died.returncode == -signal.SIGSYS
+    missing = run(["no-such-command-here"], capture_output=True, text=True)
+    assert missing.returncode == 127
+    assert "no-such-command-here: command not found" in missing.stderr
+
+
+def test_subprocess_keywords_work() -> None:
+    echoed = run(["cat"], input="through stdin", capture_output=True, text=True)
+    assert echoed.stdout == "through stdin"
+    shell = run("echo $((1 + 2))", shell=True, capture_output=True, text=True)
+    assert shell.stdout == "3\n"
+    renamed = run(["argv0", "-c", 'echo "$0"'], executable="/bin/sh", capture_output=True)
+    assert renamed.stdout == b"argv0\n"
+    with pytest.raises(subprocess.TimeoutExpired):
+        run(["sleep", "10"], timeout=0.5)
+
+
+def test_errors_are_raised_in_the_parent() -> None:
+    no_exec = Policy(ALLOW, (Rule(("execve",), ERRNO(errno.EPERM)),))
+    with pytest.raises(PolicyError, match="does not allow execve"):
+        run(["true"], no_exec)
+    with pytest.raises(ValueError, match="preexec_fn"):
+        run(["true"], preexec_fn=lambda: None)
