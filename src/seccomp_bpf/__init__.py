@@ -38,6 +38,7 @@ from seccomp_bpf.errors import (
     UnknownSyscallError,
 )
 from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
+from seccomp_bpf.policies import default_policy
 from seccomp_bpf.policy import (
     ALLOW,
     ERRNO,
@@ -57,6 +58,8 @@ from seccomp_bpf.policy import (
     Policy,
     Rule,
 )
+from seccomp_bpf.run.confine import install
+from seccomp_bpf.run.subprocess import Popen
 
 __all__ = [
     "ALLOW",
@@ -85,6 +88,7 @@ __all__ = [
     "Not",
     "Policy",
     "PolicyError",
+    "Popen",
     "Program",
     "ProgramBuilder",
     "Rule",
@@ -98,9 +102,11 @@ __all__ = [
     "assemble",
     "compile",
     "compile_policy",
+    "default_policy",
     "disassemble",
     "emulate",
     "get_arch",
+    "install",
     "load_frequency",
     "load_oci_policy",
     "load_yaml_policy",
