@@ -109,9 +109,18 @@ def policies(
     names: Sequence[str | int] = NAMES,
 ) -> Policy:
     arches = tuple(draw(st.sampled_from(arch_choices)))
+    drawn = draw(st.lists(rules(names), min_size=0, max_size=6))
+    # Some rules only on some of the policy's ABIs (Rule.arches).
+    limited = [
+        Rule(rule.syscalls, rule.action, rule.when, arches=tuple(chosen))
+        if (chosen := draw(st.lists(st.sampled_from(arches), max_size=len(arches), unique=True)))
+        and len(arches) > 1
+        else rule
+        for rule in drawn
+    ]
     return Policy(
         default_action=draw(actions),
-        rules=tuple(draw(st.lists(rules(names), min_size=0, max_size=6))),
+        rules=tuple(limited),
         arches=arches,
         bad_arch_action=draw(actions),
         unknown_syscall_action=draw(st.none() | actions),

@@ -142,10 +142,40 @@ def test_include_errors_point_at_the_text(entry: str, message: str, where: tuple
 
 
 def test_include_refuses_an_arch_it_cannot_protect() -> None:
+    text = "default_action: allow\narches: [s390x+compat]\nsyscalls:\n"
+    text += "  - include: deny_new_exec_mappings\n"
+    with pytest.raises(PolicyError, match=r"p.yaml:4:14: include: .* cannot protect s390"):
+        load_yaml_policy(text, source="p.yaml")
+
+
+def test_include_covers_i386_with_abi_limited_rules() -> None:
     text = "default_action: allow\narches: [x86_64+compat]\nsyscalls:\n"
     text += "  - include: deny_new_exec_mappings\n"
-    with pytest.raises(PolicyError, match=r"p.yaml:4:14: include: .* cannot protect i386"):
-        load_yaml_policy(text, source="p.yaml")
+    policy = load_yaml_policy(text, source="p.yaml")
+    limited = [rule.arches for rule in policy.rules if rule.arches is not None]
+    assert ("i386",) in limited
+    assert policy.evaluate("i386", 90, (0x1000, 0, 0, 0, 0, 0)).describe() == "errno(EPERM)"
+
+
+def test_rules_limited_to_some_arches() -> None:
+    policy = load("""        default_action: allow
+        arches: [x86_64, i386]
+        syscalls:
+          - names: [getppid]
+            action: errno(5)
+            arches: [x86]
+        """)
+    assert policy.rules[0].arches == ("i386",)
+    assert policy.evaluate("i386", 64, ()) == ERRNO(5)
+    assert policy.evaluate("x86_64", 110, ()) == ALLOW
+    with pytest.raises(PolicyError, match=r"p.yaml:6:13: arches: none of aarch64"):
+        load("""            default_action: allow
+            arches: [x86_64, i386]
+            syscalls:
+              - names: [getppid]
+                action: errno(5)
+                arches: [aarch64]
+            """)
 
 
 def test_compat_arches_token() -> None:

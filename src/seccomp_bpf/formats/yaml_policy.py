@@ -21,6 +21,9 @@
         action: allow
         when: {arg: 0, op: in, value: [AF_UNIX, AF_INET, AF_INET6], width: 32}
         comment: free text
+      - names: [mmap]                     # a rule for some of the policy's ABIs only
+        action: errno(EPERM)
+        arches: [i386]
 
 ``when`` is a comparison ``{arg: N | ip: true, op: OP, value: V, mask: M, width: 32|64}``
 or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``; a list is short for ``all``. ``OP``
@@ -82,7 +85,7 @@ _TOP_KEYS = (
     "syscalls",
 )
 _FILTER_KEYS = ("policy", "no_new_privs", "flag")
-_RULE_KEYS = ("names", "names_with_args", "action", "when", "comment", "include")
+_RULE_KEYS = ("names", "names_with_args", "action", "when", "comment", "include", "arches")
 _INCLUDE_KEYS = ("include", "action", "comment")
 _COMPARISON_KEYS = ("arg", "ip", "op", "value", "mask", "width")
 _COMBINATORS = ("all", "any", "not")
@@ -601,10 +604,30 @@ class _Reader:
                     + ", ".join(a.name for a in self.arches),
                 )
             when = _condition(doc, entries["when"][1]) if "when" in entries else None
-            rules.append(self.make_rule(node, tuple(syscalls), action, when, location))
+            rule = self.make_rule(node, tuple(syscalls), action, when, location)
+            if "arches" in entries:
+                rule = self.limit_to_arches(rule, entries["arches"][1])
+            rules.append(rule)
         if "names_with_args" in entries:
             rules.extend(self.read_names_with_args(entries["names_with_args"][1], action, seen))
         return rules
+
+    def limit_to_arches(self, rule: Rule, node: Node) -> Rule:
+        """A rule's own ``arches:``: a list of ABI names (``NAME+compat`` allowed)."""
+        names: list[str] = []
+        for item in self.doc.sequence(node, "arches"):
+            for arch in self.arch_of(item, self.doc.text(item, "arches")):
+                names.append(arch.name)
+        if not names:
+            self.doc.fail(node, "arches: the list is empty")
+        listed = {arch.name for arch in self.arches}
+        if not listed.intersection(names):
+            self.doc.fail(
+                node,
+                f"arches: none of {', '.join(names)} is among the policy's architectures "
+                f"({', '.join(sorted(listed))})",
+            )
+        return dataclasses.replace(rule, arches=tuple(names))
 
     def read_group(self, item: Node) -> tuple[str, ...]:
         """``@name``: the group's members that one of the policy's arches has (maybe none)."""

@@ -24,15 +24,15 @@ Rule sets:
     execve and by the dynamic loader before, is not affected, but loading a shared library
     later (``dlopen``) and JIT compilers are. Default action ``errno(EPERM)``.
 
-    On i386, m68k, s390 and s390x the call named ``mmap`` is ``old_mmap``, and on s390 also
-    ``mmap2``: they take one pointer to a structure holding the arguments
-    (``arch/x86/entry/syscalls/syscall_32.tbl``: ``90 i386 mmap sys_old_mmap``;
-    ``arch/s390/kernel/syscalls/syscall.tbl``, ``arch/m68k/kernel/syscalls/syscall.tbl``).
-    A filter cannot read memory, so ``PROT_EXEC`` cannot be checked there, and since a rule
-    names a call on every architecture of its policy at once, the same rule cannot mean
-    "check prot" on x86-64 and "deny everything" on i386. The rule set therefore refuses
-    those ABIs with a :class:`~seccomp_bpf.errors.PolicyError`: leave them out of the
-    policy's architectures (their calls then get the policy's ``bad_arch_action``).
+    On i386 and m68k the call named ``mmap`` is ``old_mmap``, which takes one pointer to a
+    structure holding its arguments (``arch/x86/entry/syscalls/syscall_32.tbl``: ``90 i386
+    mmap sys_old_mmap``; ``arch/m68k/kernel/syscalls/syscall.tbl``). A filter cannot read
+    memory, so there the rule set denies ``mmap`` outright, in a rule limited to those ABIs
+    (``Rule.arches``); their C libraries map memory with ``mmap2``, whose ``prot`` is checked
+    as elsewhere. On s390 and s390x every mapping call takes such a pointer (``mmap``, and
+    ``mmap2`` on s390), so nothing could be checked and everything would be denied: the rule
+    set refuses those ABIs with a :class:`~seccomp_bpf.errors.PolicyError` (leave them out of
+    the policy's architectures; their calls then get the policy's ``bad_arch_action``).
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ _ARGUMENTS_IN_MEMORY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "s390x": ("mmap",),
     }
 )
+# ABIs where no mapping call shows prot: the rule set cannot protect them.
+_UNPROTECTABLE: Final = frozenset({"s390", "s390x"})
 
 
 def _arches(arches: Iterable[Arch | str]) -> tuple[Arch, ...]:
@@ -85,13 +87,14 @@ def deny_new_exec_mappings(
     ``mprotect`` and ``pkey_mprotect`` asking for ``PROT_EXEC``.
 
     ``arches`` must be the architectures of the policy the rules go into: only calls that
-    one of them has are named, and an ABI where ``prot`` cannot be read raises
-    :class:`PolicyError` (see the module docstring).
+    one of them has are named; where a call's ``prot`` cannot be read the call is denied
+    outright on that ABI, and s390/s390x raise :class:`PolicyError` (see the module
+    docstring).
     """
     chosen = _arches(arches)
     for arch in chosen:
-        hidden = _ARGUMENTS_IN_MEMORY.get(arch.name)
-        if hidden:
+        if arch.name in _UNPROTECTABLE:
+            hidden = _ARGUMENTS_IN_MEMORY[arch.name]
             calls = " and ".join(hidden) + (" take" if len(hidden) > 1 else " takes")
             raise PolicyError(
                 f"deny_new_exec_mappings cannot protect {arch.name}: there {calls} their "
@@ -99,16 +102,41 @@ def deny_new_exec_mappings(
                 f"{arch.name} out of the policy's architectures (its calls then get the "
                 "bad_arch_action)"
             )
-    names = tuple(name for name in _EXEC_MAPPING_CALLS if any(name_is_on(a, name) for a in chosen))
-    if not names:
+    denial = action if action is not None else ERRNO("EPERM")
+    executable = bits_set(_PROT_ARGUMENT, PROT_EXEC, width=32)
+    rules: list[Rule] = []
+    # Calls whose prot is in a register on every chosen ABI: one rule.
+    everywhere = tuple(
+        name
+        for name in _EXEC_MAPPING_CALLS
+        if any(name_is_on(a, name) for a in chosen)
+        and not any(name in _ARGUMENTS_IN_MEMORY.get(a.name, ()) for a in chosen)
+    )
+    if everywhere:
+        rules.append(Rule(everywhere, denial, executable))
+    # Calls that take a pointer on some of the chosen ABIs: checked where prot is readable,
+    # denied outright where it is not.
+    for name in _EXEC_MAPPING_CALLS:
+        if name in everywhere:
+            continue
+        readable = tuple(
+            a.name
+            for a in chosen
+            if name_is_on(a, name) and name not in _ARGUMENTS_IN_MEMORY.get(a.name, ())
+        )
+        hidden_on = tuple(a.name for a in chosen if name in _ARGUMENTS_IN_MEMORY.get(a.name, ()))
+        if readable:
+            rules.append(Rule((name,), denial, executable, arches=readable))
+        if hidden_on:
+            rules.append(Rule((name,), denial, arches=hidden_on))
+    if not rules:
         raise PolicyError(
             "deny_new_exec_mappings: none of "
             + ", ".join(_EXEC_MAPPING_CALLS)
             + " exists on "
             + ", ".join(a.name for a in chosen)
         )
-    denial = action if action is not None else ERRNO("EPERM")
-    return (Rule(names, denial, bits_set(_PROT_ARGUMENT, PROT_EXEC, width=32)),)
+    return tuple(rules)
 
 
 RuleSetFactory = Callable[..., tuple[Rule, ...]]

@@ -137,6 +137,8 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
         if calls and (number := table.get(name)) is not None
     ]
     for index, rule in enumerate(policy.rules):
+        if not rule.applies_to(arch.name):
+            continue
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
                 add(syscall, ResolvedRule(index, rule.action, rule.when))
@@ -188,7 +190,15 @@ def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[A
     """Raise :class:`PolicyError` for the first name that none of ``arches`` has."""
     everywhere = list(all_arches)
     for index, rule in enumerate(policy.rules):
+        on = tuple(a for a in arches if rule.applies_to(a.name))
+        if not on:
+            assert rule.arches is not None
+            raise _error_at(
+                rule,
+                f"rule {index + 1} is limited to {', '.join(rule.arches)}, none of which the "
+                f"policy covers ({', '.join(a.name for a in arches)})",
+            )
         for syscall in rule.syscalls:
-            if isinstance(syscall, str) and not any(name_is_on(a, syscall) for a in arches):
-                message = unknown_name_message(syscall, arches, everywhere)
+            if isinstance(syscall, str) and not any(name_is_on(a, syscall) for a in on):
+                message = unknown_name_message(syscall, on, everywhere)
                 raise _error_at(rule, f"rule {index + 1}: {message}", snippet=syscall)

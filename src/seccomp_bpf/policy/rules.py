@@ -38,6 +38,10 @@ class Rule:
     action: Action
     when: Condition | None = None
     location: SourceLocation | None = field(default=None, compare=False)
+    arches: tuple[str, ...] | None = None
+    """Only on these ABIs (canonical names); ``None``: on every architecture of the policy.
+    For rules that must differ between ABIs, such as a call that takes its arguments through a
+    pointer on one ABI and in registers on another."""
 
     def __post_init__(self) -> None:
         if isinstance(self.syscalls, (str, int)) or not isinstance(self.syscalls, Iterable):
@@ -63,6 +67,17 @@ class Rule:
             raise PolicyError(f"a rule's action must be an Action, not {self.action!r}")
         if self.when is not None and not isinstance(self.when, (Cmp, All, Any, Not)):
             raise PolicyError(f"a rule's condition must be Cmp, All, Any or Not, not {self.when!r}")
+        if self.arches is not None:
+            from seccomp_bpf.arch import get_arch
+            from seccomp_bpf.errors import UnknownArchError
+
+            if isinstance(self.arches, str) or not self.arches:
+                raise PolicyError(f"a rule's arches are a non-empty list, not {self.arches!r}")
+            try:
+                names = tuple(dict.fromkeys(get_arch(name).name for name in self.arches))
+            except UnknownArchError as error:
+                raise PolicyError(f"a rule's arches: {error}") from error
+            object.__setattr__(self, "arches", names)
 
     def describe(self) -> str:
         """``read, write -> allow`` or ``socket -> allow when arg0 == 0x1``."""
@@ -70,4 +85,10 @@ class Rule:
         text = f"{names} -> {self.action.describe()}"
         if self.when is not None:
             text += f" when {self.when}"
+        if self.arches is not None:
+            text += f" (on {', '.join(self.arches)})"
         return text
+
+    def applies_to(self, arch_name: str) -> bool:
+        """Whether the rule takes part on the ABI called ``arch_name``."""
+        return self.arches is None or arch_name in self.arches
