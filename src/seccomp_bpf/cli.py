@@ -782,3 +782,63 @@ def _cmd_dump(args: argparse.Namespace) -> int:
 
 
 _REGISTRARS.append(_register_dump)
+
+
+# --- convert --------------------------------------------------------------------------------------
+
+
+def _register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from seccomp_bpf.formats.export import EXPORT_FORMATS
+
+    parser = sub.add_parser(
+        "convert",
+        help="convert a policy to another format (YAML, OCI/Docker JSON, raw BPF, C, ...)",
+        description=(
+            "Read IN (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) and write it as --to: "
+            "yaml, oci, docker (OCI with Docker's archMap), raw (struct sock_filter records "
+            "for bubblewrap --seccomp FD), c (a C array) or go-seccomp-bpf. A policy that the "
+            "target format cannot express exactly is refused with the rule named. Without "
+            "--to the format follows OUT's extension (.yaml, .json, .bpf, .h)."
+        ),
+    )
+    parser.add_argument("input", metavar="IN", help="policy file ('-' for standard input)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", default="-", help="where to write (default: stdout)"
+    )
+    parser.add_argument("--to", choices=EXPORT_FORMATS, help="the output format")
+    parser.add_argument(
+        "--arch",
+        action="append",
+        metavar="A",
+        help=(
+            "architectures to use instead of the policy's (repeatable); for an OCI/Docker "
+            "profile, the one machine architecture to resolve it for"
+        ),
+    )
+    parser.set_defaults(handler=_cmd_convert)
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from seccomp_bpf.formats import load_policy_text
+    from seccomp_bpf.formats.export import export_policy, format_for_path
+    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+
+    target = args.to or (format_for_path(args.output) if args.output != "-" else None)
+    if target is None:
+        return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
+    source = _source_name(args.input)
+    text = decode_policy_bytes(_read_input(args.input), source)
+    policy = load_policy_text(text, source=source, arches=args.arch)
+    output = export_policy(policy, target)
+    if args.output == "-":
+        if target == "raw" and sys.stdout.isatty():
+            return _fail("convert: refusing to write binary to a terminal; use -o FILE")
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+    else:
+        with open(args.output, "wb") as stream:
+            stream.write(output)
+    return 0
+
+
+_REGISTRARS.append(_register_convert)

@@ -193,17 +193,18 @@ class LibseccompError(SeccompBPFError, RuntimeError):
     """What libseccomp's Python binding raises as ``RuntimeError("Library error (errno = N)")``.
 
     ``errno`` is the positive error number and ``rc`` the negative return code libseccomp's
-    C function would give; the message starts with the binding's text.
+    C function would give; the message starts with the binding's text (``message`` replaces
+    it where the binding says something else, such as "Notifications not enabled/active").
     """
 
-    def __init__(self, errno: int, detail: str = "") -> None:
+    def __init__(self, errno: int, detail: str = "", *, message: str | None = None) -> None:
         self.errno = errno
         self.rc = -errno
         self.detail = detail
-        message = f"Library error (errno = {-errno})"
+        text = message if message is not None else f"Library error (errno = {-errno})"
         if detail:
-            message += f": {detail}"
-        super().__init__(message)
+            text += f": {detail}"
+        super().__init__(text)
 
 
 class LibseccompValueError(SeccompBPFError, ValueError):

@@ -110,14 +110,14 @@ def policies(
 ) -> Policy:
     arches = tuple(draw(st.sampled_from(arch_choices)))
     drawn = draw(st.lists(rules(names), min_size=0, max_size=6))
-    # Some rules only on some of the policy's ABIs (Rule.arches).
-    limited = [
-        Rule(rule.syscalls, rule.action, rule.when, arches=tuple(chosen))
-        if (chosen := draw(st.lists(st.sampled_from(arches), max_size=len(arches), unique=True)))
-        and len(arches) > 1
-        else rule
-        for rule in drawn
-    ]
+    # Some rules only on some of the policy's ABIs (Rule.arches), as long as each name of the
+    # rule exists on one of them (otherwise the policy is rightly refused).
+    limited = []
+    for rule in drawn:
+        chosen = draw(st.lists(st.sampled_from(arches), max_size=len(arches), unique=True))
+        if len(arches) > 1 and chosen and _names_exist(rule.syscalls, chosen):
+            rule = Rule(rule.syscalls, rule.action, rule.when, arches=tuple(chosen))
+        limited.append(rule)
     return Policy(
         default_action=draw(actions),
         rules=tuple(limited),
@@ -125,6 +125,16 @@ def policies(
         bad_arch_action=draw(actions),
         unknown_syscall_action=draw(st.none() | actions),
         multiplexer_conditions="drop",
+    )
+
+
+def _names_exist(syscalls: Sequence[str | int], arch_names: Sequence[str]) -> bool:
+    from seccomp_bpf.policy.resolution import name_is_on
+
+    chosen = [get_arch(name) for name in arch_names]
+    return all(
+        isinstance(name, int) or any(name_is_on(arch, name) for arch in chosen)
+        for name in syscalls
     )
 
 

@@ -1,0 +1,76 @@
+"""Every output format of a policy behind one function, for ``seccomp-bpf convert``.
+
+================  ===========================================================================
+``yaml``          the project's YAML (:mod:`.yaml_writer`); reads back equal
+``oci``           an OCI runtime-spec profile (:mod:`.oci_writer`), exactly or refused
+``docker``        the same with Docker's ``archMap`` and a comment per entry
+``raw``           the compiled program as ``struct sock_filter`` records in this machine's
+                  byte order: what bubblewrap's ``--seccomp FD`` and ``seccomp(2)`` take
+``c``             the compiled program as a C array (:func:`.program_output.to_c`)
+``go-seccomp-bpf``  an elastic/go-seccomp-bpf policy (:mod:`.go_writer`), where expressible
+================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Final, Literal
+
+from seccomp_bpf.policy.policy import Policy
+
+ExportFormat = Literal["yaml", "oci", "docker", "raw", "c", "go-seccomp-bpf"]
+EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = (
+    "yaml",
+    "oci",
+    "docker",
+    "raw",
+    "c",
+    "go-seccomp-bpf",
+)
+_BY_EXTENSION: Final[dict[str, ExportFormat]] = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "oci",
+    ".bpf": "raw",
+    ".raw": "raw",
+    ".h": "c",
+    ".c": "c",
+}
+
+
+def format_for_path(path: str) -> ExportFormat | None:
+    """The format a file name asks for by its extension (``.yaml``, ``.json``, ``.bpf``,
+    ``.h``...), or ``None``."""
+    return _BY_EXTENSION.get(os.path.splitext(path)[1].lower())
+
+
+def export_policy(policy: Policy, format: ExportFormat) -> bytes:
+    """``policy`` written in ``format`` (see the module docstring). Text formats are UTF-8.
+
+    Raises :class:`~seccomp_bpf.errors.ConversionError` when the format cannot express the
+    policy exactly, and :class:`~seccomp_bpf.errors.CompileError` when it does not compile.
+    """
+    if format == "yaml":
+        from seccomp_bpf.formats.yaml_writer import to_yaml
+
+        return to_yaml(policy).encode()
+    if format in ("oci", "docker"):
+        from seccomp_bpf.formats.oci_writer import to_oci_json
+
+        return to_oci_json(policy, docker=format == "docker").encode()
+    if format == "go-seccomp-bpf":
+        from seccomp_bpf.formats.go_writer import to_go_seccomp_bpf
+
+        return to_go_seccomp_bpf(policy).encode()
+    from seccomp_bpf.arch import ArchSymbols
+    from seccomp_bpf.compiler import compile_policy
+    from seccomp_bpf.formats.program_output import to_c
+
+    program = compile_policy(policy)
+    if format == "raw":
+        return program.to_bytes()
+    if format == "c":
+        first = policy.resolved_arches()[0]
+        symbols = ArchSymbols(default=first)
+        return to_c(program, symbols=symbols, byteorder=first.byteorder).encode()
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}")

@@ -1,0 +1,636 @@
+"""Write a :class:`Policy` as an OCI runtime-spec or Docker seccomp profile (JSON), exactly.
+
+The profile means what runc and libseccomp make of it (the reader,
+:mod:`seccomp_bpf.formats.oci`, documents that), which is not the model's first match:
+libseccomp applies a rule without argument conditions before every rule with conditions,
+forms a union of the rules with conditions, and settles overlapping rules with different
+actions by the shape of its decision tree. So the rules are not copied; each system call's
+*decision* is:
+
+1. The profile's default action ``D`` is the policy's ``unknown_syscall_action`` when it has
+   one (OCI has no such field: every known system call that decides otherwise is then
+   listed), else its default action.
+2. For every system call name, the decision is a function of the arguments
+   (:mod:`.decision_diagram`). It must be the same on every architecture where the name is a
+   system call, since an entry names a call for all of them at once; where calls see 32-bit
+   arguments (i386, arm...) the reader compares their low words, so there it must be the
+   decision of the 64-bit architectures on arguments below 2**32.
+3. A decision that is one action for every argument becomes an entry without ``args``
+   (names with the same action share one entry). Nothing is written where it is ``D``.
+4. Otherwise the rules' conditions are first written as they are (``args`` of one entry must
+   all hold; an ``or`` becomes several entries; a ``not`` is pushed down to ``SCMP_CMP_NE``,
+   the complementary order, or one masked test per bit; a 32-bit equality is
+   ``SCMP_CMP_MASKED_EQ`` with mask ``0xffffffff``). That is kept when it decides exactly as
+   the policy and entries with different actions provably exclude each other. Else the
+   decision is cut into the cells of its diagram: conjunctions of masked equalities, pairwise
+   disjoint, and two cells with different actions pin one bit of one argument to different
+   values, so libseccomp's order among them cannot matter.
+5. The profile is read back with the reader and compared with the policy, decision by
+   decision, on every architecture. Any difference is refused.
+
+Refused, with a message naming the rule and its ``file:line:column``: conditions on the
+instruction pointer; numbers that are not a system call name; a name decided differently on
+two architectures; conditions on the upper half of an argument when every architecture is
+32-bit (libseccomp compares only the low half there); ``trap`` with data; a
+``bad_arch_action`` other than ``kill_thread`` (runc leaves libseccomp's, which is that);
+the flags ``new_listener`` and ``tsync_esrch`` (no OCI field); architectures libseccomp does
+not know; decisions needing more than 1024 entries for one system call.
+
+"Exactly" is as the reader reads a profile. Where libseccomp departs from that reading, and
+the reader notes it (it compares only the low 32 bits of an argument *and of the rule's
+value* on 32-bit ABIs, x32 included, and keeps comparisons of arguments 1-5 on its
+``socketcall``/``ipc`` mirrors), a written profile meets the same departures; values above
+0xffffffff in a policy for such architectures are where to look.
+
+runc also adds the machine's own architecture to the listed ones: a profile for
+``[aarch64]`` loaded on x86_64 covers x86_64 as well. ``docker=True`` writes Docker's
+``archMap`` instead of ``architectures`` (each of the policy's architectures maps to the
+others, so the profile covers exactly them on any of them) and a ``comment`` per entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, NoReturn
+
+from seccomp_bpf.arch import Arch
+from seccomp_bpf.errors import ConversionError, PolicyError
+from seccomp_bpf.formats.decision_diagram import (
+    IP_TARGET,
+    Diagrams,
+    DiagramTooLargeError,
+    decision_differences,
+    syscall_decision,
+    unnamed_fallback,
+    variable_bit,
+    variable_target,
+)
+from seccomp_bpf.formats.oci import load_oci_policy
+from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
+from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
+
+_ACTION_TOKENS: Final[dict[ActionKind, str]] = {
+    ActionKind.KILL_PROCESS: "SCMP_ACT_KILL_PROCESS",
+    ActionKind.KILL_THREAD: "SCMP_ACT_KILL",  # every runc version reads it as kill-thread
+    ActionKind.TRAP: "SCMP_ACT_TRAP",
+    ActionKind.ERRNO: "SCMP_ACT_ERRNO",
+    ActionKind.USER_NOTIF: "SCMP_ACT_NOTIFY",
+    ActionKind.TRACE: "SCMP_ACT_TRACE",
+    ActionKind.LOG: "SCMP_ACT_LOG",
+    ActionKind.ALLOW: "SCMP_ACT_ALLOW",
+}
+_FLAG_TOKENS: Final[dict[str, str]] = {
+    "tsync": "SECCOMP_FILTER_FLAG_TSYNC",
+    "log": "SECCOMP_FILTER_FLAG_LOG",
+    "spec_allow": "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "wait_killable_recv": "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+}
+_OPERATORS: Final[dict[str, str]] = {
+    "eq": "SCMP_CMP_EQ",
+    "ne": "SCMP_CMP_NE",
+    "lt": "SCMP_CMP_LT",
+    "le": "SCMP_CMP_LE",
+    "gt": "SCMP_CMP_GT",
+    "ge": "SCMP_CMP_GE",
+    "masked_eq": "SCMP_CMP_MASKED_EQ",
+}
+_NEGATION: Final[dict[str, str]] = {
+    "eq": "ne",
+    "ne": "eq",
+    "lt": "ge",
+    "ge": "lt",
+    "le": "gt",
+    "gt": "le",
+}
+_MASK32: Final = 0xFFFFFFFF
+_MASK64: Final = (1 << 64) - 1
+_MAX_ALTERNATIVES: Final = 256  # conditions written as they are: at most this many entries
+_MAX_CELLS: Final = 1024  # cells of one system call's decision
+_ENTRY_PATH: Final = re.compile(r"syscalls\[(\d+)\]")
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One element of an entry's ``args``: ``op`` is the model's name (``masked_eq``: ``value``
+    is the mask and ``value_two`` the datum, as in OCI)."""
+
+    index: int
+    op: str
+    value: int
+    value_two: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        item: dict[str, object] = {"index": self.index, "value": self.value}
+        if self.op == "masked_eq":
+            item["valueTwo"] = self.value_two
+        item["op"] = _OPERATORS[self.op]
+        return item
+
+
+Conjunction = tuple[Comparison, ...]  # at most one per argument; () = no condition
+
+
+@dataclass
+class _Entry:
+    names: list[str]
+    action: Action
+    args: Conjunction
+    rules: set[int] = field(default_factory=set)
+
+
+def action_token(action: Action) -> tuple[str, int | None]:
+    """``(SCMP_ACT_*, errnoRet)``; ``errnoRet`` for ERRNO and TRACE (written even when it is
+    1, the runtime's default, so that the profile says what it means)."""
+    token = _ACTION_TOKENS[action.kind]
+    if action.kind in (ActionKind.ERRNO, ActionKind.TRACE):
+        return token, action.data
+    return token, None
+
+
+def _conjoin(first: Conjunction, second: Conjunction) -> Conjunction | bool | None:
+    """Both conjunctions as one (one comparison per argument); ``False`` when they cannot
+    both hold, ``None`` when one argument would need two comparisons."""
+    merged: dict[int, Comparison] = {c.index: c for c in first}
+    for item in second:
+        existing = merged.get(item.index)
+        if existing is None or existing == item:
+            merged[item.index] = item
+            continue
+        pinned_a, pinned_b = _pinned(existing, _MASK64), _pinned(item, _MASK64)
+        if pinned_a is None or pinned_b is None:
+            return None
+        common = pinned_a[0] & pinned_b[0]
+        if pinned_a[1] & common != pinned_b[1] & common:
+            return False
+        mask = pinned_a[0] | pinned_b[0]
+        value = pinned_a[1] | pinned_b[1]
+        merged[item.index] = (
+            Comparison(item.index, "eq", value)
+            if mask == _MASK64
+            else Comparison(item.index, "masked_eq", mask, value)
+        )
+    return tuple(sorted(merged.values(), key=lambda c: c.index))
+
+
+def _pinned(item: Comparison, width_mask: int) -> tuple[int, int] | None:
+    """``(mask, value)`` when the comparison fixes those bits, as the reader reads it."""
+    if item.op == "eq":
+        return width_mask, item.value & width_mask
+    if item.op == "masked_eq":
+        bits = item.value & width_mask
+        return bits, item.value_two & bits
+    return None
+
+
+def _alternatives(condition: Condition, negated: bool = False) -> list[Conjunction] | None:
+    """``condition`` (or its negation) as an OR of conjunctions of OCI comparisons, or
+    ``None`` when it is not expressible that way within :data:`_MAX_ALTERNATIVES`."""
+    if isinstance(condition, Not):
+        return _alternatives(condition.condition, not negated)
+    if isinstance(condition, Cmp):
+        return _comparison_alternatives(condition, negated)
+    conjunctive = isinstance(condition, All) != negated
+    parts = [_alternatives(part, negated) for part in condition.conditions]
+    if any(part is None for part in parts):
+        return None
+    if not conjunctive:
+        result = [alt for part in parts if part is not None for alt in part]
+        return result if len(result) <= _MAX_ALTERNATIVES else None
+    product: list[Conjunction] = [()]
+    for part in parts:
+        assert part is not None
+        next_product: list[Conjunction] = []
+        for left in product:
+            for right in part:
+                joined = _conjoin(left, right)
+                if joined is None:
+                    return None
+                if joined is not False:
+                    assert isinstance(joined, tuple)
+                    next_product.append(joined)
+        if len(next_product) > _MAX_ALTERNATIVES:
+            return None
+        product = next_product
+    return product
+
+
+def _bitwise_differs(index: int, mask: int, value: int) -> list[Conjunction]:
+    """``(arg & mask) != value`` as one masked test per bit of ``mask``."""
+    return [
+        (Comparison(index, "masked_eq", 1 << bit, (value ^ (1 << bit)) & (1 << bit)),)
+        for bit in range(64)
+        if mask >> bit & 1
+    ]
+
+
+def _comparison_alternatives(cmp: Cmp, negated: bool) -> list[Conjunction] | None:
+    if cmp.arg is None:
+        return None
+    index = cmp.arg
+    op = cmp.op
+    value = cmp.value
+    if cmp.width == 32:
+        if op in ("eq", "ne", "in", "not_in"):
+            values = value if isinstance(value, tuple) else (value,)
+            equal = op in ("eq", "in")
+            if equal != negated:
+                return [(Comparison(index, "masked_eq", _MASK32, v),) for v in values]
+            if len(values) != 1:
+                return None
+            return _bitwise_differs(index, _MASK32, values[0])
+        if op not in ("masked_eq", "bits_set", "bits_clear"):
+            return None  # ordered 32-bit comparisons: the diagram's cells write them
+    if op in _NEGATION:
+        assert isinstance(value, int)
+        return [(Comparison(index, _NEGATION[op] if negated else op, value),)]
+    if op in ("masked_eq", "bits_set", "bits_clear"):
+        assert isinstance(value, int)
+        if op == "masked_eq":
+            assert cmp.mask is not None
+            mask, datum = cmp.mask, value
+        else:
+            mask, datum = value, (value if op == "bits_set" else 0)
+        if negated:
+            return _bitwise_differs(index, mask, datum)
+        return [(Comparison(index, "masked_eq", mask, datum),)]
+    assert isinstance(value, tuple)
+    if op in ("in", "not_in"):
+        if (op == "in") != negated:
+            return [(Comparison(index, "eq", v),) for v in value]
+        if len(value) != 1:
+            return None
+        return [(Comparison(index, "ne", value[0]),)]
+    low, high = value  # range
+    if negated:
+        outside: list[Conjunction] = []
+        if low > 0:
+            outside.append((Comparison(index, "lt", low),))
+        if high < _MASK64:
+            outside.append((Comparison(index, "gt", high),))
+        return outside
+    if low == high:
+        return [(Comparison(index, "eq", low),)]
+    if low == 0:
+        return [(Comparison(index, "le", high),)]
+    if high == _MASK64:
+        return [(Comparison(index, "ge", low),)]
+    return None
+
+
+class _Writer:
+    def __init__(self, policy: Policy, docker: bool) -> None:
+        self.policy = policy
+        self.docker = docker
+        self.diagrams = Diagrams()
+        self.arches: tuple[Arch, ...] = ()
+        self.default = unnamed_fallback(policy)
+        self.narrow = False
+        self.width_mask = _MASK64
+
+    # --- refusals ---------------------------------------------------------------------------
+
+    def refuse(self, rules: Iterable[int], message: str) -> NoReturn:
+        indexes = sorted(set(rules))
+        policy = self.policy
+        if not indexes:
+            raise ConversionError(f"cannot be written as an OCI profile: {message}")
+        first = policy.rules[indexes[0]]
+        labels = ", ".join(rule_label(i, policy.rules[i]) for i in indexes[:4])
+        if len(indexes) > 4:
+            labels += f" and {len(indexes) - 4} more"
+        text = f"{labels}: cannot be written as an OCI profile: {message}"
+        location = first.location
+        if location is None:
+            raise ConversionError(text)
+        raise ConversionError(
+            text, source=location.file, line=location.line, column=location.column
+        )
+
+    # --- the policy as a whole ----------------------------------------------------------------
+
+    def check_policy(self) -> None:
+        policy = self.policy
+        policy.validate()
+        self.arches = policy.resolved_arches()
+        for arch in self.arches:
+            if arch.libseccomp_name is None:
+                self.refuse((), f"libseccomp has no architecture {arch.name}")
+        self.narrow = all(arch.bits == 32 for arch in self.arches)
+        self.width_mask = _MASK32 if self.narrow else _MASK64
+        if policy.bad_arch_action != KILL_THREAD:
+            self.refuse(
+                (),
+                f"bad_arch_action is {policy.bad_arch_action.describe()}, but a profile has no "
+                "such field and runc keeps libseccomp's, kill_thread (SCMP_ACT_KILL); write "
+                "'bad_arch_action: kill_thread' to export it",
+            )
+        for flag in policy.flags:
+            if flag not in _FLAG_TOKENS:
+                self.refuse(
+                    (),
+                    f"the flag {flag} has no OCI equivalent (known: {', '.join(_FLAG_TOKENS)})",
+                )
+        for what, action in (
+            ("default_action", policy.default_action),
+            ("unknown_syscall_action", policy.unknown_syscall_action),
+        ):
+            if action is not None and action.kind is ActionKind.TRAP and action.data:
+                self.refuse((), f"{what} {action}: OCI's SCMP_ACT_TRAP carries no data")
+        for index, rule in enumerate(policy.rules):
+            if rule.action.kind is ActionKind.TRAP and rule.action.data:
+                self.refuse((index,), f"{rule.action}: OCI's SCMP_ACT_TRAP carries no data")
+
+    # --- decisions per name -------------------------------------------------------------------
+
+    def decisions(self) -> tuple[dict[str, int], dict[str, set[int]]]:
+        """The decision of every name that must be written, and the rules behind it."""
+        policy = self.policy
+        diagrams = self.diagrams
+        default_leaf = diagrams.leaf(self.default)
+        needed: dict[str, set[int]] = {}
+        for arch in self.arches:
+            resolved = policy.resolve(arch)
+            numbers = set(resolved.rules_by_nr)
+            if policy.unknown_syscall_action is not None:
+                numbers |= resolved.known_numbers
+            for nr in sorted(numbers):
+                decision = syscall_decision(diagrams, policy, arch, nr)
+                rules = {entry.rule_index for entry in resolved.rules_by_nr.get(nr, ())}
+                if decision == default_leaf:
+                    continue
+                name = arch.syscall_name(nr)
+                if name is None:
+                    self.refuse(
+                        rules,
+                        f"system call number {nr} has no name on {arch.name}, and a profile "
+                        "can only name system calls",
+                    )
+                needed.setdefault(name, set()).update(rules)
+        result: dict[str, int] = {}
+        for name, rules in needed.items():
+            result[name] = self.common_decision(name, rules)
+        return result, needed
+
+    def common_decision(self, name: str, rules: set[int]) -> int:
+        """The one decision the entries for ``name`` must make: as the policy decides on
+        every architecture where ``name`` is a system call. Where calls see 32-bit arguments
+        the reader (like the model) compares their low words, so there the policy's decision
+        must be that of the 64-bit architectures on arguments below 2**32."""
+        policy = self.policy
+        diagrams = self.diagrams
+        arches = [arch for arch in self.arches if name in arch.syscalls]
+        for arch in arches:
+            entries = policy.resolve(arch).rules_by_nr.get(arch.syscalls[name], ())
+            rules.update(entry.rule_index for entry in entries)
+        wide = [arch for arch in arches if arch.argument_bits == 64]
+        reference = wide[0] if wide else arches[0]
+        common = syscall_decision(
+            diagrams, policy, reference, reference.syscalls[name], whole_words=True
+        )
+        if not wide:
+            common = diagrams.low_words(common)
+        for arch in arches:
+            mine = syscall_decision(diagrams, policy, arch, arch.syscalls[name])
+            expected = common if arch.argument_bits == 64 else diagrams.low_words(common)
+            if mine != expected:
+                numbers = sorted(
+                    {s for i in rules for s in policy.rules[i].syscalls if isinstance(s, int)}
+                )
+                limited = sorted(i + 1 for i in rules if policy.rules[i].arches is not None)
+                hint = f" (the rules name the numbers {numbers})" if numbers else ""
+                if limited:
+                    hint += f" (rules {limited} are limited to some architectures)"
+                self.refuse(
+                    rules,
+                    f"{name!r} is decided differently on {reference.name} and {arch.name}"
+                    f"{hint}, but a profile's entry names it for every architecture",
+                )
+        return common
+
+    # --- entries ------------------------------------------------------------------------------
+
+    def check_targets(self, name: str, decision: int, rules: set[int]) -> None:
+        variables = self.diagrams.variables(decision)
+        targets = {variable_target(v) for v in variables}
+        if IP_TARGET in targets:
+            ip_rules = {i for i in rules if _mentions_ip(self.policy.rules[i].when)}
+            self.refuse(
+                ip_rules or rules,
+                f"{name!r}: OCI profiles cannot compare the instruction pointer",
+            )
+        if self.narrow and any(variable_bit(v) >= 32 for v in variables):
+            self.refuse(
+                rules,
+                f"{name!r}: every architecture of the policy is 32-bit, where runc's "
+                "libseccomp compares only the low 32 bits of an argument, but the rule's "
+                "conditions depend on the upper half; compare with width: 32 to export it",
+            )
+
+    def written_as_is(self, name: str, decision: int) -> list[tuple[Action, Conjunction]] | None:
+        """The rules' own conditions as entries, if they decide exactly as the policy."""
+        arch = next(a for a in self.arches if name in a.syscalls)
+        entries = self.policy.resolve(arch).rules_by_nr.get(arch.syscalls[name], ())
+        candidate: list[tuple[Action, Conjunction]] = []
+        for entry in entries:
+            if entry.action != self.default:
+                if entry.condition is None:
+                    candidate.append((entry.action, ()))
+                else:
+                    alternatives = _alternatives(entry.condition)
+                    if alternatives is None:
+                        return None
+                    candidate.extend((entry.action, alt) for alt in alternatives)
+            if entry.condition is None:
+                break
+        if len(candidate) > _MAX_ALTERNATIVES or not self.exclusive(candidate):
+            return None
+        if self.read_back(candidate) != decision:
+            return None
+        return candidate
+
+    def exclusive(self, candidate: Sequence[tuple[Action, Conjunction]]) -> bool:
+        """The reader's test: conditional entries with different actions pin some bit of one
+        argument to different values."""
+        conditional = [(a, c) for a, c in candidate if c]
+        for position, (action_a, conj_a) in enumerate(conditional):
+            for action_b, conj_b in conditional[position + 1 :]:
+                if action_a == action_b:
+                    continue
+                if not any(
+                    self.conflict(x, y) for x in conj_a for y in conj_b if x.index == y.index
+                ):
+                    return False
+        return True
+
+    def conflict(self, first: Comparison, second: Comparison) -> bool:
+        a, b = _pinned(first, self.width_mask), _pinned(second, self.width_mask)
+        if a is None or b is None:
+            return False
+        common = a[0] & b[0]
+        return a[1] & common != b[1] & common
+
+    def reader_condition(self, conjunction: Conjunction) -> Condition | None:
+        """A conjunction as the reader reads it (32-bit when every architecture is)."""
+        width = 32 if self.narrow else 64
+        mask = self.width_mask
+        parts: list[Condition] = []
+        for item in conjunction:
+            if item.op == "masked_eq":
+                bits = item.value & mask
+                if bits:
+                    parts.append(
+                        Cmp(item.index, "masked_eq", item.value_two & bits, mask=bits, width=width)
+                    )
+            else:
+                parts.append(Cmp(item.index, item.op, item.value & mask, width=width))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+    def read_back(self, candidate: Sequence[tuple[Action, Conjunction]]) -> int:
+        """What the reader makes of these entries for one system call: entries without
+        conditions first, then the others in order, first match, else the default."""
+        conditions = [(self.reader_condition(c), a) for a, c in candidate]
+        ordered = [e for e in conditions if e[0] is None] + [e for e in conditions if e[0]]
+        return self.diagrams.first_match(ordered, self.default)
+
+    def cells(self, name: str, decision: int, rules: set[int]) -> list[tuple[Action, Conjunction]]:
+        try:
+            cells = list(self.diagrams.cells(decision, limit=_MAX_CELLS, skip=self.default))
+        except DiagramTooLargeError:
+            self.refuse(
+                rules,
+                f"{name!r} would need more than {_MAX_CELLS} entries to be decided exactly",
+            )
+        result: list[tuple[Action, Conjunction]] = []
+        for value, cell in cells:
+            assert isinstance(value, Action)
+            conjunction = tuple(
+                Comparison(target, "eq", datum)
+                if mask == self.width_mask
+                else Comparison(target, "masked_eq", mask, datum)
+                for target, mask, datum in cell.tests
+            )
+            result.append((value, conjunction))
+        return result
+
+    def entries(self) -> list[_Entry]:
+        decisions, origins = self.decisions()
+
+        def order(name: str) -> tuple[int, int, str]:
+            rules = origins.get(name)
+            first = min(rules) if rules else len(self.policy.rules)
+            return (0 if name in MULTIPLEXERS else 1, first, name)
+
+        unconditional: dict[Action, _Entry] = {}
+        multiplexed: list[_Entry] = []
+        conditional: list[_Entry] = []
+        for name in sorted(decisions, key=order):
+            decision = decisions[name]
+            rules = origins[name]
+            if self.diagrams.is_leaf(decision):
+                action = self.diagrams.value(decision)
+                assert isinstance(action, Action)
+                entry = unconditional.setdefault(action, _Entry([], action, ()))
+                entry.names.append(name)
+                entry.rules.update(rules)
+                continue
+            self.check_targets(name, decision, rules)
+            written = self.written_as_is(name, decision)
+            if written is None:
+                written = self.cells(name, decision, rules)
+            into = multiplexed if name in MULTIPLEXERS else conditional
+            into.extend(_Entry([name], action, args, set(rules)) for action, args in written)
+        return [*unconditional.values(), *multiplexed, *conditional]
+
+    # --- the profile --------------------------------------------------------------------------
+
+    def profile(self, entries: Sequence[_Entry]) -> dict[str, object]:
+        policy = self.policy
+        token, errno_ret = action_token(self.default)
+        profile: dict[str, object] = {"defaultAction": token}
+        if errno_ret is not None:
+            profile["defaultErrnoRet"] = errno_ret
+        tokens = [arch.scmp_token for arch in self.arches]
+        if self.docker:
+            profile["archMap"] = [
+                {"architecture": main, "subArchitectures": [t for t in tokens if t != main]}
+                for main in tokens
+            ]
+        else:
+            profile["architectures"] = tokens
+        if policy.flags:
+            profile["flags"] = [_FLAG_TOKENS[flag] for flag in policy.flags]
+        syscalls: list[dict[str, object]] = []
+        for entry in entries:
+            token, errno_ret = action_token(entry.action)
+            item: dict[str, object] = {"names": entry.names, "action": token}
+            if errno_ret is not None:
+                item["errnoRet"] = errno_ret
+            if entry.args:
+                item["args"] = [arg.to_json() for arg in entry.args]
+            if self.docker and entry.rules:
+                item["comment"] = "from " + ", ".join(
+                    rule_label(i, policy.rules[i]) for i in sorted(entry.rules)
+                )
+            syscalls.append(item)
+        profile["syscalls"] = syscalls
+        return profile
+
+    def verify(self, profile: dict[str, object], entries: Sequence[_Entry]) -> None:
+        """Read the profile back and compare every decision with the policy's."""
+        text = json.dumps(profile)
+        try:
+            theirs = load_oci_policy(text, source="<profile>", arch=self.arches[0].name)
+        except PolicyError as error:
+            match = _ENTRY_PATH.search(error.message)
+            rules = entries[int(match.group(1))].rules if match else set()
+            self.refuse(rules, f"runc and libseccomp would not read it so: {error.message}")
+        differences = decision_differences(self.diagrams, self.policy, theirs, self.arches)
+        if differences:
+            difference = differences[0]
+            arch, nr = difference.arch, difference.nr
+            if nr is None:
+                self.refuse((), f"numbers no table knows would be decided otherwise on {arch}")
+            rules = {e.rule_index for e in self.policy.resolve(arch).rules_by_nr.get(nr, ())}
+            name = arch.syscall_name(nr) or str(nr)
+            self.refuse(
+                rules,
+                f"on {arch.name}, {name} ({nr}) would not be decided as the policy decides "
+                "it (libseccomp mirrors socket and IPC calls onto socketcall/ipc by itself, "
+                "and an entry's action applies to every architecture)",
+            )
+
+    def write(self) -> dict[str, object]:
+        self.check_policy()
+        entries = self.entries()
+        profile = self.profile(entries)
+        self.verify(profile, entries)
+        return profile
+
+
+def _mentions_ip(condition: Condition | None) -> bool:
+    if condition is None:
+        return False
+    if isinstance(condition, Cmp):
+        return condition.arg is None
+    if isinstance(condition, Not):
+        return _mentions_ip(condition.condition)
+    assert isinstance(condition, (All, Any))
+    return any(_mentions_ip(part) for part in condition.conditions)
+
+
+def to_oci(policy: Policy, *, docker: bool = False) -> dict[str, object]:
+    """The policy as an OCI (``docker=False``) or Docker profile, as a JSON-ready dict;
+    raises :class:`~seccomp_bpf.errors.ConversionError` where no profile means the same."""
+    return _Writer(policy, docker).write()
+
+
+def to_oci_json(policy: Policy, *, docker: bool = False) -> str:
+    """:func:`to_oci` as JSON text (two-space indentation, a final newline)."""
+    return json.dumps(to_oci(policy, docker=docker), indent=2) + "\n"
