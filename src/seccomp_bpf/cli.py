@@ -635,6 +635,124 @@ def _run_with_reports(argv: list[str], policy: Policy) -> int:
 _REGISTRARS.append(_register_run)
 
 
+# --- profile --------------------------------------------------------------------------------------
+
+
+def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "profile",
+        help="run a command and write the allowlist policy of the system calls it made",
+        description=(
+            "Run CMD, record every system call it and the processes and threads it starts "
+            "make (per ABI, with counts, and the arguments of socket, ioctl, prctl, mmap, "
+            "mprotect and clone), and write a policy that allows exactly those: grouped, "
+            "commented YAML, or OCI JSON. CMD's input and output are its own; its exit status "
+            "is passed through (128+N when killed by signal N). Processes CMD leaves running "
+            "keep running, unrecorded, unless --follow-daemons."
+        ),
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="POLICY",
+        help="where to write the policy (default: seccomp-profile.yaml, or seccomp-profile.json "
+        "with --format oci; '-': standard output, after CMD ends)",
+    )
+    parser.add_argument(
+        "--format", choices=("yaml", "oci"), default="yaml", help="policy format (default yaml)"
+    )
+    parser.add_argument(
+        "--frequency",
+        metavar="FREQ.json",
+        help="also write the call counts, for `seccomp-bpf compile --frequency`",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("ptrace", "notify"),
+        default="ptrace",
+        help="ptrace: see every call (default); notify: a seccomp user-notification "
+        "supervisor, no ptrace needed, a small base set allowed unrecorded",
+    )
+    parser.add_argument(
+        "--args",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME[:N]",
+        help="also record these arguments (NAME: its default set; NAME:N: argument N) and "
+        "allow only the values seen",
+    )
+    parser.add_argument(
+        "--no-args",
+        action="store_true",
+        help="record no argument by default (only those --args names)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="OLD.yaml",
+        help="unite with a policy this command wrote before (repeatable)",
+    )
+    parser.add_argument(
+        "--allow",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME",
+        help="always allow these calls or @groups, seen or not",
+    )
+    parser.add_argument(
+        "--deny",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME",
+        help="never allow these calls or @groups, even when seen",
+    )
+    parser.add_argument(
+        "--follow-daemons",
+        action="store_true",
+        help="also record the processes CMD leaves running, and wait until they end",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress line and no summary"
+    )
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command"
+    )
+    parser.set_defaults(handler=_cmd_profile)
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from seccomp_bpf.profile.command import ProfileOptions, run_profile
+
+    argv: list[str] = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        return _fail("profile: give the command after --, e.g. seccomp-bpf profile -- ls")
+    return run_profile(
+        ProfileOptions(
+            command=argv,
+            output=args.output,
+            output_format=args.format,
+            frequency=args.frequency,
+            mode=args.mode,
+            args_of=args.args,
+            no_args=args.no_args,
+            merge=args.merge,
+            allow=args.allow,
+            deny=args.deny,
+            follow_daemons=args.follow_daemons,
+            quiet=args.quiet,
+        )
+    )
+
+
+_REGISTRARS.append(_register_profile)
+
+
 # --- policy ---------------------------------------------------------------------------------------
 
 

@@ -47,14 +47,13 @@ ENOSYS (the kernel's answer when nobody listens) for the calls the policy denies
 the policy's errno or kill. If the supervisor itself dies, the same happens: a call is never
 left blocked, and never allowed because of it.
 
-Starting. The command is forked; the child installs the filter with
-``SECCOMP_FILTER_FLAG_NEW_LISTENER`` (no TSYNC: a forked child has one thread) and sends the
-listener to the supervisor over a socket (``SCM_RIGHTS``), then execs. Sending is itself a
-call under the filter: when the policy denies ``sendmsg``, the child blocks there, and the
-supervisor copies the listener out of it with ``pidfd_getfd`` at the descriptor number the
-child announced before installing, answers that one ``sendmsg`` with EPERM without a report,
-and the child execs. A policy that traps or traces ``sendmsg`` keeps the listener from ever
-arriving: that is an error, and the command is killed before it runs unsupervised.
+Starting (:mod:`.notified_child`, shared with the profiler's learning mode). The command is
+forked; the child installs the filter with ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the
+listener to the supervisor over a socket, then execs. When the policy denies ``sendmsg``, the
+supervisor copies the listener out of the child with ``pidfd_getfd`` instead, answers that one
+``sendmsg`` with EPERM without a report, and the child execs. A policy that traps or traces
+``sendmsg`` keeps the listener from ever arriving: that is an error, and the command is killed
+before it runs unsupervised.
 
 Signals. SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to the supervisor are passed on to the
 command. Those the terminal sends to the whole foreground process group reach the command
@@ -69,48 +68,34 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno as errno_codes
-import json
 import os
 import select
-import shutil
 import signal
-import socket
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, NoReturn, TextIO
+from typing import Final, TextIO
 
 from seccomp_bpf.arch import Arch, dispatched_arch, native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
-from seccomp_bpf.errors import KernelError
-from seccomp_bpf.kernel import install
 from seccomp_bpf.kernel.notify import Notification, id_valid, receive, require_user_notif, respond
-from seccomp_bpf.kernel.pidfd import pidfd_getfd
 from seccomp_bpf.policy import USER_NOTIF, Action, ActionKind, Decision, Policy
+from seccomp_bpf.run.notified_child import (
+    NotifiedChild,
+    SignalForwarder,
+    exit_status,
+    find_executable,
+    signals_blocked,
+    start_notified,
+    thread_group,
+)
 
 REPORTED_KINDS: Final = frozenset(
     {ActionKind.ERRNO, ActionKind.KILL_THREAD, ActionKind.KILL_PROCESS, ActionKind.USER_NOTIF}
 )
 """The actions that deny a call; the supervisor receives and reports exactly these."""
 
-FORWARDED_SIGNALS: Final = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM})
-
-# <asm-generic/siginfo.h>: si_code of a signal the kernel itself sends, as the terminal does to
-# its foreground process group (n_tty's isig -> kill_pgrp with SEND_SIG_PRIV).
-SI_KERNEL: Final = 0x80
-
-# The readlink(2) text of a listener's /proc/PID/fd entry (anon_inode_getfile(
-# "seccomp notify", ...) in init_listener, kernel/seccomp.c).
-LISTENER_LINK: Final = "anon_inode:seccomp notify"
-
-# How long the supervisor waits for the listener on the socket before looking for it in
-# the child with pidfd_getfd (the child may be blocked in a sendmsg the policy denies).
-_LISTENER_WAIT_MS: Final = 50
-# Exit statuses of the child when exec fails, as shells use them.
-_EXIT_CANNOT_EXECUTE: Final = 126
-_EXIT_NOT_FOUND: Final = 127
 # After the command ended, at most this many waiting notifications are answered.
 _DRAIN_LIMIT: Final = 4096
 
@@ -180,198 +165,23 @@ def decided_by(policy: Policy, decision: Decision, source: str | None) -> str:
 # --- the supervisor -------------------------------------------------------------------------------
 
 
-@dataclass
-class _Child:
-    """The command's process, as the supervisor holds it."""
-
-    pid: int
-    pidfd: int
-    sock: socket.socket | None  # the supervisor's end, until the child has exec'd
-    sock_fd_in_child: int  # the child's end, as numbered in the child
-    listener: int = -1
-    reaped: bool = False
-    bootstrap_sendmsg_pending: bool = False
-
-    def wait(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
-        self.reaped = True
-        return status
-
-    def close(self, *, kill: bool) -> None:
-        """Release everything; with ``kill``, first end the process if it still runs."""
-        if kill and not self.reaped:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            self.wait()
-        if self.listener >= 0:
-            os.close(self.listener)
-            self.listener = -1
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
-
-
-def _find_executable(name: str) -> str:
-    if os.sep in name:
-        return name
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(errno_codes.ENOENT, "command not found", name)
-    return found
-
-
-def _thread_group(tid: int) -> tuple[int, int]:
-    """``(Tgid, Threads)`` of thread ``tid`` from ``/proc/TID/status`` (``proc(5)``)."""
-    tgid = threads = 0
-    with open(f"/proc/{tid}/status", encoding="ascii", errors="replace") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key == "Tgid":
-                tgid = int(value)
-            elif key == "Threads":
-                threads = int(value)
-    return tgid, threads
-
-
-def _exit_status(status: int) -> int:
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.waitstatus_to_exitcode(status)
-
-
-class _SignalForwarder:
-    """Passes :data:`FORWARDED_SIGNALS` that reach the supervisor on to the child.
-
-    The signals are blocked in the supervisor and taken with ``sigwaitinfo`` in a thread,
-    which sees ``si_code``: a signal the kernel sent to the whole foreground process group
-    (``SI_KERNEL``) has reached the child already when it is in the same group.
-    """
-
-    def __init__(self, child: _Child) -> None:
-        self._child = child
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="seccomp-bpf signals", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            info = signal.sigwaitinfo(FORWARDED_SIGNALS)
-            if self._stopping:
-                return
-            if info.si_code == SI_KERNEL and self._same_group():
-                continue
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self._child.pidfd, info.si_signo)
-
-    def _same_group(self) -> bool:
-        try:
-            return os.getpgid(self._child.pid) == os.getpgrp()
-        except ProcessLookupError:
-            return True
-
-    def stop(self) -> None:
-        self._stopping = True
-        if self._thread.ident is not None:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pthread_kill(self._thread.ident, signal.SIGTERM)
-            self._thread.join()
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[frozenset[int]]:
-    """Block :data:`FORWARDED_SIGNALS`; yields the previous mask. On the way out, signals
-    still pending were meant for a command that has ended: they are dropped."""
-    previous = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED_SIGNALS))
-    try:
-        yield previous
-    finally:
-        while signal.sigtimedwait(FORWARDED_SIGNALS, 0) is not None:
-            pass
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 class _Supervisor:
     def __init__(self, policy: Policy, source: str | None, stream: TextIO) -> None:
         self.policy = policy
         self.source = source
         self.stream = stream
         self.killed: set[int] = set()  # processes killed because the policy said so
-        sendmsg = native_arch().syscall_number("sendmsg")
-        self.sendmsg_nr = -1 if sendmsg is None else sendmsg
 
     # -- starting ----------------------------------------------------------------------------------
 
     def start(
         self, executable: str, argv: Sequence[str], program: Program, mask: frozenset[int]
-    ) -> _Child:
-        parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
-            _child_main(
-                child_end,
-                executable=executable,
-                argv=argv,
-                program=program,
-                flags=self.policy.flags,
-                mask=mask,
-            )
-        child_end_number = child_end.fileno()
-        child_end.close()
-        child = _Child(pid, os.pidfd_open(pid), parent_end, child_end_number)
-        try:
-            child.listener = self._receive_listener(child)
-        except BaseException:
-            child.close(kill=True)
-            raise
-        return child
-
-    def _receive_listener(self, child: _Child) -> int:
-        """The listener, sent by the child or, if it is stuck sending it, taken from it."""
-        assert child.sock is not None
-        poller = select.poll()
-        poller.register(child.sock, select.POLLIN)
-        poller.register(child.pidfd, select.POLLIN)
-        predicted: int | None = None
-        while True:
-            events = dict(poller.poll(_LISTENER_WAIT_MS if predicted is not None else None))
-            if child.sock.fileno() in events:
-                message, fds, _, _ = socket.recv_fds(child.sock, 4096, 1)
-                if fds:
-                    return fds[0]
-                if message.startswith(b"N"):
-                    predicted = int(message[1:])
-                elif message.startswith(b"E"):
-                    raise _child_error(message[1:])
-                elif not message:
-                    # The child exec'd without handing the listener over: its sendmsg was
-                    # neither let through nor sent here (a trace action fails it).
-                    raise KernelError(
-                        "starting the command",
-                        errno_codes.EPROTO,
-                        "the policy's action for sendmsg kept the command from handing its "
-                        "seccomp listener to the supervisor; allow or deny sendmsg",
-                    )
-            elif child.pidfd in events:
-                status = child.wait()
-                raise KernelError(
-                    "starting the command",
-                    errno_codes.ECHILD,
-                    f"the child ended with status {_exit_status(status)} before it was confined",
-                )
-            elif not events and predicted is not None:
-                listener = _take_listener(child.pidfd, predicted)
-                if listener is not None:
-                    child.bootstrap_sendmsg_pending = True
-                    return listener
+    ) -> NotifiedChild:
+        return start_notified(executable, argv, program, flags=self.policy.flags, mask=mask)
 
     # -- supervising -------------------------------------------------------------------------------
 
-    def supervise(self, child: _Child) -> int:
+    def supervise(self, child: NotifiedChild) -> int:
         """Answer notifications until the child ends; its status."""
         poller = select.poll()
         poller.register(child.listener, select.POLLIN)
@@ -384,7 +194,7 @@ class _Supervisor:
             # The socket first: its end of file means the child has exec'd, and from then on
             # a sendmsg on its old descriptor number is the command's own.
             if child.sock is not None and child.sock.fileno() in events:
-                self._read_socket(child, poller)
+                child.read_socket(poller)
             if listening and child.listener in events:
                 if events[child.listener] & select.POLLIN:
                     self._answer(child, receive(child.listener))
@@ -409,28 +219,15 @@ class _Supervisor:
             and child.pid in self.killed
         ):
             return 128 + signal.SIGSYS
-        return _exit_status(status)
+        return exit_status(status)
 
-    def _read_socket(self, child: _Child, poller: select.poll) -> None:
-        assert child.sock is not None
-        message, fds, _, _ = socket.recv_fds(child.sock, 4096, 1)
-        for fd in fds:
-            os.close(fd)  # the listener, sent after all, once it was taken with pidfd_getfd
-        if fds or not message:
-            # The send went through, or the child exec'd: no bootstrap call will come.
-            child.bootstrap_sendmsg_pending = False
-        if not message:
-            poller.unregister(child.sock)
-            child.sock.close()
-            child.sock = None
-
-    def _answer(self, child: _Child, notification: Notification | None) -> None:
+    def _answer(self, child: NotifiedChild, notification: Notification | None) -> None:
         """Report and answer one notification; whatever happens, it is answered."""
         if notification is None:
             return  # its thread was killed or interrupted meanwhile
         answered = False
         try:
-            if child.bootstrap_sendmsg_pending and self._is_bootstrap_sendmsg(child, notification):
+            if child.is_bootstrap_sendmsg(notification):
                 child.bootstrap_sendmsg_pending = False
                 respond(child.listener, notification.id, -errno_codes.EPERM)
                 answered = True
@@ -439,15 +236,6 @@ class _Supervisor:
         finally:
             if not answered:
                 respond(child.listener, notification.id, -errno_codes.EPERM)
-
-    def _is_bootstrap_sendmsg(self, child: _Child, notification: Notification) -> bool:
-        data = notification.data
-        return (
-            notification.pid == child.pid
-            and data.arch == native_arch().audit_arch
-            and data.nr == self.sendmsg_nr
-            and data.args[0] == child.sock_fd_in_child
-        )
 
     def _decide_and_answer(self, listener: int, notification: Notification) -> bool:
         """Report, then answer as the policy does; False if not answered."""
@@ -491,7 +279,7 @@ class _Supervisor:
         process that reused the number (``seccomp_unotify(2)``, on ID_VALID).
         """
         try:
-            tgid, threads = _thread_group(notification.pid)
+            tgid, threads = thread_group(notification.pid)
             pidfd = os.pidfd_open(tgid)
         except (FileNotFoundError, ProcessLookupError):
             return "the process had already ended"
@@ -516,91 +304,6 @@ class _Supervisor:
         with contextlib.suppress(OSError, ValueError):
             self.stream.write(f"{denial}\n")
             self.stream.flush()
-
-
-def _take_listener(pidfd: int, number: int) -> int | None:
-    """The child's listener copied with ``pidfd_getfd``, if descriptor ``number`` is one."""
-    try:
-        fd = pidfd_getfd(pidfd, number)
-    except KernelError as error:
-        if error.errno in (errno_codes.EBADF, errno_codes.ESRCH):
-            return None  # not installed yet, or the child has exec'd or ended
-        raise
-    try:
-        if os.readlink(f"/proc/self/fd/{fd}") == LISTENER_LINK:
-            return fd
-    except OSError:
-        pass
-    os.close(fd)
-    return None
-
-
-def _child_error(payload: bytes) -> Exception:
-    """The error the child sent before its filter was installed."""
-    fields = json.loads(payload)
-    if fields.get("call") is not None:
-        return KernelError(fields["call"], fields["errno"], fields["detail"])
-    return KernelError("starting the command", fields["errno"] or errno_codes.EIO, fields["detail"])
-
-
-def _child_main(
-    sock: socket.socket,
-    *,
-    executable: str,
-    argv: Sequence[str],
-    program: Program,
-    flags: Sequence[str],
-    mask: frozenset[int],
-) -> NoReturn:
-    """In the forked child: confine, hand over the listener, exec. Never returns."""
-    status = _EXIT_CANNOT_EXECUTE
-    try:
-        try:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            # Python ignores SIGPIPE and SIGXFSZ; an exec keeps ignored signals ignored.
-            for number in (signal.SIGPIPE, signal.SIGXFSZ):
-                signal.signal(number, signal.SIG_DFL)
-            # The listener will take the lowest free descriptor: announce which it is, for
-            # the case where handing it over is itself denied.
-            probe = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            os.close(probe)
-            sock.send(b"N%d" % probe)
-            listener = _install(program, flags)
-        except BaseException as error:
-            # Nothing is installed: the child may still talk freely.
-            fields = {
-                "call": getattr(error, "call", None),
-                "errno": getattr(error, "errno", None),
-                "detail": getattr(error, "detail", None) or str(error),
-            }
-            sock.send(b"E" + json.dumps(fields).encode())
-            raise
-        # From here on, every call goes through the filter.
-        with contextlib.suppress(OSError):
-            socket.send_fds(sock, [b"L"], [listener])
-        try:
-            os.execv(executable, list(argv))
-        except OSError as error:
-            status = _EXIT_NOT_FOUND if error.errno == errno_codes.ENOENT else status
-            with contextlib.suppress(OSError):
-                os.write(2, f"seccomp-bpf: {executable}: {error.strerror}\n".encode())
-    finally:
-        os._exit(status)
-
-
-def _install(program: Program, flags: Sequence[str]) -> int:
-    options = {"tsync": False, "new_listener": True}
-    options.update({name: True for name in ("log", "spec_allow") if name in flags})
-    try:
-        # Once a notification is received, a non-fatal signal no longer interrupts the wait
-        # (Linux 5.19): without it, a signal makes the call restart and be reported twice.
-        listener = install(program, **options, wait_killable_recv=True)
-    except KernelError as error:
-        if error.errno != errno_codes.EINVAL:
-            raise
-        listener = install(program, **options)
-    assert listener is not None
-    return listener
 
 
 def run_with_reports(
@@ -629,11 +332,11 @@ def run_with_reports(
     program = compile_policy(notifying_policy(policy))
     require_user_notif()
     if executable is None:
-        executable = _find_executable(argv[0])
+        executable = find_executable(argv[0])
     supervisor = _Supervisor(policy, source or policy.source, stream or sys.stderr)
-    with _signals_blocked() as mask:
+    with signals_blocked() as mask:
         child = supervisor.start(executable, argv, program, mask)
-        forwarder = _SignalForwarder(child)
+        forwarder = SignalForwarder(child.pid, child.pidfd)
         forwarder.start()
         completed = False
         try:
