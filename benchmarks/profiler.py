@@ -37,7 +37,7 @@ REPO: Final = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: python benchmarks/profiler.py
     sys.path.insert(0, str(REPO))
 
-from seccomp_bpf.profile import profile  # noqa: E402
+from seccomp_bpf.profiling import profile  # noqa: E402
 
 PTRACE_TARGET: Final = 1.5
 """ptrace mode's overhead may be at most this many times strace's."""

@@ -58,6 +58,7 @@ from seccomp_bpf.policy import (
     Policy,
     Rule,
 )
+from seccomp_bpf.profiling import SyscallTrace, profile
 from seccomp_bpf.run.confine import install
 from seccomp_bpf.run.subprocess import Popen
 
@@ -95,6 +96,7 @@ __all__ = [
     "SeccompAction",
     "SeccompBPFError",
     "SeccompData",
+    "SyscallTrace",
     "TsyncError",
     "UnknownArchError",
     "UnknownSyscallError",
@@ -111,6 +113,7 @@ __all__ = [
     "load_oci_policy",
     "load_yaml_policy",
     "native_arch",
+    "profile",
     "read_policy_file",
     "validate",
 ]

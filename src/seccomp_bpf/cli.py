@@ -725,7 +725,7 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from seccomp_bpf.profile.command import ProfileOptions, run_profile
+    from seccomp_bpf.profiling.command import ProfileOptions, run_profile
 
     argv: list[str] = list(args.command)
     if argv and argv[0] == "--":

@@ -1,7 +1,7 @@
 """Start a command under a filter that has a user-notification listener, and take the listener.
 
 Shared by the ``--report-denials`` supervisor (:mod:`.supervisor`) and the profiler's
-learning mode (:mod:`seccomp_bpf.profile`), which both answer the command's notified calls.
+learning mode (:mod:`seccomp_bpf.profiling`), which both answer the command's notified calls.
 
 Starting. The command is forked; the child installs the filter with
 ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` (no TSYNC: a forked child has one thread) and sends the

@@ -12,9 +12,9 @@ from seccomp_bpf.arch import get_arch, native_arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policies.groups import GROUPS
 from seccomp_bpf.policy import ALLOW, ERRNO
-from seccomp_bpf.profile.generate import ALWAYS_ALLOWED, generate
-from seccomp_bpf.profile.trace import SyscallKey
-from tests.profile.traces import constant, decide, spec, trace, web_trace
+from seccomp_bpf.profiling.generate import ALWAYS_ALLOWED, generate
+from seccomp_bpf.profiling.trace import SyscallKey
+from tests.profiling.traces import constant, decide, spec, trace, web_trace
 
 EPERM = ERRNO(errno.EPERM)
 ENOSYS = ERRNO(errno.ENOSYS)

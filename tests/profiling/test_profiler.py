@@ -18,10 +18,10 @@ import pytest
 from seccomp_bpf.arch import get_arch, native_arch
 from seccomp_bpf.errors import CommandError
 from seccomp_bpf.kernel.compat import has_i386_emulation
-from seccomp_bpf.profile import profile
-from seccomp_bpf.profile.trace import SyscallTrace
+from seccomp_bpf.profiling import profile
+from seccomp_bpf.profiling.trace import SyscallTrace
 from tests.kernel.forked import run_in_child
-from tests.profile.modes import MODES
+from tests.profiling.modes import MODES
 
 pytestmark = [
     pytest.mark.kernel,

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy import ActionKind, Policy
 from seccomp_bpf.policy.resolution import rule_label
-from seccomp_bpf.profile.arguments import ArgumentSpec, condition_specs, default_specs
-from seccomp_bpf.profile.trace import SyscallKey
+from seccomp_bpf.profiling.arguments import ArgumentSpec, condition_specs, default_specs
+from seccomp_bpf.profiling.trace import SyscallKey
 
 
 @dataclass(frozen=True)

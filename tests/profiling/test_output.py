@@ -10,9 +10,9 @@ import yaml
 from seccomp_bpf.arch import get_arch, native_arch
 from seccomp_bpf.compiler import parse_frequency
 from seccomp_bpf.formats import load_oci_policy, load_yaml_policy
-from seccomp_bpf.profile.generate import generate
-from seccomp_bpf.profile.output import frequency_json, policy_oci, policy_yaml
-from tests.profile.traces import constant, spec, trace, web_trace
+from seccomp_bpf.profiling.generate import generate
+from seccomp_bpf.profiling.output import frequency_json, policy_oci, policy_yaml
+from tests.profiling.traces import constant, spec, trace, web_trace
 
 pytestmark = pytest.mark.skipif(
     native_arch().name != "x86_64", reason="the traces here are of an x86_64 machine"

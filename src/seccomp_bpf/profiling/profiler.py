@@ -2,7 +2,7 @@
 
 ::
 
-    from seccomp_bpf.profile import profile
+    from seccomp_bpf.profiling import profile
 
     trace = profile(["python3", "-c", "print('hi')"])      # ptrace mode
     trace.counts["x86_64"]["write"]                          # 1 or more
@@ -35,14 +35,14 @@ from seccomp_bpf.arch import Arch, dispatched_arch, get_arch, native_arch
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import Program, ret
 from seccomp_bpf.errors import CommandError, KernelError
-from seccomp_bpf.profile.arguments import ArgumentSpec, default_specs, parse_spec, resolve_specs
-from seccomp_bpf.profile.recorder import (
+from seccomp_bpf.profiling.arguments import ArgumentSpec, default_specs, parse_spec, resolve_specs
+from seccomp_bpf.profiling.recorder import (
     RecorderConfig,
     error_from,
     read_message,
     start_recorder,
 )
-from seccomp_bpf.profile.trace import SyscallKey, SyscallTrace
+from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace
 
 MODES: Final = ("ptrace", "notify")
 
@@ -107,7 +107,7 @@ def _program(mode: str, arches: tuple[Arch, ...]) -> Program:
         # One instruction: every call, of every ABI, stops for the tracer.
         return Program([ret(op.SECCOMP_RET_TRACE)])
     from seccomp_bpf.kernel.notify import require_user_notif
-    from seccomp_bpf.profile.notify_mode import learning_program
+    from seccomp_bpf.profiling.notify_mode import learning_program
 
     require_user_notif()
     return learning_program(arches)
@@ -301,7 +301,7 @@ def _trace(
         by_spec[spec] = by_spec.get(spec, frozenset()) | frozenset(values)
     unrecorded: tuple[str, ...] = ()
     if mode == "notify":
-        from seccomp_bpf.profile.notify_mode import base_set
+        from seccomp_bpf.profiling.notify_mode import base_set
 
         unrecorded = base_set(arches)
     processes = message.get("processes")

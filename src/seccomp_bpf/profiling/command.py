@@ -21,9 +21,9 @@ from typing import Final, TextIO
 
 from seccomp_bpf.errors import CommandError
 from seccomp_bpf.policy import Policy
-from seccomp_bpf.profile.generate import expand_names
-from seccomp_bpf.profile.output import frequency_json, policy_oci, policy_yaml
-from seccomp_bpf.profile.profiler import Progress, argument_specs, profile, profiled_arches
+from seccomp_bpf.profiling.generate import expand_names
+from seccomp_bpf.profiling.output import frequency_json, policy_oci, policy_yaml
+from seccomp_bpf.profiling.profiler import Progress, argument_specs, profile, profiled_arches
 
 PROG: Final = "seccomp-bpf"
 DEFAULT_OUTPUT: Final = {"yaml": "seccomp-profile.yaml", "oci": "seccomp-profile.json"}

@@ -48,7 +48,7 @@ from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.kernel.notify_stream import NotificationStream
 from seccomp_bpf.policies.groups import select as select_names
 from seccomp_bpf.policy import ALLOW, USER_NOTIF, Policy, Rule
-from seccomp_bpf.profile.recorder import Channel, RecorderConfig, Recording, close_other_fds
+from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
 from seccomp_bpf.run.notified_child import NotifiedChild, start_notified, thread_group
 
 BASE_SET: Final = (

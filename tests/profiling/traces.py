@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from seccomp_bpf.arch import get_arch, resolve_constant
 from seccomp_bpf.policy import Action, Policy
-from seccomp_bpf.profile.arguments import ArgumentSpec, default_specs
-from seccomp_bpf.profile.trace import SyscallKey, SyscallTrace
+from seccomp_bpf.profiling.arguments import ArgumentSpec, default_specs
+from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace
 
 
 def constant(name: str) -> int:

@@ -1,6 +1,6 @@
 """The recorder process: runs the command, records its calls, reports them over a pipe.
 
-The caller (``seccomp-bpf profile``, or :func:`seccomp_bpf.profile.profile`) forks the
+The caller (``seccomp-bpf profile``, or :func:`seccomp_bpf.profiling.profile`) forks the
 recorder through an intermediate process that exits at once, so that the recorder is not
 the caller's child: it may outlive the caller without becoming a zombie. The recorder forks
 the command and records it (:mod:`.ptrace_mode` or :mod:`.notify_mode`), sending messages
@@ -232,9 +232,9 @@ def _recorder_main(config: RecorderConfig, write_fd: int) -> NoReturn:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # SIG_IGN would reap children unseen
         record: Callable[[RecorderConfig, Channel], None]
         if config.mode == "ptrace":
-            from seccomp_bpf.profile.ptrace_mode import record
+            from seccomp_bpf.profiling.ptrace_mode import record
         else:
-            from seccomp_bpf.profile.notify_mode import record
+            from seccomp_bpf.profiling.notify_mode import record
         record(config, channel)
     except BaseException as error:
         channel.send(error_message(error))

@@ -49,9 +49,9 @@ from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policies.groups import GROUPS, get_group
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, All, Condition, Policy, Rule
 from seccomp_bpf.policy.resolution import name_is_on, unknown_name_message
-from seccomp_bpf.profile.arguments import ArgumentSpec, describe_value
-from seccomp_bpf.profile.merge import EarlierRun, read_generated
-from seccomp_bpf.profile.trace import SyscallKey, SyscallTrace, command_text, machine_text
+from seccomp_bpf.profiling.arguments import ArgumentSpec, describe_value
+from seccomp_bpf.profiling.merge import EarlierRun, read_generated
+from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace, command_text, machine_text
 
 ALWAYS_ALLOWED: Final = ("exit", "exit_group", "rt_sigreturn", "sigreturn", "restart_syscall")
 """Allowed whether the run made them or not: ``exit`` and ``exit_group`` end a thread and a

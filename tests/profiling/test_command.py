@@ -26,8 +26,8 @@ import pytest
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.compiler import load_frequency
 from seccomp_bpf.formats import read_policy_file
-from seccomp_bpf.profile.notify_mode import BASE_SET
-from tests.profile.modes import MODES
+from seccomp_bpf.profiling.notify_mode import BASE_SET
+from tests.profiling.modes import MODES
 
 pytestmark = [
     pytest.mark.kernel,

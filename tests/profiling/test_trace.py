@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from seccomp_bpf.compiler import parse_frequency
-from seccomp_bpf.profile.trace import SyscallTrace
-from tests.profile.traces import constant, spec, trace, web_trace
+from seccomp_bpf.profiling.trace import SyscallTrace
+from tests.profiling.traces import constant, spec, trace, web_trace
 
 
 def test_totals_and_calls() -> None:

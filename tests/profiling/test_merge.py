@@ -11,12 +11,12 @@ from seccomp_bpf.arch import native_arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.formats import load_yaml_policy, read_policy_file
 from seccomp_bpf.policy import ALLOW, ERRNO, Policy
-from seccomp_bpf.profile.arguments import default_specs
-from seccomp_bpf.profile.generate import generate
-from seccomp_bpf.profile.merge import read_generated
-from seccomp_bpf.profile.output import policy_yaml
-from seccomp_bpf.profile.trace import SyscallTrace
-from tests.profile.traces import constant, decide, spec, trace, web_trace
+from seccomp_bpf.profiling.arguments import default_specs
+from seccomp_bpf.profiling.generate import generate
+from seccomp_bpf.profiling.merge import read_generated
+from seccomp_bpf.profiling.output import policy_yaml
+from seccomp_bpf.profiling.trace import SyscallTrace
+from tests.profiling.traces import constant, decide, spec, trace, web_trace
 
 EPERM = ERRNO(errno.EPERM)
 

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from seccomp_bpf.profile.arguments import ArgumentSpec
+from seccomp_bpf.profiling.arguments import ArgumentSpec
 
 if TYPE_CHECKING:
     from seccomp_bpf.policy import Action, Policy
-    from seccomp_bpf.profile.generate import GeneratedPolicy
+    from seccomp_bpf.profiling.generate import GeneratedPolicy
 
 SyscallKey = str | int
 """A system call of one ABI: its name, or its number when the ABI's table has no name."""
@@ -141,8 +141,8 @@ class SyscallTrace:
         name: str | None = None,
     ) -> GeneratedPolicy:
         """The allowlist policy with what the YAML writer says about each rule; see
-        :func:`seccomp_bpf.profile.generate.generate` for the options."""
-        from seccomp_bpf.profile.generate import generate
+        :func:`seccomp_bpf.profiling.generate.generate` for the options."""
+        from seccomp_bpf.profiling.generate import generate
 
         return generate(
             self,
@@ -207,7 +207,7 @@ class SyscallTrace:
     ) -> str:
         """The policy of :meth:`to_policy` (same options) in the YAML format, grouped by
         purpose and commented with the counts."""
-        from seccomp_bpf.profile.output import policy_yaml
+        from seccomp_bpf.profiling.output import policy_yaml
 
         return policy_yaml(
             self.generate(

@@ -12,8 +12,8 @@ import json
 
 from seccomp_bpf.formats.yaml_writer import to_yaml
 from seccomp_bpf.policy import KILL_THREAD, ActionKind, Rule
-from seccomp_bpf.profile.generate import GeneratedPolicy
-from seccomp_bpf.profile.trace import SyscallTrace
+from seccomp_bpf.profiling.generate import GeneratedPolicy
+from seccomp_bpf.profiling.trace import SyscallTrace
 
 FORMATS = ("yaml", "oci")
 

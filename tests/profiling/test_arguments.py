@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from seccomp_bpf.arch import get_arch, resolve_constant
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy import All, Any, Cmp
-from seccomp_bpf.profile.arguments import (
+from seccomp_bpf.profiling.arguments import (
     CLONE_NAMESPACE_FLAGS,
     SOCK_TYPE_MASK,
     ArgumentSpec,

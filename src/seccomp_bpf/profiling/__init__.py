@@ -2,7 +2,7 @@
 
 ::
 
-    from seccomp_bpf.profile import profile
+    from seccomp_bpf.profiling import profile
 
     trace = profile(["git", "status"])                  # run it, record every call
     policy = trace.to_policy()                          # allow exactly what it did
@@ -17,11 +17,11 @@
 - :mod:`.output`: YAML with comments, OCI JSON, the frequency JSON.
 """
 
-from seccomp_bpf.profile.arguments import ArgumentSpec, default_specs, parse_spec
-from seccomp_bpf.profile.generate import ALWAYS_ALLOWED, GeneratedPolicy, generate
-from seccomp_bpf.profile.notify_mode import BASE_SET
-from seccomp_bpf.profile.profiler import MODES, Progress, profile
-from seccomp_bpf.profile.trace import SyscallTrace
+from seccomp_bpf.profiling.arguments import ArgumentSpec, default_specs, parse_spec
+from seccomp_bpf.profiling.generate import ALWAYS_ALLOWED, GeneratedPolicy, generate
+from seccomp_bpf.profiling.notify_mode import BASE_SET
+from seccomp_bpf.profiling.profiler import MODES, Progress, profile
+from seccomp_bpf.profiling.trace import SyscallTrace
 
 __all__ = [
     "ALWAYS_ALLOWED",

@@ -42,7 +42,7 @@ from seccomp_bpf.kernel.tracer import (
     Tracer,
     seize,
 )
-from seccomp_bpf.profile.recorder import Channel, RecorderConfig, Recording, close_other_fds
+from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
 
 # Statuses of the child when it could not run the command (as `seccomp-bpf run` uses them).
 _EXIT_INSTALL_FAILED = 125
