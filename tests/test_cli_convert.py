@@ -150,7 +150,9 @@ def test_raw_export_loads_under_bubblewrap(tmp_path: Path) -> None:
         "    print(error.errno)\n"
     )
     command = [BWRAP or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--tmpfs", "/tmp"]
-    run = [sys.executable, "-c", script]
+    # The interpreter itself, not a virtual environment's link to it: the environment may
+    # live under /tmp, which the sandbox replaces.
+    run = [os.path.realpath(sys.executable), "-I", "-c", script]
     without = subprocess.run(
         [*command, "--", *run], capture_output=True, text=True, timeout=60, check=False
     )
