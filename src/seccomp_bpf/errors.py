@@ -12,6 +12,7 @@
      ├── PolicyError           (also ValueError)  a policy that is not valid
      │    └── ConversionError                     a valid policy another format cannot express
      ├── CompileError          (also ValueError)  a policy that cannot become a program
+     ├── TooComplexError       (also ValueError)  a filter too complex to explain or compare
      ├── KernelError           (also OSError)     a system call failed; names the call
      │    ├── TsyncError                          another thread has a different filter
      │    └── ActionUnavailableError              the kernel lacks an action the program uses
@@ -134,6 +135,11 @@ class PolicyError(SeccompBPFError, ValueError):
 
 class CompileError(SeccompBPFError, ValueError):
     """A valid policy that cannot be turned into a program (for example, too large)."""
+
+
+class TooComplexError(SeccompBPFError, ValueError):
+    """A filter whose analysis (explain, diff) would need more pieces than the limits allow:
+    too many paths, or system call numbers told apart by their low bits."""
 
 
 class KernelError(SeccompBPFError, OSError):

@@ -1,0 +1,383 @@
+"""What a filter does, as data: per ``AUDIT_ARCH`` value, per range of system call numbers,
+which action each region of argument space gets.
+
+This is the common ground of programs and policies. :func:`policy_behaviour` computes it from
+a :class:`~seccomp_bpf.policy.Policy` (straight from its meaning, DESIGN §3);
+:mod:`seccomp_bpf.explain.symbolic` computes it from a program. Comparing two behaviours
+(:func:`partition_differences`) or combining them (:func:`combine`) is then exact, whatever
+each side came from.
+
+- A :class:`Partition` is the decision for one ``(arch, nr)``: disjoint regions of argument
+  space (:mod:`seccomp_bpf.explain.regions`), grouped by action, covering everything.
+- A :class:`Segment` is a range of numbers with one partition. The segments of one
+  ``AUDIT_ARCH`` value cover ``0..2**32-1`` in order.
+- Foreign architectures, the ``AUDIT_ARCH`` values no known ABI reports, are kept as
+  :class:`ForeignLeaf` pieces (architecture values, numbers, region, action).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Final, NamedTuple
+
+from seccomp_bpf.arch import Arch, all_arches, dispatch_boundaries, dispatched_arch
+from seccomp_bpf.explain.regions import (
+    FULL_REGION,
+    Region,
+    compact,
+    narrowed_region,
+    region_contains,
+    region_intersect,
+    split,
+)
+from seccomp_bpf.explain.valueset import MASK32, ValueSet, complement_intervals, points
+from seccomp_bpf.policy import Action, Condition, Policy
+
+NR_MAX: Final = MASK32
+
+
+def action_key(action: Action) -> int:
+    return action.ret_value
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The decision for one call as a function of its arguments: per action (sorted by return
+    value), the disjoint regions that get it. Together the regions cover everything."""
+
+    parts: tuple[tuple[Action, tuple[Region, ...]], ...]
+
+    @classmethod
+    def constant(cls, action: Action) -> Partition:
+        return _constant(action)
+
+    @classmethod
+    def from_leaves(cls, leaves: Iterable[tuple[Region, Action]]) -> Partition:
+        """Group disjoint ``(region, action)`` pieces by action, with fewer regions."""
+        by_action: dict[Action, list[Region]] = {}
+        for region, action in leaves:
+            by_action.setdefault(action, []).append(region)
+        if len(by_action) == 1:
+            return _constant(next(iter(by_action)))
+        parts = []
+        for action in sorted(by_action, key=action_key):
+            parts.append((action, tuple(sorted(compact(by_action[action]), key=repr))))
+        return cls(tuple(parts))
+
+    @property
+    def constant_action(self) -> Action | None:
+        """The action when it does not depend on the arguments."""
+        if len(self.parts) == 1:
+            return self.parts[0][0]
+        return None
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return tuple(action for action, _ in self.parts)
+
+    def regions_of(self, action: Action) -> tuple[Region, ...]:
+        for candidate, regions in self.parts:
+            if candidate == action:
+                return regions
+        return ()
+
+    def leaves(self) -> Iterator[tuple[Region, Action]]:
+        for action, regions in self.parts:
+            for region in regions:
+                yield region, action
+
+    def action_for(self, args: Sequence[int], ip: int = 0) -> Action:
+        """The action for these arguments (a reference for tests)."""
+        for region, action in self.leaves():
+            if region_contains(region, args, ip):
+                return action
+        raise ValueError("the partition does not cover these arguments")
+
+    def narrowed(self) -> Partition:
+        """The decision on an ABI whose calls see only the low half of each argument
+        (:func:`~seccomp_bpf.explain.regions.narrowed`): ``v`` gets the action of
+        ``v & 0xffffffff``. The narrowed regions are still disjoint and cover everything."""
+        if self.constant_action is not None:
+            return self
+        return _narrowed(self)
+
+
+@cache
+def _constant(action: Action) -> Partition:
+    return Partition(((action, (FULL_REGION,)),))
+
+
+@cache
+def _narrowed(partition: Partition) -> Partition:
+    leaves = []
+    for region, action in partition.leaves():
+        narrow = narrowed_region(region)
+        if narrow is not None:
+            leaves.append((narrow, action))
+    return Partition.from_leaves(leaves)
+
+
+class Segment(NamedTuple):
+    """System call numbers ``low..high`` (inclusive), all decided by ``partition``."""
+
+    low: int
+    high: int
+    partition: Partition
+
+
+@dataclass(frozen=True)
+class ForeignLeaf:
+    """Calls of foreign architectures (``arches``) with numbers in ``numbers`` and arguments
+    in ``region`` get ``action``."""
+
+    arches: ValueSet
+    numbers: ValueSet
+    region: Region
+    action: Action
+
+
+@dataclass(frozen=True)
+class FilterBehaviour:
+    """What a filter does with every call; see the module docstring.
+
+    ``audits`` has the segments of each examined ``AUDIT_ARCH`` value. ``exact`` is False
+    when the analysis had to guess; ``notes`` say where. ``remarks`` are facts worth knowing
+    that do not make it inexact (a return value the kernel reads differently, say).
+    """
+
+    audits: dict[int, tuple[Segment, ...]]
+    foreign: tuple[ForeignLeaf, ...]
+    exact: bool = True
+    notes: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
+
+    def partition_at(self, audit: int, nr: int) -> Partition:
+        segments = self.audits[audit]
+        index = bisect_right(segments, (nr, NR_MAX + 1)) - 1
+        return segments[index].partition
+
+    def action_for(
+        self, audit: int, nr: int, args: Sequence[int] = (0,) * 6, ip: int = 0
+    ) -> Action:
+        """The action for one call (a reference for tests)."""
+        if audit in self.audits:
+            return self.partition_at(audit, nr).action_for(args, ip)
+        for leaf in self.foreign:
+            if (
+                audit in leaf.arches
+                and nr in leaf.numbers
+                and region_contains(leaf.region, args, ip)
+            ):
+                return leaf.action
+        raise ValueError(f"architecture {audit:#x} was not examined")
+
+
+# -- architectures ------------------------------------------------------------------------------
+
+
+@cache
+def known_audit_values() -> tuple[int, ...]:
+    return tuple(sorted({arch.audit_arch for arch in all_arches()}))
+
+
+@cache
+def foreign_arches() -> ValueSet:
+    """The ``AUDIT_ARCH`` values that no known ABI reports."""
+    return ValueSet.of(32, complement_intervals(points(known_audit_values()), MASK32))
+
+
+def abi_ranges(audit: int) -> list[tuple[int, int, Arch]]:
+    """The number ranges of ``audit`` and the ABI whose table runs each (x32, MIPS)."""
+    starts = [0, *dispatch_boundaries(audit)]
+    out: list[tuple[int, int, Arch]] = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1] - 1 if index + 1 < len(starts) else NR_MAX
+        arch = dispatched_arch(audit, start)
+        assert arch is not None
+        if out and out[-1][2] == arch and out[-1][1] + 1 == start:
+            out[-1] = (out[-1][0], end, arch)
+        else:
+            out.append((start, end, arch))
+    return out
+
+
+def merge_segments(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """Adjacent segments with equal partitions joined."""
+    out: list[Segment] = []
+    for segment in segments:
+        if out and out[-1].partition == segment.partition and out[-1].high + 1 == segment.low:
+            out[-1] = Segment(out[-1].low, segment.high, segment.partition)
+        else:
+            out.append(segment)
+    return tuple(out)
+
+
+def overlay(
+    a: Sequence[Segment], b: Sequence[Segment], cuts: Iterable[int] = ()
+) -> Iterator[tuple[int, int, Partition, Partition]]:
+    """Both segment lists (each covering 0..2**32-1) over common ranges, also cut at ``cuts``."""
+    points_ = sorted({0, *(s.low for s in a), *(s.low for s in b), *cuts} - {NR_MAX + 1})
+    ia = ib = 0
+    for index, low in enumerate(points_):
+        high = points_[index + 1] - 1 if index + 1 < len(points_) else NR_MAX
+        while a[ia].high < low:
+            ia += 1
+        while b[ib].high < low:
+            ib += 1
+        yield low, high, a[ia].partition, b[ib].partition
+
+
+# -- policies -----------------------------------------------------------------------------------
+
+Chain = tuple[tuple[Condition | None, Action], ...]
+
+
+def chain_partition(chain: Chain, fallback: Action) -> Partition:
+    """Rules tried in order, the first whose condition holds deciding, else ``fallback``."""
+    leaves: list[tuple[Region, Action]] = []
+    pending: list[Region] = [FULL_REGION]
+    for condition, action in chain:
+        if condition is None:
+            leaves += [(region, action) for region in pending]
+            pending = []
+            break
+        following: list[Region] = []
+        for region in pending:
+            holds, fails = split(condition, region)
+            leaves += [(part, action) for part in holds]
+            following += fails
+        pending = following
+        if not pending:
+            break
+    leaves += [(region, fallback) for region in pending]
+    return Partition.from_leaves(leaves)
+
+
+def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
+    """The segments of ``policy`` for calls reported as ``audit`` (DESIGN §3)."""
+    listed = {arch.name: arch for arch in policy.resolved_arches()}
+    default = policy.default_action
+    unknown = policy.unknown_syscall_action
+    bad = Partition.constant(policy.bad_arch_action)
+    memo: dict[tuple[Chain, Action], Partition] = {}
+    segments: list[Segment] = []
+    for low, high, abi in abi_ranges(audit):
+        arch = listed.get(abi.name)
+        if arch is None:
+            segments.append(Segment(low, high, bad))
+            continue
+        resolved = policy.resolve(arch)
+        known = resolved.known_numbers
+        special = {nr for nr in resolved.rules_by_nr if low <= nr <= high}
+        separate_unknown = unknown is not None and unknown != default
+        if separate_unknown:
+            special |= {nr for nr in known if low <= nr <= high}
+        gap = Partition.constant(unknown if separate_unknown and unknown is not None else default)
+        start = low
+        for nr in sorted(special):
+            if nr > start:
+                segments.append(Segment(start, nr - 1, gap))
+            entries = resolved.rules_by_nr.get(nr)
+            if entries:
+                chain: Chain = tuple((entry.condition, entry.action) for entry in entries)
+                key = (chain, default)
+                if key not in memo:
+                    memo[key] = chain_partition(chain, default)
+                partition = memo[key]
+                if abi.argument_bits == 32:
+                    # reference.decide: such calls see the low half of each argument only.
+                    partition = partition.narrowed()
+            elif nr in known or unknown is None:
+                partition = Partition.constant(default)
+            else:
+                partition = Partition.constant(unknown)
+            segments.append(Segment(nr, nr, partition))
+            start = nr + 1
+        if start <= high:
+            segments.append(Segment(start, high, gap))
+    return merge_segments(segments)
+
+
+def policy_behaviour(policy: Policy, audits: Iterable[int] | None = None) -> FilterBehaviour:
+    """The behaviour of ``policy`` on ``audits`` (default: every known ``AUDIT_ARCH`` value)."""
+    policy.validate()
+    chosen = known_audit_values() if audits is None else tuple(dict.fromkeys(audits))
+    foreign = ForeignLeaf(foreign_arches(), ValueSet.full(32), FULL_REGION, policy.bad_arch_action)
+    return FilterBehaviour({audit: policy_segments(policy, audit) for audit in chosen}, (foreign,))
+
+
+# -- comparing and combining --------------------------------------------------------------------
+
+
+def partition_differences(a: Partition, b: Partition) -> list[tuple[Region, Action, Action]]:
+    """The regions where ``a`` and ``b`` decide differently, with each one's action."""
+    if a == b:
+        return []
+    out: list[tuple[Region, Action, Action]] = []
+    for action_a, regions_a in a.parts:
+        for action_b, regions_b in b.parts:
+            if action_a == action_b:
+                continue
+            for region_a in regions_a:
+                for region_b in regions_b:
+                    both = region_intersect(region_a, region_b)
+                    if both is not None:
+                        out.append((both, action_a, action_b))
+    return out
+
+
+Choose = Callable[[Action, Action], Action]
+
+
+def combine_partitions(a: Partition, b: Partition, choose: Choose) -> Partition:
+    """The partition giving ``choose(action_a, action_b)`` wherever ``a`` and ``b`` meet."""
+    ca, cb = a.constant_action, b.constant_action
+    if ca is not None and cb is not None:
+        return Partition.constant(choose(ca, cb))
+    leaves: list[tuple[Region, Action]] = []
+    for action_a, regions_a in a.parts:
+        for action_b, regions_b in b.parts:
+            chosen = choose(action_a, action_b)
+            for region_a in regions_a:
+                for region_b in regions_b:
+                    both = region_intersect(region_a, region_b)
+                    if both is not None:
+                        leaves.append((both, chosen))
+    return Partition.from_leaves(leaves)
+
+
+def combine(a: FilterBehaviour, b: FilterBehaviour, choose: Choose) -> FilterBehaviour:
+    """The behaviour that gives ``choose(a's action, b's action)`` for every call."""
+    audits: dict[int, tuple[Segment, ...]] = {}
+    for audit in a.audits:
+        if audit not in b.audits:
+            continue
+        memo: dict[tuple[Partition, Partition], Partition] = {}
+        segments = []
+        for low, high, pa, pb in overlay(a.audits[audit], b.audits[audit]):
+            key = (pa, pb)
+            if key not in memo:
+                memo[key] = combine_partitions(pa, pb, choose)
+            segments.append(Segment(low, high, memo[key]))
+        audits[audit] = merge_segments(segments)
+    foreign: list[ForeignLeaf] = []
+    for leaf_a in a.foreign:
+        for leaf_b in b.foreign:
+            arches = leaf_a.arches.intersect(leaf_b.arches)
+            numbers = leaf_a.numbers.intersect(leaf_b.numbers)
+            region = region_intersect(leaf_a.region, leaf_b.region)
+            if arches.is_empty or numbers.is_empty or region is None:
+                continue
+            foreign.append(
+                ForeignLeaf(arches, numbers, region, choose(leaf_a.action, leaf_b.action))
+            )
+    return FilterBehaviour(
+        audits,
+        tuple(foreign),
+        a.exact and b.exact,
+        tuple(dict.fromkeys((*a.notes, *b.notes))),
+        tuple(dict.fromkeys((*a.remarks, *b.remarks))),
+    )

@@ -1,0 +1,110 @@
+"""Union and intersection: checked against the kernel's stacking of filters and the evaluator.
+
+Installing two filters makes the kernel run both and keep the action of lower precedence (the
+first of equals): ``run_filters`` in the emulator does exactly that, so the intersection of
+two policies must decide as their two compiled programs stacked. The union must give the
+more permissive of the two evaluations.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seccomp_bpf.arch import Arch
+from seccomp_bpf.bpf.emulator import SeccompData, emulate, run_filters
+from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.explain import intersection, union
+from seccomp_bpf.explain.setops import more_permissive
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, LOG, Action, Policy, Rule, eq
+from tests.compiler.strategies import BOUNDARIES, MAX64, condition_values, policies
+
+ARCHES = (("x86_64", "i386", "x32"),)
+
+
+def _calls(a: Policy, b: Policy, seed: int) -> Iterator[tuple[Arch, SeccompData]]:
+    rnd = random.Random(seed)
+    near = {0, 1, MAX64, *BOUNDARIES}
+    for policy in (a, b):
+        for rule in policy.rules:
+            for value in condition_values(rule.when):
+                value &= MAX64
+                near |= {value, (value + 1) & MAX64, (value - 1) & MAX64, value & 0xFFFFFFFF}
+    values = sorted(near)
+    arches = {arch.name: arch for p in (a, b) for arch in p.resolved_arches()}
+    for arch in arches.values():
+        numbers = {0, 1, 2, 41, 102, 117, 999, 0x3FFFFFFF}
+        for policy in (a, b):
+            for rule in policy.rules:
+                for name in rule.syscalls:
+                    nr = name if isinstance(name, int) else arch.syscall_number(name)
+                    if nr is not None:
+                        numbers.add(nr)
+        for nr in sorted(numbers):
+            nr |= arch.syscall_nr_mask_bit
+            for _ in range(6):
+                a0, a1, a2, a3, a4, a5 = (rnd.choice(values) for _ in range(6))
+                args = (a0, a1, a2, a3, a4, a5)
+                yield arch, SeccompData(nr, arch.audit_arch, rnd.choice(values), args)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=policies(arch_choices=ARCHES),
+    b=policies(arch_choices=ARCHES),
+    seed=st.integers(0, 2**32),
+)
+def test_intersection_decides_as_both_filters_installed(a: Policy, b: Policy, seed: int) -> None:
+    combined = compile_policy(intersection(a, b))
+    programs = [compile_policy(a), compile_policy(b)]  # a is "newest": it wins ties
+    for _arch, data in _calls(a, b, seed):
+        stacked = run_filters(programs, data)
+        assert Action.from_ret(emulate(combined, data).ret, strict=False) == Action.from_ret(
+            stacked, strict=False
+        )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=policies(arch_choices=ARCHES),
+    b=policies(arch_choices=ARCHES),
+    seed=st.integers(0, 2**32),
+)
+def test_union_gives_the_more_permissive_action(a: Policy, b: Policy, seed: int) -> None:
+    combined = union(a, b)
+    for arch, data in _calls(a, b, seed):
+        left = a.evaluate(arch, data.nr, data.args, data.instruction_pointer)
+        right = b.evaluate(arch, data.nr, data.args, data.instruction_pointer)
+        got = combined.evaluate(arch, data.nr, data.args, data.instruction_pointer)
+        assert got == more_permissive(left, right)
+
+
+def test_union_of_policies_for_two_architectures_lists_both() -> None:
+    a = Policy(ERRNO(1), (Rule(("read", "write"), ALLOW),), arches=("x86_64",))
+    b = Policy(ERRNO(1), (Rule(("read",), LOG), Rule(("socket",), ALLOW, eq(0, 1))), ("aarch64",))
+    both = union(a, b)
+    assert both.arches == ("x86_64", "aarch64")
+    assert both.evaluate("x86_64", 0) == ALLOW  # read: allow beats log
+    assert both.evaluate("aarch64", 63) == LOG  # read on aarch64: only b allows it, with log
+    assert both.evaluate("aarch64", 198, (1,)) == ALLOW  # socket(1)
+    assert both.evaluate("aarch64", 198, (2,)) == ERRNO(1)
+    # the intersection of the two allows nothing: each ABI is refused by one of them
+    nothing = intersection(a, b)
+    assert nothing.evaluate("x86_64", 0) == KILL_PROCESS
+    assert nothing.evaluate("aarch64", 63) == KILL_PROCESS
+
+
+def test_what_no_policy_can_say_is_refused_or_noted() -> None:
+    # unknown numbers: ENOSYS on x86_64 (a), KILL on aarch64 (b's bad arch is more permissive
+    # than nothing there): the union needs two unknown-number actions
+    a = Policy(ERRNO(1), (Rule(("read",), ALLOW),), ("x86_64",), unknown_syscall_action=ERRNO(38))
+    b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("aarch64",))
+    with pytest.raises(PolicyError, match="cannot be written exactly"):
+        union(a, b)
+    loose = union(a, b, strict=False)
+    assert loose.notes
