@@ -37,6 +37,7 @@ from seccomp_bpf.errors import (
     UnknownArchError,
     UnknownSyscallError,
 )
+from seccomp_bpf.explain import Decompiled, Difference, decompile, diff, intersection, union
 from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
 from seccomp_bpf.policies import default_policy
 from seccomp_bpf.policy import (
@@ -82,6 +83,8 @@ __all__ = [
     "CompileError",
     "Condition",
     "Decision",
+    "Decompiled",
+    "Difference",
     "Execution",
     "Instruction",
     "InvalidProgramError",
@@ -104,16 +107,20 @@ __all__ = [
     "assemble",
     "compile",
     "compile_policy",
+    "decompile",
     "default_policy",
+    "diff",
     "disassemble",
     "emulate",
     "get_arch",
     "install",
+    "intersection",
     "load_frequency",
     "load_oci_policy",
     "load_yaml_policy",
     "native_arch",
     "profile",
     "read_policy_file",
+    "union",
     "validate",
 ]

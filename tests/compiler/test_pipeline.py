@@ -34,6 +34,8 @@ ARCH_SETS = (
     ("mips", "mips64n32"),
     ("mips64", "mips"),
     ("mipsel64",),
+    ("mips64",),
+    ("mips64n32",),
 )
 FOREIGN_ARCH = 0x12345678  # no AUDIT_ARCH_* has this value
 
@@ -270,3 +272,21 @@ def test_raw_numbers_follow_the_abi_that_owns_them() -> None:
     for nr in (39, 39 | 0x40000000):
         data = SeccompData(nr, audit)
         assert emulate(program, data).ret == policy.evaluate(audit, nr).ret_value
+
+
+def test_an_abi_reached_under_another_audit_value_follows_its_rules() -> None:
+    # Only n64 listed: an o32 task's n64-numbered call (AUDIT_ARCH_MIPS) runs n64's table on
+    # a 64-bit kernel, so it follows the n64 rules, in the model and in the program alike.
+    mips64, o32 = get_arch("mips64"), get_arch("mips")
+    getpid = mips64.syscall_number("getpid")
+    o32_getpid = o32.syscall_number("getpid")
+    assert getpid is not None and o32_getpid is not None
+    policy = Policy(
+        ALLOW, (Rule(("getpid",), ERRNO(9)),), arches=("mips64",), bad_arch_action=ERRNO(7)
+    )
+    program = compile_policy(policy)
+    for audit, nr in ((o32.audit_arch, getpid), (o32.audit_arch, o32_getpid)):
+        expected = policy.evaluate(audit, nr).ret_value
+        assert emulate(program, SeccompData(nr, audit)).ret == expected, (hex(audit), nr)
+    assert policy.evaluate(o32.audit_arch, getpid) == ERRNO(9)
+    assert policy.evaluate(o32.audit_arch, o32_getpid) == ERRNO(7)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from seccomp_bpf.arch import (
     Arch,
+    all_arches,
     dispatch_boundaries,
     dispatched_arch,
     dispatched_arches,
@@ -143,6 +144,15 @@ class _Compiler:
         groups: dict[int, list[Arch]] = {}
         for arch in sorted(self.arches, key=lambda a: a.name != primary.name):
             groups.setdefault(arch.audit_arch, []).append(arch)
+        # A listed ABI can also be reached under another AUDIT_ARCH value: on 64-bit MIPS
+        # kernels a task of any ABI runs a number from the table of the range it falls in, so
+        # an o32 task's n64-numbered call follows the n64 rules (see dispatched_arch).
+        listed = {arch.name for arch in self.arches}
+        for other in all_arches():
+            if other.audit_arch not in groups and any(
+                abi.name in listed for abi in dispatched_arches(other.audit_arch)
+            ):
+                groups.setdefault(other.audit_arch, [])
 
         b = self.b
         b.load(op.OFFSET_ARCH)
@@ -154,7 +164,8 @@ class _Compiler:
             start = len(b)
             b.bind(label)
             self.section(audit, groups[audit], primary)
-            self.section_sizes["+".join(a.name for a in groups[audit])] = len(b) - start
+            names = "+".join(a.name for a in groups[audit]) or f"{audit:#x}"
+            self.section_sizes[names] = len(b) - start
         return b
 
     # -- one AUDIT_ARCH value --------------------------------------------------------------------
