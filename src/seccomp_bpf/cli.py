@@ -66,6 +66,19 @@ def entry_point() -> None:
     sys.exit(main())
 
 
+def _command_argument(parser: argparse.ArgumentParser) -> None:
+    """The trailing ``-- CMD [ARGS...]`` of ``run`` and ``profile``."""
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command"
+    )
+
+
+def _command_of(args: argparse.Namespace) -> list[str]:
+    """CMD and its arguments, without the ``--`` that separates them from our options."""
+    argv: list[str] = list(args.command)
+    return argv[1:] if argv and argv[0] == "--" else argv
+
+
 # --- commands -------------------------------------------------------------------------------------
 # Each registrar adds one subcommand and sets ``handler``.
 
@@ -575,9 +588,7 @@ def _register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH",
         help="the file to execute instead of looking CMD up in PATH (CMD stays argv[0])",
     )
-    parser.add_argument(
-        "command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command"
-    )
+    _command_argument(parser)
     parser.set_defaults(handler=_cmd_run)
 
 
@@ -585,9 +596,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from seccomp_bpf.errors import CommandError
     from seccomp_bpf.run import command as running
 
-    argv: list[str] = list(args.command)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
+    argv = _command_of(args)
     if not argv:
         return _fail("run: give the command after --, e.g. seccomp-bpf run -- python3 -c 'pass'")
     compiled = args.program is not None or args.program_fd is not None
@@ -718,18 +727,14 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress line and no summary"
     )
-    parser.add_argument(
-        "command", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command"
-    )
+    _command_argument(parser)
     parser.set_defaults(handler=_cmd_profile)
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
     from seccomp_bpf.profiling.command import ProfileOptions, run_profile
 
-    argv: list[str] = list(args.command)
-    if argv and argv[0] == "--":
-        argv = argv[1:]
+    argv = _command_of(args)
     if not argv:
         return _fail("profile: give the command after --, e.g. seccomp-bpf profile -- ls")
     return run_profile(
