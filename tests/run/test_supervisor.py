@@ -28,7 +28,7 @@ from seccomp_bpf.arch import Arch, get_arch, native_arch
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.compiler import compile_policy
-from seccomp_bpf.errors import KernelError
+from seccomp_bpf.errors import CommandError, KernelError
 from seccomp_bpf.policy import ERRNO, KILL_PROCESS, USER_NOTIF, Policy, Rule
 from seccomp_bpf.run.supervisor import (
     REPORTED_KINDS,
@@ -429,6 +429,7 @@ def test_errors_before_anything_runs(tmp_path: Path) -> None:
     policy = Policy(ERRNO(1), arches=("native",))
     with pytest.raises(ValueError, match="no command"):
         run_with_reports([], policy)
-    with pytest.raises(FileNotFoundError) as raised:
+    with pytest.raises(CommandError) as raised:  # an OSError, as `seccomp-bpf run` raises
         run_with_reports(["no-such-command-anywhere"], policy)
-    assert raised.value.filename == "no-such-command-anywhere"
+    assert raised.value.command == "no-such-command-anywhere"
+    assert raised.value.exit_status == 127

@@ -31,7 +31,6 @@ import functools
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import threading
@@ -134,17 +133,6 @@ class NotifiedChild:
             and nr == _native_sendmsg()
             and arg0 == self.sock_fd_in_child
         )
-
-
-def find_executable(name: str) -> str:
-    """``name`` as given when it holds a ``/``, else looked up in ``PATH``;
-    FileNotFoundError when it is not there."""
-    if os.sep in name:
-        return name
-    found = shutil.which(name)
-    if found is None:
-        raise FileNotFoundError(errno_codes.ENOENT, "command not found", name)
-    return found
 
 
 def thread_group(tid: int) -> tuple[int, int]:

@@ -81,11 +81,11 @@ from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.kernel.notify import Notification, id_valid, receive, require_user_notif, respond
 from seccomp_bpf.policy import USER_NOTIF, Action, ActionKind, Decision, Policy
+from seccomp_bpf.run.command import find_executable
 from seccomp_bpf.run.notified_child import (
     NotifiedChild,
     SignalForwarder,
     exit_status,
-    find_executable,
     signals_blocked,
     start_notified,
     thread_group,
@@ -322,7 +322,7 @@ def run_with_reports(
     ``arches`` replaces the policy's architectures; ``source`` names the policy in reports
     where a rule has no file location (default: ``policy.source``); ``executable`` is the
     file to run instead of ``argv[0]`` looked up in ``PATH``. Compilation and checks happen
-    before anything runs (a command that is not found raises FileNotFoundError); see the
+    before anything runs (a command that is not found raises CommandError, status 127); see the
     module docstring for the rest.
     """
     if not argv:
