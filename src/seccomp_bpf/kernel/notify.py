@@ -211,29 +211,37 @@ def receive(fd: int) -> Notification | None:
     Returns None when the notification vanished because its thread was killed or interrupted
     before it could be read (``ENOENT``). Retries after ``EINTR``.
     """
+    # The kernel refuses a buffer that is not zeroed (check_zeroed_user in
+    # seccomp_notify_recv); a new structure is, and an interrupted wait leaves it untouched.
+    notif = SeccompNotif()
+    if not _notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, "SECCOMP_IOCTL_NOTIF_RECV", notif):
+        return None
+    data = notif.data
+    a = [int(value) for value in data.args]
+    args = (a[0], a[1], a[2], a[3], a[4], a[5])
+    return Notification(
+        notif.id,
+        notif.pid,
+        notif.flags,
+        SeccompData(data.nr, data.arch, data.instruction_pointer, args),
+    )
+
+
+def _notif_ioctl(
+    fd: int, request: int, name: str, buffer: ctypes.Structure | ctypes.c_uint64
+) -> bool:
+    """Run one notification ioctl, again after ``EINTR``. False when the notification is gone
+    (``ENOENT``: its thread died or was interrupted); any other failure is a KernelError."""
     while True:
-        # The kernel refuses a buffer that is not zeroed (check_zeroed_user in
-        # seccomp_notify_recv); a new structure is.
-        notif = SeccompNotif()
         try:
-            fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, notif, True)
+            fcntl.ioctl(fd, request, buffer, True)
         except InterruptedError:
             continue
         except OSError as error:
             if error.errno == errno_codes.ENOENT:
-                return None
-            raise KernelError(
-                "ioctl(SECCOMP_IOCTL_NOTIF_RECV)", error.errno or errno_codes.EIO
-            ) from None
-        data = notif.data
-        a = [int(value) for value in data.args]
-        args = (a[0], a[1], a[2], a[3], a[4], a[5])
-        return Notification(
-            notif.id,
-            notif.pid,
-            notif.flags,
-            SeccompData(data.nr, data.arch, data.instruction_pointer, args),
-        )
+                return False
+            raise KernelError(f"ioctl({name})", error.errno or errno_codes.EIO) from None
+        return True
 
 
 def respond(fd: int, id: int, error: int = 0, val: int = 0, *, continue_: bool = False) -> bool:
@@ -252,33 +260,11 @@ def respond(fd: int, id: int, error: int = 0, val: int = 0, *, continue_: bool =
     response = SeccompNotifResp(
         id, val, error, SECCOMP_USER_NOTIF_FLAG_CONTINUE if continue_ else 0
     )
-    while True:
-        try:
-            fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, response, True)
-        except InterruptedError:
-            continue
-        except OSError as failure:
-            if failure.errno == errno_codes.ENOENT:
-                return False
-            raise KernelError(
-                "ioctl(SECCOMP_IOCTL_NOTIF_SEND)", failure.errno or errno_codes.EIO
-            ) from None
-        return True
+    return _notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, "SECCOMP_IOCTL_NOTIF_SEND", response)
 
 
 def id_valid(fd: int, id: int) -> bool:
     """``SECCOMP_IOCTL_NOTIF_ID_VALID``: whether notification ``id`` still waits for an answer
     (its thread is alive and blocked in the call)."""
     value = ctypes.c_uint64(id)
-    while True:
-        try:
-            fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, value, True)
-        except InterruptedError:
-            continue
-        except OSError as error:
-            if error.errno == errno_codes.ENOENT:
-                return False
-            raise KernelError(
-                "ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID)", error.errno or errno_codes.EIO
-            ) from None
-        return True
+    return _notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, "SECCOMP_IOCTL_NOTIF_ID_VALID", value)
