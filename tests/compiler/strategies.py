@@ -124,7 +124,7 @@ def policies(
         arches=arches,
         bad_arch_action=draw(actions),
         unknown_syscall_action=draw(st.none() | actions),
-        multiplexer_conditions="drop",
+        multiplexer_conditions=draw(st.sampled_from(("drop", "strict"))),
     )
 
 

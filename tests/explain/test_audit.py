@@ -7,6 +7,7 @@ taken from the audit's output. The emulator confirms the bypasses the audit repo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -913,18 +914,23 @@ def test_a_compiled_policy_has_the_dangerous_calls_of_the_policy(weak: Policy) -
 # --- real policies --------------------------------------------------------------------------------
 
 
-def test_the_default_policy_reports_nothing_above_info_on_x86_64() -> None:
-    report = audit_policy(default_policy(["x86_64"]))
+@pytest.mark.parametrize("arches", [["x86_64"], ["x86_64", "i386", "x32"], ["native+compat"]])
+def test_the_default_policy_reports_nothing_above_info(arches: list[str]) -> None:
+    report = audit_policy(default_policy(arches))
     assert report.at_least(Severity.LOW) == ()
-    assert ("SB006", Severity.INFO, "name_to_handle_at", ("x86_64",)) in found(report)
-    compiled = audit_program(compile_policy(default_policy(["x86_64"])), arches=["x86_64"])
+    listed = tuple(a.name for a in default_policy(arches).resolved_arches())
+    assert ("SB006", Severity.INFO, "name_to_handle_at", listed) in found(report)
+    compiled = audit_program(compile_policy(default_policy(arches)), arches=list(listed))
     assert compiled.at_least(Severity.LOW) == ()
 
 
-def test_the_default_policy_on_i386_trades_the_socket_family_check() -> None:
-    # default.yaml says so: on i386, socketcall(SYS_SOCKET) cannot be checked for AF_ALG and
-    # AF_VSOCK, and multiplexer_conditions: drop allows every one.
-    report = audit_policy(default_policy(["x86_64", "i386", "x32"]))
+def test_the_default_policy_with_dropped_conditions_would_open_socketcall() -> None:
+    # default.yaml says multiplexer_conditions: strict; with drop, socketcall(SYS_SOCKET) on
+    # i386 would be allowed for every family, AF_ALG and AF_VSOCK included.
+    weakened = dataclasses.replace(
+        default_policy(["x86_64", "i386", "x32"]), multiplexer_conditions="drop"
+    )
+    report = audit_policy(weakened)
     assert found(report, *(c for c in CHECKS if c != "SB013")) == [
         ("SB006", Severity.INFO, "name_to_handle_at", ("x86_64", "i386", "x32")),
         ("SB010", Severity.LOW, "socket", ("i386",)),

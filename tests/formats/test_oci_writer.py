@@ -264,6 +264,27 @@ def test_refusals_of_the_policy_as_a_whole() -> None:
     )
 
 
+def test_strict_multiplexers_are_refused_where_libseccomp_would_mirror() -> None:
+    text = (
+        "default_action: errno(EPERM)\nbad_arch_action: kill_thread\narches: [ARCHES]\n"
+        "multiplexer_conditions: strict\nsyscalls:\n"
+        "  - names: [socket]\n    action: allow\n    when: {arg: 0, op: eq, value: 1}\n"
+        "  - {names: [socket], action: errno(EACCES)}\n"
+    )
+    message = _refusal(text.replace("ARCHES", "x86_64, i386"))
+    assert message.startswith("p.yaml:6:5: rule 1 (p.yaml:6:5): cannot be written")
+    assert "strict keeps these rules off socketcall on i386" in message
+    assert "'multiplexer_conditions: drop'" in message
+    # without a multiplexer there is nothing strict changes: the profile is written
+    policy = load_yaml_policy(text.replace("ARCHES", "x86_64"), source="p.yaml")
+    theirs = _read_back(to_oci_json(policy), policy)
+    socket = get_arch("x86_64").syscalls["socket"]
+    for family in (1, 2):
+        assert theirs.evaluate("x86_64", socket, (family,)) == policy.evaluate(
+            "x86_64", socket, (family,)
+        )
+
+
 def test_a_number_means_different_calls_on_different_architectures() -> None:
     message = _refusal(
         "default_action: errno(EPERM)\nbad_arch_action: kill_thread\narches: [x86_64, i386]\n"

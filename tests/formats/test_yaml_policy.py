@@ -295,7 +295,7 @@ MALFORMED = [
     ("default_action: allow\narches: x86_64\n", 2, 9, "arches must be a list", "x86_64"),
     ("default_action: allow\narches: []\n", 2, 9, "at least one architecture", "[]"),
     ("default_action: allow\nflags: [fast]\n", 2, 9, "unknown flag 'fast'", "fast"),
-    ("default_action: allow\nmultiplexer_conditions: maybe\n", 2, 25, "'error' or 'drop'", "maybe"),
+    ("default_action: allow\nmultiplexer_conditions: maybe\n", 2, 25, "or 'strict'", "maybe"),
     (
         "default_action: allow\nsyscalls: {names: [read]}\n",
         2,

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from seccomp_bpf.arch import Arch, get_arch, native_arch
+from seccomp_bpf.bpf import Program
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.kernel import syscall_abi
+from seccomp_bpf.kernel.compat import has_i386_emulation
 from seccomp_bpf.policies.default import (
     DEFAULT_POLICY_SOURCE,
     builtin_policy_text,
     default_policy,
 )
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy
+from tests.kernel.forked import run_in_child
 
 DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 
@@ -40,6 +45,8 @@ FORK_FLAGS = CLONE_CHILD_CLEARTID | SIGCHLD  # glibc's fork()
 # <uapi/linux/personality.h>
 PER_LINUX, PER_LINUX32, UNAME26 = 0, 8, 0x20000
 READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE = 0x400000, 0x40000
+# <linux/net.h>: socketcall's call numbers
+SYS_SOCKET, SYS_CONNECT = 1, 3
 # <linux/socket.h>
 AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_ALG, AF_VSOCK = 1, 2, 10, 16, 38, 40
 # <asm-generic/ioctls.h>
@@ -162,10 +169,62 @@ def test_socket_families(x86: Policy) -> None:
         assert x86.evaluate("x86_64", nr, (family, 1, 0)) == ALLOW
     for family in (AF_ALG, AF_VSOCK):
         assert x86.evaluate("x86_64", nr, (family, 1, 0)) == EPERM
-    # i386: socket() through socketcall(SYS_SOCKET=1, args) cannot be checked; it is allowed.
+    # i386: socket() through socketcall(SYS_SOCKET=1, args) cannot be checked (the family is
+    # in memory), so it fails closed; the other socket calls through socketcall are allowed.
     socketcall = number(get_arch("i386"), "socketcall")
     assert socketcall is not None
-    assert x86.evaluate("i386", socketcall, (1, 0)) == ALLOW
+    assert x86.evaluate("i386", socketcall, (SYS_SOCKET, 0)) == EPERM
+    assert x86.evaluate("i386", socketcall, (SYS_CONNECT, 0)) == ALLOW
+    i386_socket = number(get_arch("i386"), "socket")
+    assert x86.evaluate("i386", i386_socket, (AF_INET, 1, 0)) == ALLOW
+    assert x86.evaluate("i386", i386_socket, (AF_VSOCK, 1, 0)) == EPERM
+
+
+def _i386_sockets_under(program: Program) -> list[tuple[str, int, bool, int]]:
+    """In a 64-bit child under ``program``: socket(family) the i386 way, directly and
+    through socketcall(SYS_SOCKET, args) with the arguments in memory below 4 GiB."""
+    import ctypes
+    import mmap
+
+    from seccomp_bpf.kernel import set_mode_filter, set_no_new_privs
+    from seccomp_bpf.kernel.compat import i386_syscall
+
+    map_32bit = 0x40  # <asm/mman.h> (x86): MAP_32BIT, so that an i386 pointer reaches it
+    memory = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | map_32bit)
+    words = (ctypes.c_uint32 * 3).from_buffer(memory)
+    address = ctypes.addressof(words)
+    assert address < 1 << 32
+    set_no_new_privs()
+    set_mode_filter(program)
+    i386 = get_arch("i386")
+    results = []
+    for family in (AF_UNIX, AF_VSOCK, AF_ALG):
+        words[0], words[1], words[2] = family, 1, 0  # SOCK_STREAM
+        for how, result in (
+            ("socket", i386_syscall(i386.syscalls["socket"], family, 1, 0)),
+            ("socketcall", i386_syscall(i386.syscalls["socketcall"], SYS_SOCKET, address)),
+        ):
+            if not result.failed:
+                os.close(result.value)
+            results.append((how, family, result.failed, result.errno if result.failed else 0))
+    del words
+    return results
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(syscall_abi() != "x86_64", reason="needs a 64-bit x86-64 process")
+def test_vsock_and_alg_are_denied_through_int80_and_socketcall(x86: Policy) -> None:
+    """Any 64-bit process can make i386 calls (int 0x80): the family rule must hold there,
+    through socketcall(SYS_SOCKET) too, or it holds for nobody."""
+    if not has_i386_emulation():
+        pytest.skip("this kernel runs no i386 calls")
+    results = run_in_child(_i386_sockets_under, compile_policy(x86))
+    for how, family, failed, error in results:
+        if family == AF_UNIX:
+            expected = (how == "socketcall", errno.EPERM if how == "socketcall" else 0)
+        else:
+            expected = (True, errno.EPERM)
+        assert (failed, error) == expected, (how, family)
 
 
 def test_terminal_injection_ioctls_are_denied(x86: Policy) -> None:

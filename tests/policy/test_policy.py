@@ -52,7 +52,7 @@ def test_lists_become_tuples_and_equality_ignores_source() -> None:
         ({"default_action": ALLOW, "rules": (ALLOW,)}, "rules holds Rule values"),
         ({"default_action": ALLOW, "arches": ()}, "at least one architecture"),
         ({"default_action": ALLOW, "arches": "x86_64"}, "arches must be a sequence"),
-        ({"default_action": ALLOW, "multiplexer_conditions": "ignore"}, "'error' or 'drop'"),
+        ({"default_action": ALLOW, "multiplexer_conditions": "ignore"}, "'drop' or 'strict'"),
         ({"default_action": ALLOW, "flags": ("tsync", "fast")}, "unknown filter flag 'fast'"),
         ({"default_action": ALLOW, "name": 5}, "name must be text"),
     ],

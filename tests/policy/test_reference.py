@@ -231,7 +231,7 @@ class TestMultiplexers:
         policy = Policy(ERRNO(1), (Rule(("read",), ALLOW), rule), ("x86_64", "i386"))
         with pytest.raises(PolicyError, match=r"rule 2 .*'socket'.* i386 .*socketcall") as caught:
             policy.validate()
-        assert "multiplexer_conditions: drop" in str(caught.value)
+        assert "multiplexer_conditions: strict" in str(caught.value)
         with pytest.raises(PolicyError):
             policy.evaluate("x86_64", X86_64_READ)
 
@@ -255,6 +255,38 @@ class TestMultiplexers:
         )
         assert deny.evaluate("i386", I386_SOCKETCALL, args(1)) == ERRNO(13)
         assert deny.evaluate("i386", I386_SOCKET, args(2)) == ALLOW
+
+    def test_strict_skips_conditional_allow_rules_and_widens_denials(self) -> None:
+        af_unix, af_inet, af_vsock = 1, 2, 40
+        policy = Policy(
+            ERRNO(1),
+            (
+                Rule(("socket",), ALLOW, in_(0, [af_unix, af_inet], width=32)),
+                Rule(("socket",), LOG, eq(0, af_vsock + 1, width=32)),
+                Rule(("socket",), ERRNO(13)),
+                Rule(("connect",), TRAP(3), eq(0, 5, width=32)),
+                Rule(("connect",), ALLOW),
+                Rule(("bind",), ALLOW, eq(0, 3, width=32)),
+            ),
+            ("x86_64", "i386"),
+            multiplexer_conditions="strict",
+        )
+        sys_socket, sys_bind, sys_connect = 1, 2, 3  # <linux/net.h>
+        # direct calls: the rules as written
+        assert policy.evaluate("i386", I386_SOCKET, args(af_inet)) == ALLOW
+        assert policy.evaluate("i386", I386_SOCKET, args(af_vsock)) == ERRNO(13)
+        # through socketcall: the allow and log rules cannot be checked, the denial applies
+        assert policy.evaluate("i386", I386_SOCKETCALL, args(sys_socket)) == ERRNO(13)
+        decision = policy.decide("i386", I386_SOCKETCALL, args(sys_socket))
+        assert decision.rule_index == 2 and "through socketcall" in decision.reason
+        # a conditional denial applies to every call through the multiplexer
+        assert policy.evaluate("i386", I386_SOCKETCALL, args(sys_connect)) == TRAP(3)
+        # a conditional allow with nothing after it: the multiplexed call gets the default
+        assert policy.evaluate("i386", I386_SOCKETCALL, args(sys_bind)) == ERRNO(1)
+        assert policy.evaluate("x86_64", X86_64_SOCKET, args(af_inet)) == ALLOW
+        warnings = policy.check()
+        assert any("rule 1" in w and "does not apply to socketcall(socket)" in w for w in warnings)
+        assert any("rule 4" in w and "every socketcall(connect)" in w for w in warnings)
 
     def test_mirrored_entries_keep_their_place_among_the_multiplexers_rules(self) -> None:
         own_first = Policy(

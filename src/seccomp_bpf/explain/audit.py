@@ -1454,7 +1454,8 @@ def _multiplexer_finding(
     )
     denied = "denied for some arguments" if allowed_directly else "denied"
     reason = (
-        f"multiplexer_conditions: drop lets every {multiplexer}({name}) through"
+        f"multiplexer_conditions: {policy.multiplexer_conditions} lets every "
+        f"{multiplexer}({name}) through"
         if dropped
         else "its arguments are in memory that the filter cannot read"
     )
@@ -1550,7 +1551,7 @@ def _dropped_mirror_index(policy: Policy, rule_index: int | None) -> bool:
     """Whether rule ``rule_index`` has conditions that its multiplexer mirrors drop."""
     return (
         rule_index is not None
-        and policy.multiplexer_conditions == "drop"
+        and policy.multiplexer_conditions in ("drop", "strict")
         and policy.rules[rule_index].when is not None
     )
 

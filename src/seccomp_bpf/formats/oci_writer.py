@@ -50,6 +50,7 @@ others, so the profile covers exactly them on any of them) and a ``comment`` per
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -344,6 +345,31 @@ class _Writer:
         for index, rule in enumerate(policy.rules):
             if rule.action.kind is ActionKind.TRAP and rule.action.data:
                 self.refuse((index,), f"{rule.action}: OCI's SCMP_ACT_TRAP carries no data")
+        if policy.multiplexer_conditions == "strict":
+            self.check_strict_multiplexers()
+
+    def check_strict_multiplexers(self) -> None:
+        """libseccomp mirrors a rule on a socket or IPC call onto socketcall/ipc by itself,
+        without its argument conditions: what ``drop`` says. ``strict`` differs from that
+        where it keeps an allow or log rule off the multiplexer, and no profile can say it."""
+        loose = dataclasses.replace(self.policy, multiplexer_conditions="drop")
+        for arch in self.arches:
+            kept = self.policy.resolve(arch).rules_by_nr
+            left_off = {
+                (entry.rule_index, entry.via)
+                for nr, entries in loose.resolve(arch).rules_by_nr.items()
+                for entry in entries
+                if entry.via is not None and entry not in kept.get(nr, ())
+            }
+            if left_off:
+                multiplexers = " and ".join(sorted({via for _, via in left_off if via}))
+                self.refuse(
+                    (index for index, _ in left_off),
+                    f"multiplexer_conditions: strict keeps these rules off {multiplexers} on "
+                    f"{arch.name}, but libseccomp mirrors socket and IPC rules onto "
+                    f"{multiplexers} itself, without their argument conditions; write "
+                    f"'multiplexer_conditions: drop' (or leave {arch.name} out) to export",
+                )
 
     # --- decisions per name -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@
     unknown_syscall_action: errno(ENOSYS) # optional
     arches: [x86_64, i386, x32]           # optional ([native]); NAME+compat adds NAME's compat
                                           # ABIs: [native+compat] is x86_64, i386, x32 on x86-64
-    multiplexer_conditions: error         # optional: error | drop (see policy.resolution)
+    multiplexer_conditions: error         # optional: error | drop | strict (see policy.resolution)
     flags: [log]                          # optional SECCOMP_FILTER_FLAG_* wishes
     syscalls:
       - names: [read, write, 1000]        # names, or numbers as seccomp_data.nr shows them
@@ -439,7 +439,7 @@ class _Reader:
             mode_node = entries["multiplexer_conditions"][1]
             mode = doc.text(mode_node, "multiplexer_conditions")
             if mode not in MULTIPLEXER_MODES:
-                doc.fail(mode_node, "multiplexer_conditions must be 'error' or 'drop'")
+                doc.fail(mode_node, "multiplexer_conditions must be 'error', 'drop' or 'strict'")
         if "flags" in entries:
             for item in doc.sequence(entries["flags"][1], "flags"):
                 flag = doc.text(item, "flags")

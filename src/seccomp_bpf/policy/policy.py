@@ -130,7 +130,7 @@ class Policy:
         set_(self, "arches", arches)
         if self.multiplexer_conditions not in MULTIPLEXER_MODES:
             raise PolicyError(
-                "multiplexer_conditions must be 'error' or 'drop', "
+                "multiplexer_conditions must be 'error', 'drop' or 'strict', "
                 f"not {self.multiplexer_conditions!r}"
             )
         flags = _tuple_of(self.flags, str, "flags")

@@ -12,10 +12,20 @@ A rule on ``socket`` is therefore mirrored onto ``socketcall`` with the conditio
 among the multiplexer's own rules.
 
 The rule's own argument conditions cannot follow: the multiplexer passes the real arguments
-through a pointer that seccomp cannot read. With ``multiplexer_conditions="error"`` (the
-default) such a rule is refused on architectures that have the multiplexer; with ``"drop"``
-the mirror keeps only the call-number test, which makes an allow rule broader and a deny
-rule stricter on the multiplexer, and a warning says so.
+through a pointer that seccomp cannot read. ``multiplexer_conditions`` says what happens to
+such a rule on architectures that have the multiplexer:
+
+``"error"`` (the default)
+    the rule is refused.
+``"drop"``
+    the mirror keeps only the call-number test, which makes an allow rule broader and a deny
+    rule stricter on the multiplexer (libseccomp's behaviour); a warning says so.
+``"strict"``
+    fail closed: an ``allow`` or ``log`` rule with conditions is not mirrored at all (its
+    conditions cannot be shown to hold), any other rule is mirrored without its conditions.
+    So a call through the multiplexer runs only if the direct call runs whatever its
+    arguments: before the rule that allows it, every rule skipped was itself an allow or log
+    rule. Warnings say what was skipped and what was widened.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from seccomp_bpf.arch import Arch, known_syscall_names
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy.actions import Action
+from seccomp_bpf.policy.actions import Action, ActionKind
 from seccomp_bpf.policy.conditions import Cmp, Condition
 
 if TYPE_CHECKING:
@@ -35,8 +45,9 @@ if TYPE_CHECKING:
     from seccomp_bpf.policy.rules import Rule
 
 MULTIPLEXERS = ("socketcall", "ipc")
-MULTIPLEXER_MODES = ("error", "drop")
+MULTIPLEXER_MODES = ("error", "drop", "strict")
 _IPC_CALL_MASK = 0xFFFF  # ipc/syscall.c: call &= 0xffff; the high half is the version
+_RUNS = (ActionKind.ALLOW, ActionKind.LOG)  # actions under which the call itself runs
 
 
 class ResolvedRule(NamedTuple):
@@ -161,11 +172,19 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
                             f"which on {arch.name} also arrives through {multiplexer}(2); its "
                             f"arguments pass through a pointer that seccomp cannot read, so the "
                             f"conditions cannot follow. Remove {arch.name} from the "
-                            f"architectures, or set 'multiplexer_conditions: drop' to apply the "
-                            f"rule to every {multiplexer} {syscall} call (broader for an allow "
-                            f"rule, stricter for a deny rule)",
+                            f"architectures, or set 'multiplexer_conditions: strict' (an allow "
+                            f"rule does not apply to {multiplexer} {syscall} calls, a deny rule "
+                            f"applies to all of them) or 'drop' (the rule applies to every "
+                            f"{multiplexer} {syscall} call, broader for an allow rule)",
                             snippet=syscall,
                         )
+                    if policy.multiplexer_conditions == "strict" and rule.action.kind in _RUNS:
+                        warnings.append(
+                            f"{arch.name}: {rule_label(index, rule)} does not apply to "
+                            f"{multiplexer}({syscall}) calls: its argument conditions cannot be "
+                            f"checked through {multiplexer}"
+                        )
+                        continue
                     warnings.append(
                         f"{arch.name}: {rule_label(index, rule)} applies to every "
                         f"{multiplexer}({syscall}) call: its argument conditions cannot follow "
