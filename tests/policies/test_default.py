@@ -176,6 +176,7 @@ def test_socket_families(x86: Policy) -> None:
     assert x86.evaluate("i386", socketcall, (SYS_SOCKET, 0)) == EPERM
     assert x86.evaluate("i386", socketcall, (SYS_CONNECT, 0)) == ALLOW
     i386_socket = number(get_arch("i386"), "socket")
+    assert i386_socket is not None
     assert x86.evaluate("i386", i386_socket, (AF_INET, 1, 0)) == ALLOW
     assert x86.evaluate("i386", i386_socket, (AF_VSOCK, 1, 0)) == EPERM
 
