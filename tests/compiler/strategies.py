@@ -22,8 +22,10 @@ from seccomp_bpf.policy import (
     Cmp,
     Condition,
     Not,
+    NumberRange,
     Policy,
     Rule,
+    Syscall,
 )
 
 MAX64 = (1 << 64) - 1
@@ -39,7 +41,12 @@ BOUNDARIES = (
     2**63,
     MAX64,
 )
-NAMES = ("read", "write", "openat", "close", "mmap", "getpid", "ioctl", "socket")
+NAMES: tuple[Syscall, ...] = (
+    "read", "write", "openat", "close", "mmap", "getpid", "ioctl", "socket",
+    # ranges: of unknown numbers, over known ones (x86-64 2..9, x32 0..15), crossing an ABI
+    NumberRange(1000, 1003), NumberRange(2, 9), NumberRange(0x40000000, 0x4000000F),
+    NumberRange(0x80000000, 0xBFFFFFFF), NumberRange(0x3FFFFFF0, 0x4000FFFF),
+)  # fmt: skip
 SCALAR_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "masked_eq", "bits_set", "bits_clear")
 
 actions: st.SearchStrategy[Action] = st.one_of(
@@ -96,7 +103,7 @@ conditions: st.SearchStrategy[Condition] = st.recursive(
 
 
 @st.composite
-def rules(draw: st.DrawFn, names: Sequence[str | int] = NAMES) -> Rule:
+def rules(draw: st.DrawFn, names: Sequence[Syscall] = NAMES) -> Rule:
     syscalls = tuple(draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)))
     when = draw(st.none() | conditions)
     return Rule(syscalls, draw(actions), when)
@@ -106,7 +113,7 @@ def rules(draw: st.DrawFn, names: Sequence[str | int] = NAMES) -> Rule:
 def policies(
     draw: st.DrawFn,
     arch_choices: Sequence[Sequence[str]] = (("x86_64",),),
-    names: Sequence[str | int] = NAMES,
+    names: Sequence[Syscall] = NAMES,
 ) -> Policy:
     arches = tuple(draw(st.sampled_from(arch_choices)))
     drawn = draw(st.lists(rules(names), min_size=0, max_size=6))
@@ -128,12 +135,12 @@ def policies(
     )
 
 
-def _names_exist(syscalls: Sequence[str | int], arch_names: Sequence[str]) -> bool:
+def _names_exist(syscalls: Sequence[Syscall], arch_names: Sequence[str]) -> bool:
     from seccomp_bpf.policy.resolution import name_is_on
 
     chosen = [get_arch(name) for name in arch_names]
     return all(
-        isinstance(name, int) or any(name_is_on(arch, name) for arch in chosen)
+        not isinstance(name, str) or any(name_is_on(arch, name) for arch in chosen)
         for name in syscalls
     )
 
@@ -157,6 +164,11 @@ def interesting_numbers(policy: Policy, arch: Arch) -> list[int]:
     numbers = {0, 1, 0x3FFFFFFF, 0x40000000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 999_999}
     for rule in policy.rules:
         for name in rule.syscalls:
+            if isinstance(name, NumberRange):
+                middle = (name.first + name.last) // 2
+                numbers |= {name.first - 1 if name.first else 0, name.first, middle}
+                numbers |= {name.last, name.last + 1}
+                continue
             nr = name if isinstance(name, int) else arch.syscall_number(name)
             if nr is not None:
                 numbers |= {nr, nr + 1, nr - 1 if nr else 0}
@@ -164,7 +176,7 @@ def interesting_numbers(policy: Policy, arch: Arch) -> list[int]:
         nr = arch.syscall_number(name)
         if nr is not None:
             numbers.add(nr)
-    return sorted(n & 0xFFFFFFFF for n in numbers)
+    return sorted({n & 0xFFFFFFFF for n in numbers})
 
 
 @st.composite

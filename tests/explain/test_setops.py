@@ -15,13 +15,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seccomp_bpf.arch import Arch
+from seccomp_bpf.arch import Arch, ArchSymbols, get_arch
+from seccomp_bpf.bpf.assembler import assemble
 from seccomp_bpf.bpf.emulator import SeccompData, emulate, run_filters
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.explain import intersection, union
 from seccomp_bpf.explain.setops import more_permissive
-from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, LOG, Action, Policy, Rule, eq
+from seccomp_bpf.policy import (
+    ALLOW,
+    ERRNO,
+    KILL_PROCESS,
+    LOG,
+    Action,
+    NumberRange,
+    Policy,
+    Rule,
+    eq,
+)
 from tests.compiler.strategies import BOUNDARIES, MAX64, condition_values, policies
 
 ARCHES = (("x86_64", "i386", "x32"),)
@@ -42,11 +53,14 @@ def _calls(a: Policy, b: Policy, seed: int) -> Iterator[tuple[Arch, SeccompData]
         for policy in (a, b):
             for rule in policy.rules:
                 for name in rule.syscalls:
+                    if isinstance(name, NumberRange):
+                        numbers |= {name.first, name.last, name.last + 1}
+                        continue
                     nr = name if isinstance(name, int) else arch.syscall_number(name)
                     if nr is not None:
                         numbers.add(nr)
         for nr in sorted(numbers):
-            nr |= arch.syscall_nr_mask_bit
+            nr = (nr | arch.syscall_nr_mask_bit) & 0xFFFFFFFF
             for _ in range(6):
                 a0, a1, a2, a3, a4, a5 = (rnd.choice(values) for _ in range(6))
                 args = (a0, a1, a2, a3, a4, a5)
@@ -99,12 +113,47 @@ def test_union_of_policies_for_two_architectures_lists_both() -> None:
     assert nothing.evaluate("aarch64", 63) == KILL_PROCESS
 
 
-def test_what_no_policy_can_say_is_refused_or_noted() -> None:
-    # unknown numbers: ENOSYS on x86_64 (a), KILL on aarch64 (b's bad arch is more permissive
-    # than nothing there): the union needs two unknown-number actions
+def test_two_unknown_number_actions_become_a_rule_on_a_range() -> None:
+    # unknown numbers: ENOSYS on x86_64 (a), KILL on aarch64 (b's default): one of the two
+    # unknown-number actions is written as a rule on the range of aarch64's unknown numbers
     a = Policy(ERRNO(1), (Rule(("read",), ALLOW),), ("x86_64",), unknown_syscall_action=ERRNO(38))
     b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("aarch64",))
+    both = union(a, b)
+    assert not both.notes
+    assert any(isinstance(s, NumberRange) for rule in both.rules for s in rule.syscalls)
+    aarch64_last = max(get_arch("aarch64").syscalls.values())
+    for arch, nr, action in (
+        ("x86_64", 0, ALLOW),
+        ("x86_64", 99_999, ERRNO(38)),
+        ("x86_64", 0x80000000, ERRNO(38)),
+        ("aarch64", 63, ALLOW),
+        ("aarch64", aarch64_last + 1, KILL_PROCESS),
+        ("aarch64", 0xFFFFFFFF, KILL_PROCESS),
+    ):
+        assert both.evaluate(arch, nr) == action, (arch, nr)
+
+
+# An o32 filter that lets n64's number 5000 through when an o32 task makes it, while an n64
+# task is refused: in the model an ABI's numbers follow its rules under every AUDIT_ARCH value.
+CROSS_AUDIT_MIPS = """
+    A = arch
+    if (A == 0x40000008) goto o32
+    return KILL_PROCESS
+    o32:
+    A = sys_number
+    if (A == 5000) goto allow
+    return ERRNO(1)
+    allow:
+    return ALLOW
+"""
+
+
+def test_what_no_policy_can_say_is_refused_or_noted() -> None:
+    program = assemble(
+        CROSS_AUDIT_MIPS, symbols=ArchSymbols(default=get_arch("mipsel")), byteorder="little"
+    )
+    b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("mipsel",))
     with pytest.raises(PolicyError, match="cannot be written exactly"):
-        union(a, b)
-    loose = union(a, b, strict=False)
-    assert loose.notes
+        union(program, b)
+    loose = union(program, b, strict=False)
+    assert loose.notes and "(as AUDIT_ARCH_MIPSEL64)" in loose.notes[0]

@@ -28,7 +28,7 @@ def test_summary_says_what_is_allowed_refused_and_left_over() -> None:
         "  kill_process: 1: kexec_load",
         "  socket: allow if arg0 == 0x1; otherwise errno(EPERM)",
         "  every other system call: errno(EPERM)",
-        "  numbers not in the table with rules: 1000: log",
+        "  rules on numbers: 1000: log",
         "  numbers not in the table: errno(ENOSYS)",
         # x86-64's compat ABIs, not listed
         "i386, x32: every call gets kill_process",

@@ -20,6 +20,7 @@ from seccomp_bpf.policy import (
     Any,
     Cmp,
     Not,
+    NumberRange,
     Policy,
     Rule,
     SourceLocation,
@@ -95,7 +96,7 @@ def test_every_key_and_value_form() -> None:
           - names: [mmap]
             action: log
             when: {arg: 2, op: not_in, value: ["-1", 0o7, 0b10]}
-          - names: [1000, -2]
+          - names: [1000, -2, 2000..2047, "0x80000000..0xbfffffff"]
             action: allow
         """
     )
@@ -115,7 +116,12 @@ def test_every_key_and_value_form() -> None:
     assert write.when == All((Cmp(0, "range", (0, 2)), Cmp(None, "ge", 0x400000)))
     assert mmap.action == LOG
     assert mmap.when == Cmp(2, "not_in", (2**64 - 1, 7, 2))
-    assert raw.syscalls == (1000, 0xFFFFFFFE)
+    assert raw.syscalls == (
+        1000,
+        0xFFFFFFFE,
+        NumberRange(2000, 2047),
+        NumberRange(0x80000000, 0xBFFFFFFF),
+    )
 
 
 def test_octal_and_hex_follow_yaml_1_1() -> None:
@@ -296,6 +302,20 @@ MALFORMED = [
     ("default_action: allow\narches: []\n", 2, 9, "at least one architecture", "[]"),
     ("default_action: allow\nflags: [fast]\n", 2, 9, "unknown flag 'fast'", "fast"),
     ("default_action: allow\nmultiplexer_conditions: maybe\n", 2, 25, "or 'strict'", "maybe"),
+    (
+        "default_action: allow\nsyscalls:\n  - {names: [read, 5..x], action: log}\n",
+        3,
+        20,
+        "'5..x' is not a range of numbers FIRST..LAST",
+        "5..x",
+    ),
+    (
+        "default_action: allow\nsyscalls:\n  - {names: [\"9..3\"], action: log}\n",
+        3,
+        14,
+        "a number range runs upwards",
+        "9..3",
+    ),
     (
         "default_action: allow\nsyscalls: {names: [read]}\n",
         2,

@@ -70,8 +70,8 @@ def test_invalid_fields(kwargs: dict[str, object], phrase: str) -> None:
         (("",), "not a system call name"),
         ((" read",), "not a system call name"),
         ((2**32,), "does not fit in 32 bits"),
-        ((1.0,), "a name or a number"),
-        ((True,), "a name or a number"),
+        ((1.0,), "a name, a number or a NumberRange"),
+        ((True,), "a name, a number or a NumberRange"),
     ],
 )
 def test_invalid_rules(syscalls: object, phrase: str) -> None:

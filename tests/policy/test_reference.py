@@ -22,6 +22,7 @@ from seccomp_bpf.policy import (
     Cmp,
     Condition,
     Not,
+    NumberRange,
     Policy,
     Rule,
     bits_set,
@@ -184,6 +185,63 @@ class TestUnknownSyscallAction:
     def test_without_it_unknown_numbers_get_the_default(self) -> None:
         policy = Policy(ERRNO(1), (Rule(("read",), ALLOW),), ("x86_64",))
         assert policy.evaluate("x86_64", 1000) == ERRNO(1)
+
+
+class TestNumberRanges:
+    def test_a_range_names_each_of_its_numbers_in_policy_order(self) -> None:
+        policy = Policy(
+            ERRNO(1),
+            (
+                Rule(("write",), LOG),
+                Rule((NumberRange(0, 9),), TRAP(4), eq(0, 7)),
+                Rule(("read", 5), ALLOW),
+                Rule((NumberRange(1000, 1999),), KILL_THREAD),
+                Rule((1500,), ALLOW),
+            ),
+            ("x86_64", "x32"),
+            unknown_syscall_action=ERRNO(38),
+        )
+        assert policy.evaluate("x86_64", X86_64_WRITE, args(7)) == LOG  # an earlier rule
+        assert policy.evaluate("x86_64", X86_64_READ, args(7)) == TRAP(4)  # the range first
+        assert policy.evaluate("x86_64", X86_64_READ, args(8)) == ALLOW
+        assert policy.evaluate("x86_64", 5, args(7)) == TRAP(4)
+        assert policy.evaluate("x86_64", 9, args(8)) == ERRNO(1)  # named by the range: default
+        assert policy.evaluate("x86_64", 10) == ERRNO(1)  # known, no rule
+        # unknown numbers in a range are named: the range decides, else the default
+        assert policy.evaluate("x86_64", 999) == ERRNO(38)
+        assert policy.evaluate("x86_64", 1000) == KILL_THREAD
+        assert policy.evaluate("x86_64", 1500) == KILL_THREAD  # the range comes first
+        assert policy.evaluate("x86_64", 1999) == KILL_THREAD
+        assert policy.evaluate("x86_64", 2000) == ERRNO(38)
+        decision = policy.decide("x86_64", 1234)
+        assert decision.rule_index == 3 and decision.arch == "x86_64"
+        # x32's numbers carry bit 30: a range of small numbers is not theirs
+        assert policy.evaluate("x86_64", X32_BIT | 1000) == ERRNO(38)
+
+    def test_a_range_across_abis_reaches_each_abis_own_numbers_only(self) -> None:
+        everything = NumberRange(0, 0xFFFFFFFF)
+        rule = Rule((everything,), ERRNO(13), arches=("x32",))
+        policy = Policy(ALLOW, (rule,), ("x86_64", "x32"))
+        assert policy.evaluate("x86_64", X86_64_READ) == ALLOW
+        assert policy.evaluate("x86_64", 0x80000000) == ALLOW  # an x86-64 number
+        assert policy.evaluate("x86_64", X32_BIT | 0) == ERRNO(13)
+        assert policy.evaluate("x86_64", 0xFFFFFFFF) == ERRNO(13)  # bit 30 set: x32's
+        assert policy.evaluate("i386", 3) == KILL_PROCESS  # not listed
+
+    def test_ranges_are_checked(self) -> None:
+        assert NumberRange(-2, -1) == NumberRange(0xFFFFFFFE, 0xFFFFFFFF)
+        assert str(NumberRange(1000, 1003)) == "1000..1003"
+        assert str(NumberRange(0, 0x3FFFFFFF)) == "0..0x3fffffff"
+        assert NumberRange.parse("0x80000000..0xbfffffff") == NumberRange(2**31, 0xBFFFFFFF)
+        assert NumberRange.parse(" 5 .. 9 ") == NumberRange(5, 9)
+        assert NumberRange.parse("read") is None
+        assert NumberRange.parse("5..x") is None
+        with pytest.raises(PolicyError, match="runs upwards"):
+            NumberRange(9, 3)
+        with pytest.raises(PolicyError, match="does not fit in 32 bits"):
+            NumberRange(0, 2**32)
+        with pytest.raises(PolicyError, match="must be an integer"):
+            NumberRange(0, "9")  # type: ignore[arg-type]
 
 
 def test_raw_numbers_apply_as_given_on_every_arch() -> None:

@@ -52,7 +52,7 @@ from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
 from seccomp_bpf.compiler.simplify import merge_rules, narrow_to_32_bits
 from seccomp_bpf.errors import CompileError, InvalidProgramError
-from seccomp_bpf.policy import Action, Condition, Policy
+from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
 
 # Share of the tree's weight given to the architectures other than the primary one.
 _SECONDARY_ABI_WEIGHT = 0.05
@@ -102,6 +102,40 @@ def _decision_for(chain: Sequence[tuple[Condition | None, Action]], fallback: Ac
     if not rules:
         return final
     return ArgumentBlock(tuple(merge_rules(rules)), final)
+
+
+class _ChainDecisions:
+    """The decision for each list of entries, made once (rule lists repeat across numbers);
+    on an ABI that sees 32-bit arguments, from the rules' narrowed conditions."""
+
+    def __init__(self, default: Action, *, narrow: bool) -> None:
+        self.default = default
+        self.narrow = narrow
+        self.memo: dict[tuple[ResolvedRule, ...], Decision] = {}
+
+    def __call__(self, rules: tuple[ResolvedRule, ...]) -> Decision:
+        decision = self.memo.get(rules)
+        if decision is None:
+            chain = [(rule.condition, rule.action) for rule in rules]
+            if self.narrow:
+                chain = [
+                    (narrow_to_32_bits(c) if c is not None else None, action)
+                    for c, action in chain
+                ]
+            decision = self.memo[rules] = _decision_for(chain, self.default)
+        return decision
+
+
+class _RangeDecisions:
+    """The decision for a number outside ``rules_by_nr`` that a rule's range names."""
+
+    def __init__(self, resolved: ResolvedArch, decision_of: _ChainDecisions) -> None:
+        self.resolved = resolved
+        self.decision_of = decision_of
+
+    def __call__(self, nr: int) -> Decision | None:
+        rules = self.resolved.entries(nr)
+        return self.decision_of(rules) if rules else None
 
 
 @dataclass
@@ -306,6 +340,7 @@ class _Compiler:
         decisions: dict[int, Decision] = {}  # numbers with rules, per ABI region
         weights: dict[int, float] = {}
         known_sets: dict[str, set[int]] = {}
+        ranged: dict[str, _RangeDecisions] = {}  # per ABI with number ranges
 
         for abi in abis:
             if not abi.listed:
@@ -313,21 +348,16 @@ class _Compiler:
             resolved = policy.resolve(abi.arch)
             known = known_sets[abi.arch.name] = set(resolved.known_numbers)
             self.known_sorted[abi.arch.name] = sorted(known)
-            memo: dict[tuple[object, ...], Decision] = {}  # rule lists repeat across numbers
+            decision_of = _ChainDecisions(default, narrow=abi.arch.argument_bits == 32)
             for nr, rules in resolved.rules_by_nr.items():
                 if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
-                decision = memo.get(rules)
-                if decision is None:
-                    chain = [(rule.condition, rule.action) for rule in rules]
-                    if abi.arch.argument_bits == 32:
-                        chain = [
-                            (narrow_to_32_bits(c) if c is not None else None, action)
-                            for c, action in chain
-                        ]
-                    decision = memo[rules] = _decision_for(chain, default)
-                decisions[nr] = decision
+                decisions[nr] = decision_of(rules)
                 change_points += [nr, nr + 1]
+            if resolved.ranges:
+                # Numbers in a rule's range that no table knows: the range's entries decide.
+                change_points += resolved.range_bounds()
+                ranged[abi.arch.name] = _RangeDecisions(resolved, decision_of)
             if unknown is not None and unknown != default:
                 for nr in known:
                     change_points += [nr, nr + 1]
@@ -342,6 +372,9 @@ class _Compiler:
                 return bad_arch
             decision = decisions.get(nr)
             if decision is not None:
+                return decision
+            in_ranges = ranged.get(abi.arch.name)
+            if in_ranges is not None and (decision := in_ranges(nr)) is not None:
                 return decision
             if nr in known_sets.get(abi.arch.name, no_numbers):
                 return default.ret_value

@@ -869,7 +869,7 @@ class _ArchView:
         return self.arch.syscalls.get(name)
 
     def entries(self, nr: int) -> tuple[ResolvedRule, ...]:
-        return self.resolved.rules_by_nr.get(nr, ())
+        return self.resolved.entries(nr)
 
     def fallback(self, nr: int) -> Action:
         """What a call gets when no rule matches (policy.reference, step 3)."""
@@ -1474,9 +1474,12 @@ def _unknown_number(view: _ArchView) -> int:
     """A number the ABI's table does not know and no rule names."""
     known = view.resolved.known_numbers
     candidate = max(known, default=view.arch.syscall_nr_base | view.arch.syscall_nr_mask_bit) + 1
-    while candidate in known or candidate in view.resolved.rules_by_nr:
+    while candidate in known or view.resolved.named(candidate):
         candidate += 1
-    return candidate
+        for first, last, _entry in view.resolved.ranges:
+            if first <= candidate <= last:
+                candidate = last + 1  # a rule's range: past it at once
+    return candidate if candidate <= 0xFFFFFFFF else max(known, default=0) + 1
 
 
 def _check_unknown_numbers(policy: Policy, views: Sequence[_ArchView], sink: _Sink) -> None:

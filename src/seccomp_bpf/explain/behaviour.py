@@ -34,7 +34,7 @@ from seccomp_bpf.explain.regions import (
     split,
 )
 from seccomp_bpf.explain.valueset import MASK32, ValueSet, complement_intervals, points
-from seccomp_bpf.policy import Action, Condition, Policy
+from seccomp_bpf.policy import Action, Condition, Policy, ResolvedRule
 
 NR_MAX: Final = MASK32
 
@@ -263,6 +263,15 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
     unknown = policy.unknown_syscall_action
     bad = Partition.constant(policy.bad_arch_action)
     memo: dict[tuple[Chain, Action], Partition] = {}
+
+    def decided(entries: Sequence[ResolvedRule], narrow: bool) -> Partition:
+        chain: Chain = tuple((entry.condition, entry.action) for entry in entries)
+        key = (chain, default)
+        if key not in memo:
+            memo[key] = chain_partition(chain, default)
+        # reference.decide: calls of a 32-bit ABI see the low half of each argument only.
+        return memo[key].narrowed() if narrow else memo[key]
+
     segments: list[Segment] = []
     for low, high, abi in abi_ranges(audit):
         arch = listed.get(abi.name)
@@ -270,34 +279,32 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
             segments.append(Segment(low, high, bad))
             continue
         resolved = policy.resolve(arch)
+        narrow = abi.argument_bits == 32
         known = resolved.known_numbers
         special = {nr for nr in resolved.rules_by_nr if low <= nr <= high}
         separate_unknown = unknown is not None and unknown != default
         if separate_unknown:
             special |= {nr for nr in known if low <= nr <= high}
         gap = Partition.constant(unknown if separate_unknown and unknown is not None else default)
-        start = low
-        for nr in sorted(special):
-            if nr > start:
-                segments.append(Segment(start, nr - 1, gap))
-            entries = resolved.rules_by_nr.get(nr)
-            if entries:
-                chain: Chain = tuple((entry.condition, entry.action) for entry in entries)
-                key = (chain, default)
-                if key not in memo:
-                    memo[key] = chain_partition(chain, default)
-                partition = memo[key]
-                if abi.argument_bits == 32:
-                    # reference.decide: such calls see the low half of each argument only.
-                    partition = partition.narrowed()
-            elif nr in known or unknown is None:
-                partition = Partition.constant(default)
+        # Cut at every special number and at the ends of the rules' number ranges; between
+        # two cuts every number is decided alike.
+        cuts = {low} | {p for nr in special for p in (nr, nr + 1)}
+        cuts |= {p for p in resolved.range_bounds() if low <= p}
+        starts = sorted(p for p in cuts if p <= high)
+        for index, start in enumerate(starts):
+            end = starts[index + 1] - 1 if index + 1 < len(starts) else high
+            if start in special:
+                entries = resolved.rules_by_nr.get(start)
+                if entries:
+                    partition = decided(entries, narrow)
+                elif start in known or unknown is None:
+                    partition = Partition.constant(default)
+                else:
+                    partition = Partition.constant(unknown)
             else:
-                partition = Partition.constant(unknown)
-            segments.append(Segment(nr, nr, partition))
-            start = nr + 1
-        if start <= high:
-            segments.append(Segment(start, high, gap))
+                ranged = resolved.entries(start)
+                partition = decided(ranged, narrow) if ranged else gap
+            segments.append(Segment(start, end, partition))
     return merge_segments(segments)
 
 

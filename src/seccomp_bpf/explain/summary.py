@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from seccomp_bpf.arch import Arch, all_arches, dispatched_arch
-from seccomp_bpf.policy import Action, ActionKind, Policy
+from seccomp_bpf.arch import Arch, all_arches, dispatch_boundaries, dispatched_arch
+from seccomp_bpf.policy import Action, ActionKind, NumberRange, Policy
 from seccomp_bpf.policy.resolution import ResolvedRule
 
 _SHOWN: Final = 8  # names listed before "and N more"
@@ -69,8 +69,9 @@ class AbiSummary:
     """What the table's other calls get (none of them named by a rule)."""
     unknown: Action
     """What numbers that the table does not name get."""
-    raw_numbers: tuple[tuple[int, Action | None], ...]
-    """Numbers outside the table that rules name, with their action (None: by argument)."""
+    raw_numbers: tuple[tuple[int | NumberRange, Action | None], ...]
+    """Numbers outside the table that rules name, and the rules' ranges of numbers, with
+    their action (None: by argument)."""
 
     @property
     def allowed_count(self) -> int:
@@ -98,7 +99,7 @@ class AbiSummary:
                 f"{nr}: {action.describe() if action else 'by argument'}"
                 for nr, action in self.raw_numbers
             ]
-            lines.append(f"  numbers not in the table with rules: {compress(shown)}")
+            lines.append(f"  rules on numbers: {compress(shown)}")
         lines.append(f"  numbers not in the table: {self.unknown.describe()}")
         return lines
 
@@ -176,12 +177,18 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
             for name, nr in table
             if nr not in resolved.rules_by_nr and arch.syscall_name(nr) == name
         ]
-    raw: list[tuple[int, Action | None]] = []
+    raw: list[tuple[int | NumberRange, Action | None]] = []
     for nr in sorted(resolved.rules_by_nr):
         if nr in resolved.known_numbers or dispatched_arch(arch.audit_arch, nr) != arch:
             continue  # a name's number, or a raw number that another ABI's table runs
         action, _ = _decision(resolved.rules_by_nr[nr], default)
         raw.append((nr, action))
+    for first, last, entry in resolved.ranges:
+        starts = [first, *(p for p in dispatch_boundaries(arch.audit_arch) if first < p <= last)]
+        if all(dispatched_arch(arch.audit_arch, p) != arch for p in starts):
+            continue  # numbers that this ABI's AUDIT_ARCH value runs as another ABI's
+        action, _ = _decision((entry,), default)
+        raw.append((NumberRange(first, last), action))
     return AbiSummary(
         arch=arch.name,
         allowed=tuple(allowed),

@@ -5,12 +5,15 @@ The model has one ``default_action``, one ``unknown_syscall_action`` and one
 ``bad_arch_action`` for the whole policy, and rules that name system calls (resolved per
 architecture) or raw numbers, on every listed ABI or on some (``Rule.arches``). The steps:
 
-1. ``bad_arch_action``: what foreign architectures get. An ABI is listed when one of its
-   system calls, or the number after its table's last, gets anything else.
+1. ``bad_arch_action``: what foreign architectures get. An ABI is listed when any of its
+   numbers gets anything else (libseccomp's x86-64 filters let nr -1, an x32 number, through:
+   x32 is listed then, with rules giving the rest of its numbers ``bad_arch_action``).
 2. ``unknown_syscall_action``: what the number after each table's last gets (a call newer
-   than the table); then ``default_action``: the most common action of the named calls among
-   those that allow as much (an allowlist stays an allowlist). Ranges of unknown numbers
-   decided otherwise are listed number by number when they are small, and reported when not.
+   than the table), by a vote of the ABIs whose own system calls are not all refused as
+   foreign; then ``default_action``: the most common action of the named calls among those
+   that allow as much (an allowlist stays an allowlist). A run of numbers decided otherwise
+   than unknown numbers are gets a rule on its range (:class:`NumberRange`), which also
+   decides the table's numbers inside it.
 3. Every call decided otherwise gets rules: per action, the union of its regions of argument
    space (:func:`~seccomp_bpf.explain.regions.regions_condition`), one action left to the
    default or to a final unconditional rule. A name stands for its call on every ABI that has
@@ -22,9 +25,9 @@ architecture) or raw numbers, on every listed ABI or on some (``Rule.arches``). 
    first and end in an unconditional rule, so that no mirror changes its decision.
 5. The result is checked: its behaviour (:func:`~seccomp_bpf.explain.behaviour.policy_behaviour`)
    is compared with the one it was made from, exactly, and every difference is reported.
-   What the model cannot say (two far ranges of unknown numbers decided differently, the
-   numbers of one ABI's range reported under another ABI's ``AUDIT_ARCH`` value decided
-   otherwise than under its own) ends up there.
+   What the model cannot say (the numbers of one ABI's range reported under another ABI's
+   ``AUDIT_ARCH`` value decided otherwise than under its own, as libseccomp's MIPS filters
+   do) ends up there.
 """
 
 from __future__ import annotations
@@ -50,13 +53,11 @@ from seccomp_bpf.explain.behaviour import (
 from seccomp_bpf.explain.regions import region_atoms, regions_condition
 from seccomp_bpf.explain.summary import allows
 from seccomp_bpf.explain.valueset import count_values
-from seccomp_bpf.policy import Action, Condition, Policy, Rule
+from seccomp_bpf.policy import Action, Condition, NumberRange, Policy, Rule
 
-RAW_NUMBER_LIMIT: Final = 4096
-"""Unknown numbers of one range listed one by one at most; a larger range is reported."""
 _REPORTED: Final = 12  # differences listed in the notes before "... and N more"
 
-Item = str | int  # a system call name, or a raw number
+Item = str | int | NumberRange  # a system call name, a raw number, or a range of numbers
 
 
 @dataclass
@@ -67,6 +68,8 @@ class _Abi:
     segments: list[Segment]
     known: list[int]
     known_set: frozenset[int]
+    proper: bool = True
+    """Some system call of the table (or a newer one) is not refused as a foreign call's."""
     starts: list[int] = field(default_factory=list)
     _names: dict[int, list[str]] = field(default_factory=dict)
 
@@ -82,6 +85,10 @@ class _Abi:
 
     def known_between(self, low: int, high: int) -> int:
         return bisect_right(self.known, high) - bisect_left(self.known, low)
+
+    def owns_some(self, low: int, high: int) -> bool:
+        """Whether any number ``low..high`` is this ABI's own."""
+        return any(s.low <= high and low <= s.high for s in self.segments)
 
     def names_of(self, nr: int) -> list[str]:
         """Every name of ``nr`` here, the table's preferred one first."""
@@ -185,24 +192,24 @@ class _Synthesizer:
                 continue
             known = sorted(set(arch.syscalls.values()))
             abi = _Abi(arch, segments, known, frozenset(known))
-            # An ABI is listed when one of its system calls, or the number after its table's
-            # last (a newer call), gets something else than foreign architectures. Other
-            # numbers alone (nr -1, an x32 number that libseccomp's x86-64 filters let
-            # through) do not list it; the check reports them.
+            # An ABI is listed when any of its numbers gets something else than foreign
+            # architectures. It is a proper one when one of its system calls, or the number
+            # after its table's last (a newer call), does; otherwise only some stray numbers
+            # get through (nr -1, an x32 number, in libseccomp's x86-64 filters).
             differing = [s for s in segments if s.partition != bad_partition]
             newer = abi.partition_at(known[-1] + 1) if known else None
-            if (
-                self.forced is None
-                and not any(abi.known_between(s.low, s.high) for s in differing)
-                and (newer is None or newer == bad_partition)
-            ):
+            abi.proper = any(abi.known_between(s.low, s.high) for s in differing) or (
+                newer is not None and newer != bad_partition
+            )
+            if self.forced is None and not differing:
                 continue
             chosen.append(abi)
         if not chosen and candidates:
             arch = candidates[0]
             known = sorted(set(arch.syscalls.values()))
             chosen.append(_Abi(arch, own_segments(self.behaviour, arch), known, frozenset(known)))
-        return chosen
+        # Proper ABIs first: the first listed is the one the compiled tree is tuned for.
+        return sorted(chosen, key=lambda abi: not abi.proper)
 
     # -- 2. default and unknown actions ---------------------------------------------------------
 
@@ -217,7 +224,9 @@ class _Synthesizer:
         named: Counter[Action] = Counter()
         unnamed: Counter[Action] = Counter()
         newer: Counter[Action] = Counter()
-        for abi in abis:
+        # ABIs listed for a few stray numbers (all their system calls refused) do not vote.
+        voters = [abi for abi in abis if abi.proper] or list(abis)
+        for abi in voters:
             for segment in abi.segments:
                 action = segment.partition.constant_action
                 if action is None:
@@ -249,32 +258,27 @@ class _Synthesizer:
     # -- 3. which calls need rules --------------------------------------------------------------
 
     def needed_cells(
-        self, abis: Sequence[_Abi], default: Action, unknown: Action
+        self, plan: _Plan, abis: Sequence[_Abi], default: Action, unknown: Action
     ) -> list[tuple[_Abi, int]]:
+        """The calls that need rules; runs of numbers decided otherwise than unknown numbers
+        are given to ``plan`` as ranges (with the table's numbers inside them)."""
         default_p, unknown_p = Partition.constant(default), Partition.constant(unknown)
         cells: list[tuple[_Abi, int]] = []
         for abi in abis:
             for segment in abi.segments:
                 partition = segment.partition
                 low, high = segment.low, segment.high
+                count = high - low + 1 - abi.known_between(low, high)
+                if count and partition != unknown_p:
+                    if low == high:
+                        cells.append((abi, low))
+                    else:
+                        plan.cover(abi, NumberRange(low, high), partition)
+                    continue
                 if partition != default_p:
                     start = bisect_left(abi.known, low)
                     stop = bisect_right(abi.known, high)
                     cells += [(abi, nr) for nr in abi.known[start:stop]]
-                if partition == unknown_p:
-                    continue
-                count = high - low + 1 - abi.known_between(low, high)
-                if not count:
-                    continue
-                if count > RAW_NUMBER_LIMIT:
-                    self.exact = False
-                    self.notes.append(
-                        f"{abi.arch.name}: numbers {low}..{high} ({count} of them not system "
-                        f"calls of the table) get {describe_partition(partition)}; the model "
-                        f"gives every unknown number one action ({unknown.describe()})"
-                    )
-                    continue
-                cells += [(abi, nr) for nr in range(low, high + 1) if nr not in abi.known_set]
         return cells
 
     # -- the whole -----------------------------------------------------------------------------
@@ -284,8 +288,9 @@ class _Synthesizer:
         abis = self.listed(bad)
         default, unknown = self.fallbacks(abis, bad)
         plan = _Plan(abis, default, unknown)
-        for abi, nr in self.needed_cells(abis, default, unknown):
+        for abi, nr in self.needed_cells(plan, abis, default, unknown):
             plan.add(plan.item_for(abi, nr))
+        plan.add_ranges()
         drop_conditions = plan.multiplexers()
         policy = Policy(
             default_action=default,
@@ -347,11 +352,14 @@ Cell = tuple[str, int]  # (ABI name, number)
 
 @dataclass
 class _Group:
-    """Rule items (names or raw numbers) written with one decision, on some ABIs."""
+    """Rule items (names, raw numbers or ranges) written with one decision, on some ABIs.
+    Groups of ranges come first in the policy and end in an unconditional rule: a number in
+    a range is decided there, so later rules cannot change it."""
 
     partition: Partition
     arches: tuple[str, ...] | None
     leading: bool
+    ranged: bool = False
     items: list[Item] = field(default_factory=list)
 
 
@@ -372,14 +380,31 @@ class _Plan:
         self.position = {abi.arch.name: index for index, abi in enumerate(abis)}
         self.default = Partition.constant(default)
         self.unknown = Partition.constant(unknown)
-        self.groups: dict[tuple[Partition, tuple[str, ...] | None, bool], _Group] = {}
+        self.groups: dict[tuple[Partition, tuple[str, ...] | None, bool, bool], _Group] = {}
         self.done: set[Item] = set()
         self.scopes: dict[Item, list[tuple[Partition, tuple[str, ...] | None]]] = {}
         # Partitions are shared by every call of a segment: remember answers by identity.
         self._fits: dict[tuple[int, int, bool], bool] = {}
+        # Ranges given a rule, per ABI: what every number in them gets.
+        self.covered: dict[str, list[tuple[NumberRange, Partition]]] = {}
+
+    def cover(self, abi: _Abi, numbers: NumberRange, partition: Partition) -> None:
+        """Decide ``numbers`` of ``abi`` (its own, one segment) by a rule on the range."""
+        self.covered.setdefault(abi.arch.name, []).append((numbers, partition))
+
+    def add_ranges(self) -> None:
+        for item in dict.fromkeys(r for ranges in self.covered.values() for r, _ in ranges):
+            self.add(item)
 
     def cells(self, item: Item) -> list[tuple[_Abi, int, Partition]]:
         """The calls ``item`` stands for, with the decision wanted for each."""
+        if isinstance(item, NumberRange):
+            return [
+                (abi, item.first, partition)
+                for abi in self.abis
+                for numbers, partition in self.covered.get(abi.arch.name, ())
+                if numbers == item
+            ]
         out = []
         for abi in self.abis:
             nr = abi.arch.syscalls.get(item) if isinstance(item, str) else item
@@ -393,6 +418,10 @@ class _Plan:
     def implicit(self, abi: _Abi, nr: int) -> Partition:
         """What a call no rule names gets."""
         return self.default if nr in abi.known_set else self.unknown
+
+    def in_range(self, abi: _Abi, nr: int) -> bool:
+        """Whether a rule on a range decides ``nr`` on ``abi`` (before any rule on names)."""
+        return any(nr in numbers for numbers, _ in self.covered.get(abi.arch.name, ()))
 
     def fits(self, abi: _Abi, want: Partition, rule: Partition) -> bool:
         narrow = abi.arch.argument_bits == 32
@@ -412,12 +441,17 @@ class _Plan:
         if item in self.done and not leading:
             return
         self.done.add(item)
+        ranged = isinstance(item, NumberRange)
         cells = self.cells(item)
+        if not ranged:
+            # A call in a range is decided by the range's rule, which comes first: whatever
+            # this item's rules say never reaches it.
+            cells = [cell for cell in cells if not self.in_range(cell[0], cell[1])]
         cells.sort(key=lambda cell: cell[0].arch.argument_bits != 64)
         placed: list[tuple[Partition, list[str]]] = []
         spare = []
         for abi, nr, want in cells:
-            if not leading and want == self.implicit(abi, nr):
+            if not leading and not ranged and want == self.implicit(abi, nr):
                 spare.append((abi, want))
                 continue
             for rule, names in placed:
@@ -434,6 +468,9 @@ class _Plan:
                     names.append(abi.arch.name)
                     break
         everyone = {abi.arch.name for abi, _, _ in cells}
+        if isinstance(item, NumberRange):
+            # The range reaches every listed ABI that owns some of its numbers.
+            everyone |= {a.arch.name for a in self.abis if a.owns_some(item.first, item.last)}
         scopes = []
         for rule, names in placed:
             arches = (
@@ -441,9 +478,9 @@ class _Plan:
                 if set(names) == everyone
                 else tuple(sorted(names, key=lambda n: self.position[n]))
             )
-            key = (rule, arches, leading)
+            key = (rule, arches, leading, ranged)
             if key not in self.groups:
-                self.groups[key] = _Group(rule, arches, leading)
+                self.groups[key] = _Group(rule, arches, leading, ranged)
             self.groups[key].items.append(item)
             scopes.append((rule, arches))
         self.scopes[item] = scopes
@@ -486,13 +523,15 @@ class _Plan:
         return drop
 
     def rules(self) -> list[Rule]:
-        """Leading groups first (each ending unconditionally), then the others: argument-free
-        ones, allowing first, then conditional ones."""
+        """Ranges first, then leading groups (each ending unconditionally), then the others:
+        argument-free ones, allowing first, then conditional ones."""
         default = self.default.constant_action
         assert default is not None
 
         def order(group: _Group) -> tuple[int, int, int]:
             action = group.partition.constant_action
+            if group.ranged:
+                return (-1, 0, 0)
             if group.leading:
                 return (0, 0, 0)
             if action is not None:
@@ -501,7 +540,10 @@ class _Plan:
 
         def item_order(item: Item) -> tuple[int, int, int]:
             for abi in self.abis:
-                nr = abi.arch.syscalls.get(item) if isinstance(item, str) else item
+                if isinstance(item, NumberRange):
+                    nr: int | None = item.first
+                else:
+                    nr = abi.arch.syscalls.get(item) if isinstance(item, str) else item
                 if nr is not None and abi.partition_at(nr) is not None:
                     return (0 if isinstance(item, str) else 1, self.position[abi.arch.name], nr)
             return (2, 0, 0)
@@ -510,7 +552,7 @@ class _Plan:
         for group in sorted(self.groups.values(), key=order):
             items = tuple(sorted(group.items, key=item_order))
             for condition, action in partition_rules(
-                group.partition, default, force_fallback=group.leading
+                group.partition, default, force_fallback=group.leading or group.ranged
             ):
                 rules.append(Rule(items, action, condition, arches=group.arches))
         return rules

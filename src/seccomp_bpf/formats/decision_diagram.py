@@ -450,7 +450,7 @@ def fallback_action(policy: Policy, arch: Arch, nr: int) -> Action:
     if (
         policy.unknown_syscall_action is not None
         and nr not in resolved.known_numbers
-        and nr not in resolved.rules_by_nr
+        and not resolved.named(nr)
     ):
         return policy.unknown_syscall_action
     return policy.default_action
@@ -472,7 +472,7 @@ def syscall_decision(
     the decision the same rules would take on 64-bit arguments.
     """
     resolved = policy.resolve(arch)
-    entries = resolved.rules_by_nr.get(nr, ())
+    entries = resolved.entries(nr)
     node = diagrams.first_match(
         [(entry.condition, entry.action) for entry in entries],
         fallback_action(policy, arch, nr),
@@ -502,10 +502,14 @@ def decision_differences(
     for arch in arches:
         ours_resolved = ours.resolve(arch)
         theirs_resolved = theirs.resolve(arch)
+        # Between two of these numbers, outside the tables and the rules' own numbers, both
+        # policies decide every number alike.
         numbers = (
             set(ours_resolved.known_numbers)
             | set(ours_resolved.rules_by_nr)
             | set(theirs_resolved.rules_by_nr)
+            | {p & 0xFFFFFFFF for p in ours_resolved.range_bounds()}
+            | {p & 0xFFFFFFFF for p in theirs_resolved.range_bounds()}
         )
         for nr in sorted(numbers):
             mine = syscall_decision(diagrams, ours, arch, nr)

@@ -62,6 +62,7 @@ from seccomp_bpf.policy.actions import (
 from seccomp_bpf.policy.conditions import All, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
+from seccomp_bpf.policy.rules import NumberRange
 
 GO_ARCHES: Final = ("x86_64", "i386", "arm", "aarch64")
 """The architectures go-seccomp-bpf has system call tables for (its README)."""
@@ -285,6 +286,10 @@ class _Writer:
                 f"{unknown.describe()}); unknown numbers get the default action there",
             )
         self.check_multiplexers(arch)
+        for index, rule in enumerate(policy.rules):
+            for item in rule.syscalls:
+                if isinstance(item, NumberRange):
+                    self.refuse({index}, f"go-seccomp-bpf names system calls, not numbers {item}")
         diagrams = self.diagrams
         resolved = policy.resolve(arch)
         default_leaf = diagrams.leaf(default)

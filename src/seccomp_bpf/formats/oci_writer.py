@@ -74,6 +74,7 @@ from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
 from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
+from seccomp_bpf.policy.rules import NumberRange
 
 _ACTION_TOKENS: Final[dict[ActionKind, str]] = {
     ActionKind.KILL_PROCESS: "SCMP_ACT_KILL_PROCESS",
@@ -345,6 +346,9 @@ class _Writer:
         for index, rule in enumerate(policy.rules):
             if rule.action.kind is ActionKind.TRAP and rule.action.data:
                 self.refuse((index,), f"{rule.action}: OCI's SCMP_ACT_TRAP carries no data")
+            for item in rule.syscalls:
+                if isinstance(item, NumberRange):
+                    self.refuse((index,), f"a profile names system calls, not numbers {item}")
         if policy.multiplexer_conditions == "strict":
             self.check_strict_multiplexers()
 

@@ -11,7 +11,8 @@
     multiplexer_conditions: error         # optional: error | drop | strict (see policy.resolution)
     flags: [log]                          # optional SECCOMP_FILTER_FLAG_* wishes
     syscalls:
-      - names: [read, write, 1000]        # names, or numbers as seccomp_data.nr shows them
+      - names: [read, write, 1000, "0x80000000..0xbfffffff"]  # names, numbers as
+        # seccomp_data.nr shows them, and ranges of numbers FIRST..LAST
         action: allow
       - names: ["@network", "@time"]      # @group: the members the policy's arches have
         action: allow
@@ -71,7 +72,7 @@ from seccomp_bpf.policy.actions import KILL_PROCESS, Action
 from seccomp_bpf.policy.conditions import OPERATIONS, All, Any, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy, expand_arch_name
 from seccomp_bpf.policy.resolution import MULTIPLEXER_MODES, name_is_on, unknown_name_message
-from seccomp_bpf.policy.rules import Rule, SourceLocation
+from seccomp_bpf.policy.rules import NumberRange, Rule, SourceLocation, Syscall
 
 _TOP_KEYS = (
     "name",
@@ -578,14 +579,14 @@ class _Reader:
                 "put 'names_with_args' in an entry of its own",
             )
         rules: list[Rule] = []
-        seen: dict[str | int, Node] = {}
+        seen: dict[Syscall, Node] = {}
         if "names" in entries:
             names_node = entries["names"][1]
             items = doc.sequence(names_node, "names")
             if not items:
                 doc.fail(names_node, "names: the list is empty")
-            syscalls: list[str | int] = []
-            from_groups: set[str | int] = set()
+            syscalls: list[Syscall] = []
+            from_groups: set[Syscall] = set()
             for item in items:
                 if isinstance(item, ScalarNode) and str(item.value).startswith("@"):
                     for member in self.read_group(item):
@@ -661,17 +662,25 @@ class _Reader:
         location = doc.location(node)
         return [dataclasses.replace(rule, location=location) for rule in rules]
 
-    def read_syscall(self, item: Node) -> str | int:
+    def read_syscall(self, item: Node) -> Syscall:
         doc = self.doc
         if isinstance(item, ScalarNode) and item.tag == _INT:
             return doc.integer(item, "names")
         name = doc.text(item, "names: a system call name or number")
+        if ".." in name:
+            try:
+                number_range = NumberRange.parse(name)
+            except PolicyError as error:
+                doc.fail(item, f"names: {error.message}")
+            if number_range is None:
+                doc.fail(item, f"names: {name!r} is not a range of numbers FIRST..LAST")
+            return number_range
         if not name or name.strip() != name:
             doc.fail(item, f"names: {name!r} is not a system call name")
         self.check_name(item, name, "names")
         return name
 
-    def remember(self, seen: dict[str | int, Node], syscall: str | int, item: Node) -> None:
+    def remember(self, seen: dict[Syscall, Node], syscall: Syscall, item: Node) -> None:
         if syscall in seen:
             first = seen[syscall].start_mark.line + 1
             self.doc.fail(
@@ -682,7 +691,7 @@ class _Reader:
     def make_rule(
         self,
         node: Node,
-        syscalls: tuple[str | int, ...],
+        syscalls: tuple[Syscall, ...],
         action: Action,
         when: Condition | None,
         location: SourceLocation,
@@ -693,7 +702,7 @@ class _Reader:
             self.doc.fail(node, error.message)
 
     def read_names_with_args(
-        self, node: Node, action: Action, seen: dict[str | int, Node]
+        self, node: Node, action: Action, seen: dict[Syscall, Node]
     ) -> list[Rule]:
         doc = self.doc
         items = doc.sequence(node, "names_with_args")

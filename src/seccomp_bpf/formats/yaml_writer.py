@@ -128,7 +128,10 @@ def _rule_lines(index: int, rule: Rule) -> list[str]:
         lines.append(f"  # {rule_label(index, rule)}")
     names: list[str] = []
     for syscall in dict.fromkeys(rule.syscalls):  # a name twice in one rule means it once
-        names.append(str(syscall) if isinstance(syscall, int) else scalar(syscall))
+        if isinstance(syscall, str):
+            names.append(scalar(syscall))
+        else:  # a number, or a range written "FIRST..LAST" (a string to YAML)
+            names.append(str(syscall) if isinstance(syscall, int) else scalar(str(syscall)))
     block = _flow_list(names, "    ", "names")
     block[0] = "  - " + block[0].lstrip()
     lines.extend(block)

@@ -37,8 +37,8 @@ from seccomp_bpf.policy.conditions import (
 )
 from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy
 from seccomp_bpf.policy.reference import Decision, decide, evaluate
-from seccomp_bpf.policy.resolution import ResolvedArch, ResolvedRule
-from seccomp_bpf.policy.rules import Rule, SourceLocation
+from seccomp_bpf.policy.resolution import ResolvedArch, ResolvedRange, ResolvedRule
+from seccomp_bpf.policy.rules import NumberRange, Rule, SourceLocation, Syscall
 
 __all__ = [
     "ALLOW",
@@ -59,11 +59,14 @@ __all__ = [
     "Condition",
     "Decision",
     "Not",
+    "NumberRange",
     "Policy",
     "ResolvedArch",
+    "ResolvedRange",
     "ResolvedRule",
     "Rule",
     "SourceLocation",
+    "Syscall",
     "bits_clear",
     "bits_set",
     "decide",

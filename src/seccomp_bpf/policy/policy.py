@@ -7,7 +7,8 @@ Meaning (DESIGN §3), for a call ``(arch, nr, args, ip)``:
 2. The rules that name ``nr`` on that ABI (mirrored multiplexer entries included) are tried in
    policy order; the first whose condition holds gives the action.
 3. Otherwise ``unknown_syscall_action`` if it is set and ``nr`` is neither in the ABI's table
-   nor named by any rule; otherwise ``default_action``.
+   nor named by any rule (a number range a rule gives names each of its numbers); otherwise
+   ``default_action``.
 
 :mod:`seccomp_bpf.policy.reference` implements exactly this; the compiler must agree with it.
 

@@ -31,7 +31,7 @@ such a rule on architectures that have the multiplexer:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -39,6 +39,7 @@ from seccomp_bpf.arch import Arch, known_syscall_names
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.actions import Action, ActionKind
 from seccomp_bpf.policy.conditions import Cmp, Condition
+from seccomp_bpf.policy.rules import NumberRange
 
 if TYPE_CHECKING:
     from seccomp_bpf.policy.policy import Policy
@@ -60,13 +61,24 @@ class ResolvedRule(NamedTuple):
     """``"socketcall"`` or ``"ipc"`` when this entry mirrors a rule on a multiplexed call."""
 
 
+class ResolvedRange(NamedTuple):
+    """A rule's entry for every number ``first..last`` (a :class:`NumberRange`)."""
+
+    first: int
+    last: int
+    entry: ResolvedRule
+
+
 @dataclass(frozen=True, eq=False)
 class ResolvedArch:
     """The policy on one architecture (ABI).
 
     ``rules_by_nr`` maps each ``seccomp_data.nr`` that some rule names to the entries for it,
-    in policy order. ``skipped`` lists ``(rule_index, name)`` for names this architecture
-    does not have. ``known_numbers`` are the numbers of the architecture's table.
+    in policy order; a number of the table that a range covers is there too, with the
+    range's entry in its place. ``ranges`` are the rules' number ranges in policy order: they
+    decide the numbers in them that are not in ``rules_by_nr`` (see :meth:`entries`).
+    ``skipped`` lists ``(rule_index, name)`` for names this architecture does not have.
+    ``known_numbers`` are the numbers of the architecture's table.
     """
 
     arch: Arch
@@ -74,6 +86,23 @@ class ResolvedArch:
     skipped: tuple[tuple[int, str], ...]
     known_numbers: frozenset[int]
     warnings: tuple[str, ...] = ()
+    ranges: tuple[ResolvedRange, ...] = ()
+
+    def entries(self, nr: int) -> tuple[ResolvedRule, ...]:
+        """The entries that decide ``nr``, in policy order (empty: no rule names it)."""
+        found = self.rules_by_nr.get(nr)
+        if found is not None:
+            return found
+        return tuple(r.entry for r in self.ranges if r.first <= nr <= r.last)
+
+    def named(self, nr: int) -> bool:
+        """Whether some rule names ``nr`` (itself, by a name, or in a range)."""
+        return nr in self.rules_by_nr or any(r.first <= nr <= r.last for r in self.ranges)
+
+    def range_bounds(self) -> list[int]:
+        """Where :meth:`entries` may change outside ``rules_by_nr``: each range's first
+        number and the one after its last."""
+        return sorted({p for r in self.ranges for p in (r.first, r.last + 1)})
 
 
 def mirror_condition(multiplexer: str, call: int) -> Cmp:
@@ -147,12 +176,17 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
         for name, calls in (("socketcall", arch.socketcall), ("ipc", arch.ipc))
         if calls and (number := table.get(name)) is not None
     ]
+    ranges: list[ResolvedRange] = []
     for index, rule in enumerate(policy.rules):
         if not rule.applies_to(arch.name):
             continue
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
                 add(syscall, ResolvedRule(index, rule.action, rule.when))
+                continue
+            if isinstance(syscall, NumberRange):
+                entry = ResolvedRule(index, rule.action, rule.when)
+                ranges.append(ResolvedRange(syscall.first, syscall.last, entry))
                 continue
             direct = table.get(syscall)
             if direct is None and not name_is_on(arch, syscall):
@@ -196,13 +230,37 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
                         index, rule.action, mirror_condition(multiplexer, call), multiplexer
                     ),
                 )
+    known = frozenset(arch.syscalls.values())
+    if ranges:
+        _merge_ranges(rules_by_nr, ranges, known)
     return ResolvedArch(
         arch=arch,
         rules_by_nr={nr: tuple(entries) for nr, entries in rules_by_nr.items()},
         skipped=tuple(skipped),
-        known_numbers=frozenset(arch.syscalls.values()),
+        known_numbers=known,
         warnings=tuple(warnings),
+        ranges=tuple(ranges),
     )
+
+
+def _merge_ranges(
+    rules_by_nr: dict[int, list[ResolvedRule]],
+    ranges: Sequence[ResolvedRange],
+    known: frozenset[int],
+) -> None:
+    """Give each number of ``rules_by_nr`` or of the table that a range covers the range's
+    entry, in policy order among its own (entries are in policy order, and each rule's
+    entries for one number are consecutive, so a stable sort by rule index keeps it)."""
+    for first, last, entry in ranges:
+        covered = [nr for nr in (*rules_by_nr, *known) if first <= nr <= last]
+        for nr in dict.fromkeys(covered):
+            entries = rules_by_nr.setdefault(nr, [])
+            if not any(
+                e.rule_index == entry.rule_index and e.condition == entry.condition
+                for e in entries
+            ):
+                entries.append(entry)
+                entries.sort(key=lambda e: e.rule_index)
 
 
 def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[Arch] = ()) -> None:

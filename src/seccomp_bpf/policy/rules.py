@@ -25,16 +25,68 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class NumberRange:
+    """The system call numbers ``first..last`` (both included), as ``seccomp_data.nr`` shows
+    them: numbers no table names, such as a range that one ABI's filter sends elsewhere
+    (libseccomp's x86-64 filters kill 0x80000000..0xbfffffff). Negative ends are read as
+    their unsigned 32-bit patterns, like single numbers."""
+
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        ends = []
+        for what, value in (("first", self.first), ("last", self.last)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise PolicyError(f"a number range's {what} end must be an integer, not {value!r}")
+            if not _NR_LOW <= value <= _NR_HIGH:
+                raise PolicyError(f"system call number {value} does not fit in 32 bits")
+            ends.append(value & _NR_HIGH)
+        if ends[0] > ends[1]:
+            raise PolicyError(
+                f"a number range runs upwards: {self.first}..{self.last} is empty"
+            )
+        object.__setattr__(self, "first", ends[0])
+        object.__setattr__(self, "last", ends[1])
+
+    def __contains__(self, nr: object) -> bool:
+        return isinstance(nr, int) and self.first <= nr <= self.last
+
+    def __str__(self) -> str:
+        """``1000..1999``, or in hexadecimal past 0xffff: ``0x80000000..0xbfffffff``."""
+        if self.last <= 0xFFFF:
+            return f"{self.first}..{self.last}"
+        return "..".join(str(end) if end < 10 else hex(end) for end in (self.first, self.last))
+
+    @classmethod
+    def parse(cls, text: str) -> NumberRange | None:
+        """``FIRST..LAST`` with decimal or ``0x`` numbers; ``None`` when ``text`` is not one."""
+        first, dots, last = text.partition("..")
+        if not dots:
+            return None
+        try:
+            ends = int(first.strip(), 0), int(last.strip(), 0)
+        except ValueError:
+            return None
+        return cls(*ends)  # PolicyError for a range that runs downwards or does not fit
+
+
+Syscall = str | int | NumberRange
+"""What a rule names: a system call name, a number, or a range of numbers."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """``syscalls`` get ``action`` when ``when`` holds (always when it is ``None``).
 
     A syscall is a name, resolved per architecture, or a number used as it is on every
     architecture: the value of ``seccomp_data.nr`` (for x32, with bit 30 set). A number may be
-    given as negative (``-1``) and is kept as its unsigned 32-bit pattern.
+    given as negative (``-1``) and is kept as its unsigned 32-bit pattern. A
+    :class:`NumberRange` stands for each of its numbers.
     """
 
-    syscalls: tuple[str | int, ...]
+    syscalls: tuple[Syscall, ...]
     action: Action
     when: Condition | None = None
     location: SourceLocation | None = field(default=None, compare=False)
@@ -48,7 +100,7 @@ class Rule:
             raise PolicyError(
                 f"a rule's syscalls are a sequence of names or numbers, not {self.syscalls!r}"
             )
-        items: list[str | int] = []
+        items: list[Syscall] = []
         for item in self.syscalls:
             if isinstance(item, str):
                 if not item or item.strip() != item:
@@ -58,8 +110,12 @@ class Rule:
                 if not _NR_LOW <= item <= _NR_HIGH:
                     raise PolicyError(f"system call number {item} does not fit in 32 bits")
                 items.append(item & _NR_HIGH)
+            elif isinstance(item, NumberRange):
+                items.append(item)
             else:
-                raise PolicyError(f"a system call is a name or a number, not {item!r}")
+                raise PolicyError(
+                    f"a system call is a name, a number or a NumberRange, not {item!r}"
+                )
         if not items:
             raise PolicyError("a rule needs at least one system call")
         object.__setattr__(self, "syscalls", tuple(items))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy import ActionKind, Policy
+from seccomp_bpf.policy import ActionKind, NumberRange, Policy
 from seccomp_bpf.policy.resolution import rule_label
 from seccomp_bpf.profiling.arguments import ArgumentSpec, condition_specs, default_specs
 from seccomp_bpf.profiling.trace import SyscallKey
@@ -52,20 +52,23 @@ def read_generated(policy: Policy) -> EarlierRun:
     source = policy.source or "the policy to merge"
     earlier = EarlierRun(source, tuple(arch.name for arch in policy.resolved_arches()))
     for index, rule in enumerate(policy.rules):
+        syscalls = [s for s in rule.syscalls if not isinstance(s, NumberRange)]
+        if len(syscalls) != len(rule.syscalls):
+            raise _refused(index, policy, "a rule on a range of numbers")
         if rule.action.kind is not ActionKind.ALLOW:
             if rule.when is not None or rule.arches is not None:
                 raise _refused(index, policy, "a rule that denies on a condition or some ABIs")
-            earlier.denied.update(rule.syscalls)
+            earlier.denied.update(syscalls)
             continue
         specs: tuple[tuple[ArgumentSpec, frozenset[int]], ...] | None = None
         if rule.when is not None:
             read = condition_specs(rule.when)
             if read is None:
                 raise _refused(index, policy, f"the condition {rule.when}")
-            if len(rule.syscalls) != 1:
+            if len(syscalls) != 1:
                 raise _refused(index, policy, "a condition on several calls")
-            specs = tuple(_as_default(rule.syscalls[0], *item) for item in read)
-        for syscall in rule.syscalls:
+            specs = tuple(_as_default(syscalls[0], *item) for item in read)
+        for syscall in syscalls:
             earlier.allowed.append(EarlierEntry(syscall, rule.arches, specs))
     return earlier
 

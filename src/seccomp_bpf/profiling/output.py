@@ -78,7 +78,7 @@ def policy_oci(generated: GeneratedPolicy) -> tuple[str, list[str]]:
                 "it onto socketcall/ipc, where its conditions cannot apply"
             )
             rule = dataclasses.replace(rule, when=None)
-        dropped = [str(s) for s in rule.syscalls if isinstance(s, int)]
+        dropped = [str(s) for s in rule.syscalls if not isinstance(s, str)]
         if dropped:
             changes.append("system call numbers without a name left out: " + ", ".join(dropped))
         if names:
