@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from hypothesis import strategies as st
@@ -124,6 +125,11 @@ def policies(
         chosen = draw(st.lists(st.sampled_from(arches), max_size=len(arches), unique=True))
         if len(arches) > 1 and chosen and _names_exist(rule.syscalls, chosen):
             rule = Rule(rule.syscalls, rule.action, rule.when, arches=tuple(chosen))
+        # Some only for calls reported as some ABIs' AUDIT_ARCH values (Rule.audit_arches):
+        # on MIPS another ABI's calls can be, elsewhere such a rule decides less or nothing.
+        reported = draw(st.lists(st.sampled_from(arches), max_size=2, unique=True))
+        if reported and draw(st.integers(0, 3)) == 0:
+            rule = dataclasses.replace(rule, audit_arches=tuple(reported))
         limited.append(rule)
     return Policy(
         default_action=draw(actions),

@@ -133,27 +133,60 @@ def test_two_unknown_number_actions_become_a_rule_on_a_range() -> None:
         assert both.evaluate(arch, nr) == action, (arch, nr)
 
 
-# An o32 filter that lets n64's number 5000 through when an o32 task makes it, while an n64
-# task is refused: in the model an ABI's numbers follow its rules under every AUDIT_ARCH value.
-CROSS_AUDIT_MIPS = """
+# A filter that treats two architectures no table knows differently: the model has one
+# bad_arch_action for every architecture it does not list.
+TWO_FOREIGN_ANSWERS = """
     A = arch
-    if (A == 0x40000008) goto o32
+    if (A == 0xdeadbeef) goto odd
+    if (A == ARCH_X86_64) goto x86_64
     return KILL_PROCESS
-    o32:
-    A = sys_number
-    if (A == 5000) goto allow
-    return ERRNO(1)
-    allow:
+    odd:
     return ALLOW
+    x86_64:
+    return ERRNO(1)
 """
 
 
 def test_what_no_policy_can_say_is_refused_or_noted() -> None:
     program = assemble(
-        CROSS_AUDIT_MIPS, symbols=ArchSymbols(default=get_arch("mipsel")), byteorder="little"
+        TWO_FOREIGN_ANSWERS, symbols=ArchSymbols(default=get_arch("x86_64")), byteorder="little"
     )
-    b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("mipsel",))
+    b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("x86_64",))
     with pytest.raises(PolicyError, match="cannot be written exactly"):
         union(program, b)
     loose = union(program, b, strict=False)
-    assert loose.notes and "(as AUDIT_ARCH_MIPSEL64)" in loose.notes[0]
+    assert any("foreign architectures get different actions" in note for note in loose.notes)
+
+
+def test_calls_reported_under_another_abis_value_get_rules_of_their_own() -> None:
+    # An o32 filter that lets n64's number 5000 through when an o32 task makes it, while an
+    # n64 task is refused: rules limited to AUDIT_ARCH values (Rule.audit_arches) say it.
+    program = assemble(
+        """
+        A = arch
+        if (A == 0x40000008) goto o32
+        return KILL_PROCESS
+        o32:
+        A = sys_number
+        if (A == 5000) goto allow
+        return ERRNO(1)
+        allow:
+        return ALLOW
+        """,
+        symbols=ArchSymbols(default=get_arch("mipsel")),
+        byteorder="little",
+    )
+    b = Policy(KILL_PROCESS, (Rule(("read",), ALLOW),), ("mipsel",))
+    both = union(program, b)
+    assert any(rule.audit_arches is not None for rule in both.rules)
+    mipsel, mipsel64 = get_arch("mipsel"), get_arch("mipsel64")
+    for audit, nr, action in (
+        (mipsel.audit_arch, 5000, ALLOW),  # n64's number made by an o32 task
+        (mipsel64.audit_arch, 5000, KILL_PROCESS),  # made by an n64 task
+        (mipsel.audit_arch, 4003, ALLOW),  # o32 read: b allows it
+        (mipsel.audit_arch, 4004, ERRNO(1)),
+        # b follows the model: o32 read is allowed whichever task makes it
+        (mipsel64.audit_arch, 4003, ALLOW),
+        (mipsel64.audit_arch, 4004, KILL_PROCESS),
+    ):
+        assert both.evaluate(audit, nr) == action, (hex(audit), nr)

@@ -310,6 +310,13 @@ MALFORMED = [
         "5..x",
     ),
     (
+        "default_action: allow\nsyscalls:\n  - {names: [read], action: log, audit_arches: [x]}\n",
+        3,
+        49,
+        "unknown architecture 'x'",
+        "x",
+    ),
+    (
         "default_action: allow\nsyscalls:\n  - {names: [\"9..3\"], action: log}\n",
         3,
         14,

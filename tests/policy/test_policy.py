@@ -15,6 +15,7 @@ from seccomp_bpf.policy import (
     KILL_PROCESS,
     LOG,
     Policy,
+    ResolvedRule,
     Rule,
     SourceLocation,
     eq,
@@ -162,7 +163,7 @@ def test_resolved_arch_content() -> None:
         (0, LOG, None),
         (1, ERRNO(1), eq(0, 1)),
     ]
-    assert resolved.rules_by_nr[1000] == ((0, LOG, None, None),)
+    assert resolved.rules_by_nr[1000] == (ResolvedRule(0, LOG, None),)
     assert 0 in resolved.known_numbers and 1000 not in resolved.known_numbers
     assert resolved.warnings == ()
 

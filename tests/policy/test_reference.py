@@ -244,6 +244,42 @@ class TestNumberRanges:
             NumberRange(0, "9")  # type: ignore[arg-type]
 
 
+def test_rules_limited_to_audit_values() -> None:
+    # A 64-bit MIPS kernel runs o32 numbers for n64 tasks too, reporting AUDIT_ARCH_MIPS64.
+    mips_read, mips_write = 4003, 4004
+    policy = Policy(
+        ALLOW,
+        (
+            Rule(
+                (NumberRange(4000, 4999),),
+                KILL_THREAD,
+                arches=("mips",),
+                audit_arches=("mips64",),
+            ),
+            Rule(("read",), ERRNO(13), eq(0, 1), audit_arches=("mips64", "mips64n32")),
+        ),
+        ("mips", "mips64"),
+    )
+    assert policy.rules[0].describe() == "4000..4999 -> kill_thread (on mips) (reported as mips64)"
+    assert policy.evaluate("mips", mips_read) == ALLOW  # an o32 task's own call
+    assert policy.evaluate("mips64", mips_read) == KILL_THREAD  # o32 call of an n64 task
+    assert policy.evaluate("mips64", mips_write) == KILL_THREAD
+    assert policy.evaluate("mips64", 5000, args(1)) == ERRNO(13)  # n64 read, reported as n64
+    assert policy.evaluate("mips", 5000, args(1)) == ALLOW  # n64 read of an o32 task
+    assert policy.evaluate("mips64", 5000, args(2)) == ALLOW
+    # unknown numbers named only by rules for other values stay unknown
+    unknown = Policy(
+        ERRNO(1),
+        (Rule((4999,), ALLOW, audit_arches=("mips64",)),),
+        ("mips", "mips64"),
+        unknown_syscall_action=ERRNO(38),
+    )
+    assert unknown.evaluate("mips64", 4999) == ALLOW
+    assert unknown.evaluate("mips", 4999) == ERRNO(38)
+    with pytest.raises(PolicyError, match="audit_arches: unknown architecture"):
+        Rule(("read",), ALLOW, audit_arches=("mips65",))
+
+
 def test_raw_numbers_apply_as_given_on_every_arch() -> None:
     policy = Policy(ERRNO(1), (Rule((0, -1), LOG),), ("x86_64", "i386", "x32"))
     assert policy.rules[0].syscalls == (0, 0xFFFFFFFF)

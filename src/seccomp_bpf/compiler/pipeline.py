@@ -129,12 +129,13 @@ class _ChainDecisions:
 class _RangeDecisions:
     """The decision for a number outside ``rules_by_nr`` that a rule's range names."""
 
-    def __init__(self, resolved: ResolvedArch, decision_of: _ChainDecisions) -> None:
+    def __init__(self, resolved: ResolvedArch, decision_of: _ChainDecisions, audit: int) -> None:
         self.resolved = resolved
         self.decision_of = decision_of
+        self.audit = audit
 
     def __call__(self, nr: int) -> Decision | None:
-        rules = self.resolved.entries(nr)
+        rules = self.resolved.entries(nr, self.audit)
         return self.decision_of(rules) if rules else None
 
 
@@ -352,12 +353,15 @@ class _Compiler:
             for nr, rules in resolved.rules_by_nr.items():
                 if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
+                rules = tuple(entry for entry in rules if entry.reported_as(audit))
+                if not rules:
+                    continue  # named only by rules for calls reported otherwise
                 decisions[nr] = decision_of(rules)
                 change_points += [nr, nr + 1]
             if resolved.ranges:
                 # Numbers in a rule's range that no table knows: the range's entries decide.
                 change_points += resolved.range_bounds()
-                ranged[abi.arch.name] = _RangeDecisions(resolved, decision_of)
+                ranged[abi.arch.name] = _RangeDecisions(resolved, decision_of, audit)
             if unknown is not None and unknown != default:
                 for nr in known:
                     change_points += [nr, nr + 1]

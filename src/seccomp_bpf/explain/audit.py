@@ -869,7 +869,9 @@ class _ArchView:
         return self.arch.syscalls.get(name)
 
     def entries(self, nr: int) -> tuple[ResolvedRule, ...]:
-        return self.resolved.entries(nr)
+        """The entries for ``nr`` as this ABI's own calls meet them (reported as its own
+        AUDIT_ARCH value)."""
+        return self.resolved.entries(nr, self.arch.audit_arch)
 
     def fallback(self, nr: int) -> Action:
         """What a call gets when no rule matches (policy.reference, step 3)."""
@@ -1270,7 +1272,8 @@ def _check_argument_widths(views: Sequence[_ArchView], sink: _Sink) -> None:
     """SB008 and SB009."""
     for view in views:
         arch = view.arch
-        for nr, entries in view.resolved.rules_by_nr.items():
+        for nr in view.resolved.rules_by_nr:
+            entries = view.entries(nr)
             name = arch.syscall_name(nr)
             if name is None:
                 continue
@@ -1474,7 +1477,7 @@ def _unknown_number(view: _ArchView) -> int:
     """A number the ABI's table does not know and no rule names."""
     known = view.resolved.known_numbers
     candidate = max(known, default=view.arch.syscall_nr_base | view.arch.syscall_nr_mask_bit) + 1
-    while candidate in known or view.resolved.named(candidate):
+    while candidate in known or view.resolved.named(candidate, view.arch.audit_arch):
         candidate += 1
         for first, last, _entry in view.resolved.ranges:
             if first <= candidate <= last:
@@ -1572,7 +1575,8 @@ def _check_unreachable(policy: Policy, views: Sequence[_ArchView], sink: _Sink) 
     groups: _Unreachable = {}
     for view in views:
         arch = view.arch
-        for nr, entries in view.resolved.rules_by_nr.items():
+        for nr in view.resolved.rules_by_nr:
+            entries = view.entries(nr)  # as the ABI's own calls meet them
             for position, entry in enumerate(entries):
                 if _dropped_mirror(policy, entry):
                     continue  # its conditions were dropped: SB010's business

@@ -281,7 +281,9 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
         resolved = policy.resolve(arch)
         narrow = abi.argument_bits == 32
         known = resolved.known_numbers
-        special = {nr for nr in resolved.rules_by_nr if low <= nr <= high}
+        special = {
+            nr for nr in resolved.rules_by_nr if low <= nr <= high and resolved.named(nr, audit)
+        }
         separate_unknown = unknown is not None and unknown != default
         if separate_unknown:
             special |= {nr for nr in known if low <= nr <= high}
@@ -294,7 +296,7 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
         for index, start in enumerate(starts):
             end = starts[index + 1] - 1 if index + 1 < len(starts) else high
             if start in special:
-                entries = resolved.rules_by_nr.get(start)
+                entries = resolved.entries(start, audit)
                 if entries:
                     partition = decided(entries, narrow)
                 elif start in known or unknown is None:
@@ -302,7 +304,7 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
                 else:
                     partition = Partition.constant(unknown)
             else:
-                ranged = resolved.entries(start)
+                ranged = resolved.entries(start, audit)
                 partition = decided(ranged, narrow) if ranged else gap
             segments.append(Segment(start, end, partition))
     return merge_segments(segments)

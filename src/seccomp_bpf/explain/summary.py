@@ -72,6 +72,8 @@ class AbiSummary:
     raw_numbers: tuple[tuple[int | NumberRange, Action | None], ...]
     """Numbers outside the table that rules name, and the rules' ranges of numbers, with
     their action (None: by argument)."""
+    reported_otherwise: tuple[str, ...] = ()
+    """Rules for this ABI's calls reported under other ABIs' AUDIT_ARCH values, described."""
 
     @property
     def allowed_count(self) -> int:
@@ -101,6 +103,7 @@ class AbiSummary:
             ]
             lines.append(f"  rules on numbers: {compress(shown)}")
         lines.append(f"  numbers not in the table: {self.unknown.describe()}")
+        lines += [f"  calls reported otherwise: {rule}" for rule in self.reported_otherwise]
         return lines
 
 
@@ -158,7 +161,7 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
             continue
         seen.add(nr)
         name = arch.syscall_name(nr) or name
-        entries = resolved.rules_by_nr.get(nr, ())
+        entries = resolved.entries(nr, arch.audit_arch) if nr in resolved.rules_by_nr else ()
         action, rules = _decision(entries, default)
         if action is None:
             otherwise = default
@@ -181,9 +184,12 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
     for nr in sorted(resolved.rules_by_nr):
         if nr in resolved.known_numbers or dispatched_arch(arch.audit_arch, nr) != arch:
             continue  # a name's number, or a raw number that another ABI's table runs
-        action, _ = _decision(resolved.rules_by_nr[nr], default)
-        raw.append((nr, action))
+        entries = resolved.entries(nr, arch.audit_arch)
+        if entries:
+            raw.append((nr, _decision(entries, default)[0]))
     for first, last, entry in resolved.ranges:
+        if not entry.reported_as(arch.audit_arch):
+            continue
         starts = [first, *(p for p in dispatch_boundaries(arch.audit_arch) if first < p <= last)]
         if all(dispatched_arch(arch.audit_arch, p) != arch for p in starts):
             continue  # numbers that this ABI's AUDIT_ARCH value runs as another ABI's
@@ -203,6 +209,13 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
         default=default,
         unknown=unknown,
         raw_numbers=tuple(raw),
+        reported_otherwise=tuple(
+            rule.describe()
+            for rule in policy.rules
+            if rule.applies_to(arch.name)
+            and (audits := rule.audit_values()) is not None
+            and arch.audit_arch not in audits
+        ),
     )
 
 

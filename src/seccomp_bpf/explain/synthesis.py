@@ -22,12 +22,14 @@ architecture) or raw numbers, on every listed ABI or on some (``Rule.arches``). 
    argument counts), so one 64-bit rule serves x86-64 and i386 alike when it can.
 4. On ABIs with ``socketcall``/``ipc``, a rule on ``socket`` is mirrored onto the
    multiplexer (:mod:`seccomp_bpf.policy.resolution`); the multiplexer's own rules then come
-   first and end in an unconditional rule, so that no mirror changes its decision.
+   first and end in an unconditional rule, so that no mirror changes its decision. Where an
+   ABI's numbers reported under another ABI's ``AUDIT_ARCH`` value (an o32 call of an n64
+   task) are decided otherwise than under its own, rules limited to that value
+   (``Rule.audit_arches``) come before everything else.
 5. The result is checked: its behaviour (:func:`~seccomp_bpf.explain.behaviour.policy_behaviour`)
    is compared with the one it was made from, exactly, and every difference is reported.
-   What the model cannot say (the numbers of one ABI's range reported under another ABI's
-   ``AUDIT_ARCH`` value decided otherwise than under its own, as libseccomp's MIPS filters
-   do) ends up there.
+   What the model cannot say (foreign architectures decided differently from one another,
+   say) ends up there.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from seccomp_bpf.arch import Arch, arches_by_audit
@@ -49,6 +51,7 @@ from seccomp_bpf.explain.behaviour import (
     overlay,
     partition_differences,
     policy_behaviour,
+    policy_segments,
 )
 from seccomp_bpf.explain.regions import region_atoms, regions_condition
 from seccomp_bpf.explain.summary import allows
@@ -116,6 +119,24 @@ def own_segments(behaviour: FilterBehaviour, arch: Arch) -> list[Segment]:
             if segment.high < low or segment.low > high:
                 continue
             out.append(Segment(max(low, segment.low), min(high, segment.high), segment.partition))
+    return out
+
+
+def reported_segments(behaviour: FilterBehaviour, arch: Arch) -> list[tuple[int, Segment]]:
+    """``(audit, segment)`` for ``arch``'s numbers reported under other ``AUDIT_ARCH``
+    values (on 64-bit MIPS kernels a task of one ABI can make another ABI's calls)."""
+    out: list[tuple[int, Segment]] = []
+    for audit, segments in behaviour.audits.items():
+        if audit == arch.audit_arch:
+            continue
+        for low, high, abi in abi_ranges(audit):
+            if abi.name != arch.name:
+                continue
+            for segment in segments:
+                if segment.high < low or segment.low > high:
+                    continue
+                part = Segment(max(low, segment.low), min(high, segment.high), segment.partition)
+                out.append((audit, part))
     return out
 
 
@@ -201,7 +222,10 @@ class _Synthesizer:
             abi.proper = any(abi.known_between(s.low, s.high) for s in differing) or (
                 newer is not None and newer != bad_partition
             )
-            if self.forced is None and not differing:
+            reported = any(
+                s.partition != bad_partition for _, s in reported_segments(self.behaviour, arch)
+            )
+            if self.forced is None and not differing and not reported:
                 continue
             chosen.append(abi)
         if not chosen and candidates:
@@ -302,8 +326,46 @@ class _Synthesizer:
             name=name,
             comment=comment,
         )
+        reported = self.reported_rules(policy, abis, default)
+        if reported:
+            policy = replace(policy, rules=(*reported, *policy.rules))
         self.check(policy)
         return Synthesis(policy, self.exact, tuple(dict.fromkeys(self.notes)))
+
+    # -- 4b. calls reported under another ABI's AUDIT_ARCH value --------------------------------
+
+    def reported_rules(self, draft: Policy, abis: Sequence[_Abi], default: Action) -> list[Rule]:
+        """Rules for an ABI's numbers reported under another ABI's ``AUDIT_ARCH`` value (an
+        o32 call of an n64 task) where the filter decides them otherwise than ``draft``, which
+        decides them as under the ABI's own value: limited to that value
+        (``Rule.audit_arches``), first in the policy and each ending unconditionally."""
+        listed = {abi.arch.name for abi in abis}
+        groups: dict[tuple[Partition, str, str], list[Item]] = {}
+        for audit, segments in self.behaviour.audits.items():
+            reporters = arches_by_audit(audit)
+            ranges = abi_ranges(audit)
+            if not reporters or not any(
+                abi.name in listed and abi.audit_arch != audit for _, _, abi in ranges
+            ):
+                continue
+            made = policy_segments(draft, audit)
+            for low, high, want, got in overlay(segments, made, [r[0] for r in ranges]):
+                abi = next(arch for lo, hi, arch in ranges if lo <= low <= hi)
+                if abi.name not in listed or abi.audit_arch == audit or equivalent(want, got):
+                    continue
+                item: Item = low if low == high else NumberRange(low, high)
+                groups.setdefault((want, abi.name, reporters[0].name), []).append(item)
+        # The same numbers decided alike under several values: one rule for all of them.
+        values: dict[tuple[Partition, str, tuple[Item, ...]], list[str]] = {}
+        for (want, abi_name, reporter), items in groups.items():
+            values.setdefault((want, abi_name, _joined(items)), []).append(reporter)
+        rules: list[Rule] = []
+        for (want, abi_name, numbers), names in values.items():
+            for condition, action in partition_rules(want, default, force_fallback=True):
+                rules.append(
+                    Rule(numbers, action, condition, arches=(abi_name,), audit_arches=tuple(names))
+                )
+        return rules
 
     # -- 5. the check ------------------------------------------------------------------------------
 
@@ -585,6 +647,19 @@ def partition_rules(
 
 def _atoms(partition: Partition, action: Action) -> int:
     return sum(region_atoms(region) for region in partition.regions_of(action))
+
+
+def _joined(items: Sequence[Item]) -> tuple[Item, ...]:
+    """Numbers and ranges (in order, none overlapping) with neighbours joined into ranges."""
+    spans: list[list[int]] = []
+    for item in items:
+        assert not isinstance(item, str)
+        first, last = (item, item) if isinstance(item, int) else (item.first, item.last)
+        if spans and spans[-1][1] + 1 == first:
+            spans[-1][1] = last
+        else:
+            spans.append([first, last])
+    return tuple(first if first == last else NumberRange(first, last) for first, last in spans)
 
 
 def _audit_name(audit: int) -> str:

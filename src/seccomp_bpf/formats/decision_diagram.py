@@ -450,7 +450,7 @@ def fallback_action(policy: Policy, arch: Arch, nr: int) -> Action:
     if (
         policy.unknown_syscall_action is not None
         and nr not in resolved.known_numbers
-        and not resolved.named(nr)
+        and not resolved.named(nr, arch.audit_arch)
     ):
         return policy.unknown_syscall_action
     return policy.default_action
@@ -472,7 +472,7 @@ def syscall_decision(
     the decision the same rules would take on 64-bit arguments.
     """
     resolved = policy.resolve(arch)
-    entries = resolved.entries(nr)
+    entries = resolved.entries(nr, arch.audit_arch)
     node = diagrams.first_match(
         [(entry.condition, entry.action) for entry in entries],
         fallback_action(policy, arch, nr),

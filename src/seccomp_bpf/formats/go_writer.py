@@ -290,6 +290,8 @@ class _Writer:
             for item in rule.syscalls:
                 if isinstance(item, NumberRange):
                     self.refuse({index}, f"go-seccomp-bpf names system calls, not numbers {item}")
+            if rule.audit_arches is not None:
+                self.refuse({index}, "go-seccomp-bpf cannot limit a rule to some AUDIT_ARCH values")
         diagrams = self.diagrams
         resolved = policy.resolve(arch)
         default_leaf = diagrams.leaf(default)

@@ -349,6 +349,8 @@ class _Writer:
             for item in rule.syscalls:
                 if isinstance(item, NumberRange):
                     self.refuse((index,), f"a profile names system calls, not numbers {item}")
+            if rule.audit_arches is not None:
+                self.refuse((index,), "a profile cannot limit a rule to some AUDIT_ARCH values")
         if policy.multiplexer_conditions == "strict":
             self.check_strict_multiplexers()
 

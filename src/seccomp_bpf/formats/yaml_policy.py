@@ -25,6 +25,10 @@
       - names: [mmap]                     # a rule for some of the policy's ABIs only
         action: errno(EPERM)
         arches: [i386]
+      - names: ["4000..4999"]             # o32 numbers made by n64 tasks (seccomp_data.arch
+        action: kill_process              # AUDIT_ARCH_MIPS64) only
+        arches: [mips]
+        audit_arches: [mips64]
 
 ``when`` is a comparison ``{arg: N | ip: true, op: OP, value: V, mask: M, width: 32|64}``
 or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``; a list is short for ``all``. ``OP``
@@ -86,7 +90,16 @@ _TOP_KEYS = (
     "syscalls",
 )
 _FILTER_KEYS = ("policy", "no_new_privs", "flag")
-_RULE_KEYS = ("names", "names_with_args", "action", "when", "comment", "include", "arches")
+_RULE_KEYS = (
+    "names",
+    "names_with_args",
+    "action",
+    "when",
+    "comment",
+    "include",
+    "arches",
+    "audit_arches",
+)
 _INCLUDE_KEYS = ("include", "action", "comment")
 _COMPARISON_KEYS = ("arg", "ip", "op", "value", "mask", "width")
 _COMBINATORS = ("all", "any", "not")
@@ -608,6 +621,8 @@ class _Reader:
             rule = self.make_rule(node, tuple(syscalls), action, when, location)
             if "arches" in entries:
                 rule = self.limit_to_arches(rule, entries["arches"][1])
+            if "audit_arches" in entries:
+                rule = self.limit_to_audit_arches(rule, entries["audit_arches"][1])
             rules.append(rule)
         if "names_with_args" in entries:
             rules.extend(self.read_names_with_args(entries["names_with_args"][1], action, seen))
@@ -629,6 +644,16 @@ class _Reader:
                 f"({', '.join(sorted(listed))})",
             )
         return dataclasses.replace(rule, arches=tuple(names))
+
+    def limit_to_audit_arches(self, rule: Rule, node: Node) -> Rule:
+        """A rule's ``audit_arches:``: ABIs whose AUDIT_ARCH value a call must carry."""
+        names: list[str] = []
+        for item in self.doc.sequence(node, "audit_arches"):
+            for arch in self.arch_of(item, self.doc.text(item, "audit_arches")):
+                names.append(arch.name)
+        if not names:
+            self.doc.fail(node, "audit_arches: the list is empty")
+        return dataclasses.replace(rule, audit_arches=tuple(names))
 
     def read_group(self, item: Node) -> tuple[str, ...]:
         """``@name``: the group's members that one of the policy's arches has (maybe none)."""

@@ -138,6 +138,8 @@ def _rule_lines(index: int, rule: Rule) -> list[str]:
     lines.append(f"    action: {action_text(rule.action)}")
     if rule.arches is not None:
         lines.append("    arches: [" + ", ".join(scalar(a) for a in rule.arches) + "]")
+    if rule.audit_arches is not None:
+        lines.append("    audit_arches: [" + ", ".join(scalar(a) for a in rule.audit_arches) + "]")
     if rule.when is not None:
         body = _condition_lines(rule.when, 6)
         if len(body) == 1:

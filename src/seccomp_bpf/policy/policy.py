@@ -4,7 +4,8 @@ Meaning (DESIGN §3), for a call ``(arch, nr, args, ip)``:
 
 1. The architecture value and, for ``AUDIT_ARCH_X86_64``, bit 30 of ``nr`` choose the ABI
    (x86-64 or x32). An ABI the policy does not list gets ``bad_arch_action``.
-2. The rules that name ``nr`` on that ABI (mirrored multiplexer entries included) are tried in
+2. The rules that name ``nr`` on that ABI (mirrored multiplexer entries included), and that
+   are not limited to other ``AUDIT_ARCH`` values (``Rule.audit_arches``), are tried in
    policy order; the first whose condition holds gives the action.
 3. Otherwise ``unknown_syscall_action`` if it is set and ``nr`` is neither in the ABI's table
    nor named by any rule (a number range a rule gives names each of its numbers); otherwise

@@ -77,9 +77,10 @@ def decide(
         # a 64-bit caller left in the upper half (seccomp still sees it): see Arch.argument_bits.
         arguments = tuple(a & _MASK32 for a in arguments)
 
-    # 2. The rules naming nr (by name, by number or in a range), in policy order: the first
-    #    whose condition holds decides.
-    entries = resolved.entries(nr)
+    # 2. The rules naming nr (by name, by number or in a range) that take part for calls
+    #    reported as this AUDIT_ARCH value, in policy order: the first whose condition holds
+    #    decides.
+    entries = resolved.entries(nr, audit)
     for entry in entries:
         if entry.condition is None or entry.condition.holds(arguments, ip):
             via = f" through {entry.via}" if entry.via else ""

@@ -59,6 +59,13 @@ class ResolvedRule(NamedTuple):
     condition: Condition | None
     via: str | None = None
     """``"socketcall"`` or ``"ipc"`` when this entry mirrors a rule on a multiplexed call."""
+    audits: frozenset[int] | None = None
+    """The ``AUDIT_ARCH_*`` values of calls the rule decides (``Rule.audit_arches``);
+    ``None``: every value."""
+
+    def reported_as(self, audit: int | None) -> bool:
+        """Whether the entry takes part for calls reported as ``audit`` (``None``: any)."""
+        return audit is None or self.audits is None or audit in self.audits
 
 
 class ResolvedRange(NamedTuple):
@@ -88,16 +95,20 @@ class ResolvedArch:
     warnings: tuple[str, ...] = ()
     ranges: tuple[ResolvedRange, ...] = ()
 
-    def entries(self, nr: int) -> tuple[ResolvedRule, ...]:
-        """The entries that decide ``nr``, in policy order (empty: no rule names it)."""
+    def entries(self, nr: int, audit: int | None = None) -> tuple[ResolvedRule, ...]:
+        """The entries that decide ``nr``, in policy order (empty: no rule names it); with
+        ``audit``, only those of rules that take part for calls reported as that value."""
         found = self.rules_by_nr.get(nr)
-        if found is not None:
+        if found is None:
+            found = tuple(r.entry for r in self.ranges if r.first <= nr <= r.last)
+        if audit is None or not found:
             return found
-        return tuple(r.entry for r in self.ranges if r.first <= nr <= r.last)
+        return tuple(entry for entry in found if entry.reported_as(audit))
 
-    def named(self, nr: int) -> bool:
-        """Whether some rule names ``nr`` (itself, by a name, or in a range)."""
-        return nr in self.rules_by_nr or any(r.first <= nr <= r.last for r in self.ranges)
+    def named(self, nr: int, audit: int | None = None) -> bool:
+        """Whether some rule names ``nr`` (itself, by a name, or in a range); with ``audit``,
+        some rule taking part for calls reported as that value."""
+        return bool(self.entries(nr, audit))
 
     def range_bounds(self) -> list[int]:
         """Where :meth:`entries` may change outside ``rules_by_nr``: each range's first
@@ -180,12 +191,13 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
     for index, rule in enumerate(policy.rules):
         if not rule.applies_to(arch.name):
             continue
+        audits = rule.audit_values()
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
-                add(syscall, ResolvedRule(index, rule.action, rule.when))
+                add(syscall, ResolvedRule(index, rule.action, rule.when, audits=audits))
                 continue
             if isinstance(syscall, NumberRange):
-                entry = ResolvedRule(index, rule.action, rule.when)
+                entry = ResolvedRule(index, rule.action, rule.when, audits=audits)
                 ranges.append(ResolvedRange(syscall.first, syscall.last, entry))
                 continue
             direct = table.get(syscall)
@@ -193,7 +205,7 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
                 skipped.append((index, syscall))
                 continue
             if direct is not None:
-                add(direct, ResolvedRule(index, rule.action, rule.when))
+                add(direct, ResolvedRule(index, rule.action, rule.when, audits=audits))
             for multiplexer, multiplexer_nr, calls in multiplexers:
                 call = calls.get(syscall)
                 if call is None:
@@ -227,7 +239,11 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
                 add(
                     multiplexer_nr,
                     ResolvedRule(
-                        index, rule.action, mirror_condition(multiplexer, call), multiplexer
+                        index,
+                        rule.action,
+                        mirror_condition(multiplexer, call),
+                        multiplexer,
+                        audits,
                     ),
                 )
     known = frozenset(arch.syscalls.values())

@@ -54,10 +54,8 @@ class NumberRange:
         return isinstance(nr, int) and self.first <= nr <= self.last
 
     def __str__(self) -> str:
-        """``1000..1999``, or in hexadecimal past 0xffff: ``0x80000000..0xbfffffff``."""
-        if self.last <= 0xFFFF:
-            return f"{self.first}..{self.last}"
-        return "..".join(str(end) if end < 10 else hex(end) for end in (self.first, self.last))
+        """``1000..1999``, each end in hexadecimal past 0xffff: ``0x80000000..0xbfffffff``."""
+        return "..".join(str(end) if end <= 0xFFFF else hex(end) for end in (self.first, self.last))
 
     @classmethod
     def parse(cls, text: str) -> NumberRange | None:
@@ -94,6 +92,11 @@ class Rule:
     """Only on these ABIs (canonical names); ``None``: on every architecture of the policy.
     For rules that must differ between ABIs, such as a call that takes its arguments through a
     pointer on one ABI and in registers on another."""
+    audit_arches: tuple[str, ...] | None = None
+    """Only for calls whose ``seccomp_data.arch`` is the ``AUDIT_ARCH_*`` value of one of these
+    ABIs (canonical names); ``None``: whatever the value. A 64-bit MIPS kernel runs an o32
+    number for an n64 task too, reporting it as AUDIT_ARCH_MIPS64: a rule for o32 calls with
+    ``audit_arches: [mips64]`` decides those calls only (libseccomp's filters refuse them)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.syscalls, (str, int)) or not isinstance(self.syscalls, Iterable):
@@ -134,6 +137,19 @@ class Rule:
             except UnknownArchError as error:
                 raise PolicyError(f"a rule's arches: {error}") from error
             object.__setattr__(self, "arches", names)
+        if self.audit_arches is not None:
+            from seccomp_bpf.arch import get_arch
+            from seccomp_bpf.errors import UnknownArchError
+
+            if isinstance(self.audit_arches, str) or not self.audit_arches:
+                raise PolicyError(
+                    f"a rule's audit_arches are a non-empty list, not {self.audit_arches!r}"
+                )
+            try:
+                names = tuple(dict.fromkeys(get_arch(name).name for name in self.audit_arches))
+            except UnknownArchError as error:
+                raise PolicyError(f"a rule's audit_arches: {error}") from error
+            object.__setattr__(self, "audit_arches", names)
 
     def describe(self) -> str:
         """``read, write -> allow`` or ``socket -> allow when arg0 == 0x1``."""
@@ -143,7 +159,17 @@ class Rule:
             text += f" when {self.when}"
         if self.arches is not None:
             text += f" (on {', '.join(self.arches)})"
+        if self.audit_arches is not None:
+            text += f" (reported as {', '.join(self.audit_arches)})"
         return text
+
+    def audit_values(self) -> frozenset[int] | None:
+        """The ``AUDIT_ARCH_*`` values of :attr:`audit_arches` (``None``: every value)."""
+        if self.audit_arches is None:
+            return None
+        from seccomp_bpf.arch import get_arch
+
+        return frozenset(get_arch(name).audit_arch for name in self.audit_arches)
 
     def applies_to(self, arch_name: str) -> bool:
         """Whether the rule takes part on the ABI called ``arch_name``."""

@@ -55,6 +55,8 @@ def read_generated(policy: Policy) -> EarlierRun:
         syscalls = [s for s in rule.syscalls if not isinstance(s, NumberRange)]
         if len(syscalls) != len(rule.syscalls):
             raise _refused(index, policy, "a rule on a range of numbers")
+        if rule.audit_arches is not None:
+            raise _refused(index, policy, "a rule limited to some AUDIT_ARCH values")
         if rule.action.kind is not ActionKind.ALLOW:
             if rule.when is not None or rule.arches is not None:
                 raise _refused(index, policy, "a rule that denies on a condition or some ABIs")
