@@ -59,6 +59,7 @@ from seccomp_bpf.policy import (
     Cmp,
     Condition,
     Not,
+    NumberRange,
     Policy,
     Rule,
 )
@@ -97,6 +98,12 @@ needs_i386 = pytest.mark.skipif(
 # call, X32_SYSCALL_BIT | 1000 an x32 one.
 X32_UNASSIGNED = tuple(X32_SYSCALL_BIT | nr for nr in UNASSIGNED_NRS)
 RULE_NUMBERS: tuple[int, ...] = (*UNASSIGNED_NRS, *X32_UNASSIGNED[:2])
+# What the rules name: those numbers, and ranges of them (rules on ranges of numbers).
+RULE_ITEMS: tuple[int | NumberRange, ...] = (
+    *RULE_NUMBERS,
+    NumberRange(UNASSIGNED_NRS[1], UNASSIGNED_NRS[3]),
+    NumberRange(X32_UNASSIGNED[0], X32_UNASSIGNED[1]),
+)
 
 ARCH_SETS = (
     ("x86_64",),
@@ -149,7 +156,7 @@ argument_conditions: st.SearchStrategy[Condition] = st.builds(
 
 @st.composite
 def unassigned_rules(draw: st.DrawFn) -> Rule:
-    names = draw(st.lists(st.sampled_from(RULE_NUMBERS), min_size=1, max_size=3, unique=True))
+    names = draw(st.lists(st.sampled_from(RULE_ITEMS), min_size=1, max_size=3, unique=True))
     return Rule(tuple(names), draw(kernel_actions), draw(st.none() | argument_conditions))
 
 

@@ -163,6 +163,11 @@ EXACT: dict[tuple[str, ...], tuple[str, ...]] = {
     # AUDIT_ARCH values (audit_arches) say so.
     ("mipsel",): ("mipsel", "mipsel64", "mipsel64n32"),
     ("mipsel64",): ("mipsel64", "mipsel", "mipsel64n32"),
+    ("mipsel64n32",): ("mipsel64n32", "mipsel", "mipsel64"),
+    ("mipsel", "mipsel64", "mipsel64n32"): ("mipsel", "mipsel64", "mipsel64n32"),
+    ("aarch64", "arm"): ("aarch64", "arm"),
+    ("x86", "x86_64"): ("x86_64", "i386", "x32"),
+    ("x32", "x86"): ("i386", "x32", "x86_64"),
 }
 
 
