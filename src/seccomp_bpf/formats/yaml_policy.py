@@ -628,14 +628,19 @@ class _Reader:
             rules.extend(self.read_names_with_args(entries["names_with_args"][1], action, seen))
         return rules
 
-    def limit_to_arches(self, rule: Rule, node: Node) -> Rule:
-        """A rule's own ``arches:``: a list of ABI names (``NAME+compat`` allowed)."""
+    def abi_names(self, node: Node, key: str) -> list[str]:
+        """A rule's list of ABI names under ``key`` (``NAME+compat`` allowed), not empty."""
         names: list[str] = []
-        for item in self.doc.sequence(node, "arches"):
-            for arch in self.arch_of(item, self.doc.text(item, "arches")):
+        for item in self.doc.sequence(node, key):
+            for arch in self.arch_of(item, self.doc.text(item, key)):
                 names.append(arch.name)
         if not names:
-            self.doc.fail(node, "arches: the list is empty")
+            self.doc.fail(node, f"{key}: the list is empty")
+        return names
+
+    def limit_to_arches(self, rule: Rule, node: Node) -> Rule:
+        """A rule's own ``arches:``: the ABIs it takes part on."""
+        names = self.abi_names(node, "arches")
         listed = {arch.name for arch in self.arches}
         if not listed.intersection(names):
             self.doc.fail(
@@ -647,13 +652,7 @@ class _Reader:
 
     def limit_to_audit_arches(self, rule: Rule, node: Node) -> Rule:
         """A rule's ``audit_arches:``: ABIs whose AUDIT_ARCH value a call must carry."""
-        names: list[str] = []
-        for item in self.doc.sequence(node, "audit_arches"):
-            for arch in self.arch_of(item, self.doc.text(item, "audit_arches")):
-                names.append(arch.name)
-        if not names:
-            self.doc.fail(node, "audit_arches: the list is empty")
-        return dataclasses.replace(rule, audit_arches=tuple(names))
+        return dataclasses.replace(rule, audit_arches=tuple(self.abi_names(node, "audit_arches")))
 
     def read_group(self, item: Node) -> tuple[str, ...]:
         """``@name``: the group's members that one of the policy's arches has (maybe none)."""

@@ -25,6 +25,22 @@ class SourceLocation:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+def _abi_names(value: object, what: str) -> tuple[str, ...]:
+    """A rule's non-empty list of ABI names, canonical and without repeats."""
+    from seccomp_bpf.arch import get_arch
+    from seccomp_bpf.errors import UnknownArchError
+
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise PolicyError(f"a rule's {what} are a non-empty list, not {value!r}")
+    try:
+        names = tuple(dict.fromkeys(get_arch(name).name for name in value))
+    except UnknownArchError as error:
+        raise PolicyError(f"a rule's {what}: {error}") from error
+    if not names:
+        raise PolicyError(f"a rule's {what} are a non-empty list, not {value!r}")
+    return names
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class NumberRange:
     """The system call numbers ``first..last`` (both included), as ``seccomp_data.nr`` shows
@@ -127,29 +143,9 @@ class Rule:
         if self.when is not None and not isinstance(self.when, (Cmp, All, Any, Not)):
             raise PolicyError(f"a rule's condition must be Cmp, All, Any or Not, not {self.when!r}")
         if self.arches is not None:
-            from seccomp_bpf.arch import get_arch
-            from seccomp_bpf.errors import UnknownArchError
-
-            if isinstance(self.arches, str) or not self.arches:
-                raise PolicyError(f"a rule's arches are a non-empty list, not {self.arches!r}")
-            try:
-                names = tuple(dict.fromkeys(get_arch(name).name for name in self.arches))
-            except UnknownArchError as error:
-                raise PolicyError(f"a rule's arches: {error}") from error
-            object.__setattr__(self, "arches", names)
+            object.__setattr__(self, "arches", _abi_names(self.arches, "arches"))
         if self.audit_arches is not None:
-            from seccomp_bpf.arch import get_arch
-            from seccomp_bpf.errors import UnknownArchError
-
-            if isinstance(self.audit_arches, str) or not self.audit_arches:
-                raise PolicyError(
-                    f"a rule's audit_arches are a non-empty list, not {self.audit_arches!r}"
-                )
-            try:
-                names = tuple(dict.fromkeys(get_arch(name).name for name in self.audit_arches))
-            except UnknownArchError as error:
-                raise PolicyError(f"a rule's audit_arches: {error}") from error
-            object.__setattr__(self, "audit_arches", names)
+            object.__setattr__(self, "audit_arches", _abi_names(self.audit_arches, "audit_arches"))
 
     def describe(self) -> str:
         """``read, write -> allow`` or ``socket -> allow when arg0 == 0x1``."""
