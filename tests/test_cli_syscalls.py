@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,22 @@ def test_command_line_entry_point() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "mips 4003 read\nmips 4003 read\n"
+
+
+def test_a_reader_that_goes_away_is_not_an_error() -> None:
+    # `seccomp-bpf syscalls | head -1` where head has already gone: every write meets a
+    # closed pipe (Python ignores SIGPIPE, so the write fails with EPIPE).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "seccomp_bpf", "syscalls", "--arch", "x86_64"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == b""
+    assert result.returncode == 141  # 128 + SIGPIPE, as the shell reports a tool stopped by it

@@ -8,7 +8,9 @@ and exit status 1; usage errors exit with 2, as argparse does.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -55,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except SeccompBPFError as error:
         return _fail(str(error))
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as other tools do, and keep the
+        # interpreter's final flush from failing again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as error:
         name = f"{error.filename}: " if error.filename else ""
         return _fail(f"{name}{error.strerror or error}")
