@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from seccomp_bpf.arch import Arch, all_arches, dispatch_boundaries, dispatched_arch
+from seccomp_bpf.arch import Arch, all_arches, dispatched_arch
+from seccomp_bpf.explain.behaviour import abi_ranges
 from seccomp_bpf.policy import Action, ActionKind, NumberRange, Policy
 from seccomp_bpf.policy.resolution import ResolvedRule
 
@@ -161,7 +162,7 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
             continue
         seen.add(nr)
         name = arch.syscall_name(nr) or name
-        entries = resolved.entries(nr, arch.audit_arch) if nr in resolved.rules_by_nr else ()
+        entries = resolved.entries(nr, arch.audit_arch)
         action, rules = _decision(entries, default)
         if action is None:
             otherwise = default
@@ -190,8 +191,10 @@ def summarize_abi(policy: Policy, arch: Arch) -> AbiSummary:
     for first, last, entry in resolved.ranges:
         if not entry.reported_as(arch.audit_arch):
             continue
-        starts = [first, *(p for p in dispatch_boundaries(arch.audit_arch) if first < p <= last)]
-        if all(dispatched_arch(arch.audit_arch, p) != arch for p in starts):
+        if not any(
+            low <= last and first <= high and abi.name == arch.name
+            for low, high, abi in abi_ranges(arch.audit_arch)
+        ):
             continue  # numbers that this ABI's AUDIT_ARCH value runs as another ABI's
         action, _ = _decision((entry,), default)
         raw.append((NumberRange(first, last), action))
