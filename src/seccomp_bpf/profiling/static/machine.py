@@ -1,0 +1,586 @@
+"""Decoding machine code with capstone: what the static profiler needs of each instruction.
+
+Two passes, per ABI (:class:`X86_64`, :class:`I386`, :class:`AArch64`):
+
+- :meth:`Machine.sweep`: a linear sweep of an executable section, fast (capstone's ``lite``
+  mode: address, size, mnemonic, operand text), that reports the events of
+  :class:`Event`: system call sites, direct calls and jumps, the code addresses an instruction
+  computes (a function whose address is taken), loads from GOT slots (calls through the PLT
+  or through a ``-fno-plt`` GOT slot), and the instructions after which control does not fall
+  through.
+- :meth:`Machine.values`: constant propagation backwards from one instruction for one
+  register (the system call number at a site, an argument at a call), over the control-flow
+  graph of the function around it (decoded with capstone's register details). The result
+  (:class:`Values`) is the set of constants that reach it, the arguments of the function it
+  is passed in from (the function is then a wrapper taking the number, like ``syscall(2)``),
+  and why any path could not be followed.
+
+System call instructions (the kernel's entry code, ``arch/*/entry``):
+
+- x86-64: ``syscall``, the number in ``%rax``; it returns in ``%rax`` and clobbers ``%rcx``
+  and ``%r11``;
+- i386: ``int $0x80``, and ``call *%gs:0x10`` (glibc's call of the vDSO's
+  ``__kernel_vsyscall`` through the TCB's ``sysinfo`` field), the number in ``%eax``;
+- AArch64: ``svc #0``, the number in ``x8``.
+
+Calling conventions (the psABIs): arguments in ``rdi rsi rdx rcx r8 r9`` (x86-64), ``x0``
+to ``x7`` (AArch64), on the stack (i386: an argument passed there is not followed); a call
+keeps only the callee-saved registers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+if TYPE_CHECKING:
+    from seccomp_bpf.profiling.static.elf import ElfObject
+
+MAX_STEPS: Final = 4000  # instructions visited by one backward propagation
+
+
+@dataclass(frozen=True)
+class Values:
+    """What reaches a register: ``numbers``, ``arguments`` (indexes of the function's own
+    arguments) and ``unknown`` (why some path gave no constant)."""
+
+    numbers: frozenset[int] = frozenset()
+    arguments: frozenset[int] = frozenset()
+    unknown: tuple[str, ...] = ()
+
+    def __or__(self, other: Values) -> Values:
+        return Values(
+            self.numbers | other.numbers,
+            self.arguments | other.arguments,
+            tuple(dict.fromkeys((*self.unknown, *other.unknown))),
+        )
+
+    def to_json(self) -> list[Any]:
+        return [sorted(self.numbers), sorted(self.arguments), list(self.unknown)]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Values:
+        numbers, arguments, unknown = data
+        return cls(frozenset(int(n) for n in numbers), frozenset(int(a) for a in arguments),
+                   tuple(str(u) for u in unknown))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One fact of the sweep. ``kind``: ``sys`` (a system call site), ``call``/``jump``
+    (a direct transfer to ``target``), ``ref`` (``target`` is a code address the
+    instruction computes), ``slot`` (``target`` is a GOT slot read; a call through it when
+    ``call``), ``end`` (no fall-through after ``address``; ``target`` is the next address)."""
+
+    kind: str
+    address: int
+    target: int = 0
+
+
+@dataclass
+class Insn:
+    """One decoded instruction, as the backward propagation reads it."""
+
+    address: int
+    size: int
+    mnemonic: str
+    operands: str
+    writes: frozenset[str]
+    reads: frozenset[str] = frozenset()
+    target: int | None = None  # of a direct jump or call
+    flow: str = ""  # "", "jump" (unconditional), "branch" (conditional), "call", "end"
+    ops: list[str] = field(default_factory=list)
+
+
+_HEX: Final = r"(-?(?:0x[0-9a-f]+|\d+))"
+
+
+def _int(text: str) -> int:
+    return int(text, 0)
+
+
+class Machine:
+    """The ABI-independent part; subclasses say how their instructions read."""
+
+    arch: ClassVar[str]
+    number_register: ClassVar[str]
+    arguments: ClassVar[tuple[str, ...]]
+    callee_saved: ClassVar[frozenset[str]]
+    step: ClassVar[int]  # where to resume after undecodable bytes
+    padding: ClassVar[tuple[str, ...]] = ("nop",)  # what fills the space between functions
+    mask: ClassVar[int]
+
+    def __init__(self, obj: ElfObject) -> None:
+        import capstone
+
+        self.obj = obj
+        self.lite = self._capstone(capstone)
+        self.full = self._capstone(capstone)
+        self.full.detail = True
+
+    def _capstone(self, capstone: Any) -> Any:
+        raise NotImplementedError
+
+    # --- the sweep ----------------------------------------------------------------------------
+
+    def sweep(
+        self, data: bytes, address: int, starts: list[int], inside: dict[int, int] | None = None
+    ) -> Iterator[Event]:
+        """The events of the code ``data`` at ``address``; undecodable bytes are skipped to
+        the next of ``starts`` (sorted function starts) or by one instruction step. A start
+        that falls inside an instruction is put in ``inside``, with the address of the next
+        instruction (glibc's signal trampoline's FDE starts one byte early, on purpose)."""
+        import bisect
+
+        end = address + len(data)
+        at = address
+        ended = -1  # the address after the last flow-ending instruction (and its padding)
+        following = bisect.bisect_left(starts, address)  # the next start to check
+        while at < end:
+            last = at
+            for where, size, mnemonic, operands in self.lite.disasm_lite(
+                data[at - address :], at
+            ):
+                while following < len(starts) and starts[following] < where + size:
+                    if starts[following] > where and inside is not None:
+                        inside[starts[following]] = where + size
+                    following += 1
+                if where == ended and mnemonic.startswith(self.padding):
+                    ended = where + size
+                    yield Event("end", where, ended)
+                else:
+                    for event in self.events(where, size, mnemonic, operands):
+                        if event.kind == "end":
+                            ended = event.target
+                        yield event
+                last = where + size
+            if last >= end:
+                break
+            i = bisect.bisect_right(starts, last)
+            resume = starts[i] if i < len(starts) else end
+            at = max(resume if resume < end else end, last + self.step)
+            yield Event("end", last, last)
+
+    def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
+        raise NotImplementedError
+
+    # --- backward propagation -----------------------------------------------------------------
+
+    def decode(self, data: bytes, address: int) -> list[Insn]:
+        """The instructions of ``data`` (one function) with their register effects."""
+        insns: list[Insn] = []
+        for raw in self.full.disasm(data, address):
+            read, written = raw.regs_access()
+            insn = Insn(
+                raw.address,
+                raw.size,
+                raw.mnemonic,
+                raw.op_str,
+                frozenset(self.canonical(raw.reg_name(r)) for r in written),
+                frozenset(self.canonical(raw.reg_name(r)) for r in read),
+            )
+            self.describe(insn)
+            insns.append(insn)
+        return insns
+
+    def canonical(self, register: str) -> str:
+        return register
+
+    def describe(self, insn: Insn) -> None:
+        """Set ``flow``, ``target``, and the implicit writes capstone does not list."""
+        raise NotImplementedError
+
+    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
+        """How ``insn`` sets ``register``: ``("const", n)``, ``("copy", reg)``, ``("either",
+        reg)`` (a conditional move: the old value or ``reg``), or None (it does not)."""
+        raise NotImplementedError
+
+    def values(self, insns: list[Insn], index: int, register: str, entry: int) -> Values:
+        """What reaches ``register`` just before ``insns[index]``, in the function starting at
+        ``entry`` whose instructions are ``insns``."""
+        position = {insn.address: i for i, insn in enumerate(insns)}
+        predecessors: dict[int, list[int]] = {}
+        for i, insn in enumerate(insns):
+            if insn.flow in ("jump", "branch") and insn.target in position:
+                predecessors.setdefault(position[insn.target], []).append(i)
+        result = Values()
+        work: list[tuple[int, str]] = []  # (i, reg): the value of reg just after insns[i]
+
+        def before(at: int, reg: str) -> None:
+            """Go on from just before ``insns[at]``: to each instruction control comes from
+            (the one before when it falls through, and the jumps to it), or to the entry."""
+            nonlocal result
+            sources = list(predecessors.get(at, ()))
+            if insns[at].address == entry:
+                if reg in self.arguments:
+                    result |= Values(arguments=frozenset({self.arguments.index(reg)}))
+                else:
+                    result |= Values(unknown=(f"{reg} at the function's entry",))
+            elif at > 0 and insns[at - 1].flow not in ("jump", "end"):
+                sources.append(at - 1)
+            elif not sources and not insns[at].mnemonic.startswith(self.padding):
+                # (padding after a jump is never run: nothing to follow there)
+                result |= Values(unknown=(f"code at {insns[at].address:#x} reached only by an "
+                                          "indirect jump",))  # fmt: skip
+            work.extend((source, reg) for source in sources)
+
+        before(index, register)
+        seen: set[tuple[int, str]] = set()
+        while work:
+            at, reg = work.pop()
+            if (at, reg) in seen:
+                continue
+            seen.add((at, reg))
+            if len(seen) > MAX_STEPS:
+                return result | Values(unknown=("too many paths",))
+            found = self._step(insns[at], reg)
+            if found is None:
+                before(at, reg)
+                continue
+            what, value = found
+            if what == "const":
+                result |= Values(numbers=frozenset({value & self.mask}))
+            elif what == "copy":
+                before(at, value)
+            elif what == "either":  # a conditional move: the old value, or the source's
+                before(at, reg)
+                before(at, value)
+            elif what == "either2":  # a select of two sources
+                before(at, value[0])
+                before(at, value[1])
+            else:
+                result |= Values(unknown=(str(value),))
+        return result
+
+    def _step(self, insn: Insn, reg: str) -> tuple[str, Any] | None:
+        """The effect of ``insn`` on ``reg`` going backwards (see :meth:`definition`), or
+        ``("unknown", why)``."""
+        if insn.flow == "call":
+            if reg in self.callee_saved:
+                return None
+            return ("unknown", f"{reg} set by a call at {insn.address:#x}")
+        found = self.definition(insn, reg)
+        if found is not None:
+            return found
+        if reg in insn.writes:
+            return ("unknown", f"{reg} computed at {insn.address:#x} ({insn.mnemonic})")
+        return None
+
+    # --- call sites ---------------------------------------------------------------------------
+
+    def calls_to(self, insns: list[Insn], targets: set[int], slots: set[int]) -> list[int]:
+        """Indexes of the calls and jumps in ``insns`` to one of ``targets`` or through one
+        of the GOT ``slots``."""
+        found = []
+        for i, insn in enumerate(insns):
+            if insn.flow not in ("call", "jump", "branch"):
+                continue
+            if insn.target in targets or self.slot_of(insns, i) in slots:
+                found.append(i)
+        return found
+
+    def slot_of(self, insns: list[Insn], index: int) -> int | None:
+        """The GOT slot an indirect call or jump at ``index`` reads, when it says."""
+        return None
+
+
+# --- x86 --------------------------------------------------------------------------------------
+
+_X86_FAMILY: Final = {
+    **{f"{p}{s}": f"r{p}x" for p in "abcd" for s in ("l", "h", "x")},
+    **{f"e{p}x": f"r{p}x" for p in "abcd"},
+    **{n: "r" + n[-2:] for n in ("si", "di", "bp", "sp", "sil", "dil", "bpl", "spl")},
+    **{f"e{n}": f"r{n}" for n in ("si", "di", "bp", "sp")},
+    **{f"r{n}{s}": f"r{n}" for n in range(8, 16) for s in ("b", "w", "d")},
+}
+_X86_FAMILY.update({"sil": "rsi", "dil": "rdi", "bpl": "rbp", "spl": "rsp"})
+_X86_REGISTERS: Final = frozenset(_X86_FAMILY) | frozenset(_X86_FAMILY.values())
+_RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
+_CONST: Final = re.compile(r"^(\w+), " + _HEX + "$")
+_REGS: Final = re.compile(r"^(\w+), (\w+)$")
+_ABSOLUTE_SLOT: Final = re.compile(r"ptr (?:ds:)?\[(0x[0-9a-f]+)\]")
+_GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]x ([+-]) (0x[0-9a-f]+)\]")
+_BRANCHES: Final = frozenset(
+    ("jo", "jno", "jb", "jae", "je", "jne", "jbe", "ja", "js", "jns", "jp", "jnp", "jl", "jge",
+     "jle", "jg", "jrcxz", "jecxz", "jcxz", "loop", "loope", "loopne")
+)  # fmt: skip
+_ENDS: Final = frozenset(("ret", "retf", "hlt", "ud2", "int3", "iretq", "iretd", "sysret"))
+
+
+class X86_64(Machine):  # noqa: N801 - the ABI's name
+    arch = "x86_64"
+    number_register = "rax"
+    arguments = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+    callee_saved = frozenset(("rbx", "rbp", "rsp", "r12", "r13", "r14", "r15"))
+    step = 1
+    mask = (1 << 64) - 1
+    padding = ("nop", "int3", "data16", "cs nop", "xchg ax, ax")
+    syscall_writes: ClassVar[frozenset[str]] = frozenset(("rax", "rcx", "r11"))
+
+    def _capstone(self, capstone: Any) -> Any:
+        return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+
+    def canonical(self, register: str) -> str:
+        return _X86_FAMILY.get(register, register)
+
+    def is_syscall(self, mnemonic: str, operands: str) -> bool:
+        return mnemonic == "syscall"
+
+    def memory(self, where: int, size: int, operands: str) -> int | None:
+        match = _RIP.search(operands)
+        if match is None:
+            return None
+        displacement = int(match.group(2), 16)
+        return where + size + (displacement if match.group(1) == "+" else -displacement)
+
+    def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
+        name = mnemonic.rsplit(" ", 1)[-1]  # bnd jmp, notrack jmp, rep ret
+        if self.is_syscall(name, operands):
+            yield Event("sys", where)
+            return
+        if name in ("call", "jmp") or name in _BRANCHES:
+            if operands.startswith("0x"):
+                kind = "call" if name == "call" else "jump"
+                yield Event(kind, where, int(operands, 16))
+            else:
+                slot = self.memory(where, size, operands)
+                if slot is not None:
+                    yield Event("slot", where, slot)
+            if name == "jmp":
+                yield Event("end", where, where + size)
+            return
+        if name in _ENDS:
+            yield Event("end", where, where + size)
+            return
+        if "[" in operands:
+            address = self.memory(where, size, operands)
+            if address is not None:
+                if name == "lea":
+                    yield Event("ref", where, address)
+                else:
+                    yield Event("slot", where, address)
+                return
+        if self.obj.kind == "exec":
+            # A program at a fixed address names its functions by their absolute address.
+            for text in re.findall(r"0x[0-9a-f]+", operands):
+                value = int(text, 16)
+                if self.obj.in_code(value):
+                    yield Event("ref", where, value)
+
+    def describe(self, insn: Insn) -> None:
+        name = insn.mnemonic.rsplit(" ", 1)[-1]
+        if name in ("call", "jmp") or name in _BRANCHES:
+            if insn.operands.startswith("0x"):
+                insn.target = int(insn.operands, 16)
+            insn.flow = "call" if name == "call" else "jump" if name == "jmp" else "branch"
+            if name == "jmp" and insn.target is None and self.slot_of([insn], 0) is None:
+                insn.flow = "end"  # through a register or a table: unknown successors
+            if self.is_syscall(name, insn.operands):
+                insn.flow = ""
+        elif name in _ENDS:
+            insn.flow = "end"
+        if self.is_syscall(name, insn.operands):
+            insn.writes = insn.writes | self.syscall_writes
+
+    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
+        if register not in insn.writes:
+            return None
+        name = insn.mnemonic
+        match = _CONST.match(insn.operands)
+        if match and name in ("mov", "movabs") and self.canonical(match.group(1)) == register:
+            destination = match.group(1)
+            value = _int(match.group(2))
+            if destination in ("al", "ah", "ax", "bl", "cl", "dl", "dil", "sil") or (
+                destination.endswith(("b", "w")) and destination.startswith("r")
+            ):
+                return ("unknown", f"a part of {register} set at {insn.address:#x}")
+            if destination.startswith("e") or destination.endswith("d"):
+                value &= 0xFFFFFFFF  # a 32-bit write clears the upper half
+            return ("const", value)
+        match = _REGS.match(insn.operands)
+        if match and self.canonical(match.group(1)) == register:
+            destination, source = match.group(1), match.group(2)
+            if name in ("xor", "sub") and destination == source:
+                return ("const", 0)
+            if name in ("mov", "movsxd", "movzx", "movsx") and source in _X86_REGISTERS:
+                if destination.startswith(("e", "r")):
+                    return ("copy", self.canonical(source))
+            if name.startswith("cmov"):
+                return ("either", self.canonical(source))
+        return None
+
+    def slot_of(self, insns: list[Insn], index: int) -> int | None:
+        insn = insns[index]
+        return self.memory(insn.address, insn.size, insn.operands)
+
+
+class I386(X86_64):
+    arch = "i386"
+    number_register = "eax"
+    arguments = ()
+    callee_saved = frozenset(("ebx", "ebp", "esp", "esi", "edi"))
+    mask = 0xFFFFFFFF
+    syscall_writes = frozenset(("eax",))
+
+    def _capstone(self, capstone: Any) -> Any:
+        return capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
+
+    def canonical(self, register: str) -> str:
+        family = _X86_FAMILY.get(register, register)
+        return "e" + family[1:] if family.startswith("r") and family[1:] in (
+            "ax", "bx", "cx", "dx", "si", "di", "bp", "sp"
+        ) else family  # fmt: skip
+
+    def is_syscall(self, mnemonic: str, operands: str) -> bool:
+        return (mnemonic == "int" and operands == "0x80") or (
+            mnemonic == "call" and operands.replace(" ", "") == "dwordptrgs:[0x10]"
+        )
+
+    def memory(self, where: int, size: int, operands: str) -> int | None:
+        match = _ABSOLUTE_SLOT.search(operands)
+        if match is not None:
+            return int(match.group(1), 16)
+        match = _GOT_SLOT.search(operands)
+        if match is not None and self.obj.got_base is not None:
+            # PIC code addresses its GOT and its own code from the GOT's address, which the
+            # psABI has it keep in a register (%ebx at PLT calls): ``[reg +/- disp]``.
+            displacement = int(match.group(2), 16)
+            return self.obj.got_base + (displacement if match.group(1) == "+" else -displacement)
+        return None
+
+    def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
+        yield from super().events(where, size, mnemonic, operands)
+        if mnemonic == "lea":
+            address = self.memory(where, size, operands)
+            if address is not None and self.obj.in_code(address):
+                yield Event("ref", where, address)
+
+
+# --- AArch64 ----------------------------------------------------------------------------------
+
+_A64_BRANCHES: Final = frozenset(("cbz", "cbnz", "tbz", "tbnz"))
+_A64_TARGET: Final = re.compile(r"#(0x[0-9a-f]+)$")
+_A64_MEMORY: Final = re.compile(r"^(\w+), \[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]$")
+_A64_ADD: Final = re.compile(r"^(\w+), (\w+), #(0x[0-9a-f]+|\d+)$")
+_A64_CONST: Final = re.compile(r"^(\w+), #" + _HEX + "$")
+_A64_NO_WRITE: Final = ("st", "cmp", "cmn", "tst", "ccmp", "ccmn", "prfm", "dmb", "dsb", "isb",
+                        "hint", "nop", "b", "bl", "br", "blr", "ret", "cb", "tb", "msr", "sys",
+                        "fcmp", "svc")  # fmt: skip
+
+
+class AArch64(Machine):
+    arch = "aarch64"
+    number_register = "x8"
+    arguments = tuple(f"x{n}" for n in range(8))
+    callee_saved = frozenset(f"x{n}" for n in (*range(19, 31), 31)) | {"sp"}
+    step = 4
+    mask = (1 << 64) - 1
+
+    def _capstone(self, capstone: Any) -> Any:
+        return capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+
+    def canonical(self, register: str) -> str:
+        if register in ("fp", "x29", "w29"):
+            return "x29"
+        if register in ("lr", "x30", "w30"):
+            return "x30"
+        if register[:1] in ("w", "x") and register[1:].isdigit():
+            return "x" + register[1:]
+        return register
+
+    def sweep(
+        self, data: bytes, address: int, starts: list[int], inside: dict[int, int] | None = None
+    ) -> Iterator[Event]:
+        self.pages: dict[str, int] = {}
+        yield from super().sweep(data, address, starts, inside)
+
+    def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
+        pages = self.pages
+        if mnemonic == "svc":
+            yield Event("sys", where)
+            return
+        if mnemonic in ("b", "bl") or mnemonic.startswith("b.") or mnemonic in _A64_BRANCHES:
+            match = _A64_TARGET.search(operands)
+            if match:
+                kind = "call" if mnemonic == "bl" else "jump"
+                yield Event(kind, where, int(match.group(1), 16))
+            if mnemonic == "b":
+                yield Event("end", where, where + size)
+            if mnemonic == "bl":
+                pages.pop("x30", None)
+            return
+        if mnemonic in ("br", "ret", "brk", "udf", "eret") or mnemonic == "hlt":
+            yield Event("end", where, where + size)
+            return
+        first = operands.split(",", 1)[0].strip()
+        destination = self.canonical(first)
+        if mnemonic == "adrp":
+            pages[destination] = int(operands.rsplit("#", 1)[1], 16)
+            return
+        if mnemonic == "adr":
+            yield Event("ref", where, int(operands.rsplit("#", 1)[1], 16))
+            pages.pop(destination, None)
+            return
+        if mnemonic == "add":
+            match = _A64_ADD.match(operands)
+            if match and self.canonical(match.group(2)) in pages:
+                value = pages[self.canonical(match.group(2))] + _int(match.group(3))
+                if self.obj.in_code(value):
+                    yield Event("ref", where, value)
+                pages[destination] = value
+                return
+        if mnemonic.startswith("ld"):
+            match = _A64_MEMORY.match(operands)
+            if match and self.canonical(match.group(2)) in pages:
+                offset = _int(match.group(3)) if match.group(3) else 0
+                yield Event("slot", where, pages[self.canonical(match.group(2))] + offset)
+        if not mnemonic.startswith(_A64_NO_WRITE) or mnemonic.startswith("stl"):
+            pages.pop(destination, None)
+            if mnemonic.startswith("ldp"):
+                pages.pop(self.canonical(operands.split(",")[1].strip()), None)
+
+    def describe(self, insn: Insn) -> None:
+        name = insn.mnemonic
+        match = _A64_TARGET.search(insn.operands)
+        if name in ("b", "bl") or name.startswith("b.") or name in _A64_BRANCHES:
+            insn.target = int(match.group(1), 16) if match else None
+            insn.flow = "call" if name == "bl" else "jump" if name == "b" else "branch"
+        elif name == "blr":
+            insn.flow = "call"
+        elif name in ("br", "ret", "brk", "udf", "eret", "hlt"):
+            insn.flow = "end"
+        if name == "svc":
+            insn.writes = frozenset(("x0",))  # the result; capstone lists lr
+
+    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
+        if register not in insn.writes:
+            return None
+        name = insn.mnemonic
+        match = _A64_CONST.match(insn.operands)
+        if match and name in ("mov", "movz") and self.canonical(match.group(1)) == register:
+            value = _int(match.group(2))
+            if match.group(1).startswith("w"):
+                value &= 0xFFFFFFFF
+            return ("const", value)
+        match = _REGS.match(insn.operands)
+        if match and name == "mov" and self.canonical(match.group(1)) == register:
+            source = match.group(2)
+            if source in ("xzr", "wzr"):
+                return ("const", 0)
+            return ("copy", self.canonical(source))
+        if name == "csel":
+            parts = [p.strip() for p in insn.operands.split(",")]
+            if len(parts) == 4 and self.canonical(parts[0]) == register:
+                # Either source: follow both (a copy of one, the other as a new path).
+                return ("either2", (self.canonical(parts[1]), self.canonical(parts[2])))
+        return None
+
+
+MACHINES: Final = {"x86_64": X86_64, "i386": I386, "aarch64": AArch64}
+
+
+def machine_for(obj: ElfObject) -> Machine:
+    machine: Machine = MACHINES[obj.arch](obj)
+    return machine
