@@ -158,8 +158,8 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
                 region = caller_analysis.regions[start]
                 if not (region.calls & (targets | stubs) or region.imports & names):
                     continue
-                if start == entry and index == owner:
-                    continue
+                if (start == entry and index == owner) or start in stubs:
+                    continue  # the wrapper itself; a PLT entry passes its arguments on
                 values, caller_entry = caller_analysis.argument_at(start, targets, names, argument)
                 for number in values.numbers:
                     result.numbers.setdefault(number, set()).add(labels[index])
