@@ -27,7 +27,7 @@ only when an analysis runs.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from seccomp_bpf.errors import MissingDependencyError
@@ -65,7 +65,12 @@ _LAZY = {
 def require_dependencies() -> None:
     """Raise :class:`MissingDependencyError` naming what to install when capstone or
     pyelftools is missing."""
-    missing = [dist for dist, module in DEPENDENCIES if importlib.util.find_spec(module) is None]
+    missing = []
+    for dist, module in DEPENDENCIES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(dist)
     if missing:
         raise MissingDependencyError(
             f"the static profiler needs {' and '.join(missing)}, which "

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from seccomp_bpf.profiling.static.elf import ElfObject
 
 MAX_STEPS: Final = 4000  # instructions visited by one backward propagation
+NUMBER: Final = 0xFFFFFFFF
+"""The bits of the number register the kernel reads: an ``int`` (x86-64's
+``do_syscall_x64`` casts ``regs->ax`` to ``unsigned int``, arm64's ``el0_svc_common`` takes
+``int scno``); so an argument passed on in 32 bits is the caller's number too."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,12 @@ class Insn:
 
 
 _HEX: Final = r"(-?(?:0x[0-9a-f]+|\d+))"
+
+State = tuple[str, int, int, int]
+"""What the backward walk looks for: ``mul * (register & mask) + add``."""
+Transfer = tuple[Any, ...]
+"""``("const", n)``, ``("reg", source, k, c, m)`` (``k * (source & m) + c``), or
+``("unknown", why)``."""
 
 
 def _int(text: str) -> int:
@@ -192,30 +202,41 @@ class Machine:
         """Set ``flow``, ``target``, and the implicit writes capstone does not list."""
         raise NotImplementedError
 
-    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
-        """How ``insn`` sets ``register``: ``("const", n)``, ``("copy", reg)``, ``("either",
-        reg)`` (a conditional move: the old value or ``reg``), or None (it does not)."""
+    def definition(self, insn: Insn, register: str) -> list[Transfer] | None:
+        """How ``insn`` sets ``register`` (None when it does not): each :data:`Transfer` is
+        one value it may get, a constant or ``k * (source & m) + c`` of a register before."""
         raise NotImplementedError
 
     def values(self, insns: list[Insn], index: int, register: str, entry: int) -> Values:
         """What reaches ``register`` just before ``insns[index]``, in the function starting at
-        ``entry`` whose instructions are ``insns``."""
+        ``entry`` whose instructions are ``insns``.
+
+        The walk goes backwards along every path, carrying what is looked for as
+        ``mul * (reg & mask) + add`` of one register (a copy changes the register, ``add``,
+        ``lea`` and shifts change ``mul`` and ``add``, a ``setcc`` of the low byte forks into
+        its two values), until a constant defines it, the function's entry (an argument, or
+        unknown), or an instruction that computes it otherwise (unknown).
+        """
         position = {insn.address: i for i, insn in enumerate(insns)}
         predecessors: dict[int, list[int]] = {}
         for i, insn in enumerate(insns):
             if insn.flow in ("jump", "branch") and insn.target in position:
                 predecessors.setdefault(position[insn.target], []).append(i)
         result = Values()
-        work: list[tuple[int, str]] = []  # (i, reg): the value of reg just after insns[i]
+        full = self.mask
+        work: list[tuple[int, State]] = []  # (i, state): looked for just after insns[i]
 
-        def before(at: int, reg: str) -> None:
+        def before(at: int, state: State) -> None:
             """Go on from just before ``insns[at]``: to each instruction control comes from
             (the one before when it falls through, and the jumps to it), or to the entry."""
             nonlocal result
+            reg, mul, add, mask = state
             sources = list(predecessors.get(at, ()))
             if insns[at].address == entry:
-                if reg in self.arguments:
+                if reg in self.arguments and (mul, add) == (1, 0) and mask & NUMBER == NUMBER:
                     result |= Values(arguments=frozenset({self.arguments.index(reg)}))
+                elif reg in self.arguments:
+                    result |= Values(unknown=(f"computed from argument {reg}",))
                 else:
                     result |= Values(unknown=(f"{reg} at the function's entry",))
             elif at > 0 and insns[at - 1].flow not in ("jump", "end"):
@@ -224,48 +245,50 @@ class Machine:
                 # (padding after a jump is never run: nothing to follow there)
                 result |= Values(unknown=(f"code at {insns[at].address:#x} reached only by an "
                                           "indirect jump",))  # fmt: skip
-            work.extend((source, reg) for source in sources)
+            work.extend((source, state) for source in sources)
 
-        before(index, register)
-        seen: set[tuple[int, str]] = set()
+        before(index, (register, 1, 0, full))
+        seen: set[tuple[int, State]] = set()
         while work:
-            at, reg = work.pop()
-            if (at, reg) in seen:
+            at, state = work.pop()
+            if (at, state) in seen:
                 continue
-            seen.add((at, reg))
+            seen.add((at, state))
             if len(seen) > MAX_STEPS:
                 return result | Values(unknown=("too many paths",))
-            found = self._step(insns[at], reg)
-            if found is None:
-                before(at, reg)
+            reg, mul, add, mask = state
+            transfers = self._step(insns[at], reg)
+            if transfers is None:
+                before(at, state)
                 continue
-            what, value = found
-            if what == "const":
-                result |= Values(numbers=frozenset({value & self.mask}))
-            elif what == "copy":
-                before(at, value)
-            elif what == "either":  # a conditional move: the old value, or the source's
-                before(at, reg)
-                before(at, value)
-            elif what == "either2":  # a select of two sources
-                before(at, value[0])
-                before(at, value[1])
-            else:
-                result |= Values(unknown=(str(value),))
+            for transfer in transfers:
+                if transfer[0] == "const":
+                    number = (mul * (transfer[1] & mask) + add) & NUMBER
+                    result |= Values(numbers=frozenset({number}))
+                elif transfer[0] == "reg":
+                    _, source, k, c, m = transfer
+                    if mask == full:
+                        before(at, (source, mul * k & full, (add + mul * c) & full, m))
+                    elif k == 1 and c & m == 0 and c < (m & -m):
+                        # source & m and c have no bit in common: the mask applies to each
+                        before(at, (source, mul, (add + mul * (c & mask)) & full, m & mask))
+                    else:
+                        result |= Values(unknown=(f"{reg} computed at {insns[at].address:#x}",))
+                else:
+                    result |= Values(unknown=(str(transfer[1]),))
         return result
 
-    def _step(self, insn: Insn, reg: str) -> tuple[str, Any] | None:
-        """The effect of ``insn`` on ``reg`` going backwards (see :meth:`definition`), or
-        ``("unknown", why)``."""
+    def _step(self, insn: Insn, reg: str) -> list[Transfer] | None:
+        """The effect of ``insn`` on ``reg`` going backwards (see :meth:`definition`)."""
         if insn.flow == "call":
             if reg in self.callee_saved:
                 return None
-            return ("unknown", f"{reg} set by a call at {insn.address:#x}")
+            return [("unknown", f"{reg} set by a call at {insn.address:#x}")]
         found = self.definition(insn, reg)
         if found is not None:
             return found
         if reg in insn.writes:
-            return ("unknown", f"{reg} computed at {insn.address:#x} ({insn.mnemonic})")
+            return [("unknown", f"{reg} computed at {insn.address:#x} ({insn.mnemonic})")]
         return None
 
     # --- call sites ---------------------------------------------------------------------------
@@ -296,6 +319,37 @@ _X86_FAMILY: Final = {
     **{f"r{n}{s}": f"r{n}" for n in range(8, 16) for s in ("b", "w", "d")},
 }
 _X86_FAMILY.update({"sil": "rsi", "dil": "rdi", "bpl": "rbp", "spl": "rsp"})
+_X86_LOW_BYTES: Final = {
+    "al": "rax", "bl": "rbx", "cl": "rcx", "dl": "rdx", "sil": "rsi", "dil": "rdi",
+    **{f"r{n}b": f"r{n}" for n in range(8, 16)},
+}  # fmt: skip
+_LEA_TERM: Final = re.compile(r"^(\w+)(?:\*(\d))?$")
+
+
+def _lea(memory: str, machine: Machine) -> tuple[str, int, int] | None:
+    """``[base + index*scale + disp]`` of one register only, as (register, k, c):
+    the address is ``k * register + c``."""
+    text = memory.strip()
+    if not (text.startswith("[") and text.endswith("]")) or "rip" in text:
+        return None
+    register: str | None = None
+    k = c = 0
+    for sign, term in re.findall(r"([+-]?)\s*([\w*]+)", text[1:-1]):
+        factor = -1 if sign == "-" else 1
+        if term[0].isdigit():
+            c += factor * _int(term)
+            continue
+        match = _LEA_TERM.match(term)
+        if match is None:
+            return None
+        name = machine.canonical(match.group(1))
+        if register not in (None, name) or factor < 0:
+            return None
+        register = name
+        k += int(match.group(2) or 1)
+    return (register, k, c) if register is not None else None
+
+
 _X86_REGISTERS: Final = frozenset(_X86_FAMILY) | frozenset(_X86_FAMILY.values())
 _RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
 _CONST: Final = re.compile(r"^(\w+), " + _HEX + "$")
@@ -384,32 +438,65 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
         if self.is_syscall(name, insn.operands):
             insn.writes = insn.writes | self.syscall_writes
 
-    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
+    def definition(self, insn: Insn, register: str) -> list[Transfer] | None:
         if register not in insn.writes:
             return None
         name = insn.mnemonic
-        match = _CONST.match(insn.operands)
-        if match and name in ("mov", "movabs") and self.canonical(match.group(1)) == register:
-            destination = match.group(1)
+        operands = insn.operands
+        first = operands.split(",", 1)[0].strip()
+        if self.canonical(first) != register:
+            return None  # written implicitly: unknown (see _step)
+        low = _X86_LOW_BYTES.get(first)
+        whole = first.startswith(("e", "r")) and first not in ("rip",) and not first.endswith(
+            ("b", "w")
+        )  # a 32- or 64-bit register: a write sets (or clears) its upper half  # fmt: skip
+        match = _CONST.match(operands)
+        if match and name in ("mov", "movabs"):
+            if not whole:
+                return [("unknown", f"a part of {register} set at {insn.address:#x}")]
             value = _int(match.group(2))
-            if destination in ("al", "ah", "ax", "bl", "cl", "dl", "dil", "sil") or (
-                destination.endswith(("b", "w")) and destination.startswith("r")
-            ):
-                return ("unknown", f"a part of {register} set at {insn.address:#x}")
-            if destination.startswith("e") or destination.endswith("d"):
+            if first.startswith("e") or first.endswith("d"):
                 value &= 0xFFFFFFFF  # a 32-bit write clears the upper half
-            return ("const", value)
-        match = _REGS.match(insn.operands)
-        if match and self.canonical(match.group(1)) == register:
-            destination, source = match.group(1), match.group(2)
-            if name in ("xor", "sub") and destination == source:
-                return ("const", 0)
-            if name in ("mov", "movsxd", "movzx", "movsx") and source in _X86_REGISTERS:
-                if destination.startswith(("e", "r")):
-                    return ("copy", self.canonical(source))
-            if name.startswith("cmov"):
-                return ("either", self.canonical(source))
+            return [("const", value)]
+        if match and name in ("add", "sub") and whole:
+            value = _int(match.group(2)) * (1 if name == "add" else -1)
+            return [("reg", register, 1, value, self._width(first))]
+        if match and name in ("shl", "sal") and whole:
+            return [("reg", register, 1 << _int(match.group(2)), 0, self._width(first))]
+        if name in ("inc", "dec") and whole and operands == first:
+            return [("reg", register, 1, 1 if name == "inc" else -1, self._width(first))]
+        if name.startswith("set") and low is not None and operands == first:
+            # The low byte becomes 0 or 1; the rest of the register stays.
+            return [("reg", register, 1, bit, self.mask & ~0xFF) for bit in (0, 1)]
+        if name == "lea" and whole:
+            found = _lea(operands.split(",", 1)[1], self)
+            if found is not None:
+                source, k, c = found
+                return [("reg", source, k, c, self._width(first))]
+        match = _REGS.match(operands)
+        if match:
+            source = match.group(2)
+            if name in ("xor", "sub") and first == source and whole:
+                return [("const", 0)]
+            if source in _X86_REGISTERS and whole:
+                if name == "mov" or name == "movsxd" and source.startswith("e"):
+                    mask = 0xFFFFFFFF if source.startswith("e") or source.endswith("d") else (
+                        self.mask
+                    )  # fmt: skip
+                    if name == "movsxd":
+                        return [("unknown", f"{register} sign-extended at {insn.address:#x}")]
+                    return [("reg", self.canonical(source), 1, 0, mask)]
+                if name == "movzx":
+                    mask = 0xFF if source in _X86_LOW_BYTES or source.endswith("b") else 0xFFFF
+                    return [("reg", self.canonical(source), 1, 0, mask)]
+                if name.startswith("cmov"):
+                    mask = self._width(first)
+                    return [("reg", register, 1, 0, mask),
+                            ("reg", self.canonical(source), 1, 0, mask)]  # fmt: skip
         return None
+
+    def _width(self, register: str) -> int:
+        return 0xFFFFFFFF if register.startswith("e") or register.endswith("d") else self.mask
 
     def slot_of(self, insns: list[Insn], index: int) -> int | None:
         insn = insns[index]
@@ -554,27 +641,36 @@ class AArch64(Machine):
         if name == "svc":
             insn.writes = frozenset(("x0",))  # the result; capstone lists lr
 
-    def definition(self, insn: Insn, register: str) -> tuple[str, Any] | None:
+    def definition(self, insn: Insn, register: str) -> list[Transfer] | None:
         if register not in insn.writes:
             return None
         name = insn.mnemonic
-        match = _A64_CONST.match(insn.operands)
-        if match and name in ("mov", "movz") and self.canonical(match.group(1)) == register:
-            value = _int(match.group(2))
-            if match.group(1).startswith("w"):
-                value &= 0xFFFFFFFF
-            return ("const", value)
-        match = _REGS.match(insn.operands)
-        if match and name == "mov" and self.canonical(match.group(1)) == register:
-            source = match.group(2)
-            if source in ("xzr", "wzr"):
-                return ("const", 0)
-            return ("copy", self.canonical(source))
-        if name == "csel":
-            parts = [p.strip() for p in insn.operands.split(",")]
-            if len(parts) == 4 and self.canonical(parts[0]) == register:
-                # Either source: follow both (a copy of one, the other as a new path).
-                return ("either2", (self.canonical(parts[1]), self.canonical(parts[2])))
+        parts = [p.strip() for p in insn.operands.split(",")]
+        if not parts or self.canonical(parts[0]) != register:
+            return None
+        width = 0xFFFFFFFF if parts[0].startswith("w") else self.mask
+        if name in ("mov", "movz") and len(parts) == 2 and parts[1].startswith("#"):
+            return [("const", _int(parts[1][1:]) & width)]
+        if name == "mov" and len(parts) == 2:
+            if parts[1] in ("xzr", "wzr"):
+                return [("const", 0)]
+            return [("reg", self.canonical(parts[1]), 1, 0, width)]
+        if name in ("add", "sub") and len(parts) == 3 and parts[2].startswith("#"):
+            value = _int(parts[2][1:]) * (1 if name == "add" else -1)
+            return [("reg", self.canonical(parts[1]), 1, value, width)]
+        if name == "lsl" and len(parts) == 3 and parts[2].startswith("#"):
+            return [("reg", self.canonical(parts[1]), 1 << _int(parts[2][1:]), 0, width)]
+        if name == "cset" and len(parts) == 2:
+            return [("const", 0), ("const", 1)]
+        if name == "cinc" and len(parts) == 3:
+            source = self.canonical(parts[1])
+            return [("reg", source, 1, 0, width), ("reg", source, 1, 1, width)]
+        if name in ("csel", "csinc") and len(parts) == 4:
+            second = 1 if name == "csinc" else 0
+            if parts[2] in ("xzr", "wzr"):
+                return [("reg", self.canonical(parts[1]), 1, 0, width), ("const", second)]
+            return [("reg", self.canonical(parts[1]), 1, 0, width),
+                    ("reg", self.canonical(parts[2]), 1, second, width)]  # fmt: skip
         return None
 
 
