@@ -155,10 +155,18 @@ def build(directory: Path, arch: str) -> Built:
         check=True,
     )
     subprocess.run(
-        [compiler, "-O2", "-o", str(program), str(directory / "prog.c"), f"-L{lib}", "-lunit",
-         "-Wl,-rpath,$ORIGIN/lib"],
+        [
+            compiler,
+            "-O2",
+            "-o",
+            str(program),
+            str(directory / "prog.c"),
+            f"-L{lib}",
+            "-lunit",
+            "-Wl,-rpath,$ORIGIN/lib",
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return Built(program, library, SYSROOTS[arch])
 
 
@@ -210,28 +218,59 @@ def tiny_aarch64(path: Path) -> Path:
     symbols = struct.pack("<IBBHQQ", 0, 0, 0, 0, 0, 0)
     for name, info in (("f", 0x02), ("g", 0x02), ("_start", 0x12)):  # STT_FUNC, LOCAL/GLOBAL
         offset = next(o for n, o, _ in TINY if n == name)
-        symbols += struct.pack("<IBBHQQ", names[name], info, 0, 1, TINY_BASE + TINY_CODE + offset,
-                               12 if name != "_start" else 16)  # fmt: skip
+        symbols += struct.pack(
+            "<IBBHQQ",
+            names[name],
+            info,
+            0,
+            1,
+            TINY_BASE + TINY_CODE + offset,
+            12 if name != "_start" else 16,
+        )
     text_at = TINY_CODE
     symtab_at = text_at + len(code)
     strtab_at = symtab_at + len(symbols)
     shstrtab_at = strtab_at + len(strtab)
     sections_at = (shstrtab_at + len(shstrtab) + 7) & ~7
     size = sections_at + 5 * 64
+    # Elf64_Ehdr (<elf.h>), field by field.
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0, 0]) + b"\0" * 7  # 64-bit, little-endian, SysV
     header = struct.pack(
-        "<4sBBBBB7sHHIQQQIHHHHHH",
-        b"\x7fELF", 2, 1, 1, 0, 0, b"\0" * 7,  # ELFCLASS64, little-endian, version 1, SysV
-        2, 183, 1,  # ET_EXEC, EM_AARCH64, EV_CURRENT
-        TINY_BASE + TINY_CODE, 64, sections_at,  # entry, program and section header offsets
-        0, 64, 56, 1, 64, 5, 4,  # flags, sizes, 1 program header, 5 sections, .shstrtab is 4
-    )  # fmt: skip
+        "<16sHHIQQQIHHHHHH",
+        ident,
+        2,  # e_type: ET_EXEC
+        183,  # e_machine: EM_AARCH64
+        1,  # e_version: EV_CURRENT
+        TINY_BASE + TINY_CODE,  # e_entry: _start
+        64,  # e_phoff: right after this header
+        sections_at,  # e_shoff
+        0,  # e_flags
+        64,  # e_ehsize
+        56,  # e_phentsize
+        1,  # e_phnum
+        64,  # e_shentsize
+        5,  # e_shnum: null, .text, .symtab, .strtab, .shstrtab
+        4,  # e_shstrndx
+    )
     # PT_LOAD of the whole file, readable and executable.
     program_header = struct.pack("<IIQQQQQQ", 1, 5, 0, TINY_BASE, TINY_BASE, size, size, 0x1000)
 
-    def section(name: int, kind: int, flags: int, address: int, offset: int, length: int,
-                link: int = 0, info: int = 0, align: int = 1, entsize: int = 0) -> bytes:
-        return struct.pack("<IIQQQQIIQQ", name, kind, flags, address, offset, length, link,
-                           info, align, entsize)  # fmt: skip
+    def section(  # noqa: PLR0917 - the Elf64_Shdr fields, in order
+        name: int,
+        kind: int,
+        flags: int,
+        address: int,
+        offset: int,
+        length: int,
+        *,
+        link: int = 0,
+        info: int = 0,
+        align: int = 1,
+        entsize: int = 0,
+    ) -> bytes:
+        return struct.pack(
+            "<IIQQQQIIQQ", name, kind, flags, address, offset, length, link, info, align, entsize
+        )
 
     sections = (
         section(0, 0, 0, 0, 0, 0)

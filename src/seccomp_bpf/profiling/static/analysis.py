@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from seccomp_bpf.profiling.static.elf import PLT_ENTRY, ElfObject
-from seccomp_bpf.profiling.static.machine import Insn, Machine, Values, machine_for
+from seccomp_bpf.profiling.static.machine import Event, Insn, Machine, Values, machine_for
 
 ANALYSER_VERSION: Final = "1"
 """Changes whenever the analysis would give another result for the same file (the cache's
@@ -141,12 +141,20 @@ class ObjectAnalysis:
         return {
             "arch": self.arch,
             "regions": [
-                [r.start, r.end, r.name, sorted(r.calls), sorted(r.imports), sorted(r.refs),
-                 r.sites]  # fmt: skip
+                [
+                    r.start,
+                    r.end,
+                    r.name,
+                    sorted(r.calls),
+                    sorted(r.imports),
+                    sorted(r.refs),
+                    r.sites,
+                ]
                 for r in sorted(self.regions.values(), key=lambda r: r.start)
             ],
-            "sites": {str(k): [v.to_json(), self.site_entry[k]] for k, v in
-                      self.site_values.items()},  # fmt: skip
+            "sites": {
+                str(k): [v.to_json(), self.site_entry[k]] for k, v in self.site_values.items()
+            },
             "entry": self.entry,
             "init": self.init,
             "data_refs": self.data_refs,
@@ -162,9 +170,15 @@ class ObjectAnalysis:
         ``ValueError`` for anything else."""
         regions = {}
         for start, end, name, calls, imports, refs, sites in data["regions"]:
-            regions[int(start)] = Region(int(start), int(end), str(name),
-                                         {int(c) for c in calls}, {str(i) for i in imports},
-                                         {int(r) for r in refs}, [int(s) for s in sites])  # fmt: skip
+            regions[int(start)] = Region(
+                int(start),
+                int(end),
+                str(name),
+                {int(c) for c in calls},
+                {str(i) for i in imports},
+                {int(r) for r in refs},
+                [int(s) for s in sites],
+            )
         sites = {int(k): (Values.from_json(v), int(e)) for k, (v, e) in data["sites"].items()}
         entry = data["entry"]
         return cls(
@@ -217,7 +231,7 @@ def analyse_object(elf: ElfObject) -> ObjectAnalysis:
     for low, high in elf.plt:
         starts.update(range(low, high, PLT_ENTRY))
 
-    events = []
+    events: list[Event] = []
     inside: dict[int, int] = {}
     ordered = sorted(starts)
     for section in elf.code:

@@ -142,8 +142,11 @@ class AnalysisCache:
         text = json.dumps(analysis.to_json(), separators=(",", ":"))
         try:
             info = os.stat(path)
-            identity = {"path": os.path.realpath(path), "size": info.st_size,
-                        "mtime_ns": info.st_mtime_ns}  # fmt: skip
+            identity = {
+                "path": os.path.realpath(path),
+                "size": info.st_size,
+                "mtime_ns": info.st_mtime_ns,
+            }
         except OSError:
             identity = {"path": path}
         entry = {

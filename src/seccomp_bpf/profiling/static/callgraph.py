@@ -43,9 +43,8 @@ class UnresolvedSite:
 
     def __str__(self) -> str:
         found = f" (found on other paths: {', '.join(map(str, sorted(self.numbers)))})"
-        return (
-            f"{self.object} {self.address:#x} in {self.function}: {self.reason}"
-            + (found if self.numbers else "")
+        return f"{self.object} {self.address:#x} in {self.function}: {self.reason}" + (
+            found if self.numbers else ""
         )
 
 
@@ -101,13 +100,13 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
 
     while work:
         index, start = work.pop()
-        region = analyses[index].regions[start]
-        for target in region.calls:
+        here = analyses[index].regions[start]
+        for target in here.calls:
             visit(index, target)
-        for target in region.refs:
+        for target in here.refs:
             taken[index].add(target)
             visit(index, target)
-        for name in region.imports:
+        for name in here.imports:
             bind(name)
 
     result = Reached()
@@ -126,8 +125,13 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
                         wrappers.append((index, entry, argument))
                 if values.unknown:
                     result.unresolved.append(
-                        UnresolvedSite(labels[index], site, analysis.describe(site),
-                                       "; ".join(values.unknown), values.numbers)  # fmt: skip
+                        UnresolvedSite(
+                            labels[index],
+                            site,
+                            analysis.describe(site),
+                            "; ".join(values.unknown),
+                            values.numbers,
+                        )
                     )
 
     # Wrappers: the numbers their reached callers pass.
@@ -142,21 +146,23 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
         names = {name for name, regions in analysis.exports.items() if entry in regions}
         function = analysis.describe(entry)
         result.wrappers.append(f"{function} ({labels[owner]}, argument {argument + 1})")
-        if entry in taken[owner] or any(
-            names & set(other.data_imports) for other in analyses
-        ):
+        if entry in taken[owner] or any(names & set(other.data_imports) for other in analyses):
             result.unresolved.append(
-                UnresolvedSite(labels[owner], entry, function,
-                               f"a wrapper taking the number as argument {argument + 1}, "
-                               "and its address is taken: callers through a pointer are "
-                               "not followed")  # fmt: skip
+                UnresolvedSite(
+                    labels[owner],
+                    entry,
+                    function,
+                    f"a wrapper taking the number as argument {argument + 1}, "
+                    "and its address is taken: callers through a pointer are "
+                    "not followed",
+                )
             )
         for index, caller_analysis in enumerate(analyses):
             targets = {entry} if index == owner else set()
             stubs = {s for s in caller_analysis.plt if caller_analysis.regions[s].imports & names}
             for start in sorted(reached[index]):
-                region = caller_analysis.regions[start]
-                if not (region.calls & (targets | stubs) or region.imports & names):
+                caller_region = caller_analysis.regions[start]
+                if not (caller_region.calls & (targets | stubs) or caller_region.imports & names):
                     continue
                 if (start == entry and index == owner) or start in stubs:
                     continue  # the wrapper itself; a PLT entry passes its arguments on
@@ -169,8 +175,13 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
                         wrappers.append((index, caller, passed))
                 if values.unknown:
                     result.unresolved.append(
-                        UnresolvedSite(labels[index], start, caller_analysis.describe(start),
-                                       f"calls {function} with a number not known here: "
-                                       + "; ".join(values.unknown), values.numbers)  # fmt: skip
+                        UnresolvedSite(
+                            labels[index],
+                            start,
+                            caller_analysis.describe(start),
+                            f"calls {function} with a number not known here: "
+                            + "; ".join(values.unknown),
+                            values.numbers,
+                        )
                     )
     return result

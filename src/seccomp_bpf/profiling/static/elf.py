@@ -26,7 +26,7 @@ import bisect
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
 from seccomp_bpf.errors import BinaryAnalysisError
 
@@ -179,7 +179,7 @@ def _read(path: str, elf: ELFFile) -> ElfObject:
     interpreter = None
     for segment in elf.iter_segments():
         if segment["p_type"] == "PT_INTERP":
-            interpreter = segment.get_interp_name()
+            interpreter = cast(Any, segment).get_interp_name()
 
     needed: list[str] = []
     rpath: list[str] = []
@@ -491,8 +491,15 @@ def _cie_encoding(data: bytes, offset: int, word: int) -> int:
 def _read_encoded(data: bytes, offset: int, encoding: int, pc: int, word: int) -> tuple[int, int]:
     """A DW_EH_PE-encoded pointer: its value and its size in bytes."""
     form = encoding & 0x0F
-    formats = {0x00: ("<Q" if word == 8 else "<I"), 0x02: "<H", 0x03: "<I", 0x04: "<Q",
-               0x0A: "<h", 0x0B: "<i", 0x0C: "<q"}  # fmt: skip
+    formats = {
+        0x00: ("<Q" if word == 8 else "<I"),
+        0x02: "<H",
+        0x03: "<I",
+        0x04: "<Q",
+        0x0A: "<h",
+        0x0B: "<i",
+        0x0C: "<q",
+    }
     if form == 0x01:  # uleb128
         value, end = _uleb(data, offset)
         size = end - offset

@@ -31,8 +31,11 @@ from seccomp_bpf.errors import BinaryAnalysisError
 from seccomp_bpf.profiling.static.elf import EM_386, EM_AARCH64, EM_X86_64, ElfObject, read_elf
 from seccomp_bpf.profiling.static.ldcache import read_ld_cache
 
-TRIPLETS: Final = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu",
-                   "i386": "i386-linux-gnu"}  # fmt: skip
+TRIPLETS: Final = {
+    "x86_64": "x86_64-linux-gnu",
+    "aarch64": "aarch64-linux-gnu",
+    "i386": "i386-linux-gnu",
+}
 PLATFORMS: Final = {"x86_64": "x86_64", "aarch64": "aarch64", "i386": "i686"}
 _HEADERS: Final = {"x86_64": (2, EM_X86_64), "aarch64": (2, EM_AARCH64), "i386": (1, EM_386)}
 
@@ -112,15 +115,17 @@ class _Search:
 
     def expand(self, directory: str, origin: str) -> str:
         lib = f"lib/{TRIPLETS[self.arch]}"
-        for token, value in (("ORIGIN", origin), ("LIB", lib),
-                             ("PLATFORM", PLATFORMS[self.arch])):  # fmt: skip
+        for token, value in (("ORIGIN", origin), ("LIB", lib), ("PLATFORM", PLATFORMS[self.arch])):
             directory = directory.replace("${" + token + "}", value).replace("$" + token, value)
         # $ORIGIN is already a real path; other absolute paths are the target's.
         return directory if directory.startswith(origin) else self.under(directory)
 
-    def find(self, name: str, chain: Sequence[LoadedObject]) -> tuple[str, str] | None:
+    def find(
+        self, name: str, chain: Sequence[LoadedObject], given: bool = False
+    ) -> tuple[str, str] | None:
         if "/" in name:
-            path = self.under(name)
+            # A path the user gave is a path here when it exists; else the target's.
+            path = name if given and os.path.exists(name) else self.under(name)
             return (path, "path") if _fits(path, self.arch) else None
         needer = chain[-1]
         places: list[tuple[str, str]] = []
@@ -173,7 +178,7 @@ def load_program(
     def add(name: str, chain: list[LoadedObject], role: str) -> LoadedObject:
         if name in by_name:
             return by_name[name]
-        found = search.find(name, chain)
+        found = search.find(name, chain, given=role == "dlopen")
         if found is None:
             needer = chain[-1].label if chain else "--dlopen"
             raise BinaryAnalysisError(
@@ -187,7 +192,9 @@ def load_program(
         if real in by_path:
             by_name[name] = by_path[real]
             return by_path[real]
-        obj = LoadedObject(name, path, read_elf(path), role, how, chain[-1].label if chain else None)
+        obj = LoadedObject(
+            name, path, read_elf(path), role, how, chain[-1].label if chain else None
+        )
         if obj.elf.soname:
             by_name.setdefault(obj.elf.soname, obj)
         by_name[name] = obj
@@ -217,8 +224,14 @@ def load_program(
                 raise BinaryAnalysisError(
                     f"{program}: its loader {path} (PT_INTERP) is missing or of another ABI"
                 )
-            obj = LoadedObject(os.path.basename(interpreter), path, read_elf(path),
-                               "interpreter", "PT_INTERP", first.label)  # fmt: skip
+            obj = LoadedObject(
+                os.path.basename(interpreter),
+                path,
+                read_elf(path),
+                "interpreter",
+                "PT_INTERP",
+                first.label,
+            )
             by_path[real] = obj
             by_name[obj.name] = obj
             if obj.elf.soname:

@@ -67,8 +67,11 @@ class Values:
     @classmethod
     def from_json(cls, data: Any) -> Values:
         numbers, arguments, unknown = data
-        return cls(frozenset(int(n) for n in numbers), frozenset(int(a) for a in arguments),
-                   tuple(str(u) for u in unknown))  # fmt: skip
+        return cls(
+            frozenset(int(n) for n in numbers),
+            frozenset(int(a) for a in arguments),
+            tuple(str(u) for u in unknown),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +153,7 @@ class Machine:
         following = bisect.bisect_left(starts, address)  # the next start to check
         while at < end:
             last = at
-            for where, size, mnemonic, operands in self.lite.disasm_lite(
-                data[at - address :], at
-            ):
+            for where, size, mnemonic, operands in self.lite.disasm_lite(data[at - address :], at):
                 while following < len(starts) and starts[following] < where + size:
                     if starts[following] > where and inside is not None:
                         inside[starts[following]] = where + size
@@ -243,8 +244,9 @@ class Machine:
                 sources.append(at - 1)
             elif not sources and not insns[at].mnemonic.startswith(self.padding):
                 # (padding after a jump is never run: nothing to follow there)
-                result |= Values(unknown=(f"code at {insns[at].address:#x} reached only by an "
-                                          "indirect jump",))  # fmt: skip
+                result |= Values(
+                    unknown=(f"code at {insns[at].address:#x} reached only by an indirect jump",)
+                )
             work.extend((source, state) for source in sources)
 
         before(index, (register, 1, 0, full))
@@ -320,9 +322,14 @@ _X86_FAMILY: Final = {
 }
 _X86_FAMILY.update({"sil": "rsi", "dil": "rdi", "bpl": "rbp", "spl": "rsp"})
 _X86_LOW_BYTES: Final = {
-    "al": "rax", "bl": "rbx", "cl": "rcx", "dl": "rdx", "sil": "rsi", "dil": "rdi",
+    "al": "rax",
+    "bl": "rbx",
+    "cl": "rcx",
+    "dl": "rdx",
+    "sil": "rsi",
+    "dil": "rdi",
     **{f"r{n}b": f"r{n}" for n in range(8, 16)},
-}  # fmt: skip
+}
 _LEA_TERM: Final = re.compile(r"^(\w+)(?:\*(\d))?$")
 
 
@@ -357,16 +364,38 @@ _REGS: Final = re.compile(r"^(\w+), (\w+)$")
 _ABSOLUTE_SLOT: Final = re.compile(r"ptr (?:ds:)?\[(0x[0-9a-f]+)\]")
 _GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]x ([+-]) (0x[0-9a-f]+)\]")
 _BRANCHES: Final = frozenset(
-    ("jo", "jno", "jb", "jae", "je", "jne", "jbe", "ja", "js", "jns", "jp", "jnp", "jl", "jge",
-     "jle", "jg", "jrcxz", "jecxz", "jcxz", "loop", "loope", "loopne")
-)  # fmt: skip
+    (
+        "jo",
+        "jno",
+        "jb",
+        "jae",
+        "je",
+        "jne",
+        "jbe",
+        "ja",
+        "js",
+        "jns",
+        "jp",
+        "jnp",
+        "jl",
+        "jge",
+        "jle",
+        "jg",
+        "jrcxz",
+        "jecxz",
+        "jcxz",
+        "loop",
+        "loope",
+        "loopne",
+    )
+)
 _ENDS: Final = frozenset(("ret", "retf", "hlt", "ud2", "int3", "iretq", "iretd", "sysret"))
 
 
 class X86_64(Machine):  # noqa: N801 - the ABI's name
     arch = "x86_64"
     number_register = "rax"
-    arguments = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
+    arguments: ClassVar[tuple[str, ...]] = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
     callee_saved = frozenset(("rbx", "rbp", "rsp", "r12", "r13", "r14", "r15"))
     step = 1
     mask = (1 << 64) - 1
@@ -447,9 +476,11 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
         if self.canonical(first) != register:
             return None  # written implicitly: unknown (see _step)
         low = _X86_LOW_BYTES.get(first)
-        whole = first.startswith(("e", "r")) and first not in ("rip",) and not first.endswith(
-            ("b", "w")
-        )  # a 32- or 64-bit register: a write sets (or clears) its upper half  # fmt: skip
+        whole = (
+            first.startswith(("e", "r"))
+            and first not in ("rip",)
+            and not first.endswith(("b", "w"))
+        )  # a 32- or 64-bit register: a write sets (or clears) its upper half
         match = _CONST.match(operands)
         if match and name in ("mov", "movabs"):
             if not whole:
@@ -479,10 +510,12 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
             if name in ("xor", "sub") and first == source and whole:
                 return [("const", 0)]
             if source in _X86_REGISTERS and whole:
-                if name == "mov" or name == "movsxd" and source.startswith("e"):
-                    mask = 0xFFFFFFFF if source.startswith("e") or source.endswith("d") else (
-                        self.mask
-                    )  # fmt: skip
+                if name == "mov" or (name == "movsxd" and source.startswith("e")):
+                    mask = (
+                        0xFFFFFFFF
+                        if source.startswith("e") or source.endswith("d")
+                        else (self.mask)
+                    )
                     if name == "movsxd":
                         return [("unknown", f"{register} sign-extended at {insn.address:#x}")]
                     return [("reg", self.canonical(source), 1, 0, mask)]
@@ -491,8 +524,10 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
                     return [("reg", self.canonical(source), 1, 0, mask)]
                 if name.startswith("cmov"):
                     mask = self._width(first)
-                    return [("reg", register, 1, 0, mask),
-                            ("reg", self.canonical(source), 1, 0, mask)]  # fmt: skip
+                    return [
+                        ("reg", register, 1, 0, mask),
+                        ("reg", self.canonical(source), 1, 0, mask),
+                    ]
         return None
 
     def _width(self, register: str) -> int:
@@ -516,9 +551,12 @@ class I386(X86_64):
 
     def canonical(self, register: str) -> str:
         family = _X86_FAMILY.get(register, register)
-        return "e" + family[1:] if family.startswith("r") and family[1:] in (
-            "ax", "bx", "cx", "dx", "si", "di", "bp", "sp"
-        ) else family  # fmt: skip
+        return (
+            "e" + family[1:]
+            if family.startswith("r")
+            and family[1:] in ("ax", "bx", "cx", "dx", "si", "di", "bp", "sp")
+            else family
+        )
 
     def is_syscall(self, mnemonic: str, operands: str) -> bool:
         return (mnemonic == "int" and operands == "0x80") or (
@@ -552,9 +590,31 @@ _A64_TARGET: Final = re.compile(r"#(0x[0-9a-f]+)$")
 _A64_MEMORY: Final = re.compile(r"^(\w+), \[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]$")
 _A64_ADD: Final = re.compile(r"^(\w+), (\w+), #(0x[0-9a-f]+|\d+)$")
 _A64_CONST: Final = re.compile(r"^(\w+), #" + _HEX + "$")
-_A64_NO_WRITE: Final = ("st", "cmp", "cmn", "tst", "ccmp", "ccmn", "prfm", "dmb", "dsb", "isb",
-                        "hint", "nop", "b", "bl", "br", "blr", "ret", "cb", "tb", "msr", "sys",
-                        "fcmp", "svc")  # fmt: skip
+_A64_NO_WRITE: Final = (
+    "st",
+    "cmp",
+    "cmn",
+    "tst",
+    "ccmp",
+    "ccmn",
+    "prfm",
+    "dmb",
+    "dsb",
+    "isb",
+    "hint",
+    "nop",
+    "b",
+    "bl",
+    "br",
+    "blr",
+    "ret",
+    "cb",
+    "tb",
+    "msr",
+    "sys",
+    "fcmp",
+    "svc",
+)
 
 
 class AArch64(Machine):
@@ -669,8 +729,10 @@ class AArch64(Machine):
             second = 1 if name == "csinc" else 0
             if parts[2] in ("xzr", "wzr"):
                 return [("reg", self.canonical(parts[1]), 1, 0, width), ("const", second)]
-            return [("reg", self.canonical(parts[1]), 1, 0, width),
-                    ("reg", self.canonical(parts[2]), 1, second, width)]  # fmt: skip
+            return [
+                ("reg", self.canonical(parts[1]), 1, 0, width),
+                ("reg", self.canonical(parts[2]), 1, second, width),
+            ]
         return None
 
 

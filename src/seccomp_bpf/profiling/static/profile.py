@@ -80,20 +80,26 @@ def static_profile(
         for key in rule.syscalls:
             assert not isinstance(key, tuple)
             if key in found:
-                for label in found[key]:  # type: ignore[index]
+                for label in found[key]:
                     by_object.setdefault(label, []).append(str(key))
             else:
                 source = (
-                    "--allow" if key in asked
-                    else "always allowed" if key in ALWAYS_ALLOWED
+                    "--allow"
+                    if key in asked
+                    else "always allowed"
+                    if key in ALWAYS_ALLOWED
                     else "from " + ", ".join(generated.merged)
-                )  # fmt: skip
+                )
                 by_object.setdefault(source, []).append(str(key))
         lines: list[str] = []
         for label in sorted(by_object, key=lambda k: (order.index(k) if k in order else 99, k)):
             lines.extend(
-                textwrap.wrap(f"{label}: " + ", ".join(by_object[label]), width=_WIDTH,
-                              subsequent_indent="    ", break_on_hyphens=False)  # fmt: skip
+                textwrap.wrap(
+                    f"{label}: " + ", ".join(by_object[label]),
+                    width=_WIDTH,
+                    subsequent_indent="    ",
+                    break_on_hyphens=False,
+                )
             )
         notes.append(RuleNote(note.heading, tuple(lines)))
     policy = dataclasses.replace(
@@ -155,6 +161,13 @@ def static_header(analysis: StaticAnalysis, generated: GeneratedPolicy) -> tuple
         else:
             wrapped.extend(textwrap.wrap(line, width=_WIDTH, break_on_hyphens=False))
     for site in reached.unresolved:
-        wrapped.extend(textwrap.wrap(str(site), width=_WIDTH, initial_indent="  - ",
-                                     subsequent_indent="    ", break_on_hyphens=False))  # fmt: skip
+        wrapped.extend(
+            textwrap.wrap(
+                str(site),
+                width=_WIDTH,
+                initial_indent="  - ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+            )
+        )
     return tuple(wrapped)
