@@ -180,7 +180,7 @@ def load_program(
             return by_name[name]
         found = search.find(name, chain, given=role == "dlopen")
         if found is None:
-            needer = chain[-1].label if chain else "--dlopen"
+            needer = "--dlopen" if role == "dlopen" else chain[-1].label
             raise BinaryAnalysisError(
                 f"{name} (needed by {needer}) not found: looked in its RPATH/RUNPATH, "
                 "--library-path, the ld.so cache and "
