@@ -35,9 +35,16 @@ from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace, machine_text
 _WIDTH: Final = 92
 
 
+STARTS: Final = "execve"
+"""The call that starts the program: made by whoever runs it (``seccomp-bpf run`` installs
+the filter, then calls it), not by the program's code; allowed too."""
+
+
 def static_trace(analysis: StaticAnalysis) -> SyscallTrace:
-    """The calls found, as a trace of the program's ABI (each counted once)."""
+    """The calls found, as a trace of the program's ABI (each counted once), with
+    :data:`STARTS`."""
     calls: dict[SyscallKey, int] = dict.fromkeys(analysis.syscalls(), 1)
+    calls.setdefault(STARTS, 1)
     return SyscallTrace(
         counts={analysis.arch: calls},
         command=(analysis.loaded.program.path,),
@@ -69,6 +76,8 @@ def static_profile(
         arch=analysis.arch,
     )
     found = analysis.syscalls()
+    if STARTS in found:
+        found[STARTS] = [*found[STARTS], "starts the program"]
     asked = set(expand_names(allow, generated.policy.resolved_arches(), "--allow"))
     order = [obj.label for obj in analysis.loaded.objects]
     notes: list[RuleNote] = []
@@ -78,18 +87,18 @@ def static_profile(
             continue
         by_object: dict[str, list[str]] = {}
         for key in rule.syscalls:
-            assert not isinstance(key, tuple)
-            if key in found:
+            if isinstance(key, str | int) and key in found:
                 for label in found[key]:
                     by_object.setdefault(label, []).append(str(key))
             else:
-                source = (
-                    "--allow"
-                    if key in asked
-                    else "always allowed"
-                    if key in ALWAYS_ALLOWED
-                    else "from " + ", ".join(generated.merged)
-                )
+                if key == STARTS:
+                    source = "starts the program"
+                elif key in asked:
+                    source = "--allow"
+                elif key in ALWAYS_ALLOWED:
+                    source = "always allowed"
+                else:
+                    source = "from " + ", ".join(generated.merged)
                 by_object.setdefault(source, []).append(str(key))
         lines: list[str] = []
         for label in sorted(by_object, key=lambda k: (order.index(k) if k in order else 99, k)):
