@@ -18,16 +18,37 @@ def test_writes_the_policy(
     built_x86_64: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "static.yaml"
-    code = main(["profile", "--static", str(built_x86_64.program), "-o", str(out),
-                 "--cache-dir", str(tmp_path / "c")])  # fmt: skip
+    code = main(
+        [
+            "profile",
+            "--static",
+            str(built_x86_64.program),
+            "-o",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ]
+    )
     assert code == 0
     policy = read_policy_file(str(out))
     assert any("kcmp" in rule.syscalls for rule in policy.rules)
     err = capsys.readouterr().err
     assert "profile --static: 4 objects" in err and f"wrote policy to {out}" in err
     # The second run reads the cache.
-    assert main(["profile", "--static", str(built_x86_64.program), "-o", str(out),
-                 "--cache-dir", str(tmp_path / "c")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "profile",
+                "--static",
+                str(built_x86_64.program),
+                "-o",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     assert "4 objects, 4 from the cache" in capsys.readouterr().err
 
 
@@ -52,8 +73,18 @@ def test_no_cache_writes_nothing(
 
 
 def test_a_program_found_in_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["profile", "--static", "ls", "-o", str(tmp_path / "ls.yaml"),
-                 "--cache-dir", str(tmp_path / "c"), "-q"])  # fmt: skip
+    code = main(
+        [
+            "profile",
+            "--static",
+            "ls",
+            "-o",
+            str(tmp_path / "ls.yaml"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "-q",
+        ]
+    )
     assert code == 0
     assert "/ls" in (tmp_path / "ls.yaml").read_text().splitlines()[1]
 
@@ -76,11 +107,21 @@ def test_a_program_found_in_path(tmp_path: Path, capsys: pytest.CaptureFixture[s
         (["--static", "ls", "--allow", "nosuchcall"], "--allow nosuchcall"),
     ],
 )
-def test_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
-                tmp_path: Path) -> None:  # fmt: skip
-    code = main(["profile", *argv, "-o", str(tmp_path / "out.yaml"), "--cache-dir" if
-                 "--static" in argv else "--merge", str(tmp_path / "c")] if "--static" in argv
-                else ["profile", *argv])  # fmt: skip
+def test_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(
+        [
+            "profile",
+            *argv,
+            "-o",
+            str(tmp_path / "out.yaml"),
+            "--cache-dir" if "--static" in argv else "--merge",
+            str(tmp_path / "c"),
+        ]
+        if "--static" in argv
+        else ["profile", *argv]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("seccomp-bpf: error: ") and message in err
@@ -95,8 +136,13 @@ def test_without_capstone(tmp_path: Path) -> None:
         "from seccomp_bpf.cli import main\n"
         f"sys.exit(main(['profile', '--static', 'ls', '-o', {str(tmp_path / 'o')!r}]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+    )
     assert done.returncode == 1
     assert done.stderr == (
         "seccomp-bpf: error: the static profiler needs capstone, which is not installed: "
@@ -116,5 +162,7 @@ def test_the_run_paths_do_not_import_it() -> None:
         " 'seccomp_bpf.profiling.static'))]\n"
         "print(bad)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
     assert done.stdout == "[]\n", done.stderr

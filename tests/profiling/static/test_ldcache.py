@@ -33,8 +33,13 @@ def _cache(entries: list[tuple[str, str]], *, old_format_first: bool = False) ->
 
 
 def test_entries_in_order() -> None:
-    data = _cache([("libc.so.6", "/lib/a/libc.so.6"), ("libz.so.1", "/lib/libz.so.1"),
-                   ("libc.so.6", "/lib/b/libc.so.6")])  # fmt: skip
+    data = _cache(
+        [
+            ("libc.so.6", "/lib/a/libc.so.6"),
+            ("libz.so.1", "/lib/libz.so.1"),
+            ("libc.so.6", "/lib/b/libc.so.6"),
+        ]
+    )
     assert parse_ld_cache(data) == {
         "libc.so.6": ["/lib/a/libc.so.6", "/lib/b/libc.so.6"],
         "libz.so.1": ["/lib/libz.so.1"],
@@ -65,8 +70,9 @@ def test_missing_file(tmp_path: Path) -> None:
     assert read_ld_cache(str(tmp_path / "none")) == {}
 
 
-@pytest.mark.skipif(shutil.which("ldconfig") is None and not Path("/sbin/ldconfig").exists(),
-                    reason="no ldconfig")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("ldconfig") is None and not Path("/sbin/ldconfig").exists(), reason="no ldconfig"
+)
 def test_this_machines_cache_matches_ldconfig() -> None:
     ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
     listed = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, check=True).stdout

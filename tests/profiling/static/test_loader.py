@@ -44,10 +44,18 @@ def test_rpath_of_the_program(built_x86_64: Built, tmp_path: Path) -> None:
     program.parent.mkdir()
     shutil.copytree(built_x86_64.library.parent, tmp_path / "lib")
     subprocess.run(
-        ["gcc", "-O2", "-o", str(program), str(source), f"-L{tmp_path / 'lib'}", "-lunit",
-         "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib"],
+        [
+            "gcc",
+            "-O2",
+            "-o",
+            str(program),
+            str(source),
+            f"-L{tmp_path / 'lib'}",
+            "-lunit",
+            "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib",
+        ],
         check=True,
-    )  # fmt: skip
+    )
     other = tmp_path / "elsewhere"
     other.mkdir()
     loaded = load_program(str(program), options=SearchOptions(library_path=[str(other)]))
@@ -64,10 +72,16 @@ def test_another_abis_library_is_skipped(built_x86_64: Built, tmp_path: Path) ->
     wrong.mkdir()
     (tmp_path / "unit.c").write_text("long lib_used(void) { return 0; }\n")
     subprocess.run(
-        ["aarch64-linux-gnu-gcc", "-shared", "-fPIC", "-o", str(wrong / "libunit.so"),
-         str(tmp_path / "unit.c")],
+        [
+            "aarch64-linux-gnu-gcc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(wrong / "libunit.so"),
+            str(tmp_path / "unit.c"),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     moved = tmp_path / "prog"
     shutil.copy(built_x86_64.program, moved)
     options = SearchOptions(library_path=[str(wrong), str(built_x86_64.library.parent)])
@@ -93,7 +107,8 @@ def test_sysroot(built: Built) -> None:
         pytest.skip("native")
     loaded = load_program(str(built.program), options=SearchOptions(sysroot=built.sysroot))
     assert all(
-        obj.path.startswith(built.sysroot) for obj in loaded.objects if obj.role != "program"
-        and obj.label != "libunit.so"
-    )  # fmt: skip
+        obj.path.startswith(built.sysroot)
+        for obj in loaded.objects
+        if obj.role != "program" and obj.label != "libunit.so"
+    )
     assert loaded.objects[-1].role == "interpreter"
