@@ -9,7 +9,7 @@ import pytest
 from seccomp_bpf.profiling.static.cache import AnalysisCache
 from tests.profiling.static.programs import Built, build, build_tricky, compiler_for
 
-ARCHES = ("x86_64", "aarch64")
+ARCHES = ("x86_64", "aarch64", "i386")
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _need(arch: str) -> None:
     if compiler_for(arch) is None:
-        pytest.skip(f"no C compiler for {arch} (Debian: gcc-aarch64-linux-gnu)")
+        pytest.skip(f"no C compiler for {arch} (Debian: gcc-aarch64-linux-gnu, gcc-multilib)")
 
 
 @pytest.fixture(scope="session", params=ARCHES)

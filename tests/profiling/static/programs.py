@@ -45,6 +45,15 @@ static inline long direct(long n)
 """,
 }
 
+_DIRECT["i386"] = """
+static inline long direct(long n)
+{
+    long r;
+    __asm__ volatile ("int $0x80" : "=a"(r) : "a"(n), "b"(0L), "c"(0L), "d"(0L) : "memory");
+    return r;
+}
+"""
+
 PROGRAM = """
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -116,8 +125,14 @@ int main(int argc, char **argv)
 """
 TRICKY_REACHED = ("fsmount", "fspick", "fsconfig")
 
-COMPILERS = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}
-SYSROOTS = {"x86_64": None, "aarch64": "/usr/aarch64-linux-gnu"}
+COMPILERS = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc", "i386": "gcc"}
+FLAGS = {"x86_64": [], "aarch64": [], "i386": ["-m32"]}
+SYSROOTS: dict[str, str | None] = {
+    "x86_64": None,
+    "aarch64": "/usr/aarch64-linux-gnu",
+    "i386": None,
+}
+NEEDS = {"aarch64": "/usr/aarch64-linux-gnu/lib/libc.so.6", "i386": "/usr/lib32/crt1.o"}
 
 
 @dataclass(frozen=True)
@@ -134,9 +149,8 @@ def compiler_for(arch: str) -> str | None:
     compiler = shutil.which(COMPILERS[arch])
     if compiler is None:
         return None
-    sysroot = SYSROOTS[arch]
-    if sysroot is not None and not os.path.exists(os.path.join(sysroot, "lib", "libc.so.6")):
-        return None
+    if arch in NEEDS and not os.path.exists(NEEDS[arch]):
+        return None  # no cross C library (Debian: libc6-dev-arm64-cross, gcc-multilib)
     return compiler
 
 
@@ -151,12 +165,22 @@ def build(directory: Path, arch: str) -> Built:
     library = lib / "libunit.so"
     program = directory / "prog"
     subprocess.run(
-        [compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(directory / "unit.c")],
+        [
+            compiler,
+            *FLAGS[arch],
+            "-O2",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(library),
+            str(directory / "unit.c"),
+        ],
         check=True,
     )
     subprocess.run(
         [
             compiler,
+            *FLAGS[arch],
             "-O2",
             "-o",
             str(program),
@@ -178,7 +202,7 @@ def build_tricky(directory: Path, arch: str) -> Path:
     source = directory / "tricky.c"
     source.write_text(TRICKY % {"direct": _DIRECT[arch]})
     program = directory / "tricky"
-    subprocess.run([compiler, "-O2", "-o", str(program), str(source)], check=True)
+    subprocess.run([compiler, *FLAGS[arch], "-O2", "-o", str(program), str(source)], check=True)
     return program
 
 

@@ -41,7 +41,7 @@ def test_every_way_in_is_followed(built: Built, cache: AnalysisCache) -> None:
     assert found["io_uring_setup"] == ["libunit.so"]  # a library function main calls
     # The C library's own calls come with it, from the loader too.
     assert "libc.so.6" in found["openat"] or "libc.so.6" in found.get("open", [])
-    assert set(found["mmap"]) >= {"libc.so.6"}
+    assert "libc.so.6" in found.get("mmap", []) + found.get("mmap2", [])  # i386: mmap2
 
 
 def test_what_nothing_calls_is_left_out(built: Built, cache: AnalysisCache) -> None:

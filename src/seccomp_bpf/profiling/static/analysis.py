@@ -117,7 +117,7 @@ class ObjectAnalysis:
             for i in machine.calls_to(insns, targets | stubs, slots):
                 if self.regions[region].start <= insns[i].address < region_end:
                     calls += 1
-                    result |= machine.values(insns, i, machine.arguments[index], entry)
+                    result |= machine.values(insns, i, machine.passed(index), entry)
             if self.regions[region].imports & names and not calls:
                 result |= Values(unknown=("the function's address is read from the GOT",))
         self.arguments[key] = (result, entry)

@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 
 from seccomp_bpf.profiling.static.analysis import ObjectAnalysis
 from seccomp_bpf.profiling.static.loader import LoadedProgram
+from seccomp_bpf.profiling.static.machine import I386
+
+_EAX = I386.arguments.index("eax")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,11 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
 
     result = Reached()
     wrappers: list[tuple[int, int, int]] = []  # (object, entry region, argument index)
+    # i386: a function that starts with its system call instruction and takes the number in
+    # %eax is the loader's stand-in for the vDSO's __kernel_vsyscall (``_dl_sysinfo_int80``),
+    # reached through the TCB's sysinfo pointer by every ``call *%gs:0x10`` site, each of
+    # which is a site of its own here.
+    vsyscall: set[tuple[int, int]] = set()
     for index, analysis in enumerate(analyses):
         result.regions[labels[index]] = (len(reached[index]), len(analysis.regions))
         for start in sorted(reached[index]):
@@ -123,6 +131,8 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
                 for argument in sorted(values.arguments):
                     if entry is not None:
                         wrappers.append((index, entry, argument))
+                        if analysis.arch == "i386" and site == entry and argument == _EAX:
+                            vsyscall.add((index, entry))
                 if values.unknown:
                     result.unresolved.append(
                         UnresolvedSite(
@@ -146,7 +156,9 @@ def reach(loaded: LoadedProgram, analyses: Sequence[ObjectAnalysis]) -> Reached:
         names = {name for name, regions in analysis.exports.items() if entry in regions}
         function = analysis.describe(entry)
         result.wrappers.append(f"{function} ({labels[owner]}, argument {argument + 1})")
-        if entry in taken[owner] or any(names & set(other.data_imports) for other in analyses):
+        if (owner, entry) not in vsyscall and (
+            entry in taken[owner] or any(names & set(other.data_imports) for other in analyses)
+        ):
             result.unresolved.append(
                 UnresolvedSite(
                     labels[owner],

@@ -158,7 +158,7 @@ class Machine:
                     if starts[following] > where and inside is not None:
                         inside[starts[following]] = where + size
                     following += 1
-                if where == ended and mnemonic.startswith(self.padding):
+                if where == ended and self.is_padding(mnemonic, operands):
                     ended = where + size
                     yield Event("end", where, ended)
                 else:
@@ -176,6 +176,10 @@ class Machine:
 
     def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
         raise NotImplementedError
+
+    def is_padding(self, mnemonic: str, operands: str) -> bool:
+        """An instruction assemblers put between functions (and after jumps) to align."""
+        return mnemonic.startswith(self.padding)
 
     # --- backward propagation -----------------------------------------------------------------
 
@@ -242,7 +246,7 @@ class Machine:
                     result |= Values(unknown=(f"{reg} at the function's entry",))
             elif at > 0 and insns[at - 1].flow not in ("jump", "end"):
                 sources.append(at - 1)
-            elif not sources and not insns[at].mnemonic.startswith(self.padding):
+            elif not sources and not self.is_padding(insns[at].mnemonic, insns[at].operands):
                 # (padding after a jump is never run: nothing to follow there)
                 result |= Values(
                     unknown=(f"code at {insns[at].address:#x} reached only by an indirect jump",)
@@ -292,6 +296,10 @@ class Machine:
         if reg in insn.writes:
             return [("unknown", f"{reg} computed at {insn.address:#x} ({insn.mnemonic})")]
         return None
+
+    def passed(self, index: int) -> str:
+        """Where a caller puts argument ``index`` just before its call instruction."""
+        return self.arguments[index]
 
     # --- call sites ---------------------------------------------------------------------------
 
@@ -357,6 +365,10 @@ def _lea(memory: str, machine: Machine) -> tuple[str, int, int] | None:
     return (register, k, c) if register is not None else None
 
 
+_STACK_WORD: Final = re.compile(r"^dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\]$")
+_GOT_RELATIVE: Final = re.compile(r"\[(e[a-z]{2}) ([+-]) (0x[0-9a-f]+)\]")
+_STACK_LOAD: Final = re.compile(r"^(\w+), dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\]$")
+_STACK_STORE: Final = re.compile(r"^dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\], (\S+)$")
 _X86_REGISTERS: Final = frozenset(_X86_FAMILY) | frozenset(_X86_FAMILY.values())
 _RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
 _CONST: Final = re.compile(r"^(\w+), " + _HEX + "$")
@@ -399,7 +411,7 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
     callee_saved = frozenset(("rbx", "rbp", "rsp", "r12", "r13", "r14", "r15"))
     step = 1
     mask = (1 << 64) - 1
-    padding = ("nop", "int3", "data16", "cs nop", "xchg ax, ax")
+    padding = ("nop", "int3", "data16", "cs nop")
     syscall_writes: ClassVar[frozenset[str]] = frozenset(("rax", "rcx", "r11"))
 
     def _capstone(self, capstone: Any) -> Any:
@@ -407,6 +419,17 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
 
     def canonical(self, register: str) -> str:
         return _X86_FAMILY.get(register, register)
+
+    def is_padding(self, mnemonic: str, operands: str) -> bool:
+        # Besides nop: ``xchg ax, ax`` and ``lea esi, [esi + eiz]`` (gas's i386 fillers).
+        if mnemonic == "xchg":
+            return operands == "ax, ax"
+        if mnemonic == "lea":
+            destination, _, memory = operands.partition(", ")
+            return memory.replace(" ", "").startswith(
+                (f"[{destination}]", f"[{destination}+eiz")
+            ) and memory.replace(" ", "").rstrip("]").endswith(("]", "+0", "*1", destination))
+        return super().is_padding(mnemonic, operands)
 
     def is_syscall(self, mnemonic: str, operands: str) -> bool:
         return mnemonic == "syscall"
@@ -541,7 +564,11 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
 class I386(X86_64):
     arch = "i386"
     number_register = "eax"
-    arguments = ()
+    # The psABI's arguments are on the stack: ``stack:N`` is the word at ``N(%esp)`` (at the
+    # entry, 4(%esp) is the first one, above the return address). glibc's internal helpers
+    # that take the number in %eax (``__libc_do_syscall``) are regparm functions: eax,
+    # edx, ecx come after.
+    arguments = (*(f"stack:{4 * n}" for n in range(1, 7)), "eax", "edx", "ecx")
     callee_saved = frozenset(("ebx", "ebp", "esp", "esi", "edi"))
     mask = 0xFFFFFFFF
     syscall_writes = frozenset(("eax",))
@@ -575,11 +602,96 @@ class I386(X86_64):
             return self.obj.got_base + (displacement if match.group(1) == "+" else -displacement)
         return None
 
+    def describe(self, insn: Insn) -> None:
+        super().describe(insn)
+        if insn.flow == "call" and insn.target is not None:
+            register = self.thunk(insn.target)
+            if register is not None:
+                # ``__x86.get_pc_thunk.REG``: the call only sets REG (to its return address).
+                insn.flow = ""
+                insn.writes = frozenset((register,))
+
+    def passed(self, index: int) -> str:
+        # Before the call pushes the return address, the first argument is at 0(%esp).
+        where = self.arguments[index]
+        if where.startswith("stack:"):
+            return f"stack:{int(where[6:]) - 4}"
+        return where
+
+    def _step(self, insn: Insn, reg: str) -> list[Transfer] | None:
+        if reg.startswith("stack:") and insn.flow == "call":
+            return None  # the call pops what it pushed; the caller's words stay
+        return super()._step(insn, reg)
+
+    def definition(self, insn: Insn, register: str) -> list[Transfer] | None:
+        if register.startswith("stack:"):
+            return self._stack(insn, int(register[6:]))
+        match = _STACK_LOAD.match(insn.operands)
+        if (
+            match
+            and insn.mnemonic == "mov"
+            and self.canonical(match.group(1)) == register
+            and match.group(1).startswith("e")
+        ):
+            return [("reg", f"stack:{_int(match.group(2) or '0')}", 1, 0, self.mask)]
+        return super().definition(insn, register)
+
+    def _stack(self, insn: Insn, offset: int) -> list[Transfer] | None:
+        """The word at ``offset(%esp)`` after ``insn``: where it was before it."""
+        name, operands = insn.mnemonic, insn.operands
+        if name == "push":
+            if offset >= 4:
+                return [("reg", f"stack:{offset - 4}", 1, 0, self.mask)]
+            if operands.startswith(("0x", "-")) or operands.isdigit():
+                return [("const", _int(operands))]
+            if operands in _X86_REGISTERS:
+                return [("reg", self.canonical(operands), 1, 0, self.mask)]
+            match = _STACK_WORD.match(operands)
+            if match:  # passed on from the caller's own stack words
+                return [("reg", f"stack:{_int(match.group(1) or '0')}", 1, 0, self.mask)]
+            return [("unknown", f"an argument pushed from memory at {insn.address:#x}")]
+        if name == "pop":
+            return [("reg", f"stack:{offset + 4}", 1, 0, self.mask)]
+        match = _CONST.match(operands)
+        if operands.startswith("esp,"):
+            if match and name in ("sub", "add"):
+                moved = _int(match.group(2)) * (-1 if name == "sub" else 1)
+                if offset + moved < 0:
+                    return [("unknown", f"a word below the stack at {insn.address:#x}")]
+                return [("reg", f"stack:{offset + moved}", 1, 0, self.mask)]
+            return [("unknown", f"%esp changed at {insn.address:#x}")]
+        match = _STACK_STORE.match(operands)
+        if match and name == "mov" and _int(match.group(1) or "0") == offset:
+            value = match.group(2)
+            if value in _X86_REGISTERS:
+                return [("reg", self.canonical(value), 1, 0, self.mask)]
+            if value.startswith(("0x", "-")) or value.isdigit():
+                return [("const", _int(value))]
+            return [("unknown", f"an argument stored at {insn.address:#x}")]
+        if "esp" in insn.writes and name not in ("call", "ret"):
+            return [("unknown", f"%esp changed at {insn.address:#x} ({name})")]
+        return None
+
+    def thunk(self, address: int) -> str | None:
+        """The register a ``mov REG, [esp]; ret`` function at ``address`` sets, or None."""
+        for section in self.obj.code:
+            if section.address <= address and address + 4 <= section.end:
+                code = section.data[address - section.address : address - section.address + 4]
+                if code[0] == 0x8B and code[2:] == b"\x24\xc3" and code[1] & 0xC7 == 0x04:
+                    return ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")[
+                        code[1] >> 3 & 7
+                    ]
+        return None
+
     def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
         yield from super().events(where, size, mnemonic, operands)
-        if mnemonic == "lea":
-            address = self.memory(where, size, operands)
-            if address is not None and self.obj.in_code(address):
+        match = _GOT_RELATIVE.search(operands) if mnemonic == "lea" else None
+        if match is not None and self.obj.got_base is not None:
+            # PIC code computes its functions' addresses from the GOT's (``@GOTOFF``), in
+            # whatever register holds it: any such sum that lands in code counts.
+            displacement = int(match.group(3), 16) * (1 if match.group(2) == "+" else -1)
+            address = self.obj.got_base + displacement
+            if self.obj.in_code(address):
                 yield Event("ref", where, address)
 
 
