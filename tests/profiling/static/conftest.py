@@ -21,7 +21,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _need(arch: str) -> None:
     if compiler_for(arch) is None:
-        pytest.skip(f"no C compiler for {arch} (Debian: gcc-aarch64-linux-gnu, gcc-multilib)")
+        pytest.skip(f"no C compiler for {arch} (Debian: gcc-aarch64-linux-gnu, gcc-i686-linux-gnu)")
 
 
 @pytest.fixture(scope="session", params=ARCHES)

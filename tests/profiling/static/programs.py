@@ -125,14 +125,13 @@ int main(int argc, char **argv)
 """
 TRICKY_REACHED = ("fsmount", "fspick", "fsconfig")
 
-COMPILERS = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc", "i386": "gcc"}
-FLAGS = {"x86_64": [], "aarch64": [], "i386": ["-m32"]}
+COMPILERS = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc", "i386": "i686-linux-gnu-gcc"}
 SYSROOTS: dict[str, str | None] = {
     "x86_64": None,
     "aarch64": "/usr/aarch64-linux-gnu",
-    "i386": None,
+    "i386": "/usr/i686-linux-gnu",
 }
-NEEDS = {"aarch64": "/usr/aarch64-linux-gnu/lib/libc.so.6", "i386": "/usr/lib32/crt1.o"}
+NEEDS = {arch: f"{root}/lib/libc.so.6" for arch, root in SYSROOTS.items() if root}
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ def compiler_for(arch: str) -> str | None:
     if compiler is None:
         return None
     if arch in NEEDS and not os.path.exists(NEEDS[arch]):
-        return None  # no cross C library (Debian: libc6-dev-arm64-cross, gcc-multilib)
+        return None  # no cross C library (Debian: libc6-dev-arm64-cross, libc6-dev-i386-cross)
     return compiler
 
 
@@ -167,7 +166,6 @@ def build(directory: Path, arch: str) -> Built:
     subprocess.run(
         [
             compiler,
-            *FLAGS[arch],
             "-O2",
             "-shared",
             "-fPIC",
@@ -180,7 +178,6 @@ def build(directory: Path, arch: str) -> Built:
     subprocess.run(
         [
             compiler,
-            *FLAGS[arch],
             "-O2",
             "-o",
             str(program),
@@ -202,7 +199,7 @@ def build_tricky(directory: Path, arch: str) -> Path:
     source = directory / "tricky.c"
     source.write_text(TRICKY % {"direct": _DIRECT[arch]})
     program = directory / "tricky"
-    subprocess.run([compiler, *FLAGS[arch], "-O2", "-o", str(program), str(source)], check=True)
+    subprocess.run([compiler, "-O2", "-o", str(program), str(source)], check=True)
     return program
 
 

@@ -15,40 +15,17 @@ from tests.profiling.static.programs import Built, tiny_aarch64
 
 
 def test_writes_the_policy(
-    built_x86_64: Built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built_x86_64: Built, tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "static.yaml"
-    code = main(
-        [
-            "profile",
-            "--static",
-            str(built_x86_64.program),
-            "-o",
-            str(out),
-            "--cache-dir",
-            str(tmp_path / "c"),
-        ]
-    )
-    assert code == 0
+    argv = ["profile", "--static", str(built_x86_64.program), "-o", str(out)]
+    assert main([*argv, "--cache-dir", str(cache_dir)]) == 0
     policy = read_policy_file(str(out))
     assert any("kcmp" in rule.syscalls for rule in policy.rules)
     err = capsys.readouterr().err
     assert "profile --static: 4 objects" in err and f"wrote policy to {out}" in err
     # The second run reads the cache.
-    assert (
-        main(
-            [
-                "profile",
-                "--static",
-                str(built_x86_64.program),
-                "-o",
-                str(out),
-                "--cache-dir",
-                str(tmp_path / "c"),
-            ]
-        )
-        == 0
-    )
+    assert main([*argv, "--cache-dir", str(cache_dir)]) == 0
     assert "4 objects, 4 from the cache" in capsys.readouterr().err
 
 
@@ -72,21 +49,11 @@ def test_no_cache_writes_nothing(
     assert list((tmp_path / "xdg" / "seccomp-bpf" / "static").iterdir())
 
 
-def test_a_program_found_in_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "profile",
-            "--static",
-            "ls",
-            "-o",
-            str(tmp_path / "ls.yaml"),
-            "--cache-dir",
-            str(tmp_path / "c"),
-            "-q",
-        ]
-    )
-    assert code == 0
-    assert "/ls" in (tmp_path / "ls.yaml").read_text().splitlines()[1]
+def test_a_program_found_in_path(tmp_path: Path, cache_dir: Path) -> None:
+    out = tmp_path / "ls.yaml"
+    argv = ["profile", "--static", "ls", "-o", str(out), "--cache-dir", str(cache_dir), "-q"]
+    assert main(argv) == 0
+    assert "/ls" in out.read_text().splitlines()[1]
 
 
 @pytest.mark.parametrize(
@@ -108,20 +75,15 @@ def test_a_program_found_in_path(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ],
 )
 def test_errors(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    cache_dir: Path,
 ) -> None:
-    code = main(
-        [
-            "profile",
-            *argv,
-            "-o",
-            str(tmp_path / "out.yaml"),
-            "--cache-dir" if "--static" in argv else "--merge",
-            str(tmp_path / "c"),
-        ]
-        if "--static" in argv
-        else ["profile", *argv]
-    )
+    if "--static" in argv:
+        argv = [*argv, "-o", str(tmp_path / "out.yaml"), "--cache-dir", str(cache_dir)]
+    code = main(["profile", *argv])
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("seccomp-bpf: error: ") and message in err

@@ -64,6 +64,7 @@ def run_static_profile(options: StaticOptions) -> int:
     from seccomp_bpf.profiling.output import policy_oci, policy_yaml
     from seccomp_bpf.profiling.static import require_dependencies
     from seccomp_bpf.profiling.static.cache import AnalysisCache
+    from seccomp_bpf.profiling.static.elf import read_elf
     from seccomp_bpf.profiling.static.loader import SearchOptions
     from seccomp_bpf.profiling.static.profile import static_profile
     from seccomp_bpf.profiling.static.program import analyse_program
@@ -75,18 +76,20 @@ def run_static_profile(options: StaticOptions) -> int:
     cache = None
     if options.cache:
         cache = AnalysisCache(options.cache_dir, warn=lambda text: _say(stream, text))
+    program = find_program(options.program)
+    # The names asked for, on the program's ABI (read from its header), before the work.
+    arches = [get_arch(arch or read_elf(program).arch)]
+    for policy in merged:
+        arches.extend(a for a in policy.resolved_arches() if a not in arches)
+    expand_names(options.allow, arches, "--allow")
+    expand_names(options.deny, arches, "--deny")
     analysis = analyse_program(
-        find_program(options.program),
+        program,
         dlopen=options.dlopen,
         search=SearchOptions(library_path=options.library_path, sysroot=options.sysroot),
         arch=arch,
         cache=cache,
     )
-    arches = [get_arch(analysis.arch)]
-    for policy in merged:
-        arches.extend(a for a in policy.resolved_arches() if a not in arches)
-    expand_names(options.allow, arches, "--allow")
-    expand_names(options.deny, arches, "--deny")
     generated = static_profile(
         analysis,
         allow=options.allow,
