@@ -28,7 +28,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from seccomp_bpf.profiling.static.elf import PLT_ENTRY, ElfObject
+from seccomp_bpf.profiling.static.elf import PLT_ENTRY, ElfObject, read_details
 from seccomp_bpf.profiling.static.machine import Event, Insn, Machine, Values, machine_for
 
 ANALYSER_VERSION: Final = "1"
@@ -104,6 +104,7 @@ class ObjectAnalysis:
             return self.arguments[key]
         if self.elf is None:
             raise LookupError("the object's file is needed to read its call sites")
+        read_details(self.elf)
         machine = self._machine = self._machine or machine_for(self.elf)
         entry, insns = self._function(machine, self.regions[region].start)
         if index >= len(machine.arguments):
@@ -217,6 +218,7 @@ def _function_range(elf: ElfObject, analysis: ObjectAnalysis, address: int) -> t
 
 def analyse_object(elf: ElfObject) -> ObjectAnalysis:
     """Cut ``elf``'s code into regions and read each (see the module docstring)."""
+    read_details(elf)
     machine = machine_for(elf)
     starts: set[int] = set()
     starts.update(start for start, _ in elf.fde_ranges)

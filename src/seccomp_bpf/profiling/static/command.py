@@ -78,7 +78,7 @@ def run_static_profile(options: StaticOptions) -> int:
         cache = AnalysisCache(options.cache_dir, warn=lambda text: _say(stream, text))
     program = find_program(options.program)
     # The names asked for, on the program's ABI (read from its header), before the work.
-    arches = [get_arch(arch or read_elf(program).arch)]
+    arches = [get_arch(arch or read_elf(program, details=False).arch)]
     for policy in merged:
         arches.extend(a for a in policy.resolved_arches() if a not in arches)
     expand_names(options.allow, arches, "--allow")

@@ -23,10 +23,11 @@ What is read, and from where (the ELF gABI and the psABIs of x86-64, i386 and AA
 from __future__ import annotations
 
 import bisect
+import contextlib
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from seccomp_bpf.errors import BinaryAnalysisError
 
@@ -97,16 +98,18 @@ class ElfObject:
     rpath: tuple[str, ...]
     runpath: tuple[str, ...]
     pie: bool
-    code: list[CodeSection]
-    plt: list[tuple[int, int]]  # PLT sections' ranges
-    fde_ranges: list[tuple[int, int]]
-    symbols: dict[int, str]  # function start -> a name
-    exports: dict[str, list[int]]  # defined functions of .dynsym (every version)
-    got_imports: dict[int, str]  # GOT slot -> the function's name
-    got_code: dict[int, int]  # GOT slot -> a code address stored there (own functions)
-    data_refs: set[int]  # code addresses stored in data
-    data_imports: set[str]  # named functions whose address is stored in data
-    init: list[int]  # DT_INIT, DT_FINI: called by the loader
+    init: list[int]  # DT_INIT, DT_FINI, then the init/fini arrays: called by the loader
+    # The details (read_details):
+    detailed: bool = False
+    code: list[CodeSection] = field(default_factory=list)
+    plt: list[tuple[int, int]] = field(default_factory=list)  # PLT sections' ranges
+    fde_ranges: list[tuple[int, int]] = field(default_factory=list)
+    symbols: dict[int, str] = field(default_factory=dict)  # function start -> a name
+    exports: dict[str, list[int]] = field(default_factory=dict)  # defined, every version
+    got_imports: dict[int, str] = field(default_factory=dict)  # GOT slot -> function name
+    got_code: dict[int, int] = field(default_factory=dict)  # GOT slot -> own code address
+    data_refs: set[int] = field(default_factory=set)  # code addresses stored in data
+    data_imports: set[str] = field(default_factory=set)  # functions whose address is data
     got_base: int | None = None  # i386: .got.plt, which %ebx holds in PIC code
     _starts: list[int] = field(default_factory=list)
 
@@ -133,27 +136,42 @@ class ElfObject:
         return self._starts
 
 
-def read_elf(path: str, file: BinaryIO | None = None) -> ElfObject:
-    """Read ``path``; raises :class:`BinaryAnalysisError` for a file that is not an ELF
-    object of a supported ABI, naming the file."""
+def read_elf(path: str, *, details: bool = True) -> ElfObject:
+    """Read ``path``: its header and dynamic section, and with ``details`` (else later, by
+    :func:`read_details`) its code, symbols, FDEs and relocations. Raises
+    :class:`BinaryAnalysisError` for a file that is not an ELF object of a supported ABI,
+    naming the file."""
+    with _opened(path) as elf:
+        obj = _read(path, elf)
+        if details:
+            _read_details(elf, obj)
+    return obj
+
+
+def read_details(obj: ElfObject) -> None:
+    """Read what :func:`read_elf` left out without ``details`` (once)."""
+    if not obj.detailed:
+        with _opened(obj.path) as elf:
+            _read_details(elf, obj)
+
+
+@contextlib.contextmanager
+def _opened(path: str) -> Iterator[ELFFile]:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
     try:
-        stream = file if file is not None else open(path, "rb")  # noqa: SIM115
+        stream = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as error:
         raise BinaryAnalysisError(f"{path}: {error.strerror or error}") from error
     try:
-        try:
-            elf = ELFFile(stream)
-            return _read(path, elf)
-        except (ELFError, struct.error, ValueError, IndexError, KeyError) as error:
-            if isinstance(error, BinaryAnalysisError):
-                raise
-            raise BinaryAnalysisError(f"{path}: not a readable ELF file ({error})") from error
+        yield ELFFile(stream)
+    except BinaryAnalysisError:
+        raise
+    except (ELFError, struct.error, ValueError, IndexError, KeyError) as error:
+        raise BinaryAnalysisError(f"{path}: not a readable ELF file ({error})") from error
     finally:
-        if file is None:
-            stream.close()
+        stream.close()
 
 
 def _read(path: str, elf: ELFFile) -> ElfObject:
@@ -204,18 +222,7 @@ def _read(path: str, elf: ELFFile) -> ElfObject:
             elif kind_of == "DT_FLAGS_1":
                 flags_1 = tag.entry.d_val
 
-    code: list[CodeSection] = []
-    plt: list[tuple[int, int]] = []
-    for section in elf.iter_sections():
-        if section["sh_type"] == "SHT_NOBITS":
-            continue
-        flags = section["sh_flags"]
-        if flags & SHF_ALLOC and flags & SHF_EXECINSTR and section["sh_size"]:
-            code.append(CodeSection(section.name, section["sh_addr"], section.data()))
-            if section.name in PLT_SECTIONS:
-                plt.append((section["sh_addr"], section["sh_addr"] + section["sh_size"]))
-
-    obj = ElfObject(
+    return ElfObject(
         path=path,
         arch=arch,
         word=word,
@@ -227,25 +234,32 @@ def _read(path: str, elf: ELFFile) -> ElfObject:
         rpath=tuple(rpath),
         runpath=tuple(runpath),
         pie=bool(flags_1 & DF_1_PIE),
-        code=code,
-        plt=plt,
-        fde_ranges=_fde_ranges(elf),
-        symbols={},
-        exports={},
-        got_imports={},
-        got_code={},
-        data_refs=set(),
-        data_imports=set(),
         init=[a for a in init if a],
     )
+
+
+def _read_details(elf: ELFFile, obj: ElfObject) -> None:
+    code: list[CodeSection] = []
+    plt: list[tuple[int, int]] = []
+    for section in elf.iter_sections():
+        if section["sh_type"] == "SHT_NOBITS":
+            continue
+        flags = section["sh_flags"]
+        if flags & SHF_ALLOC and flags & SHF_EXECINSTR and section["sh_size"]:
+            code.append(CodeSection(section.name, section["sh_addr"], section.data()))
+            if section.name in PLT_SECTIONS:
+                plt.append((section["sh_addr"], section["sh_addr"] + section["sh_size"]))
+
+    obj.code, obj.plt, obj.fde_ranges = code, plt, _fde_ranges(elf)
+    obj._starts = []
     got = elf.get_section_by_name(".got.plt") or elf.get_section_by_name(".got")
     obj.got_base = got["sh_addr"] if got is not None else None
     _read_symbols(elf, obj)
     _read_relocations(elf, obj)
     _read_init_arrays(elf, obj)
-    if kind == "exec":
+    if obj.kind == "exec":
         _scan_data_words(elf, obj)
-    return obj
+    obj.detailed = True
 
 
 def _read_symbols(elf: ELFFile, obj: ElfObject) -> None:

@@ -166,7 +166,7 @@ def load_program(
     found (naming it, who needs it and where it was looked for), and for ``arch`` when the
     program is of another ABI."""
     options = options or SearchOptions()
-    elf = read_elf(program)
+    elf = read_elf(program, details=False)
     if arch is not None and arch != elf.arch:
         raise BinaryAnalysisError(f"{program}: the file is for {elf.arch}, not {arch}")
     search = _Search(elf.arch, options)
@@ -193,7 +193,7 @@ def load_program(
             by_name[name] = by_path[real]
             return by_path[real]
         obj = LoadedObject(
-            name, path, read_elf(path), role, how, chain[-1].label if chain else None
+            name, path, read_elf(path, details=False), role, how, chain[-1].label if chain else None
         )
         if obj.elf.soname:
             by_name.setdefault(obj.elf.soname, obj)
@@ -227,7 +227,7 @@ def load_program(
             obj = LoadedObject(
                 os.path.basename(interpreter),
                 path,
-                read_elf(path),
+                read_elf(path, details=False),
                 "interpreter",
                 "PT_INTERP",
                 first.label,
