@@ -374,7 +374,7 @@ _RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
 _CONST: Final = re.compile(r"^(\w+), " + _HEX + "$")
 _REGS: Final = re.compile(r"^(\w+), (\w+)$")
 _ABSOLUTE_SLOT: Final = re.compile(r"ptr (?:ds:)?\[(0x[0-9a-f]+)\]")
-_GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]x ([+-]) (0x[0-9a-f]+)\]")
+_GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]{2} ([+-]) (0x[0-9a-f]+)\]")
 _BRANCHES: Final = frozenset(
     (
         "jo",
