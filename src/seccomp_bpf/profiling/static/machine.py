@@ -102,6 +102,7 @@ class Insn:
 
 
 _HEX: Final = r"(-?(?:0x[0-9a-f]+|\d+))"
+_ADDRESS: Final = re.compile(r"^(?:0x[0-9a-f]+|\d+)$")  # capstone writes 0-9 in decimal
 
 State = tuple[str, int, int, int]
 """What the backward walk looks for: ``mul * (register & mask) + add``."""
@@ -366,15 +367,15 @@ def _lea(memory: str, machine: Machine) -> tuple[str, int, int] | None:
 
 
 _STACK_WORD: Final = re.compile(r"^dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\]$")
-_GOT_RELATIVE: Final = re.compile(r"\[(e[a-z]{2}) ([+-]) (0x[0-9a-f]+)\]")
+_GOT_RELATIVE: Final = re.compile(r"\[(e[a-z]{2}) ([+-]) (0x[0-9a-f]+|\d+)\]")
 _STACK_LOAD: Final = re.compile(r"^(\w+), dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\]$")
 _STACK_STORE: Final = re.compile(r"^dword ptr \[esp(?: \+ (0x[0-9a-f]+|\d+))?\], (\S+)$")
 _X86_REGISTERS: Final = frozenset(_X86_FAMILY) | frozenset(_X86_FAMILY.values())
-_RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+)\]")
+_RIP: Final = re.compile(r"\[rip ([+-]) (0x[0-9a-f]+|\d+)\]")
 _CONST: Final = re.compile(r"^(\w+), " + _HEX + "$")
 _REGS: Final = re.compile(r"^(\w+), (\w+)$")
-_ABSOLUTE_SLOT: Final = re.compile(r"ptr (?:ds:)?\[(0x[0-9a-f]+)\]")
-_GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]{2} ([+-]) (0x[0-9a-f]+)\]")
+_ABSOLUTE_SLOT: Final = re.compile(r"ptr (?:ds:)?\[(0x[0-9a-f]+|\d+)\]")
+_GOT_SLOT: Final = re.compile(r"ptr \[e[a-z]{2} ([+-]) (0x[0-9a-f]+|\d+)\]")
 _BRANCHES: Final = frozenset(
     (
         "jo",
@@ -438,7 +439,7 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
         match = _RIP.search(operands)
         if match is None:
             return None
-        displacement = int(match.group(2), 16)
+        displacement = _int(match.group(2))
         return where + size + (displacement if match.group(1) == "+" else -displacement)
 
     def events(self, where: int, size: int, mnemonic: str, operands: str) -> Iterator[Event]:
@@ -447,9 +448,9 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
             yield Event("sys", where)
             return
         if name in ("call", "jmp") or name in _BRANCHES:
-            if operands.startswith("0x"):
+            if _ADDRESS.match(operands):
                 kind = "call" if name == "call" else "jump"
-                yield Event(kind, where, int(operands, 16))
+                yield Event(kind, where, _int(operands))
             else:
                 slot = self.memory(where, size, operands)
                 if slot is not None:
@@ -478,8 +479,8 @@ class X86_64(Machine):  # noqa: N801 - the ABI's name
     def describe(self, insn: Insn) -> None:
         name = insn.mnemonic.rsplit(" ", 1)[-1]
         if name in ("call", "jmp") or name in _BRANCHES:
-            if insn.operands.startswith("0x"):
-                insn.target = int(insn.operands, 16)
+            if _ADDRESS.match(insn.operands):
+                insn.target = _int(insn.operands)
             insn.flow = "call" if name == "call" else "jump" if name == "jmp" else "branch"
             if name == "jmp" and insn.target is None and self.slot_of([insn], 0) is None:
                 insn.flow = "end"  # through a register or a table: unknown successors
@@ -593,12 +594,12 @@ class I386(X86_64):
     def memory(self, where: int, size: int, operands: str) -> int | None:
         match = _ABSOLUTE_SLOT.search(operands)
         if match is not None:
-            return int(match.group(1), 16)
+            return _int(match.group(1))
         match = _GOT_SLOT.search(operands)
         if match is not None and self.obj.got_base is not None:
             # PIC code addresses its GOT and its own code from the GOT's address, which the
             # psABI has it keep in a register (%ebx at PLT calls): ``[reg +/- disp]``.
-            displacement = int(match.group(2), 16)
+            displacement = _int(match.group(2))
             return self.obj.got_base + (displacement if match.group(1) == "+" else -displacement)
         return None
 
@@ -689,7 +690,7 @@ class I386(X86_64):
         if match is not None and self.obj.got_base is not None:
             # PIC code computes its functions' addresses from the GOT's (``@GOTOFF``), in
             # whatever register holds it: any such sum that lands in code counts.
-            displacement = int(match.group(3), 16) * (1 if match.group(2) == "+" else -1)
+            displacement = _int(match.group(3)) * (1 if match.group(2) == "+" else -1)
             address = self.obj.got_base + displacement
             if self.obj.in_code(address):
                 yield Event("ref", where, address)
@@ -698,7 +699,7 @@ class I386(X86_64):
 # --- AArch64 ----------------------------------------------------------------------------------
 
 _A64_BRANCHES: Final = frozenset(("cbz", "cbnz", "tbz", "tbnz"))
-_A64_TARGET: Final = re.compile(r"#(0x[0-9a-f]+)$")
+_A64_TARGET: Final = re.compile(r"#(0x[0-9a-f]+|\d+)$")
 _A64_MEMORY: Final = re.compile(r"^(\w+), \[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\]$")
 _A64_ADD: Final = re.compile(r"^(\w+), (\w+), #(0x[0-9a-f]+|\d+)$")
 _A64_CONST: Final = re.compile(r"^(\w+), #" + _HEX + "$")
@@ -764,7 +765,7 @@ class AArch64(Machine):
             match = _A64_TARGET.search(operands)
             if match:
                 kind = "call" if mnemonic == "bl" else "jump"
-                yield Event(kind, where, int(match.group(1), 16))
+                yield Event(kind, where, _int(match.group(1)))
             if mnemonic == "b":
                 yield Event("end", where, where + size)
             if mnemonic == "bl":
@@ -776,10 +777,10 @@ class AArch64(Machine):
         first = operands.split(",", 1)[0].strip()
         destination = self.canonical(first)
         if mnemonic == "adrp":
-            pages[destination] = int(operands.rsplit("#", 1)[1], 16)
+            pages[destination] = _int(operands.rsplit("#", 1)[1])
             return
         if mnemonic == "adr":
-            yield Event("ref", where, int(operands.rsplit("#", 1)[1], 16))
+            yield Event("ref", where, _int(operands.rsplit("#", 1)[1]))
             pages.pop(destination, None)
             return
         if mnemonic == "add":
@@ -804,7 +805,7 @@ class AArch64(Machine):
         name = insn.mnemonic
         match = _A64_TARGET.search(insn.operands)
         if name in ("b", "bl") or name.startswith("b.") or name in _A64_BRANCHES:
-            insn.target = int(match.group(1), 16) if match else None
+            insn.target = _int(match.group(1)) if match else None
             insn.flow = "call" if name == "bl" else "jump" if name == "b" else "branch"
         elif name == "blr":
             insn.flow = "call"
