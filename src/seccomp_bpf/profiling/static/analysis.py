@@ -87,8 +87,9 @@ class ObjectAnalysis:
         start = self.region_of(address)
         if start is None:
             return f"{address:#x}"
-        offset = address - start
-        return self.regions[start].name + (f"+{offset:#x}" if offset else "")
+        name, _, before = self.regions[start].name.partition("+")
+        offset = address - start + (int(before, 16) if before else 0)
+        return name + (f"+{offset:#x}" if offset else "")
 
     # --- wrappers' callers --------------------------------------------------------------------
 

@@ -112,8 +112,9 @@ def run_static_profile(options: StaticOptions) -> int:
         if analysis.unresolved:
             _say(
                 stream,
-                f"profile --static: {len(analysis.unresolved)} sites with a number not known: "
-                f"nothing is allowed for them beyond the calls found ({default} otherwise)",
+                f"profile --static: {len(analysis.unresolved)} "
+                f"site{'s' if len(analysis.unresolved) > 1 else ''} with a number not known: "
+                f"nothing is allowed beyond the calls found ({default} otherwise)",
             )
         reached = analysis.reached
         functions = sum(r for r, _ in reached.regions.values())

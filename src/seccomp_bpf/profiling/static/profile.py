@@ -144,17 +144,13 @@ def static_header(analysis: StaticAnalysis, generated: GeneratedPolicy) -> tuple
             + ", ".join(sorted(set(reached.wrappers)))
             + "."
         )
+    if analysis.loaded.program.elf.is_library:
+        lines.append(
+            "A library: every function it exports is an entry point, with its init and fini."
+        )
     lines.append(
         "Libraries the program opens with dlopen are included only when named with --dlopen."
     )
-    if reached.unresolved:
-        lines.append(
-            f"{len(reached.unresolved)} reached sites make calls whose number is not known "
-            f"(below): nothing is allowed for them beyond the calls found, so such a call "
-            f"gets the default action, {default}, and the program sees an error."
-        )
-    else:
-        lines.append("Every reached system call site has a known number.")
     if generated.merged:
         lines.append("United with: " + ", ".join(generated.merged) + ".")
     lines.append(
@@ -163,6 +159,16 @@ def static_header(analysis: StaticAnalysis, generated: GeneratedPolicy) -> tuple
         + ", ".join(ALWAYS_ALLOWED)
         + " are always allowed. Above each rule: which object's code makes each call."
     )
+    if reached.unresolved:
+        count = len(reached.unresolved)
+        lines.append(
+            f"{count} reached site{'s' if count > 1 else ''} make{'' if count > 1 else 's'} "
+            "calls whose number is not known: nothing is allowed for "
+            f"{'them' if count > 1 else 'it'} beyond the calls found, so such a call gets the "
+            f"default action, {default}, and the program sees an error:"
+        )
+    else:
+        lines.append("Every reached system call site has a known number.")
     wrapped: list[str] = []
     for line in lines:
         if line.startswith("    "):
