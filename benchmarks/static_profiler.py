@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -49,12 +48,11 @@ from seccomp_bpf.profiling.static.loader import load_program  # noqa: E402
 
 
 def python3() -> str:
-    found = shutil.which("python3")
-    if found is not None:
-        with open(os.path.realpath(found), "rb") as file:
-            if file.read(4) == b"\x7fELF":
-                return os.path.realpath(found)
-    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    """The python3 of ``PATH`` as a file (the tests' choice)."""
+    sys.path.insert(0, str(REPO))
+    from tests.profiling.static import test_programs
+
+    return test_programs._python()
 
 
 def _median(function: Callable[[], object], repeat: int) -> float:

@@ -11,12 +11,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, TextIO
+from typing import TextIO
 
 from seccomp_bpf.policy import Policy
-
-PROG: Final = "seccomp-bpf"
-DEFAULT_OUTPUT: Final = {"yaml": "seccomp-profile.yaml", "oci": "seccomp-profile.json"}
 
 
 @dataclass
@@ -59,9 +56,8 @@ def run_static_profile(options: StaticOptions) -> int:
     """Analyse the program and write the policy; the exit status (0)."""
     from seccomp_bpf.arch import get_arch
     from seccomp_bpf.formats import read_policy_file
-    from seccomp_bpf.profiling.command import _say, _write
+    from seccomp_bpf.profiling.command import DEFAULT_OUTPUT, _say, write_policy
     from seccomp_bpf.profiling.generate import expand_names
-    from seccomp_bpf.profiling.output import policy_oci, policy_yaml
     from seccomp_bpf.profiling.static import require_dependencies
     from seccomp_bpf.profiling.static.cache import AnalysisCache
     from seccomp_bpf.profiling.static.elf import read_elf
@@ -98,13 +94,7 @@ def run_static_profile(options: StaticOptions) -> int:
         per_abi=options.output_format != "oci",
     )
     output = options.output or DEFAULT_OUTPUT[options.output_format]
-    if options.output_format == "oci":
-        text, changes = policy_oci(generated)
-        for change in changes:
-            _say(stream, f"profile: OCI profile: {change}")
-    else:
-        text = policy_yaml(generated)
-    _write(output, text)
+    write_policy(generated, options.output_format, output, stream)
     if not options.quiet:
         default = generated.policy.default_action.describe()
         for site in analysis.unresolved:
