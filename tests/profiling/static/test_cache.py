@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,7 @@ from seccomp_bpf.profiling.static import analyse_program
 from seccomp_bpf.profiling.static.analysis import ANALYSER_VERSION, analyse_object
 from seccomp_bpf.profiling.static.cache import AnalysisCache, file_digest
 from seccomp_bpf.profiling.static.elf import read_elf
+from seccomp_bpf.profiling.static.machine import Values
 from tests.profiling.static.programs import Built, tiny_aarch64
 
 
@@ -144,3 +150,46 @@ def test_the_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert AnalysisCache().directory == str(tmp_path / "home" / ".cache/seccomp-bpf/static")
     assert said == []
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_a_cache_planted_by_another_user_is_refused(tiny: Path) -> None:
+    """Another user (uid 65534) prepares the cache directory a root run will use (a shared
+    XDG_CACHE_HOME under /tmp) with a well-formed entry that hides getpid: refused."""
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        shared.chmod(0o1777)
+        analysis = analyse_object(read_elf(str(tiny)))
+        for site in analysis.site_values:
+            analysis.site_values[site] = Values()  # "no system call here"
+        text = json.dumps(analysis.to_json())
+        digest = file_digest(str(tiny))
+        entry = {
+            "format": "seccomp-bpf static analysis",
+            "version": ANALYSER_VERSION,
+            "sha256": digest,
+            "checksum": hashlib.sha256(text.encode()).hexdigest(),
+            "analysis": text,
+        }
+        directory = shared / "seccomp-bpf" / "static"
+        plant = (
+            "import json, os, sys\n"
+            f"os.makedirs({str(directory)!r}, mode=0o700)\n"
+            f"path = os.path.join({str(directory)!r}, {digest + '-v' + ANALYSER_VERSION!r} + "
+            "'.json')\n"
+            "open(path, 'w').write(sys.stdin.read())\n"
+        )
+        subprocess.run(
+            ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+             sys.executable, "-c", plant],
+            input=json.dumps(entry), text=True, check=True,
+        )  # fmt: skip
+        assert directory.stat().st_uid == 65534
+        said: list[str] = []
+        found = analyse_program(str(tiny), cache=AnalysisCache(str(directory), said.append))
+        assert found.cached == [] and "getpid" in found.syscalls()
+        assert said == [f"analysis cache {directory} not used: owned by uid 65534, not 0"]
+    finally:
+        shutil.rmtree(shared)
