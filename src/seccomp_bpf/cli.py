@@ -664,7 +664,8 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "mprotect and clone), and write a policy that allows exactly those: grouped, "
             "commented YAML, or OCI JSON. CMD's input and output are its own; its exit status "
             "is passed through (128+N when killed by signal N). Processes CMD leaves running "
-            "keep running, unrecorded, unless --follow-daemons."
+            "keep running, unrecorded, unless --follow-daemons. With --static PROGRAM, read "
+            "the program's code and its libraries' instead, and allow every call it can reach."
         ),
     )
     parser.add_argument(

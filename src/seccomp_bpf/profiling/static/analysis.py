@@ -109,7 +109,7 @@ class ObjectAnalysis:
         machine = self._machine = self._machine or machine_for(self.elf)
         entry, insns = self._function(machine, self.regions[region].start)
         if index >= len(machine.arguments):
-            result = Values(unknown=("the number is passed on the stack",))
+            result = Values(unknown=(f"the number is argument {index + 1}, not followed",))
         else:
             slots = {slot for slot, name in self.elf.got_imports.items() if name in names}
             stubs = {start for start in self.plt if self.regions[start].imports & names}
