@@ -664,7 +664,8 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "mprotect and clone), and write a policy that allows exactly those: grouped, "
             "commented YAML, or OCI JSON. CMD's input and output are its own; its exit status "
             "is passed through (128+N when killed by signal N). Processes CMD leaves running "
-            "keep running, unrecorded, unless --follow-daemons."
+            "keep running, unrecorded, unless --follow-daemons. With --static PROGRAM, read "
+            "the program's code and its libraries' instead, and allow every call it can reach."
         ),
     )
     parser.add_argument(
@@ -734,6 +735,44 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress line and no summary"
     )
+    static = parser.add_argument_group(
+        "static profiling (seccomp-bpf[static]): read the program instead of running it"
+    )
+    static.add_argument(
+        "--static",
+        metavar="PROGRAM",
+        help="write the allowlist of every system call PROGRAM's code and its libraries' "
+        "code can reach (ELF, x86_64, aarch64 or i386), without running it",
+    )
+    static.add_argument(
+        "--dlopen",
+        action="append",
+        default=[],
+        metavar="LIB",
+        help="a library PROGRAM opens with dlopen (a name searched as the loader would, or a "
+        "path; repeatable)",
+    )
+    static.add_argument(
+        "--library-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also look for libraries in DIR, as LD_LIBRARY_PATH would (repeatable)",
+    )
+    static.add_argument(
+        "--sysroot", metavar="DIR", help="take the loader, libraries and ld.so.cache under DIR"
+    )
+    static.add_argument(
+        "--arch", metavar="ARCH", help="the ABI PROGRAM must be for (default: what it says)"
+    )
+    static.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the analysis cache"
+    )
+    static.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the analysis cache (default: $XDG_CACHE_HOME/seccomp-bpf/static)",
+    )
     _command_argument(parser)
     parser.set_defaults(handler=_cmd_profile)
 
@@ -741,6 +780,17 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _cmd_profile(args: argparse.Namespace) -> int:
     from seccomp_bpf.profiling.command import ProfileOptions, run_profile
 
+    if args.static is not None:
+        return _cmd_profile_static(args)
+    static_only = [
+        flag
+        for flag, value in (("--dlopen", args.dlopen), ("--library-path", args.library_path),
+                            ("--sysroot", args.sysroot), ("--arch", args.arch),
+                            ("--no-cache", args.no_cache), ("--cache-dir", args.cache_dir))
+        if value
+    ]  # fmt: skip
+    if static_only:
+        return _fail(f"profile: {static_only[0]} goes with --static PROGRAM")
     argv = _command_of(args)
     if not argv:
         return _fail("profile: give the command after --, e.g. seccomp-bpf profile -- ls")
@@ -757,6 +807,39 @@ def _cmd_profile(args: argparse.Namespace) -> int:
             allow=args.allow,
             deny=args.deny,
             follow_daemons=args.follow_daemons,
+            quiet=args.quiet,
+        )
+    )
+
+
+def _cmd_profile_static(args: argparse.Namespace) -> int:
+    from seccomp_bpf.profiling.static.command import StaticOptions, run_static_profile
+
+    if _command_of(args):
+        return _fail("profile: --static PROGRAM reads the program; give no -- CMD with it")
+    running_only = [
+        flag
+        for flag, value in (("--frequency", args.frequency), ("--args", args.args),
+                            ("--no-args", args.no_args), ("--follow-daemons",
+                            args.follow_daemons), ("--mode", args.mode != "ptrace"))
+        if value
+    ]  # fmt: skip
+    if running_only:
+        return _fail(f"profile: {running_only[0]} is for a recorded run, not with --static")
+    return run_static_profile(
+        StaticOptions(
+            program=args.static,
+            output=args.output,
+            output_format=args.format,
+            dlopen=args.dlopen,
+            library_path=args.library_path,
+            sysroot=args.sysroot,
+            arch=args.arch,
+            cache=not args.no_cache,
+            cache_dir=args.cache_dir,
+            merge=args.merge,
+            allow=args.allow,
+            deny=args.deny,
             quiet=args.quiet,
         )
     )

@@ -17,6 +17,8 @@
      │    ├── TsyncError                          another thread has a different filter
      │    └── ActionUnavailableError              the kernel lacks an action the program uses
      ├── CommandError          (also OSError)     a command to run is missing or not executable
+     ├── BinaryAnalysisError   (also ValueError)  a program the static profiler cannot read
+     │    └── MissingDependencyError (also ImportError) its optional libraries are not installed
      ├── LibseccompError       (also RuntimeError) libseccomp's "Library error" (in .libseccomp)
      └── LibseccompValueError  (also ValueError)  an argument libseccomp refuses (in .libseccomp)
 
@@ -223,3 +225,12 @@ class LibseccompValueError(SeccompBPFError, ValueError):
         self.rc = -errno
         self.detail = detail
         super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class BinaryAnalysisError(SeccompBPFError, ValueError):
+    """A program or library the static profiler cannot read or find; names the file."""
+
+
+class MissingDependencyError(BinaryAnalysisError, ImportError):
+    """The static profiler's optional libraries (capstone, pyelftools) are not installed;
+    the message says how to install them."""

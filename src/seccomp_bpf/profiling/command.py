@@ -21,7 +21,7 @@ from typing import Final, TextIO
 
 from seccomp_bpf.errors import CommandError
 from seccomp_bpf.policy import Policy
-from seccomp_bpf.profiling.generate import expand_names
+from seccomp_bpf.profiling.generate import GeneratedPolicy, expand_names
 from seccomp_bpf.profiling.output import frequency_json, policy_oci, policy_yaml
 from seccomp_bpf.profiling.profiler import Progress, argument_specs, profile, profiled_arches
 
@@ -81,6 +81,20 @@ def _write(path: str, text: str) -> None:
         file.write(text)
 
 
+def write_policy(
+    generated: GeneratedPolicy, output_format: str, output: str, stream: TextIO
+) -> None:
+    """Write the policy to ``output`` (``-``: standard output) as YAML or OCI JSON, saying on
+    ``stream`` what the OCI format made change."""
+    if output_format == "oci":
+        text, changes = policy_oci(generated)
+        for change in changes:
+            _say(stream, f"profile: OCI profile: {change}")
+    else:
+        text = policy_yaml(generated)
+    _write(output, text)
+
+
 def run_profile(options: ProfileOptions) -> int:
     """Profile the command and write the outputs; the exit status to leave with."""
     from seccomp_bpf.formats import read_policy_file
@@ -130,13 +144,7 @@ def run_profile(options: ProfileOptions) -> int:
         per_abi=options.output_format != "oci",
     )
     written = [f"policy to {'standard output' if output == '-' else output}"]
-    if options.output_format == "oci":
-        text, changes = policy_oci(generated)
-        for change in changes:
-            _say(stream, f"profile: OCI profile: {change}")
-    else:
-        text = policy_yaml(generated)
-    _write(output, text)
+    write_policy(generated, options.output_format, output, stream)
     if options.frequency is not None:
         _write(options.frequency, frequency_json(trace))
         written.append(f"frequencies to {options.frequency}")

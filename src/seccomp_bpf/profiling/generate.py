@@ -103,8 +103,10 @@ class _Seen:
         return tuple(self.specs)
 
 
-def _arches(trace: SyscallTrace, earlier: Sequence[EarlierRun]) -> tuple[Arch, ...]:
-    names = [native_arch().name, *trace.arches]
+def _arches(
+    trace: SyscallTrace, earlier: Sequence[EarlierRun], first: str | None = None
+) -> tuple[Arch, ...]:
+    names = [first or native_arch().name, *trace.arches]
     for run in earlier:
         names.extend(run.arches)
     result: list[Arch] = []
@@ -238,15 +240,17 @@ def generate(
     default_action: Action | None = None,
     unknown_syscall_action: Action | None = None,
     name: str | None = None,
+    arch: str | None = None,
 ) -> GeneratedPolicy:
     """The allowlist for ``trace``; see the module docstring, and
-    :meth:`SyscallTrace.to_policy` for the options. Raises :class:`PolicyError` for a name in
+    :meth:`SyscallTrace.to_policy` for the options (``arch``: the ABI listed first, this
+    machine's when None: the static profiler's program's). Raises :class:`PolicyError` for a name in
     ``allow`` or ``deny`` that no ABI of the policy has, or a merged policy the profiler did
     not write."""
     default = default_action if default_action is not None else ERRNO("EPERM")
     unknown = unknown_syscall_action if unknown_syscall_action is not None else ERRNO("ENOSYS")
     earlier = [read_generated(policy) for policy in merge]
-    arches = _arches(trace, earlier)
+    arches = _arches(trace, earlier, arch)
     order = {arch.name: position for position, arch in enumerate(arches)}
     native = arches[0].name
     calls: dict[SyscallKey, dict[str, _Seen]] = {}
