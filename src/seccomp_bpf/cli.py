@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -162,9 +161,7 @@ def _register_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from seccomp_bpf.formats import read_policy_file
-
-    policy = read_policy_file(args.policy, arches=args.arch)
+    policy = _read_policy_argument(args.policy, args.arch)
     arches = policy.resolved_arches()
     print(f"{args.policy}: valid; {len(policy.rules)} rules; {', '.join(a.name for a in arches)}")
     for arch in arches:
@@ -217,14 +214,19 @@ def _arch_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def _read_program_file(path: str, kind: ProgramFormat, arch: Arch) -> Program:
     """FILE as a program; an invalid one raises an error whose message starts with FILE."""
+    return _program_from_bytes(_read_input(path), _source_name(path), kind, arch)
+
+
+def _program_from_bytes(data: bytes, source: str, kind: ProgramFormat, arch: Arch) -> Program:
+    """A file's bytes as a program (raw records or assembly text naming ARCH's calls); an
+    invalid one raises an error whose message starts with ``source``."""
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.bpf.assembler import read_program
     from seccomp_bpf.errors import AssemblyError, InvalidProgramError
 
-    source = _source_name(path)
     try:
         return read_program(
-            _read_input(path),
+            data,
             kind=kind,
             symbols=ArchSymbols(default=arch),
             byteorder=arch.byteorder,
@@ -376,13 +378,15 @@ def _cmd_emu(args: argparse.Namespace) -> int:
     if len(args.args) > 6:
         return _fail(f"emu: a system call has at most 6 arguments, not {len(args.args)}")
     arch = get_arch(args.arch)
-    policy = _read_policy_if_policy(args.file)
+    subject = _read_policy_or_bytes(args.file)
+    policy = subject if not isinstance(subject, bytes) else None
     if policy is not None:
         from seccomp_bpf.compiler import compile_policy
 
         program = compile_policy(policy)
     else:
-        program = _read_program_file(args.file, "auto", arch)
+        assert isinstance(subject, bytes)
+        program = _program_from_bytes(subject, _source_name(args.file), "auto", arch)
     try:
         nr = _syscall_number(args.nr, arch)
     except ValueError as error:
@@ -434,20 +438,41 @@ _REGISTRARS.append(_register_emu)
 
 # --- policies --------------------------------------------------------------------------------
 
-_POLICY_KEY = re.compile(
-    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
-)
+# Every command that takes a policy reads it alike: the name of a built-in policy
+# ('default'; a file of that name is ./default), '-' for standard input, or a file in YAML
+# or OCI/Docker JSON. Commands that also take a program tell them apart by content
+# (formats.looks_like_policy).
 
 
-def _read_policy_if_policy(path: str) -> Policy | None:
-    """FILE as a policy when it looks like one (YAML or OCI JSON), else None (a program)."""
+def _read_policy_argument(path: str, arches: Sequence[str] | None = None) -> Policy:
+    """POLICY (see above); ``arches`` replace the policy's own (for an OCI/Docker profile:
+    the one machine architecture to resolve it for)."""
+    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+
+    if path in BUILTIN_POLICIES:
+        return builtin_policy(path, arches)
+    return _policy_from_bytes(_read_input(path), _source_name(path), arches)
+
+
+def _policy_from_bytes(data: bytes, source: str, arches: Sequence[str] | None) -> Policy:
     from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
+    return load_policy_text(decode_policy_bytes(data, source), source=source, arches=arches)
+
+
+def _read_policy_or_bytes(path: str, arches: Sequence[str] | None = None) -> Policy | bytes:
+    """FILE as a policy when it is one (a built-in name, YAML or OCI JSON), else its bytes
+    (a program, read once: standard input cannot be read twice)."""
+    from seccomp_bpf.formats import looks_like_policy
+    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+
+    if path in BUILTIN_POLICIES:
+        return builtin_policy(path, arches)
     data = _read_input(path)
-    if b"\0" in data or not _POLICY_KEY.search(data):
-        return None
-    return load_policy_text(decode_policy_bytes(data, _source_name(path)), source=path)
+    if not looks_like_policy(data):
+        return data
+    return _policy_from_bytes(data, _source_name(path), arches)
 
 
 def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -497,18 +522,14 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.compiler import compile_policy, load_frequency
     from seccomp_bpf.compiler.statistics import program_statistics
-    from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.program_output import to_c, to_hex
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
-    source = _source_name(args.policy)
-    policy = load_policy_text(decode_policy_bytes(_read_input(args.policy), source), source=source)
+    policy = _read_policy_argument(args.policy, args.arch)
     frequency = load_frequency(args.frequency) if args.frequency else None
-    program = compile_policy(policy, args.arch, frequency=frequency, optimize=not args.no_optimize)
-    arches = policy.resolved_arches() if not args.arch else None
-    first = arches[0] if arches else None
+    program = compile_policy(policy, frequency=frequency, optimize=not args.no_optimize)
+    first = policy.resolved_arches()[0]
     symbols = ArchSymbols(default=first)
-    byteorder = first.byteorder if first else "little"
+    byteorder = first.byteorder
     if args.format == "raw":
         output: bytes = program.to_bytes()
     elif args.format == "c":
@@ -528,7 +549,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         with open(args.output, "wb") as stream:
             stream.write(output)
     if args.stats:
-        for line in program_statistics(program, policy, args.arch).lines():
+        for line in program_statistics(program, policy).lines():
             print(line, file=sys.stderr)
     return 0
 
@@ -802,12 +823,12 @@ def _cmd_policy_show(args: argparse.Namespace) -> int:
     if args.policy in BUILTIN_POLICIES:
         text = builtin_policy_text(args.policy)
     else:
-        from seccomp_bpf.formats import load_policy_text
         from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
         source = _source_name(args.policy)
-        text = decode_policy_bytes(_read_input(args.policy), source)
-        load_policy_text(text, source=source)
+        data = _read_input(args.policy)
+        _policy_from_bytes(data, source, None)  # refuse what is no valid policy
+        text = decode_policy_bytes(data, source)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -1022,16 +1043,12 @@ def _register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.export import export_policy, format_for_path
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
     target = args.to or (format_for_path(args.output) if args.output != "-" else None)
     if target is None:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
-    source = _source_name(args.input)
-    text = decode_policy_bytes(_read_input(args.input), source)
-    policy = load_policy_text(text, source=source, arches=args.arch)
+    policy = _read_policy_argument(args.input, args.arch)
     output = export_policy(policy, target)
     if args.output == "-":
         if target == "raw" and sys.stdout.isatty():
@@ -1053,27 +1070,13 @@ _REGISTRARS.append(_register_convert)
 def _read_filter(path: str, arches: Sequence[str] | None) -> Policy | Program:
     """FILE as a policy (YAML, OCI/Docker JSON) or, failing that, as a program (raw
     struct sock_filter records or assembly text, whose names are the first arch's)."""
-    from seccomp_bpf.arch import ArchSymbols, get_arch, native_arch
-    from seccomp_bpf.bpf.assembler import read_program
-    from seccomp_bpf.errors import AssemblyError, InvalidProgramError
+    from seccomp_bpf.arch import get_arch, native_arch
 
-    data = _read_input(path)
-    source = _source_name(path)
-    if b"\0" not in data and _POLICY_KEY.search(data):
-        from seccomp_bpf.formats import load_policy_text
-        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
-
-        text = decode_policy_bytes(data, source)
-        return load_policy_text(text, source=source, arches=arches)
+    subject = _read_policy_or_bytes(path, arches)
+    if not isinstance(subject, bytes):
+        return subject
     arch = get_arch(arches[0]) if arches else native_arch()
-    try:
-        return read_program(
-            data, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder, source=source
-        )
-    except AssemblyError:
-        raise  # its message already starts with the file, line and column
-    except InvalidProgramError as error:
-        raise InvalidProgramError(f"{source}: {error}") from error
+    return _program_from_bytes(subject, _source_name(path), "auto", arch)
 
 
 def _register_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,12 +12,30 @@ from seccomp_bpf.formats.yaml_policy import decode_policy_bytes, load_yaml_polic
 from seccomp_bpf.policy.policy import Policy
 
 _OCI_KEY = re.compile(r'"defaultAction"\s*:')
+# A top-level key of a policy at the start of a line: this project's YAML, OCI JSON written
+# one key a line, go-seccomp-bpf's ``seccomp:`` and ``policy:``.
+_POLICY_KEY = re.compile(
+    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
+)
 
 
 def looks_like_oci(text: str) -> bool:
     """Whether ``text`` is an OCI/Docker JSON profile rather than a YAML policy: a JSON object
     with a ``"defaultAction"`` key (the YAML format spells it ``default_action``)."""
     return text.lstrip().startswith("{") and _OCI_KEY.search(text) is not None
+
+
+def looks_like_policy(data: bytes) -> bool:
+    """Whether a file holds a policy (YAML, OCI/Docker JSON) rather than a program (raw
+    ``struct sock_filter`` records or assembly text): text that opens a JSON object or a
+    YAML flow mapping (``{``, minified profiles included), or has a policy's top-level key
+    at the start of a line. Assembly text never opens with ``{``; raw records hold NUL
+    bytes."""
+    if b"\0" in data:
+        return False
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{"):
+        return True
+    return _POLICY_KEY.search(data) is not None
 
 
 def load_policy_text(
@@ -57,6 +75,7 @@ __all__ = [
     "load_policy_text",
     "load_yaml_policy",
     "looks_like_oci",
+    "looks_like_policy",
     "read_oci_policy",
     "read_policy_file",
     "read_yaml_policy",

@@ -541,13 +541,14 @@ class _Reader:
     def override_arches(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """Arches given by the caller instead of the file's; errors name them, not the file."""
         if not names:
-            raise PolicyError("no architecture given", source=self.doc.source)
+            raise PolicyError("no architecture given to use instead of the policy's")
         arches: list[Arch] = []
         for name in names:
             try:
                 expanded = expand_arch_name(name)
             except UnknownArchError as error:
-                raise PolicyError(str(error), source=self.doc.source) from None
+                message = f"architectures to use instead of the policy's: {error}"
+                raise PolicyError(message) from None
             for arch in expanded:
                 if all(arch.name != known.name for known in arches):
                     arches.append(arch)
