@@ -278,34 +278,60 @@ def _register_asm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="assemble pseudo-code into a raw filter",
         description=(
             "Assemble pseudo-code (a `seccomp-bpf disasm` listing, or hand-written text with "
-            "labels and comments) into raw struct sock_filter records in this machine's byte "
-            "order."
+            "labels and comments) into a validated program: raw struct sock_filter records "
+            "in this machine's byte order (the default), a C array, hex, or the listing."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="assembly text ('-' for standard input)")
     parser.add_argument(
         "-o",
         "--output",
-        required=True,
+        default="-",
         metavar="OUT",
-        help="where to write the program ('-' for standard output)",
+        help="where to write the program (default: standard output; raw records are not "
+        "written to a terminal)",
     )
+    _program_format_argument(parser)
     _arch_argument(parser, "architecture whose system call names the text uses")
     parser.set_defaults(handler=_cmd_asm)
 
 
 def _cmd_asm(args: argparse.Namespace) -> int:
-    from seccomp_bpf.arch import get_arch
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.formats.program_output import render_program
 
-    program = _read_program_file(args.file, "text", get_arch(args.arch))
-    data = program.to_bytes()
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as file:
-            file.write(data)
-    return 0
+    arch = get_arch(args.arch)
+    program = _read_program_file(args.file, "text", arch)
+    output = render_program(
+        program, args.format, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder
+    )
+    return 0 if _write_output(output, args.output, args.format == "raw", "asm") else 1
+
+
+def _program_format_argument(parser: argparse.ArgumentParser) -> None:
+    from seccomp_bpf.formats.program_output import PROGRAM_FORMATS
+
+    parser.add_argument(
+        "--format",
+        choices=PROGRAM_FORMATS,
+        default="raw",
+        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
+    )
+
+
+def _write_output(data: bytes, output: str, binary: bool, command: str) -> bool:
+    """Write ``data`` to OUT ('-': standard output); False (and an error said) when binary
+    data would go to a terminal."""
+    if output != "-":
+        with open(output, "wb") as stream:
+            stream.write(data)
+        return True
+    if binary and sys.stdout.isatty():
+        _fail(f"{command}: refusing to write binary to a terminal; use -o FILE or --format")
+        return False
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return True
 
 
 _REGISTRARS.append(_register_asm)
@@ -315,13 +341,24 @@ _MASK64 = (1 << 64) - 1
 
 
 def _u64(text: str) -> int:
-    """An argument value: decimal, 0x hex, or negative (two's complement on 64 bits)."""
+    """A number: decimal, 0x hex, or negative (two's complement on 64 bits)."""
     try:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not -(1 << 63) <= value <= _MASK64:
         raise argparse.ArgumentTypeError(f"{text!r} does not fit in 64 bits")
+    return value & _MASK64
+
+
+def _argument_value(text: str, arch: Arch) -> int:
+    """A system call argument: a number (negative is two's complement on 64 bits), a
+    constant name with ARCH's value (``AF_INET``), or constants joined with ``|``."""
+    from seccomp_bpf.arch.constants import parse_value
+
+    value = parse_value(text, arch)  # ValueError names what is wrong
+    if not -(1 << 63) <= value <= _MASK64:
+        raise ValueError(f"{text!r} does not fit in 64 bits")
     return value & _MASK64
 
 
@@ -340,9 +377,9 @@ def _register_emu(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "args",
         nargs="*",
-        type=_u64,
         metavar="ARG",
-        help="up to six argument values (decimal, 0x hex, negative); missing ones are 0",
+        help="up to six argument values (decimal, 0x hex, negative, or constants of ARCH "
+        "such as AF_INET or O_WRONLY|O_CREAT); missing ones are 0",
     )
     parser.add_argument(
         "--ip", type=_u64, default=0, metavar="IP", help="instruction pointer (default 0)"
@@ -391,7 +428,13 @@ def _cmd_emu(args: argparse.Namespace) -> int:
         nr = _syscall_number(args.nr, arch)
     except ValueError as error:
         return _fail(f"emu: NR: {error}")
-    a = [*args.args, 0, 0, 0, 0, 0, 0]
+    values_given: list[int] = []
+    for position, text in enumerate(args.args):
+        try:
+            values_given.append(_argument_value(text, arch))
+        except ValueError as error:
+            return _fail(f"emu: argument {position}: {error}")
+    a = [*values_given, 0, 0, 0, 0, 0, 0]
     values = (a[0], a[1], a[2], a[3], a[4], a[5])
     data = SeccompData(nr, arch.audit_arch, args.ip, values, byteorder=arch.byteorder)
     execution = emulate(program, data)
@@ -476,8 +519,6 @@ def _read_policy_or_bytes(path: str, arches: Sequence[str] | None = None) -> Pol
 
 
 def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from seccomp_bpf.formats.program_output import PROGRAM_FORMATS
-
     parser = sub.add_parser(
         "compile",
         help="compile a policy into a seccomp filter",
@@ -496,12 +537,7 @@ def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="A",
         help="compile for this architecture instead of the policy's (repeatable)",
     )
-    parser.add_argument(
-        "--format",
-        choices=PROGRAM_FORMATS,
-        default="raw",
-        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
-    )
+    _program_format_argument(parser)
     parser.add_argument(
         "--frequency",
         metavar="FILE",
@@ -522,7 +558,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.compiler import compile_policy, load_frequency
     from seccomp_bpf.compiler.statistics import program_statistics
-    from seccomp_bpf.formats.program_output import to_c, to_hex
+    from seccomp_bpf.formats.program_output import render_program
 
     policy = _read_policy_argument(args.policy, args.arch)
     frequency = load_frequency(args.frequency) if args.frequency else None
@@ -530,24 +566,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     first = policy.resolved_arches()[0]
     symbols = ArchSymbols(default=first)
     byteorder = first.byteorder
-    if args.format == "raw":
-        output: bytes = program.to_bytes()
-    elif args.format == "c":
-        output = to_c(program, symbols=symbols, byteorder=byteorder).encode()
-    elif args.format == "hex":
-        output = to_hex(program).encode()
-    else:
-        from seccomp_bpf.bpf.disassembler import disassemble
-
-        output = disassemble(program, symbols=symbols, byteorder=byteorder).encode()
-    if args.output == "-":
-        if args.format == "raw" and sys.stdout.isatty():
-            return _fail("compile: refusing to write binary to a terminal; use -o FILE")
-        sys.stdout.buffer.write(output)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as stream:
-            stream.write(output)
+    output = render_program(program, args.format, symbols=symbols, byteorder=byteorder)
+    if not _write_output(output, args.output, binary=args.format == "raw", command="compile"):
+        return 1
     if args.stats:
         for line in program_statistics(program, policy).lines():
             print(line, file=sys.stderr)
@@ -1050,15 +1071,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
     policy = _read_policy_argument(args.input, args.arch)
     output = export_policy(policy, target)
-    if args.output == "-":
-        if target == "raw" and sys.stdout.isatty():
-            return _fail("convert: refusing to write binary to a terminal; use -o FILE")
-        sys.stdout.buffer.write(output)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as stream:
-            stream.write(output)
-    return 0
+    return 0 if _write_output(output, args.output, target == "raw", "convert") else 1
 
 
 _REGISTRARS.append(_register_convert)
