@@ -134,6 +134,77 @@ def _cmd_syscalls(args: argparse.Namespace) -> int:
 _REGISTRARS.append(_register_syscalls)
 
 
+# --- arches ---------------------------------------------------------------------------------------
+
+
+def _register_arches(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "arches",
+        help="list the supported architectures",
+        description=(
+            "Print every architecture (ABI) policies and commands accept: its name (what "
+            "--arch and a policy's arches take; '*' marks this machine's), the names it "
+            "also answers to, its AUDIT_ARCH value (seccomp_data.arch), word size and byte "
+            "order, how many system calls its table has, the ABIs NAME+compat adds, and "
+            "libseccomp's token (used in OCI/Docker profiles), '-' where libseccomp has none."
+        ),
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="ARCH", help="only these (names or aliases; default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.set_defaults(handler=_cmd_arches)
+
+
+def _cmd_arches(args: argparse.Namespace) -> int:
+    import json
+
+    from seccomp_bpf.arch import all_arches, get_arch, native_arch
+
+    native = native_arch()
+    chosen = [get_arch(name) for name in args.names] or list(all_arches())
+    if args.json:
+        records = [
+            {
+                "name": arch.name,
+                "native": arch == native,
+                "aliases": list(arch.aliases),
+                "audit_arch": arch.audit_arch,
+                "audit_arch_macro": arch.audit_arch_macro,
+                "bits": arch.bits,
+                "byteorder": arch.byteorder,
+                "syscalls": len(arch.syscalls),
+                "compat": list(arch.compat),
+                "libseccomp": arch.scmp_token if arch.libseccomp_name else None,
+            }
+            for arch in chosen
+        ]
+        print(json.dumps(records, indent=2))
+        return 0
+    header = ("NAME", "AUDIT_ARCH", "BITS", "ORDER", "CALLS", "+COMPAT", "LIBSECCOMP", "ALIASES")
+    rows = [
+        (
+            arch.name + (" *" if arch == native else ""),
+            f"{arch.audit_arch:#010x}",
+            str(arch.bits),
+            arch.byteorder,
+            str(len(arch.syscalls)),
+            ",".join(arch.compat) or "-",
+            arch.scmp_token if arch.libseccomp_name else "-",
+            ", ".join(arch.aliases) or "-",
+        )
+        for arch in chosen
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+_REGISTRARS.append(_register_arches)
+
+
 # --- check ----------------------------------------------------------------------------------------
 
 
@@ -161,7 +232,7 @@ def _register_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    policy = _read_policy_argument(args.policy, args.arch)
+    policy = _read_policy_argument(args.policy, args.arch, strict=True)
     arches = policy.resolved_arches()
     print(f"{args.policy}: valid; {len(policy.rules)} rules; {', '.join(a.name for a in arches)}")
     for arch in arches:
@@ -177,6 +248,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{arch.name}: {label}: skipped {len(names)}, not here: {', '.join(names)}")
         for warning in resolved.warnings:
             print(f"warning: {warning}")
+    unknown = policy.unknown_syscall_action
+    print(
+        f"actions: default {policy.default_action.describe()}; "
+        + (f"numbers no table knows {unknown.describe()}; " if unknown is not None else "")
+        + f"other architectures {policy.bad_arch_action.describe()}"
+    )
     for note in policy.notes:
         print(f"note: {note}")
     return 0
@@ -487,21 +564,27 @@ _REGISTRARS.append(_register_emu)
 # (formats.looks_like_policy).
 
 
-def _read_policy_argument(path: str, arches: Sequence[str] | None = None) -> Policy:
+def _read_policy_argument(
+    path: str, arches: Sequence[str] | None = None, *, strict: bool = False
+) -> Policy:
     """POLICY (see above); ``arches`` replace the policy's own (for an OCI/Docker profile:
-    the one machine architecture to resolve it for)."""
+    the one machine architecture to resolve it for). ``strict``: an OCI/Docker profile's
+    names that no architecture has are errors, as in YAML (runc ignores them)."""
     from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
 
     if path in BUILTIN_POLICIES:
         return builtin_policy(path, arches)
-    return _policy_from_bytes(_read_input(path), _source_name(path), arches)
+    return _policy_from_bytes(_read_input(path), _source_name(path), arches, strict=strict)
 
 
-def _policy_from_bytes(data: bytes, source: str, arches: Sequence[str] | None) -> Policy:
+def _policy_from_bytes(
+    data: bytes, source: str, arches: Sequence[str] | None, *, strict: bool = False
+) -> Policy:
     from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
-    return load_policy_text(decode_policy_bytes(data, source), source=source, arches=arches)
+    text = decode_policy_bytes(data, source)
+    return load_policy_text(text, source=source, arches=arches, strict=strict)
 
 
 def _read_policy_or_bytes(path: str, arches: Sequence[str] | None = None) -> Policy | bytes:

@@ -39,14 +39,19 @@ def looks_like_policy(data: bytes) -> bool:
 
 
 def load_policy_text(
-    text: str, *, source: str | None = None, arches: Sequence[str] | None = None
+    text: str,
+    *,
+    source: str | None = None,
+    arches: Sequence[str] | None = None,
+    strict: bool = False,
 ) -> Policy:
     """Read a policy in either format, telling them apart with :func:`looks_like_oci`.
 
     ``arches``, when given, are the architectures to use: for a YAML policy they replace its
     ``arches`` (before its groups and rule sets are resolved); for an OCI/Docker profile
     there must be one, the machine architecture that Docker's ``archMap`` and
-    ``includes``/``excludes`` are resolved for.
+    ``includes``/``excludes`` are resolved for. ``strict`` refuses in an OCI/Docker profile
+    what runc ignores and a YAML policy refuses: names that no architecture has.
     """
     if looks_like_oci(text):
         if arches is not None and len(arches) != 1:
@@ -55,7 +60,8 @@ def load_policy_text(
                 f"give one, not {len(arches)}",
                 source=source,
             )
-        return load_oci_policy(text, source=source, arch=arches[0] if arches else None)
+        arch = arches[0] if arches else None
+        return load_oci_policy(text, source=source, arch=arch, strict=strict)
     return load_yaml_policy(text, source=source, arches=arches)
 
 

@@ -412,6 +412,11 @@ class _Reader:
         for key in ("default_action", "bad_arch_action", "unknown_syscall_action"):
             if key in entries:
                 actions[key] = doc.action(entries[key][1], key)
+        if "bad_arch_action" not in entries:
+            self.notes.append(
+                "bad_arch_action is not given: calls of architectures the policy does not "
+                "list kill the process (kill_process)"
+            )
         texts: dict[str, str] = {}
         for key in ("name", "comment"):
             if key in entries:
