@@ -1153,7 +1153,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if target is None:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
     policy = _read_policy_argument(args.input, args.arch)
-    output = export_policy(policy, target)
+    notes: list[str] = []
+    output = export_policy(policy, target, notes)
+    for note in notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
     return 0 if _write_output(output, args.output, target == "raw", "convert") else 1
 
 
