@@ -125,6 +125,14 @@ _DEFINITIONS: Final[tuple[tuple[str, str, str], ...]] = (
         """,
     ),
     (
+        "socket-multiplexer",
+        "socketcall: every socket call in one, on the ABIs that have it (i386, s390, ppc, "
+        "MIPS o32...), with the arguments in memory, where a filter cannot check them",
+        """
+        socketcall
+        """,
+    ),
+    (
         "ipc",
         "Pipes, memory files, SysV IPC (ipc multiplexes it on some ABIs) and POSIX message queues",
         """
@@ -368,6 +376,7 @@ IO_EVENT: Final = GROUPS["io-event"].members
 AIO: Final = GROUPS["aio"].members
 IO_URING: Final = GROUPS["io-uring"].members
 NETWORK: Final = GROUPS["network"].members
+SOCKET_MULTIPLEXER: Final = GROUPS["socket-multiplexer"].members
 IPC: Final = GROUPS["ipc"].members
 PROCESS: Final = GROUPS["process"].members
 SIGNALS: Final = GROUPS["signals"].members
