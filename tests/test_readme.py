@@ -50,6 +50,19 @@ def shell(command: str, cwd: Path, timeout: float = 120) -> subprocess.Completed
     )
 
 
+def python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """This interpreter with ``args``, as the reader would run ``python``."""
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment(),
+        timeout=timeout,
+        check=False,
+    )
+
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return shell(shlex.join(["seccomp-bpf", *args]), cwd)
 
@@ -145,15 +158,7 @@ def test_the_python_examples(tmp_path: Path) -> None:
     (tmp_path / "src" / "a.txt").write_text("data\n")
     outputs = []
     for code in examples:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=environment(),
-            timeout=120,
-            check=False,
-        )
+        done = python("-c", code, cwd=tmp_path)
         assert done.returncode == 0, code + done.stderr
         outputs.append(done.stdout)
     # openat with O_WRONLY (arg 2 = 1) is no read-only open: the default action
@@ -161,13 +166,11 @@ def test_the_python_examples(tmp_path: Path) -> None:
     assert (tmp_path / "out.tgz").stat().st_size > 0  # tar ran under the default policy
 
 
-def test_the_inline_import() -> None:
+def test_the_inline_import(tmp_path: Path) -> None:
     imports = re.findall(r"`(import [^`]+)`", README)
     assert imports
     for statement in imports:
-        done = subprocess.run(
-            [sys.executable, "-c", statement], capture_output=True, text=True, check=False
-        )
+        done = python("-c", statement, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
 
 
@@ -208,14 +211,6 @@ def test_the_benchmarks_run() -> None:
         "benchmarks.profiler": ["--repeat", "1", "--only", "python-json"],
     }
     for module in named:
-        done = subprocess.run(
-            [sys.executable, "-m", module, *quick[module]],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=environment(),
-            timeout=300,
-            check=False,
-        )
+        done = python("-m", module, *quick[module], cwd=REPO, timeout=300)
         assert done.returncode == 0, module + done.stderr
         assert done.stdout.strip()

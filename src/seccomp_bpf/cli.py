@@ -788,7 +788,9 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Run CMD, record every system call it and the processes and threads it starts "
             "make (per ABI, with counts, and the arguments of socket, ioctl, prctl, mmap, "
             "mprotect and clone), and write a policy that allows exactly those: grouped, "
-            "commented YAML, or OCI JSON. CMD's input and output are its own; its exit status "
+            "commented YAML, or OCI JSON. clone3, whose flags are in memory where a filter "
+            "cannot check them, fails with ENOSYS while recording and under the policy: C "
+            "libraries then use clone, whose flags the policy checks. CMD's input and output are its own; its exit status "
             "is passed through (128+N when killed by signal N). Processes CMD leaves running "
             "keep running, unrecorded, unless --follow-daemons."
         ),
@@ -899,7 +901,8 @@ def _register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "policy",
         help="show the built-in policy, a policy file, or the system call groups",
         description="Show the built-in default policy or a policy file, or list the groups "
-        "(@network, @file-system...) that policies can name.",
+        "(@network, @file-system..., and systemd's SystemCallFilter= groups: @system-service, "
+        "@signal..., @systemd:NAME) that policies can name.",
     )
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     show = actions.add_parser(
