@@ -791,8 +791,8 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "commented YAML, or OCI JSON. clone3, whose flags are in memory where a filter "
             "cannot check them, fails with ENOSYS while recording and under the policy: C "
             "libraries then use clone, whose flags the policy checks. CMD's input and output "
-            "are its own; its exit status is passed through (128+N when killed by signal N). Processes CMD leaves running "
-            "keep running, unrecorded, unless --follow-daemons."
+            "are its own; its exit status is passed through (128+N when killed by signal N). "
+            "Processes CMD leaves running keep running, unrecorded, unless --follow-daemons."
         ),
     )
     parser.add_argument(
