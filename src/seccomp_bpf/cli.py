@@ -619,7 +619,9 @@ def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--arch",
         action="append",
         metavar="A",
-        help="compile for this architecture instead of the policy's (repeatable)",
+        help="compile for this architecture instead of the policy's (repeatable; NAME+compat "
+        "adds NAME's compat ABIs; for an OCI/Docker profile, the one machine architecture "
+        "to resolve it for)",
     )
     _program_format_argument(parser)
     parser.add_argument(
