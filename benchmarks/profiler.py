@@ -142,7 +142,9 @@ def workloads(root: Path) -> list[Workload]:
     )
     if shutil.which("git"):
         repository = root / "repository"
-        git = ["git", "-c", "user.name=n", "-c", "user.email=n@example.org"]
+        # gc.auto=0: 10000 loose objects would start a detached `git gc --auto` that is
+        # still writing into .git/objects when the directory is removed
+        git = ["git", "-c", "user.name=n", "-c", "user.email=n@example.org", "-c", "gc.auto=0"]
         subprocess.run([*git, "init", "-q", str(repository)], check=True, env=env)
         for n in range(10000):
             directory = repository / f"d{n % 100}"

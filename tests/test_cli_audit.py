@@ -181,3 +181,46 @@ def test_docker_profile_for_one_machine(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out.splitlines()
     assert out[-1].endswith("(policy; x86_64, i386, x32)")
     assert any(" medium SB009 ignored-high-half: socket:" in line for line in out)
+
+
+# kill(-1, sig) signals every process the caller may signal. A rule meant to refuse it,
+# written with the default 64-bit width, meets only the sign-extended -1.
+KILL_MINUS_ONE = """\
+default_action: errno(EPERM)
+unknown_syscall_action: errno(ENOSYS)
+arches: [x86_64]
+syscalls:
+  - names: [kill]
+    action: errno(EPERM)
+    when: {arg: 0, op: eq, value: -1}
+  - names: [read, write, exit_group, kill]
+    action: allow
+"""
+
+
+def test_a_denial_of_minus_one_compared_on_64_bits_is_a_bypass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from seccomp_bpf.arch import get_arch
+    from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate
+
+    path = write(tmp_path, "kill.yaml", KILL_MINUS_ONE)
+    assert main(["audit", "--fail-on", "medium", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "medium SB009" in out and "kill: argument 0 is an int" in out
+    # the emulator shows the bypass: the zero-extended -1 is the same pid to the kernel
+    x86_64 = get_arch("x86_64")
+    program = compile_policy(load_yaml_policy(KILL_MINUS_ONE))
+    minus_one, zero_extended = (1 << 64) - 1, 0xFFFFFFFF
+    for pid, action in ((minus_one, SeccompAction.ERRNO), (zero_extended, SeccompAction.ALLOW)):
+        call = SeccompData(x86_64.syscalls["kill"], x86_64.audit_arch, 0, (pid, 0, 0, 0, 0, 0))
+        assert emulate(program, call).action is action
+    # the compiled program is audited alike
+    raw = tmp_path / "kill.bpf"
+    raw.write_bytes(program.to_bytes())
+    assert main(["audit", "--fail-on", "medium", str(raw)]) == 1
+    assert "SB009" in capsys.readouterr().out
+    # compared on the low half, -1 is refused however it is extended
+    narrow = KILL_MINUS_ONE.replace("value: -1}", "value: -1, width: 32}")
+    fixed = write(tmp_path, "fixed.yaml", narrow)
+    assert main(["audit", "--fail-on", "low", str(fixed)]) == 0

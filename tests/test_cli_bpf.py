@@ -143,11 +143,43 @@ def test_asm_error_for_a_program_the_kernel_refuses(
     one_error_line(err, f"{source}:2:", "division by the constant 0")
 
 
-def test_asm_needs_an_output(capsys: pytest.CaptureFixture[str], text_file: Path) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["asm", str(text_file)])
-    assert caught.value.code == 2
-    assert "-o/--output" in capsys.readouterr().err
+def test_asm_writes_standard_output_without_o(text_file: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "seccomp_bpf", "asm", str(text_file)],
+        capture_output=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == PROGRAM.to_bytes(sys.byteorder)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "marker"),
+    [
+        ("c", "static struct sock_filter filter[] = {"),
+        ("hex", "0020 00 00 00000004"),
+        ("disasm", "if (A != ARCH_X86_64) goto 0008"),
+    ],
+)
+def test_asm_writes_the_compiler_s_other_formats(
+    capsys: pytest.CaptureFixture[str], text_file: Path, fmt: str, marker: str
+) -> None:
+    code, out, err = run(capsys, "asm", str(text_file), "--format", fmt, "--arch", "x86_64")
+    assert (code, err) == (0, "")
+    assert marker in out
+    if fmt == "disasm":  # the listing reads back as the same program
+        assert assemble(out, symbols=ArchSymbols(default=get_arch("x86_64"))) == PROGRAM
+    if fmt == "hex":
+        assert len(out.splitlines()) == len(PROGRAM)
+
+
+def test_asm_does_not_write_binary_to_a_terminal(
+    capsys: pytest.CaptureFixture[str], text_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, err = run(capsys, "asm", str(text_file))
+    assert (code, out) == (1, "")
+    one_error_line(err, "asm: refusing to write binary to a terminal")
 
 
 # --- disasm --------------------------------------------------------------------------------------
@@ -333,14 +365,38 @@ def test_emu_bad_arguments(
     one_error_line(err, *parts)
 
 
-@pytest.mark.parametrize("value", ["abc", "0x1" + "0" * 16, str(-(1 << 63) - 1)])
-def test_emu_argument_that_is_not_a_64_bit_number_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str], raw_file: Path, value: str
+@pytest.mark.parametrize(
+    ("value", "phrase"),
+    [
+        ("abc", "argument 0: unknown constant 'abc' on x86_64"),
+        ("0x1" + "0" * 16, "argument 0: '0x10000000000000000' does not fit in 64 bits"),
+        (str(-(1 << 63) - 1), "does not fit in 64 bits"),
+        ("AF_INET|-1", "only non-negative values can be joined with '|'"),
+    ],
+)
+def test_emu_argument_that_is_not_a_64_bit_value(
+    capsys: pytest.CaptureFixture[str], raw_file: Path, value: str, phrase: str
 ) -> None:
-    with pytest.raises(SystemExit) as caught:
-        main(["emu", str(raw_file), "0", value])
-    assert caught.value.code == 2
-    assert "argument ARG" in capsys.readouterr().err
+    code, out, err = run(capsys, "emu", str(raw_file), "--arch", "x86_64", "0", value)
+    assert (code, out) == (1, "")
+    one_error_line(err, phrase)
+
+
+def test_emu_takes_constant_names_with_the_architecture_s_values(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # O_CREAT is 0x40 on x86_64 and 0x100 on mips: the --arch decides
+    path = tmp_path / "creat.txt"
+    path.write_text(
+        "A = args[2]\nif (A & 0x100) goto creat\nreturn ALLOW\ncreat:\nreturn ERRNO(13)\n"
+    )
+    for arch, result in (("x86_64", "ALLOW"), ("mips", "ERRNO(13)")):
+        code, out, _ = run(
+            capsys, "emu", str(path), "--arch", arch, "openat", "AT_FDCWD", "0", "O_WRONLY|O_CREAT"
+        )
+        assert (code, out.splitlines()[0]) == (0, result)
+    code, out, _ = run(capsys, "emu", str(path), "--arch", "x86_64", "0", "0", "0", "256", "--json")
+    assert json.loads(out)["result"] == "ERRNO(13)"
 
 
 def test_emu_invalid_program(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

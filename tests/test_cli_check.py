@@ -120,3 +120,41 @@ def test_docker_profile_in_a_subprocess() -> None:
     )
     assert two.returncode == 1
     assert "one machine architecture" in two.stderr
+
+
+def test_a_docker_profile_with_a_misspelled_name_fails_the_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        "typo.json",
+        '{"defaultAction": "SCMP_ACT_ERRNO",\n'
+        ' "syscalls": [{"names": ["reed", "write"], "action": "SCMP_ACT_ALLOW"}]}\n',
+    )
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"seccomp-bpf: error: {path}:2:26: syscalls[0].names[0]: unknown system call 'reed'"
+    )
+    assert "did you mean 'read'" in err and "runc would ignore it" in err
+    # the other commands read it as runc does, and say so where notes are shown
+    assert main(["compile", str(path), "-o", str(tmp_path / "out.bpf")]) == 0
+    assert main(["explain", str(path), "--format", "summary"]) == 0
+    assert "no architecture has it, ignored as runc does" in capsys.readouterr().out
+
+
+def test_check_says_what_calls_of_other_architectures_get(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "p.yaml", POLICY)
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "actions: default errno(EPERM); other architectures kill_process",
+        "note: bad_arch_action is not given: calls of architectures the policy does not list "
+        "kill the process (kill_process)",
+    ]
+    explicit = write(tmp_path, "q.yaml", POLICY + "bad_arch_action: kill_thread\n")
+    assert main(["check", str(explicit)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "actions: default errno(EPERM); other architectures kill_thread"

@@ -83,6 +83,22 @@ def test_explain_says_what_a_program_does_beyond_the_model(
     assert "# cannot express: instruction 2: compares a computed value" in out
 
 
+def test_a_negated_comparison_reads_one_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # openat refused for opens other than read-only: not "!(arg2 & 0x3) == 0x0", which reads
+    # as (!(arg2 & 0x3)) == 0
+    policy = tmp_path / "openat.yaml"
+    policy.write_text(
+        "default_action: allow\narches: [x86_64]\nsyscalls:\n"
+        "  - names: [openat]\n    action: errno(EACCES)\n"
+        "    when: {not: {arg: 2, op: masked_eq, mask: 3, value: 0}}\n"
+    )
+    assert main(["explain", str(policy), "--format", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert "openat: errno(EACCES) if !((arg2 & 0x3) == 0x0); otherwise allow" in out
+
+
 def test_explain_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.asm"
     bad.write_text("A = sys_number\nreturn\n")

@@ -96,3 +96,43 @@ def test_a_reader_that_goes_away_is_not_an_error() -> None:
         os.close(write_end)
     assert result.stderr == b""
     assert result.returncode == 141  # 128 + SIGPIPE, as the shell reports a tool stopped by it
+
+
+# --- arches ---------------------------------------------------------------------------------------
+
+
+def test_arches_lists_every_architecture_a_policy_may_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from seccomp_bpf.arch import all_arches
+    from seccomp_bpf.policy import ALLOW, Policy
+
+    assert main(["arches"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "NAME", "AUDIT_ARCH", "BITS", "ORDER", "CALLS", "+COMPAT", "LIBSECCOMP", "ALIASES"
+    ]  # fmt: skip
+    names = [line.split()[0] for line in lines[1:]]
+    assert names == [arch.name for arch in all_arches()]
+    native = native_arch().name
+    assert [line.split()[:2] for line in lines[1:] if line.split()[1] == "*"] == [[native, "*"]]
+    # every name listed is one a policy accepts, with its compat ABIs
+    for arch in all_arches():
+        policy = Policy(default_action=ALLOW, arches=(f"{arch.name}+compat",))
+        assert policy.resolved_arches()[0] == arch
+    x86_64 = next(line for line in lines if line.startswith("x86_64"))
+    calls = str(len(get_arch("x86_64").syscalls))
+    expected = ["0xc000003e", "64", "little", calls, "i386,x32", "SCMP_ARCH_X86_64"]
+    assert x86_64.replace(" *", "").split()[1:7] == expected
+
+
+def test_arches_json_and_aliases(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["arches", "amd64", "mips64n32", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in records] == ["x86_64", "mips64n32"]
+    assert records[0]["audit_arch"] == 0xC000003E and "amd64" in records[0]["aliases"]
+    assert records[1]["bits"] == 32 and records[1]["byteorder"] == "big"
+    assert main(["arches", "x86_65"]) == 1
+    assert "unknown architecture 'x86_65'" in capsys.readouterr().err

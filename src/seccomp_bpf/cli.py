@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from seccomp_bpf.arch import Arch
     from seccomp_bpf.bpf.assembler import ProgramFormat
     from seccomp_bpf.bpf.instruction import Program
+    from seccomp_bpf.kernel.filter_watch import LoadedFilter
     from seccomp_bpf.policy import Policy
 
 PROG = "seccomp-bpf"
@@ -135,6 +135,77 @@ def _cmd_syscalls(args: argparse.Namespace) -> int:
 _REGISTRARS.append(_register_syscalls)
 
 
+# --- arches ---------------------------------------------------------------------------------------
+
+
+def _register_arches(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "arches",
+        help="list the supported architectures",
+        description=(
+            "Print every architecture (ABI) policies and commands accept: its name (what "
+            "--arch and a policy's arches take; '*' marks this machine's), the names it "
+            "also answers to, its AUDIT_ARCH value (seccomp_data.arch), word size and byte "
+            "order, how many system calls its table has, the ABIs NAME+compat adds, and "
+            "libseccomp's token (used in OCI/Docker profiles), '-' where libseccomp has none."
+        ),
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="ARCH", help="only these (names or aliases; default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.set_defaults(handler=_cmd_arches)
+
+
+def _cmd_arches(args: argparse.Namespace) -> int:
+    import json
+
+    from seccomp_bpf.arch import all_arches, get_arch, native_arch
+
+    native = native_arch()
+    chosen = [get_arch(name) for name in args.names] or list(all_arches())
+    if args.json:
+        records = [
+            {
+                "name": arch.name,
+                "native": arch == native,
+                "aliases": list(arch.aliases),
+                "audit_arch": arch.audit_arch,
+                "audit_arch_macro": arch.audit_arch_macro,
+                "bits": arch.bits,
+                "byteorder": arch.byteorder,
+                "syscalls": len(arch.syscalls),
+                "compat": list(arch.compat),
+                "libseccomp": arch.scmp_token if arch.libseccomp_name else None,
+            }
+            for arch in chosen
+        ]
+        print(json.dumps(records, indent=2))
+        return 0
+    header = ("NAME", "AUDIT_ARCH", "BITS", "ORDER", "CALLS", "+COMPAT", "LIBSECCOMP", "ALIASES")
+    rows = [
+        (
+            arch.name + (" *" if arch == native else ""),
+            f"{arch.audit_arch:#010x}",
+            str(arch.bits),
+            arch.byteorder,
+            str(len(arch.syscalls)),
+            ",".join(arch.compat) or "-",
+            arch.scmp_token if arch.libseccomp_name else "-",
+            ", ".join(arch.aliases) or "-",
+        )
+        for arch in chosen
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+    return 0
+
+
+_REGISTRARS.append(_register_arches)
+
+
 # --- check ----------------------------------------------------------------------------------------
 
 
@@ -162,9 +233,7 @@ def _register_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from seccomp_bpf.formats import read_policy_file
-
-    policy = read_policy_file(args.policy, arches=args.arch)
+    policy = _read_policy_argument(args.policy, args.arch, strict=True)
     arches = policy.resolved_arches()
     print(f"{args.policy}: valid; {len(policy.rules)} rules; {', '.join(a.name for a in arches)}")
     for arch in arches:
@@ -180,6 +249,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{arch.name}: {label}: skipped {len(names)}, not here: {', '.join(names)}")
         for warning in resolved.warnings:
             print(f"warning: {warning}")
+    unknown = policy.unknown_syscall_action
+    print(
+        f"actions: default {policy.default_action.describe()}; "
+        + (f"numbers no table knows {unknown.describe()}; " if unknown is not None else "")
+        + f"other architectures {policy.bad_arch_action.describe()}"
+    )
     for note in policy.notes:
         print(f"note: {note}")
     return 0
@@ -217,14 +292,19 @@ def _arch_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def _read_program_file(path: str, kind: ProgramFormat, arch: Arch) -> Program:
     """FILE as a program; an invalid one raises an error whose message starts with FILE."""
+    return _program_from_bytes(_read_input(path), _source_name(path), kind, arch)
+
+
+def _program_from_bytes(data: bytes, source: str, kind: ProgramFormat, arch: Arch) -> Program:
+    """A file's bytes as a program (raw records or assembly text naming ARCH's calls); an
+    invalid one raises an error whose message starts with ``source``."""
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.bpf.assembler import read_program
     from seccomp_bpf.errors import AssemblyError, InvalidProgramError
 
-    source = _source_name(path)
     try:
         return read_program(
-            _read_input(path),
+            data,
             kind=kind,
             symbols=ArchSymbols(default=arch),
             byteorder=arch.byteorder,
@@ -276,34 +356,60 @@ def _register_asm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="assemble pseudo-code into a raw filter",
         description=(
             "Assemble pseudo-code (a `seccomp-bpf disasm` listing, or hand-written text with "
-            "labels and comments) into raw struct sock_filter records in this machine's byte "
-            "order."
+            "labels and comments) into a validated program: raw struct sock_filter records "
+            "in this machine's byte order (the default), a C array, hex, or the listing."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="assembly text ('-' for standard input)")
     parser.add_argument(
         "-o",
         "--output",
-        required=True,
+        default="-",
         metavar="OUT",
-        help="where to write the program ('-' for standard output)",
+        help="where to write the program (default: standard output; raw records are not "
+        "written to a terminal)",
     )
+    _program_format_argument(parser)
     _arch_argument(parser, "architecture whose system call names the text uses")
     parser.set_defaults(handler=_cmd_asm)
 
 
 def _cmd_asm(args: argparse.Namespace) -> int:
-    from seccomp_bpf.arch import get_arch
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.formats.program_output import render_program
 
-    program = _read_program_file(args.file, "text", get_arch(args.arch))
-    data = program.to_bytes()
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as file:
-            file.write(data)
-    return 0
+    arch = get_arch(args.arch)
+    program = _read_program_file(args.file, "text", arch)
+    output = render_program(
+        program, args.format, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder
+    )
+    return 0 if _write_output(output, args.output, args.format == "raw", "asm") else 1
+
+
+def _program_format_argument(parser: argparse.ArgumentParser) -> None:
+    from seccomp_bpf.formats.program_output import PROGRAM_FORMATS
+
+    parser.add_argument(
+        "--format",
+        choices=PROGRAM_FORMATS,
+        default="raw",
+        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
+    )
+
+
+def _write_output(data: bytes, output: str, binary: bool, command: str) -> bool:
+    """Write ``data`` to OUT ('-': standard output); False (and an error said) when binary
+    data would go to a terminal."""
+    if output != "-":
+        with open(output, "wb") as stream:
+            stream.write(data)
+        return True
+    if binary and sys.stdout.isatty():
+        _fail(f"{command}: refusing to write binary to a terminal; use -o FILE or --format")
+        return False
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return True
 
 
 _REGISTRARS.append(_register_asm)
@@ -313,13 +419,24 @@ _MASK64 = (1 << 64) - 1
 
 
 def _u64(text: str) -> int:
-    """An argument value: decimal, 0x hex, or negative (two's complement on 64 bits)."""
+    """A number: decimal, 0x hex, or negative (two's complement on 64 bits)."""
     try:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not -(1 << 63) <= value <= _MASK64:
         raise argparse.ArgumentTypeError(f"{text!r} does not fit in 64 bits")
+    return value & _MASK64
+
+
+def _argument_value(text: str, arch: Arch) -> int:
+    """A system call argument: a number (negative is two's complement on 64 bits), a
+    constant name with ARCH's value (``AF_INET``), or constants joined with ``|``."""
+    from seccomp_bpf.arch.constants import parse_value
+
+    value = parse_value(text, arch)  # ValueError names what is wrong
+    if not -(1 << 63) <= value <= _MASK64:
+        raise ValueError(f"{text!r} does not fit in 64 bits")
     return value & _MASK64
 
 
@@ -338,9 +455,9 @@ def _register_emu(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "args",
         nargs="*",
-        type=_u64,
         metavar="ARG",
-        help="up to six argument values (decimal, 0x hex, negative); missing ones are 0",
+        help="up to six argument values (decimal, 0x hex, negative, or constants of ARCH "
+        "such as AF_INET or O_WRONLY|O_CREAT); missing ones are 0",
     )
     parser.add_argument(
         "--ip", type=_u64, default=0, metavar="IP", help="instruction pointer (default 0)"
@@ -376,18 +493,26 @@ def _cmd_emu(args: argparse.Namespace) -> int:
     if len(args.args) > 6:
         return _fail(f"emu: a system call has at most 6 arguments, not {len(args.args)}")
     arch = get_arch(args.arch)
-    policy = _read_policy_if_policy(args.file)
+    subject = _read_policy_or_bytes(args.file)
+    policy = subject if not isinstance(subject, bytes) else None
     if policy is not None:
         from seccomp_bpf.compiler import compile_policy
 
         program = compile_policy(policy)
     else:
-        program = _read_program_file(args.file, "auto", arch)
+        assert isinstance(subject, bytes)
+        program = _program_from_bytes(subject, _source_name(args.file), "auto", arch)
     try:
         nr = _syscall_number(args.nr, arch)
     except ValueError as error:
         return _fail(f"emu: NR: {error}")
-    a = [*args.args, 0, 0, 0, 0, 0, 0]
+    values_given: list[int] = []
+    for position, text in enumerate(args.args):
+        try:
+            values_given.append(_argument_value(text, arch))
+        except ValueError as error:
+            return _fail(f"emu: argument {position}: {error}")
+    a = [*values_given, 0, 0, 0, 0, 0, 0]
     values = (a[0], a[1], a[2], a[3], a[4], a[5])
     data = SeccompData(nr, arch.audit_arch, args.ip, values, byteorder=arch.byteorder)
     execution = emulate(program, data)
@@ -434,25 +559,50 @@ _REGISTRARS.append(_register_emu)
 
 # --- policies --------------------------------------------------------------------------------
 
-_POLICY_KEY = re.compile(
-    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
-)
+# Every command that takes a policy reads it alike: the name of a built-in policy
+# ('default'; a file of that name is ./default), '-' for standard input, or a file in YAML
+# or OCI/Docker JSON. Commands that also take a program tell them apart by content
+# (formats.looks_like_policy).
 
 
-def _read_policy_if_policy(path: str) -> Policy | None:
-    """FILE as a policy when it looks like one (YAML or OCI JSON), else None (a program)."""
+def _read_policy_argument(
+    path: str, arches: Sequence[str] | None = None, *, strict: bool = False
+) -> Policy:
+    """POLICY (see above); ``arches`` replace the policy's own (for an OCI/Docker profile:
+    the one machine architecture to resolve it for). ``strict``: an OCI/Docker profile's
+    names that no architecture has are errors, as in YAML (runc ignores them)."""
+    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+
+    if path in BUILTIN_POLICIES:
+        return builtin_policy(path, arches)
+    return _policy_from_bytes(_read_input(path), _source_name(path), arches, strict=strict)
+
+
+def _policy_from_bytes(
+    data: bytes, source: str, arches: Sequence[str] | None, *, strict: bool = False
+) -> Policy:
     from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
+    text = decode_policy_bytes(data, source)
+    return load_policy_text(text, source=source, arches=arches, strict=strict)
+
+
+def _read_policy_or_bytes(path: str, arches: Sequence[str] | None = None) -> Policy | bytes:
+    """FILE as a policy when it is one (a built-in name, YAML or OCI JSON), else its bytes
+    (a program, read once: standard input cannot be read twice)."""
+    from seccomp_bpf.formats import looks_like_policy
+    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+
+    if path in BUILTIN_POLICIES:
+        return builtin_policy(path, arches)
     data = _read_input(path)
-    if b"\0" in data or not _POLICY_KEY.search(data):
-        return None
-    return load_policy_text(decode_policy_bytes(data, _source_name(path)), source=path)
+    if not looks_like_policy(data):
+        return data
+    return _policy_from_bytes(data, _source_name(path), arches)
 
 
 def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from seccomp_bpf.formats.program_output import PROGRAM_FORMATS
-
     parser = sub.add_parser(
         "compile",
         help="compile a policy into a seccomp filter",
@@ -469,14 +619,11 @@ def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--arch",
         action="append",
         metavar="A",
-        help="compile for this architecture instead of the policy's (repeatable)",
+        help="compile for this architecture instead of the policy's (repeatable; NAME+compat "
+        "adds NAME's compat ABIs; for an OCI/Docker profile, the one machine architecture "
+        "to resolve it for)",
     )
-    parser.add_argument(
-        "--format",
-        choices=PROGRAM_FORMATS,
-        default="raw",
-        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
-    )
+    _program_format_argument(parser)
     parser.add_argument(
         "--frequency",
         metavar="FILE",
@@ -497,38 +644,19 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.compiler import compile_policy, load_frequency
     from seccomp_bpf.compiler.statistics import program_statistics
-    from seccomp_bpf.formats import load_policy_text
-    from seccomp_bpf.formats.program_output import to_c, to_hex
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+    from seccomp_bpf.formats.program_output import render_program
 
-    source = _source_name(args.policy)
-    policy = load_policy_text(decode_policy_bytes(_read_input(args.policy), source), source=source)
+    policy = _read_policy_argument(args.policy, args.arch)
     frequency = load_frequency(args.frequency) if args.frequency else None
-    program = compile_policy(policy, args.arch, frequency=frequency, optimize=not args.no_optimize)
-    arches = policy.resolved_arches() if not args.arch else None
-    first = arches[0] if arches else None
+    program = compile_policy(policy, frequency=frequency, optimize=not args.no_optimize)
+    first = policy.resolved_arches()[0]
     symbols = ArchSymbols(default=first)
-    byteorder = first.byteorder if first else "little"
-    if args.format == "raw":
-        output: bytes = program.to_bytes()
-    elif args.format == "c":
-        output = to_c(program, symbols=symbols, byteorder=byteorder).encode()
-    elif args.format == "hex":
-        output = to_hex(program).encode()
-    else:
-        from seccomp_bpf.bpf.disassembler import disassemble
-
-        output = disassemble(program, symbols=symbols, byteorder=byteorder).encode()
-    if args.output == "-":
-        if args.format == "raw" and sys.stdout.isatty():
-            return _fail("compile: refusing to write binary to a terminal; use -o FILE")
-        sys.stdout.buffer.write(output)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as stream:
-            stream.write(output)
+    byteorder = first.byteorder
+    output = render_program(program, args.format, symbols=symbols, byteorder=byteorder)
+    if not _write_output(output, args.output, binary=args.format == "raw", command="compile"):
+        return 1
     if args.stats:
-        for line in program_statistics(program, policy, args.arch).lines():
+        for line in program_statistics(program, policy).lines():
             print(line, file=sys.stderr)
     return 0
 
@@ -662,10 +790,13 @@ def _register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Run CMD, record every system call it and the processes and threads it starts "
             "make (per ABI, with counts, and the arguments of socket, ioctl, prctl, mmap, "
             "mprotect and clone), and write a policy that allows exactly those: grouped, "
-            "commented YAML, or OCI JSON. CMD's input and output are its own; its exit status "
-            "is passed through (128+N when killed by signal N). Processes CMD leaves running "
-            "keep running, unrecorded, unless --follow-daemons. With --static PROGRAM, read "
-            "the program's code and its libraries' instead, and allow every call it can reach."
+            "commented YAML, or OCI JSON. clone3, whose flags are in memory where a filter "
+            "cannot check them, fails with ENOSYS while recording and under the policy: C "
+            "libraries then use clone, whose flags the policy checks. CMD's input and output "
+            "are its own; its exit status is passed through (128+N when killed by signal N). "
+            "Processes CMD leaves running keep running, unrecorded, unless --follow-daemons. "
+            "With --static PROGRAM, read the program's code and its libraries' instead, and "
+            "allow every call it can reach."
         ),
     )
     parser.add_argument(
@@ -856,7 +987,8 @@ def _register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "policy",
         help="show the built-in policy, a policy file, or the system call groups",
         description="Show the built-in default policy or a policy file, or list the groups "
-        "(@network, @file-system...) that policies can name.",
+        "(@network, @file-system..., and systemd's SystemCallFilter= groups: @system-service, "
+        "@signal..., @systemd:NAME) that policies can name.",
     )
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     show = actions.add_parser(
@@ -885,12 +1017,12 @@ def _cmd_policy_show(args: argparse.Namespace) -> int:
     if args.policy in BUILTIN_POLICIES:
         text = builtin_policy_text(args.policy)
     else:
-        from seccomp_bpf.formats import load_policy_text
         from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
         source = _source_name(args.policy)
-        text = decode_policy_bytes(_read_input(args.policy), source)
-        load_policy_text(text, source=source)
+        data = _read_input(args.policy)
+        _policy_from_bytes(data, source, None)  # refuse what is no valid policy
+        text = decode_policy_bytes(data, source)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
@@ -928,37 +1060,81 @@ def _pid(text: str) -> int:
 def _register_dump(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "dump",
-        help="read the seccomp filters installed in a running process",
+        help="print the seccomp filters of a running process, or of a command as it installs "
+        "them",
+        usage=(
+            f"{PROG} dump [-o OUT] [--disasm] [--arch ARCH] PID\n"
+            f"       {PROG} dump [-o OUT] [--arch ARCH] [--limit N] -- CMD [ARGS...]"
+        ),
         description=(
-            "Print the seccomp mode of process PID and its filters, read with "
+            "PID: print the seccomp mode of process PID and its filters, read with "
             "PTRACE_SECCOMP_GET_FILTER (this needs CAP_SYS_ADMIN and the right to trace PID; "
             "the process is stopped for a moment). Filters are numbered from the most "
             "recently installed, 0; the kernel runs them all. With -o, filter 0 is written "
             "to OUT and filter N to OUT.N, as raw struct sock_filter records "
-            "(what `seccomp-bpf disasm` and `emu` read); with --disasm each is printed."
+            "(what `seccomp-bpf disasm` and `emu` read); with --disasm each is printed. "
+            "-- CMD: run CMD traced, and print each filter it (or a process or thread it "
+            "starts) passes to seccomp(SECCOMP_SET_MODE_FILTER) or prctl(PR_SET_SECCOMP), "
+            "as it does, with whether the kernel installed it; filter N (from 1) is "
+            "written to OUT.N with -o. No filter is added to CMD and no privilege is "
+            "needed beyond tracing it. CMD's exit status is passed through (128+N when "
+            "killed by signal N); with --limit N, CMD is killed after its N-th filter and "
+            "the status is 0."
         ),
     )
-    parser.add_argument("pid", type=_pid, metavar="PID", help="the process (or thread) id")
+    parser.add_argument(
+        "target", nargs="?", metavar="PID | -- CMD", help="a process id, or -- and a command"
+    )
+    parser.add_argument("arguments", nargs="*", metavar="ARGS", help=argparse.SUPPRESS)
     parser.add_argument(
         "-o",
         "--output",
         metavar="OUT",
-        help="write filter 0 to OUT and filter N to OUT.N (raw struct sock_filter records)",
+        help="write each filter to OUT or OUT.N (raw struct sock_filter records)",
     )
-    parser.add_argument("--disasm", action="store_true", help="print each filter as a listing")
-    _arch_argument(parser, "architecture whose system call names the listings use")
+    parser.add_argument(
+        "--disasm", action="store_true", help="print each filter as a listing (always with CMD)"
+    )
+    parser.add_argument(
+        "--arch",
+        metavar="ARCH",
+        help="architecture whose system call names the listings use (default: this "
+        "machine's; with CMD, the ABI of the call that installed the filter)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="with CMD: stop after its N-th filter (CMD is killed)",
+    )
     parser.set_defaults(handler=_cmd_dump)
 
 
 def _cmd_dump(args: argparse.Namespace) -> int:
+    target: str | None = args.target
+    if target is None:
+        return _fail("dump: give a process id, or -- and a command: seccomp-bpf dump -- CMD")
+    if target.lstrip("-+").isdigit() and not args.arguments:
+        if args.limit is not None:
+            return _fail("dump: --limit applies to a command (dump -- CMD)")
+        try:
+            pid = _pid(target)
+        except argparse.ArgumentTypeError as error:
+            return _fail(f"dump: {error}")
+        return _dump_process(pid, args)
+    if args.limit is not None and args.limit < 1:
+        return _fail("dump: --limit must be at least 1")
+    return _dump_command([target, *args.arguments], args)
+
+
+def _dump_process(pid: int, args: argparse.Namespace) -> int:
     from seccomp_bpf.arch import ArchSymbols, get_arch
     from seccomp_bpf.bpf.disassembler import disassemble
     from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Program
     from seccomp_bpf.kernel import SeccompMode, filter_count, seccomp_mode
     from seccomp_bpf.kernel.ptrace import seccomp_filters
 
-    arch = get_arch(args.arch)
-    pid: int = args.pid
+    arch = get_arch(args.arch or "native")
     try:
         mode = seccomp_mode(pid)
         count = filter_count(pid)
@@ -967,16 +1143,16 @@ def _cmd_dump(args: argparse.Namespace) -> int:
     mode_text = "unknown" if mode is None else f"{int(mode)}"
     if isinstance(mode, SeccompMode):
         mode_text += f" ({mode.name.lower()})"
+    if mode != SeccompMode.FILTER:
+        print(f"process {pid}: seccomp mode {mode_text}, no filter")
+        return 0
     counted = "" if count is None else f", {count} filter{'' if count == 1 else 's'}"
     print(f"process {pid}: seccomp mode {mode_text}{counted}")
-    if mode != SeccompMode.FILTER:
-        print(f"process {pid}: no seccomp filter")
-        return 0
     # The kernel numbers filters from the first installed; people expect 0 = the newest
     # (ptrace(2) says so), which is also the one `seccomp-bpf run` installed last.
     filters = list(reversed(seccomp_filters(pid)))
     if not filters:
-        print(f"process {pid}: no seccomp filter")
+        print(f"process {pid}: no filter could be read")
         return 0
     symbols = ArchSymbols(default=arch)
     for number, data in enumerate(filters):
@@ -992,6 +1168,70 @@ def _cmd_dump(args: argparse.Namespace) -> int:
             program = Program.from_bytes(data)
             print(disassemble(program, symbols=symbols, byteorder=arch.byteorder), end="")
     return 0
+
+
+def _dump_command(argv: list[str], args: argparse.Namespace) -> int:
+    from seccomp_bpf.arch import ArchSymbols, get_arch
+    from seccomp_bpf.bpf.disassembler import disassemble
+    from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Program
+    from seccomp_bpf.errors import CommandError, InvalidProgramError
+    from seccomp_bpf.kernel.filter_watch import watch_filters
+    from seccomp_bpf.run.command import describe_exit, find_executable
+
+    chosen = get_arch(args.arch) if args.arch else None
+    try:
+        executable = find_executable(argv[0])
+    except CommandError as error:
+        print(f"{PROG}: {error.strerror}", file=sys.stderr)
+        return error.exit_status
+    seen: list[LoadedFilter] = []
+
+    def show(loaded: LoadedFilter) -> bool:
+        seen.append(loaded)
+        number = len(seen)
+        count = len(loaded.program) // INSTRUCTION_SIZE
+        outcome = "installed" if loaded.installed else f"refused ({_result_text(loaded)})"
+        line = (
+            f"{PROG}: pid {loaded.pid} ({loaded.arch.name}) {loaded.describe()}: filter "
+            f"{number}, {count} instructions, {outcome}"
+        )
+        if loaded.problem is not None:
+            line += f"; {loaded.problem}"
+        if args.output is not None and loaded.program:
+            path = f"{args.output}.{number}"
+            with open(path, "wb") as file:
+                file.write(loaded.program)
+            line += f", written to {path}"
+        print(line, flush=True)
+        arch = chosen or loaded.arch
+        try:
+            program = Program.from_bytes(loaded.program)
+        except InvalidProgramError as error:
+            print(f"(not a valid program: {error})", flush=True)
+        else:
+            symbols = ArchSymbols(default=arch)
+            print(disassemble(program, symbols=symbols, byteorder=arch.byteorder), end="")
+        sys.stdout.flush()
+        return args.limit is None or number < args.limit
+
+    status = watch_filters(argv, executable, show)
+    if not seen:
+        print(f"{PROG}: {argv[0]} installed no seccomp filter", flush=True)
+    if status is None:
+        return 0  # stopped at --limit
+    code, message = describe_exit(argv[0], status)
+    if message is not None:
+        print(f"{PROG}: {message}", file=sys.stderr)
+    return code
+
+
+def _result_text(loaded: LoadedFilter) -> str:
+    import errno as errno_codes
+
+    if loaded.result < 0:
+        code = -loaded.result
+        return f"{errno_codes.errorcode.get(code, str(code))}: {os.strerror(code)}"
+    return f"thread {loaded.result} could not be synchronised"
 
 
 _REGISTRARS.append(_register_dump)
@@ -1105,26 +1345,17 @@ def _register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from seccomp_bpf.formats import load_policy_text
     from seccomp_bpf.formats.export import export_policy, format_for_path
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
     target = args.to or (format_for_path(args.output) if args.output != "-" else None)
     if target is None:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
-    source = _source_name(args.input)
-    text = decode_policy_bytes(_read_input(args.input), source)
-    policy = load_policy_text(text, source=source, arches=args.arch)
-    output = export_policy(policy, target)
-    if args.output == "-":
-        if target == "raw" and sys.stdout.isatty():
-            return _fail("convert: refusing to write binary to a terminal; use -o FILE")
-        sys.stdout.buffer.write(output)
-        sys.stdout.buffer.flush()
-    else:
-        with open(args.output, "wb") as stream:
-            stream.write(output)
-    return 0
+    policy = _read_policy_argument(args.input, args.arch)
+    notes: list[str] = []
+    output = export_policy(policy, target, notes)
+    for note in notes:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    return 0 if _write_output(output, args.output, target == "raw", "convert") else 1
 
 
 _REGISTRARS.append(_register_convert)
@@ -1136,27 +1367,13 @@ _REGISTRARS.append(_register_convert)
 def _read_filter(path: str, arches: Sequence[str] | None) -> Policy | Program:
     """FILE as a policy (YAML, OCI/Docker JSON) or, failing that, as a program (raw
     struct sock_filter records or assembly text, whose names are the first arch's)."""
-    from seccomp_bpf.arch import ArchSymbols, get_arch, native_arch
-    from seccomp_bpf.bpf.assembler import read_program
-    from seccomp_bpf.errors import AssemblyError, InvalidProgramError
+    from seccomp_bpf.arch import get_arch, native_arch
 
-    data = _read_input(path)
-    source = _source_name(path)
-    if b"\0" not in data and _POLICY_KEY.search(data):
-        from seccomp_bpf.formats import load_policy_text
-        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
-
-        text = decode_policy_bytes(data, source)
-        return load_policy_text(text, source=source, arches=arches)
+    subject = _read_policy_or_bytes(path, arches)
+    if not isinstance(subject, bytes):
+        return subject
     arch = get_arch(arches[0]) if arches else native_arch()
-    try:
-        return read_program(
-            data, symbols=ArchSymbols(default=arch), byteorder=arch.byteorder, source=source
-        )
-    except AssemblyError:
-        raise  # its message already starts with the file, line and column
-    except InvalidProgramError as error:
-        raise InvalidProgramError(f"{source}: {error}") from error
+    return _program_from_bytes(subject, _source_name(path), "auto", arch)
 
 
 def _register_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

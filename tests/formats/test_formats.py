@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.formats import load_policy_text, looks_like_oci, read_policy_file
+from seccomp_bpf.formats import (
+    load_policy_text,
+    looks_like_oci,
+    looks_like_policy,
+    read_policy_file,
+)
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_THREAD, LOG
 
 
@@ -17,6 +22,21 @@ def test_detection() -> None:
     assert not looks_like_oci("default_action: allow\n")
     assert not looks_like_oci('{"default_action": "allow"}')  # the YAML format written as JSON
     assert not looks_like_oci('# {"defaultAction": 1}\ndefault_action: allow\n')
+
+
+def test_a_policy_or_a_program() -> None:
+    # minified profiles (every key on the first line), indented ones, YAML, go-seccomp-bpf
+    assert looks_like_policy(b'{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}')
+    assert looks_like_policy(b'\xef\xbb\xbf \n{"syscalls":[],"defaultAction":"SCMP_ACT_LOG"}')
+    assert looks_like_policy(b'{\n  "defaultAction": "SCMP_ACT_ALLOW"\n}\n')
+    assert looks_like_policy(b"# a policy\ndefault_action: allow\n")
+    assert looks_like_policy(b"{default_action: allow}")  # a YAML flow mapping
+    assert looks_like_policy(b"seccomp:\n  default_action: allow\n")
+    # assembly text and raw records are programs
+    assert not looks_like_policy(b"A = arch\nif (A != ARCH_X86_64) goto dead\nreturn ALLOW\n")
+    assert not looks_like_policy(b" line  CODE  JT   JF      K\n 0000: 0x20 0x00 0x00 0x00000004\n")
+    assert not looks_like_policy(b"\x06\x00\x00\x00\x00\x00\xff\x7f")
+    assert not looks_like_policy(b"{\x00\x00\x00\x00\x00\xff\x7f")  # raw, though it opens with {
 
 
 def test_load_policy_text_uses_the_right_reader() -> None:

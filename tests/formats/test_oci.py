@@ -581,7 +581,13 @@ def test_flags_listener_and_unknown_names() -> None:
     assert policy.flags == ("log", "spec_allow")
     assert policy.rules[0].syscalls == ("read",)
     assert any("listenerPath" in note for note in policy.notes)
-    assert any("not_a_syscall, ugetrlimit" in note for note in policy.notes)
+    # ugetrlimit is an i386 call; not_a_syscall is no call of any architecture
+    assert any(note.endswith("ignored: ugetrlimit") for note in policy.notes)
+    assert any(
+        "no architecture has it, ignored as runc does: unknown system call 'not_a_syscall'"
+        in note
+        for note in policy.notes
+    )
     assert (
         profile(
             {
@@ -591,6 +597,24 @@ def test_flags_listener_and_unknown_names() -> None:
         ).rules
         == ()
     )
+
+
+def test_a_misspelled_name_is_refused_when_strict() -> None:
+    text = '{"defaultAction": "SCMP_ACT_ERRNO",\n "syscalls": [{"names": ["write", "reed"], '
+    text += '"action": "SCMP_ACT_ALLOW"}]}'
+    lenient = load_oci_policy(text, source="typo.json", arch="x86_64")
+    assert lenient.rules[0].syscalls == ("write",)  # runc ignores it
+    with pytest.raises(PolicyError) as raised:
+        load_oci_policy(text, source="typo.json", arch="x86_64", strict=True)
+    error = raised.value
+    assert (error.source, error.line, error.column) == ("typo.json", 2, 35)
+    assert str(error).startswith(
+        "typo.json:2:35: syscalls[0].names[1]: unknown system call 'reed' on x86_64; "
+        "did you mean 'read'"
+    )
+    # names of other architectures, and of calls the kernel retired, are no typos
+    other = text.replace('"reed"', '"ugetrlimit", "_sysctl", "arm_sync_file_range"')
+    assert load_oci_policy(other, arch="x86_64", strict=True).rules[0].syscalls == ("write",)
 
 
 def test_archmap_without_the_machine_gives_the_machine_alone() -> None:

@@ -238,3 +238,48 @@ def test_semantics_equal_libseccomp() -> None:
     assert Action.from_ret(emulate(program, data).ret) == Action.parse("errno(1)")
     assert policy.evaluate(AUDIT_ARCH_I386, ipc, (semget_version_1,)) == Action.parse("allow")
     assert any("ipc" in note and "16 bits" in note for note in policy.notes)
+
+
+def _exported_equals_libseccomp(policy: Policy) -> int:
+    """Write ``policy`` as an OCI profile, build the filter runc would with libseccomp, and
+    compare it with the policy itself (not with its reading of the profile)."""
+    from seccomp_bpf.formats.oci_writer import to_oci
+
+    profile = to_oci(policy)
+    entries = typing.cast(list[JsonObject], profile["syscalls"])
+    program = libseccomp_program(profile, entries)
+    return compare(policy, program, entries, numbers_to_check(entries))
+
+
+def test_the_built_in_default_exported_equals_libseccomp() -> None:
+    # strict multiplexers included: socketcall is one entry without conditions, which
+    # libseccomp applies before its own mirrors of the socket rules
+    from seccomp_bpf.policies.default import default_policy
+
+    policy = default_policy(["x86_64+compat"])
+    assert policy.multiplexer_conditions == "strict"
+    assert _exported_equals_libseccomp(policy) > 1000
+
+
+def test_a_strict_policy_denying_the_multiplexer_equals_libseccomp() -> None:
+    from seccomp_bpf.formats import load_yaml_policy
+
+    policy = load_yaml_policy(
+        """\
+default_action: errno(EPERM)
+unknown_syscall_action: errno(ENOSYS)
+arches: [x86_64, x32, i386]
+multiplexer_conditions: strict
+syscalls:
+  - names: [read, write, close, exit_group]
+    action: allow
+  - names: [socket]
+    action: allow
+    when: {arg: 0, op: in, value: [AF_UNIX, AF_INET, AF_INET6], width: 32}
+  - names: [socketcall]
+    action: errno(EACCES)
+  - names: [connect, sendto]
+    action: allow
+"""
+    )
+    assert _exported_equals_libseccomp(policy) > 1000

@@ -232,10 +232,10 @@ def test_unknown_syscall_action_lists_every_known_call() -> None:
     assert theirs.evaluate("x86_64", get_arch("x86_64").syscalls["ptrace"]) == ERRNO(1)
 
 
-def _refusal(yaml_text: str, **kwargs: bool) -> str:
+def _refusal(yaml_text: str, *, docker: bool = False) -> str:
     policy = load_yaml_policy(yaml_text, source="p.yaml")
     with pytest.raises(ConversionError) as caught:
-        to_oci(policy, **kwargs)
+        to_oci(policy, docker=docker)
     return str(caught.value)
 
 
@@ -257,7 +257,7 @@ def test_refusals_name_the_rule_and_where_it_is() -> None:
 
 def test_refusals_of_the_policy_as_a_whole() -> None:
     plain = "default_action: errno(EPERM)\narches: [x86_64]\n"
-    assert "bad_arch_action is kill_process" in _refusal(plain)
+    assert "bad_arch_action is errno(EPERM)" in _refusal(plain + "bad_arch_action: errno\n")
     assert "flag new_listener" in _refusal(HEAD + "flags: [new_listener]\n")
     assert "libseccomp has no architecture alpha" in _refusal(
         "default_action: allow\nbad_arch_action: kill_thread\narches: [alpha]\n"
@@ -274,7 +274,7 @@ def test_strict_multiplexers_are_refused_where_libseccomp_would_mirror() -> None
     message = _refusal(text.replace("ARCHES", "x86_64, i386"))
     assert message.startswith("p.yaml:6:5: rule 1 (p.yaml:6:5): cannot be written")
     assert "strict keeps these rules off socketcall on i386" in message
-    assert "'multiplexer_conditions: drop'" in message
+    assert "deny socketcall by name, write 'multiplexer_conditions: drop'" in message
     # without a multiplexer there is nothing strict changes: the profile is written
     policy = load_yaml_policy(text.replace("ARCHES", "x86_64"), source="p.yaml")
     theirs = _read_back(to_oci_json(policy), policy)
@@ -283,6 +283,88 @@ def test_strict_multiplexers_are_refused_where_libseccomp_would_mirror() -> None
         assert theirs.evaluate("x86_64", socket, (family,)) == policy.evaluate(
             "x86_64", socket, (family,)
         )
+
+
+def test_strict_multiplexers_are_written_where_one_entry_decides_the_multiplexer() -> None:
+    # socketcall gets one action however it is called, other than the profile's default:
+    # an entry without conditions, which libseccomp applies before its own mirrors of the
+    # socket entries (socketcall(SYS_SOCKET) stays denied, as strict says)
+    text = (
+        "default_action: errno(EPERM)\nbad_arch_action: kill_thread\n"
+        "unknown_syscall_action: errno(ENOSYS)\narches: [x86_64, i386]\n"
+        "multiplexer_conditions: strict\nsyscalls:\n"
+        "  - names: [socket]\n    action: allow\n    when: {arg: 0, op: eq, value: 1}\n"
+        "SOCKETCALL"
+    )
+    policy = load_yaml_policy(text.replace("SOCKETCALL", ""), source="p.yaml")
+    profile = _profile(policy)
+    theirs = _read_back(json.dumps(profile), policy)
+    i386 = get_arch("i386")
+    socketcall, socket = i386.syscalls["socketcall"], i386.syscalls["socket"]
+    for nr, args in ((socketcall, (1, 0)), (socketcall, (3, 0)), (socket, (1,)), (socket, (2,))):
+        assert theirs.evaluate(i386, nr, args) == policy.evaluate(i386, nr, args)
+    assert policy.evaluate(i386, socketcall, (1, 0)) == ERRNO(1)
+    first = profile["syscalls"][0]
+    assert first["action"] == "SCMP_ACT_ERRNO" and "socketcall" in first["names"]
+    assert "args" not in first
+    # the same with socketcall denied by name, whatever the default
+    named = "  - {names: [socketcall], action: errno(EACCES)}\n"
+    policy = load_yaml_policy(
+        text.replace("SOCKETCALL", named).replace("unknown_syscall_action: errno(ENOSYS)\n", ""),
+        source="p.yaml",
+    )
+    theirs = _read_back(to_oci_json(policy), policy)
+    assert theirs.evaluate(i386, socketcall, (1, 0)) == ERRNO(13)
+    # but where socketcall would get the profile's default, libseccomp's mirror rules
+    plain = text.replace("SOCKETCALL", "").replace("unknown_syscall_action: errno(ENOSYS)\n", "")
+    assert "can override the mirrors only with one action" in _refusal(plain)
+
+
+def test_cells_that_libseccomp_would_truncate_on_x32_are_refused() -> None:
+    # every family but three, compared on 64 bits: the denial of the values from 2**32 on
+    # needs entries that test upper bits only, which libseccomp on x32 cuts to nothing
+    text = (
+        "default_action: errno(EPERM)\nbad_arch_action: kill_thread\n"
+        "unknown_syscall_action: errno(ENOSYS)\narches: [x86_64, x32]\nsyscalls:\n"
+        "  - names: [socket]\n    action: allow\n"
+        "    when: {arg: 0, op: in, value: [1, 2, 10]WIDTH}\n"
+    )
+    message = _refusal(text.replace("WIDTH", ""))
+    assert "'socket': libseccomp compares only the low 32 bits" in message
+    assert "on x32" in message and "width: 32" in message
+    # compared on the low half (domain is an int), the entries mean the same to libseccomp
+    policy = load_yaml_policy(text.replace("WIDTH", ", width: 32"))
+    theirs = _read_back(to_oci_json(policy), policy)
+    x32 = get_arch("x32")
+    for family in (0, 1, 2, 3, 10, 11, 2**31, 2**32 + 1):
+        nr = x32.syscalls["socket"]
+        assert theirs.evaluate(x32, nr, (family,)) == policy.evaluate(x32, nr, (family,))
+    # without x32 the 64-bit comparison is written as it is
+    assert to_oci(load_yaml_policy(text.replace("WIDTH", "").replace(", x32", "")))
+
+
+def test_kill_process_for_other_architectures_is_written_as_runc_s_kill_with_a_note() -> None:
+    policy = load_yaml_policy(
+        "default_action: errno(EPERM)\narches: [x86_64]\nsyscalls:\n"
+        "  - {names: [read], action: allow}\n"
+    )
+    assert policy.bad_arch_action == KILL_PROCESS
+    notes: list[str] = []
+    profile = to_oci(policy, notes=notes)
+    assert notes == [
+        "bad_arch_action kill_process: a profile has no such field, and runc kills the "
+        "calling thread (libseccomp's SCMP_ACT_KILL) for a call of an architecture the "
+        "profile does not list; the call never runs either way"
+    ]
+    theirs = _read_back(json.dumps(profile), policy)
+    assert theirs.bad_arch_action == KILL_THREAD
+    assert theirs.evaluate("x86_64", 0) == ALLOW
+    thread = load_yaml_policy(
+        "default_action: errno(EPERM)\nbad_arch_action: kill_thread\narches: [x86_64]\n"
+    )
+    quiet: list[str] = []
+    to_oci(thread, notes=quiet)
+    assert quiet == []
 
 
 def test_a_number_means_different_calls_on_different_architectures() -> None:

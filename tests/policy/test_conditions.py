@@ -228,7 +228,10 @@ def test_text_forms() -> None:
     assert str(eq(0, 5)) == "arg0 == 0x5"
     assert str(eq(3, -1, width=32)) == "(u32)arg3 == 0xffffffff"
     assert str(masked_eq(1, 3, 1)) == "(arg1 & 0x3) == 0x1"
-    assert str(Any((eq(0, 1), Not(in_(1, [2]))))) == "(arg0 == 0x1 || !arg1 in {0x2})"
+    assert str(Any((eq(0, 1), Not(in_(1, [2]))))) == "(arg0 == 0x1 || !(arg1 in {0x2}))"
+    # a negated comparison is parenthesised: "!(arg2 & 0x3) == 0x0" would read otherwise
+    assert str(Not(masked_eq(2, 3, 0))) == "!((arg2 & 0x3) == 0x0)"
+    assert str(Not(All((eq(0, 1), eq(1, 2))))) == "!(arg0 == 0x1 && arg1 == 0x2)"
     assert str(in_range(2, 1, 2)) == "0x1 <= arg2 <= 0x2"
 
 

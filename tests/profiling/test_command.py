@@ -73,10 +73,15 @@ def cli(
 def round_trip(
     mode: str, command: list[str], cwd: Path, *, reset: object = None
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
-    """Profile ``command``, then run it under the policy; both results."""
+    """Profile ``command``, audit the policy (nothing above low), then run the command
+    under it and export it as a Docker profile; the results of the two runs."""
     policy = cwd.parent / f"{cwd.name}-{mode}.yaml"
     profiled = cli("profile", "-q", "--mode", mode, "-o", str(policy), "--", *command, cwd=cwd)
     assert profiled.returncode == 0, profiled.stderr
+    audited = cli("audit", "--fail-on", "medium", str(policy), cwd=cwd)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    exported = cli("convert", str(policy), "--to", "docker", "-o", str(policy) + ".json", cwd=cwd)
+    assert exported.returncode == 0, exported.stderr
     if callable(reset):
         reset()
     confined = cli("run", "-p", str(policy), "--", *command, cwd=cwd)
@@ -250,6 +255,31 @@ def test_frequency_oci_and_the_summary(tmp_path: Path) -> None:
     compiled = cli("compile", "--frequency", str(frequency), "-o", os.devnull, str(policy),
                    cwd=tmp_path)  # fmt: skip
     assert compiled.returncode == 0, compiled.stderr
+
+
+def test_oci_and_yaml_of_one_program_decide_alike_and_weigh_alike(tmp_path: Path) -> None:
+    # the OCI profile lists what is allowed (its default is the YAML's errno(EPERM)), so it
+    # is about the YAML's size and compiles to about as many instructions; every call a
+    # table knows gets the same action from both (clone3 included: ENOSYS)
+    from seccomp_bpf.bpf.emulator import SeccompData, emulate
+
+    command = ["ls", "/"]
+    yaml_file, oci_file = tmp_path / "ls.yaml", tmp_path / "ls.json"
+    for fmt, path in (("yaml", yaml_file), ("oci", oci_file)):
+        done = cli("profile", "-q", "--format", fmt, "-o", str(path), "--", *command, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert len(oci_file.read_bytes()) < 2 * len(yaml_file.read_bytes())
+    yaml_policy, oci_policy = read_policy_file(yaml_file), read_policy_file(oci_file)
+    from seccomp_bpf.compiler import compile_policy
+
+    yaml_program, oci_program = compile_policy(yaml_policy), compile_policy(oci_policy)
+    assert len(oci_program) <= 1.5 * len(yaml_program)
+    arch = native_arch()
+    for name, nr in arch.syscalls.items():
+        data = SeccompData(nr, arch.audit_arch, 0, (0, 0, 0, 0, 0, 0))
+        assert emulate(oci_program, data).ret == emulate(yaml_program, data).ret, name
+    audited = cli("audit", "--fail-on", "medium", str(oci_file), cwd=tmp_path)
+    assert audited.returncode == 0, audited.stdout
 
 
 def test_merge_unites_two_runs(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from seccomp_bpf.arch import get_arch, native_arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policies.groups import GROUPS
 from seccomp_bpf.policy import ALLOW, ERRNO
+from seccomp_bpf.profiling.arguments import default_specs
 from seccomp_bpf.profiling.generate import ALWAYS_ALLOWED, generate
 from seccomp_bpf.profiling.trace import SyscallKey
 from tests.profiling.traces import constant, decide, spec, trace, web_trace
@@ -31,8 +32,15 @@ pytestmark = pytest.mark.skipif(
 def test_exactly_the_calls_seen_are_allowed(counts: dict[str, int]) -> None:
     calls: dict[SyscallKey, int] = {name: count for name, count in counts.items()}
     policy = generate(trace({"x86_64": calls}), arguments=False).policy
-    allowed = set(counts) | set(ALWAYS_ALLOWED)
+    # clone and clone3 seen: clone allowed; clone3 fails with ENOSYS for C libraries to use
+    # clone (its flags are in memory)
+    allowed = set(counts) - {"clone3"} | set(ALWAYS_ALLOWED)
+    if {"clone", "clone3"} & set(counts):
+        allowed.add("clone")
     for name in NAMES:
+        if name == "clone3" and "clone" in allowed:
+            assert decide(policy, "x86_64", name) == ENOSYS
+            continue
         assert decide(policy, "x86_64", name) == (ALLOW if name in allowed else EPERM), name
     assert decide(policy, "x86_64", 1999) == ENOSYS  # a number no table knows
 
@@ -200,3 +208,42 @@ def test_the_notify_base_set_is_allowed_unseen() -> None:
     generated = generate(run)
     assert decide(generated.policy, "x86_64", "futex") == ALLOW
     assert any("--mode notify" in line for line in generated.header)
+
+
+# --- clone3: its flags are in memory ------------------------------------------------------------
+
+
+def test_clone3_fails_with_enosys_where_clone_is_allowed() -> None:
+    (flags,) = default_specs(["clone"])
+    thread = constant("CLONE_VM") | constant("CLONE_THREAD")
+    run = trace({"x86_64": {"clone": 3, "read": 1}}, {"x86_64": {"clone": {flags: [thread]}}})
+    generated = generate(run)
+    policy = generated.policy
+    assert policy.rules[0].syscalls == ("clone3",) and policy.rules[0].action == ENOSYS
+    assert decide(policy, "x86_64", "clone3", 0x1000, 88) == ENOSYS
+    assert decide(policy, "x86_64", "clone", thread) == ALLOW
+    assert decide(policy, "x86_64", "clone", constant("CLONE_NEWUSER")) == EPERM
+    assert generated.notes[0].heading.startswith("clone3: fails with ENOSYS")
+    # no clone, no fallback to make
+    alone = generate(trace({"x86_64": {"read": 1}})).policy
+    assert all("clone3" not in rule.syscalls for rule in alone.rules)
+
+
+def test_a_clone3_seen_becomes_a_clone_without_namespace_flags() -> None:
+    # (an older profiler let clone3 through; the policy of its run must not)
+    run = trace({"x86_64": {"clone3": 9, "read": 1}})
+    policy = generate(run).policy
+    assert decide(policy, "x86_64", "clone3") == ENOSYS
+    assert decide(policy, "x86_64", "clone", constant("CLONE_VM")) == ALLOW
+    for flag in ("CLONE_NEWUSER", "CLONE_NEWNS", "CLONE_NEWNET"):
+        assert decide(policy, "x86_64", "clone", constant(flag)) == EPERM, flag
+    # without argument conditions, clone is allowed whatever its flags, clone3 still ENOSYS
+    free = generate(run, arguments=False).policy
+    assert decide(free, "x86_64", "clone", constant("CLONE_NEWUSER")) == ALLOW
+    assert decide(free, "x86_64", "clone3") == ENOSYS
+
+
+def test_clone3_allowed_or_denied_as_asked() -> None:
+    run = trace({"x86_64": {"clone": 1}})
+    assert decide(generate(run, allow=["clone3"]).policy, "x86_64", "clone3") == ALLOW
+    assert decide(generate(run, deny=["clone3"]).policy, "x86_64", "clone3") == EPERM

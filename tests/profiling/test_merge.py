@@ -104,3 +104,26 @@ def test_a_policy_the_profiler_did_not_write_is_refused_at_its_rule() -> None:
     policy = load_yaml_policy(text, source="hand.yaml")
     with pytest.raises(PolicyError, match=r"hand\.yaml:5:.*rule 2.*--merge"):
         read_generated(policy)
+
+
+def test_clone3_failing_with_enosys_is_written_again_not_denied(tmp_path: Path) -> None:
+    (flags,) = default_specs(["clone"])
+    old = written(trace({"x86_64": {"clone": 1}}, {"x86_64": {"clone": {flags: [0]}}}), tmp_path)
+    assert old.rules[0].syscalls == ("clone3",)
+    earlier = read_generated(old)
+    assert "clone3" not in earlier.denied
+    policy = generate(trace({"x86_64": {"read": 1}}), merge=[old]).policy
+    assert decide(policy, "x86_64", "clone3") == ERRNO(errno.ENOSYS)
+    assert decide(policy, "x86_64", "clone", 0) == ALLOW
+
+
+def test_an_old_policy_allowing_clone3_is_merged_into_clone(tmp_path: Path) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text(
+        "default_action: errno(EPERM)\narches: [x86_64]\nsyscalls:\n"
+        "  - names: [clone3, read]\n    action: allow\n"
+    )
+    policy = generate(trace({"x86_64": {"write": 1}}), merge=[read_policy_file(path)]).policy
+    assert decide(policy, "x86_64", "clone3") == ERRNO(errno.ENOSYS)
+    assert decide(policy, "x86_64", "clone", constant("CLONE_VM")) == ALLOW
+    assert decide(policy, "x86_64", "clone", constant("CLONE_NEWUSER")) == EPERM

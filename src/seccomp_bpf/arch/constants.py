@@ -33,6 +33,7 @@ first real-time signals for itself. ``PR_*`` options newer than Linux 6.1 are no
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Final
 
@@ -195,3 +196,49 @@ def constant_source(name: str, arch: Arch | None = None) -> str | None:
     """The header that defines ``name``, e.g. ``<asm/errno.h>``, or ``None``."""
     family = constant_family(name, arch)
     return HEADERS.get(family) if family is not None else None
+
+
+# --- values written with constants -------------------------------------------------------------
+
+_OCTAL: Final = re.compile(r"^[-+]?0[0-7_]+$")
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_integer(text: str) -> int | None:
+    """``42``, ``-1``, ``0x7fff``, ``0o755``, ``0b101``, ``0755`` (octal, as C and YAML 1.1
+    read it); ``None`` for anything else."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    try:
+        return int(cleaned, 0)
+    except ValueError:
+        pass
+    if _OCTAL.match(cleaned):
+        return int(cleaned.replace("_", ""), 8)
+    return None
+
+
+def parse_value(text: str, arch: Arch | None = None) -> int:
+    """An argument value as policies and ``seccomp-bpf emu`` write it: an integer (see
+    :func:`parse_integer`), a constant name (``AF_INET``, with ``arch``'s value), or
+    non-negative ones joined with ``|`` (``O_WRONLY|O_CREAT``). Raises ``ValueError`` naming
+    what is wrong."""
+    numbers: list[int] = []
+    for part in text.split("|"):
+        token = part.strip()
+        piece = parse_integer(token)
+        if piece is None and _IDENTIFIER.fullmatch(token):
+            piece = resolve_constant(token, arch)
+        if piece is None:
+            where = f" on {arch.name}" if arch is not None else ""
+            raise ValueError(f"unknown constant {token!r}{where}")
+        numbers.append(piece)
+    if len(numbers) == 1:
+        return numbers[0]
+    if any(n < 0 for n in numbers):
+        raise ValueError("only non-negative values can be joined with '|'")
+    result = 0
+    for number in numbers:
+        result |= number
+    return result

@@ -353,6 +353,23 @@ def dispatch_boundaries(audit_arch: int) -> tuple[int, ...]:
     return tuple(sorted(points))
 
 
+RETIRED_SYSCALL_NAMES: Final = frozenset(
+    {
+        # Calls the kernel removed, never implemented, or reserved a number for (the
+        # tables above no longer list them), as libseccomp 2.5.4 and systemd 252 still
+        # name them (libseccomp's src/syscalls.csv; systemd's @obsolete and @known).
+        *("_sysctl", "afs_syscall", "bdflush", "break", "create_module", "ftime"),
+        *("get_kernel_syms", "getpmsg", "gtty", "idle", "lock", "mpx", "nfsservctl"),
+        *("prof", "profil", "putpmsg", "query_module", "security", "stty", "tuxcall"),
+        *("ulimit", "uselib", "vserver"),
+        # libseccomp's name for arm's sync_file_range2 (Docker's default profile uses it)
+        "arm_sync_file_range",
+    }
+)
+"""Names that are no system call of any table here but name one elsewhere: a profile that
+lists them has no typo."""
+
+
 @functools.cache
 def known_syscall_names() -> frozenset[str]:
     """Every system call name of any known ABI (to tell a typo from a call of another arch)."""

@@ -64,7 +64,20 @@ def _arch_name(name: str, source: str) -> str:
 
 
 def load_frequency(path: str | Path) -> dict[str, dict[str, float]]:
-    text = Path(path).read_text(encoding="utf-8")
+    """Read a frequency profile file (JSON, see the module docstring); a file that is not
+    UTF-8 JSON raises :class:`PolicyError` naming where it is not."""
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        start = error.start
+        raise PolicyError(
+            "not a frequency profile: the file is not UTF-8 text (JSON, as `seccomp-bpf "
+            "profile --frequency` writes it)",
+            source=str(path),
+            line=data.count(b"\n", 0, start) + 1,
+            column=start - data.rfind(b"\n", 0, start),
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

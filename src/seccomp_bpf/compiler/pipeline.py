@@ -42,7 +42,6 @@ from seccomp_bpf.arch import (
     dispatch_boundaries,
     dispatched_arch,
     dispatched_arches,
-    get_arch,
 )
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
@@ -53,6 +52,7 @@ from seccomp_bpf.compiler.frequency import FrequencyProfile
 from seccomp_bpf.compiler.simplify import merge_rules, narrow_to_32_bits
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
+from seccomp_bpf.policy.policy import expand_arch_name
 
 # Share of the tree's weight given to the architectures other than the primary one.
 _SECONDARY_ABI_WEIGHT = 0.05
@@ -434,9 +434,10 @@ def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[
         return list(policy.resolved_arches())
     out: list[Arch] = []
     for item in arches:
-        arch = item if isinstance(item, Arch) else get_arch(item)
-        if arch.name not in {a.name for a in out}:
-            out.append(arch)
+        # a name, an alias, native, or NAME+compat (as in a policy's arches)
+        for arch in (item,) if isinstance(item, Arch) else expand_arch_name(item):
+            if arch.name not in {a.name for a in out}:
+                out.append(arch)
     if not out:
         raise CompileError("no architecture to compile for")
     return out

@@ -1384,29 +1384,46 @@ def _high_half_candidates(conditions: Iterable[Condition], index: int) -> list[i
 
 
 def _high_half_bypass(view: _ArchView, nr: int, index: int) -> bool:
-    """Whether some call is denied with every ordinary upper half of argument ``index`` but
-    allowed with another. The ordinary upper halves of an int are 0 (zero extension) and, for
-    a negative int, 0xffffffff (sign extension). The kernel sees the same low half either
-    way, so it runs the call the filter meant to deny."""
+    """Whether some call the filter means to deny with an ordinary upper half of argument
+    ``index`` is allowed with another. The ordinary upper halves of an int are 0 (zero
+    extension) and, for a negative int, 0xffffffff (sign extension); a caller may pass
+    either, or any other, and the kernel sees the same low half, so it runs the call the
+    filter meant to deny.
+
+    A negative int is meant to be denied when both its ordinary forms are, or when one is
+    denied under an upper half with which the filter allows other values: ``eq -1`` on 64
+    bits denies the sign-extended -1 among allowed values, and ``kill(0x00000000ffffffff,
+    0)`` is the same ``kill(-1, 0)`` to the kernel. An allowlist of zero-extended values
+    (Docker's ``personality(0xffffffff)``) allows nothing with the upper half 0xffffffff:
+    the sign-extended -1 it denies is no value it means to deny."""
     denied = view.region_of(nr, _denial)
     allowed = view.region_of(nr, _permissive)
     conditions = [o.region for o in view.outcomes(nr)]
     sign_bit = 0x80000000
-    ordinary = (
+    negative = Cmp(index, "ge", sign_bit, width=32)
+    # (calls meant to be denied, in terms of the low half; their ordinary upper halves)
+    ordinary: list[tuple[Condition, tuple[int, ...]]] = [
         # a non-negative int: zero extension only
-        All((_with_high_half(denied, index, 0), Cmp(index, "lt", sign_bit, width=32))),
+        (All((_with_high_half(denied, index, 0), Cmp(index, "lt", sign_bit, width=32))), (0,)),
         # a negative int: denied whether zero or sign extended
-        All(
-            (
-                _with_high_half(denied, index, 0),
-                _with_high_half(denied, index, MASK32),
-                Cmp(index, "ge", sign_bit, width=32),
-            )
+        (
+            All(
+                (
+                    _with_high_half(denied, index, 0),
+                    _with_high_half(denied, index, MASK32),
+                    negative,
+                )
+            ),
+            (0, MASK32),
         ),
-    )
-    for base in ordinary:
+    ]
+    for usual in (0, MASK32):
+        # a negative int denied in one ordinary form, where other values are allowed
+        if satisfiable(_with_high_half(allowed, index, usual)):
+            ordinary.append((All((_with_high_half(denied, index, usual), negative)), (usual,)))
+    for base, usual_highs in ordinary:
         for high in _high_half_candidates(conditions, index):
-            if high == 0:
+            if high in usual_highs:
                 continue
             if satisfiable(All((base, _with_high_half(allowed, index, high)))):
                 return True

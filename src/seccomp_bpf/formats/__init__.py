@@ -12,6 +12,11 @@ from seccomp_bpf.formats.yaml_policy import decode_policy_bytes, load_yaml_polic
 from seccomp_bpf.policy.policy import Policy
 
 _OCI_KEY = re.compile(r'"defaultAction"\s*:')
+# A top-level key of a policy at the start of a line: this project's YAML, OCI JSON written
+# one key a line, go-seccomp-bpf's ``seccomp:`` and ``policy:``.
+_POLICY_KEY = re.compile(
+    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
+)
 
 
 def looks_like_oci(text: str) -> bool:
@@ -20,15 +25,33 @@ def looks_like_oci(text: str) -> bool:
     return text.lstrip().startswith("{") and _OCI_KEY.search(text) is not None
 
 
+def looks_like_policy(data: bytes) -> bool:
+    """Whether a file holds a policy (YAML, OCI/Docker JSON) rather than a program (raw
+    ``struct sock_filter`` records or assembly text): text that opens a JSON object or a
+    YAML flow mapping (``{``, minified profiles included), or has a policy's top-level key
+    at the start of a line. Assembly text never opens with ``{``; raw records hold NUL
+    bytes."""
+    if b"\0" in data:
+        return False
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{"):
+        return True
+    return _POLICY_KEY.search(data) is not None
+
+
 def load_policy_text(
-    text: str, *, source: str | None = None, arches: Sequence[str] | None = None
+    text: str,
+    *,
+    source: str | None = None,
+    arches: Sequence[str] | None = None,
+    strict: bool = False,
 ) -> Policy:
     """Read a policy in either format, telling them apart with :func:`looks_like_oci`.
 
     ``arches``, when given, are the architectures to use: for a YAML policy they replace its
     ``arches`` (before its groups and rule sets are resolved); for an OCI/Docker profile
     there must be one, the machine architecture that Docker's ``archMap`` and
-    ``includes``/``excludes`` are resolved for.
+    ``includes``/``excludes`` are resolved for. ``strict`` refuses in an OCI/Docker profile
+    what runc ignores and a YAML policy refuses: names that no architecture has.
     """
     if looks_like_oci(text):
         if arches is not None and len(arches) != 1:
@@ -37,7 +60,8 @@ def load_policy_text(
                 f"give one, not {len(arches)}",
                 source=source,
             )
-        return load_oci_policy(text, source=source, arch=arches[0] if arches else None)
+        arch = arches[0] if arches else None
+        return load_oci_policy(text, source=source, arch=arch, strict=strict)
     return load_yaml_policy(text, source=source, arches=arches)
 
 
@@ -57,6 +81,7 @@ __all__ = [
     "load_policy_text",
     "load_yaml_policy",
     "looks_like_oci",
+    "looks_like_policy",
     "read_oci_policy",
     "read_policy_file",
     "read_yaml_policy",

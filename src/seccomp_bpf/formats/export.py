@@ -44,11 +44,15 @@ def format_for_path(path: str) -> ExportFormat | None:
     return _BY_EXTENSION.get(os.path.splitext(path)[1].lower())
 
 
-def export_policy(policy: Policy, format: ExportFormat) -> bytes:
+def export_policy(
+    policy: Policy, format: ExportFormat, notes: list[str] | None = None
+) -> bytes:
     """``policy`` written in ``format`` (see the module docstring). Text formats are UTF-8.
 
     Raises :class:`~seccomp_bpf.errors.ConversionError` when the format cannot express the
     policy exactly, and :class:`~seccomp_bpf.errors.CompileError` when it does not compile.
+    What the format's runtime does that the policy says otherwise (an OCI profile's kill of
+    the thread for ``bad_arch_action: kill_process``) is appended to ``notes``.
     """
     if format == "yaml":
         from seccomp_bpf.formats.yaml_writer import to_yaml
@@ -57,7 +61,7 @@ def export_policy(policy: Policy, format: ExportFormat) -> bytes:
     if format in ("oci", "docker"):
         from seccomp_bpf.formats.oci_writer import to_oci_json
 
-        return to_oci_json(policy, docker=format == "docker").encode()
+        return to_oci_json(policy, docker=format == "docker", notes=notes).encode()
     if format == "go-seccomp-bpf":
         from seccomp_bpf.formats.go_writer import to_go_seccomp_bpf
 

@@ -25,7 +25,9 @@ Then runc (``libcontainer/seccomp/seccomp_linux.go``) and libseccomp (``src/db.c
   KILL_THREAD.
 - An entry whose action equals the default action is skipped (runc: ``AddRule`` would fail).
 - Names no listed architecture has are ignored (runc ignores names libseccomp cannot resolve)
-  and reported in the policy's notes.
+  and reported in the policy's notes; a name that is no system call of any architecture (a
+  typo such as ``reed``) is noted with what was perhaps meant, or refused with
+  ``strict=True`` (what ``seccomp-bpf check`` asks for, as for a YAML policy).
 - The ``args`` of one entry must all hold (AND) — unless two of them compare the same
   argument, in which case runc adds one rule per comparison (OR).
   ``SCMP_CMP_MASKED_EQ`` is ``(arg & value) == valueTwo``; libseccomp masks ``valueTwo`` with
@@ -70,12 +72,13 @@ from dataclasses import dataclass, field
 from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch, all_arches, get_arch
+from seccomp_bpf.arch.registry import RETIRED_SYSCALL_NAMES
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.formats.json_nodes import JsonNode, line_and_column, parse_json
 from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
 from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.resolution import MULTIPLEXERS, name_is_on
+from seccomp_bpf.policy.resolution import MULTIPLEXERS, name_is_on, unknown_name_message
 from seccomp_bpf.policy.rules import Rule, SourceLocation
 
 DOCKER_DEFAULT_CAPABILITIES: Final[tuple[str, ...]] = (
@@ -196,9 +199,12 @@ class _Reader:
         capabilities: Iterable[str] | None,
         arch: str | None,
         kernel: str | None,
+        *,
+        strict: bool = False,
     ) -> None:
         self.text = text
         self.source = source
+        self.strict = strict
         caps = DOCKER_DEFAULT_CAPABILITIES if capabilities is None else tuple(capabilities)
         self.capabilities = {_capability_name(c) for c in caps}
         try:
@@ -469,6 +475,18 @@ class _Reader:
             alternatives = [[c for _, c in comparisons if c is not None]]
         known = [n for n in names if any(name_is_on(a, n) for a in arches)]
         unknown = [n for n in names if n not in known]
+        typos = [n for n in unknown if not _is_syscall_name(n)]
+        for name in typos:
+            why = unknown_name_message(name, arches, all_arches())
+            if self.strict:
+                if "names" in fields:
+                    j = names.index(name)
+                    node, where = self.array(fields["names"], path)[j], f"{path}.names[{j}]"
+                else:
+                    node, where = fields["name"], f"{path}.name"
+                self.fail(node.offset, where, f"{why} (runc would ignore it)", snippet=name)
+            self.notes.append(f"{path}: no architecture has it, ignored as runc does: {why}")
+        unknown = [n for n in unknown if n not in typos]
         if unknown:
             where = ", ".join(a.name for a in arches)
             self.notes.append(f"{path}: not system calls on {where}, ignored: {', '.join(unknown)}")
@@ -661,15 +679,17 @@ def load_oci_policy(
     arch: str | None = None,
     kernel: str | None = None,
     unknown_syscall_action: Action | None = None,
+    strict: bool = False,
 ) -> Policy:
     """Read an OCI/Docker JSON profile from ``text`` (see the module docstring).
 
     ``capabilities`` (``CAP_SYS_ADMIN`` or ``SYS_ADMIN``; default Docker's default set),
     ``arch`` (the machine's architecture; default this one) and ``kernel`` (a release such as
     ``"6.1.0"``; default the running kernel) resolve Docker's ``archMap``, ``includes`` and
-    ``excludes``.
+    ``excludes``. ``strict`` refuses names that no architecture has, which runc ignores.
     """
-    reader = _Reader(text, source if source is not None else "<string>", capabilities, arch, kernel)
+    source = source if source is not None else "<string>"
+    reader = _Reader(text, source, capabilities, arch, kernel, strict=strict)
     return reader.read(unknown_syscall_action)
 
 
@@ -695,3 +715,8 @@ def read_oci_policy(
         kernel=kernel,
         unknown_syscall_action=unknown_syscall_action,
     )
+
+
+def _is_syscall_name(name: str) -> bool:
+    """Whether ``name`` is a system call of some architecture, now or once."""
+    return name in RETIRED_SYSCALL_NAMES or any(name_is_on(a, name) for a in all_arches())

@@ -32,9 +32,17 @@ Refused, with a message naming the rule and its ``file:line:column``: conditions
 instruction pointer; numbers that are not a system call name; a name decided differently on
 two architectures; conditions on the upper half of an argument when every architecture is
 32-bit (libseccomp compares only the low half there); ``trap`` with data; a
-``bad_arch_action`` other than ``kill_thread`` (runc leaves libseccomp's, which is that);
-the flags ``new_listener`` and ``tsync_esrch`` (no OCI field); architectures libseccomp does
-not know; decisions needing more than 1024 entries for one system call.
+``bad_arch_action`` other than ``kill_thread`` or ``kill_process`` (a profile has no such
+field: runc leaves libseccomp's, ``SCMP_ACT_KILL``, which kills the thread); the flags
+``new_listener`` and ``tsync_esrch`` (no OCI field); architectures libseccomp does not know;
+decisions needing more than 1024 entries for one system call; ``multiplexer_conditions:
+strict`` where it decides ``socketcall``/``ipc`` otherwise than libseccomp's own mirroring
+can (see :meth:`_Writer.check_strict_multiplexers`).
+
+``bad_arch_action: kill_process`` (the model's default, and the built-in policy's) is
+written as runc's kill of the thread, and said in ``notes``: a call of another architecture
+never runs either way; only the thread's siblings outlive it. Nothing else departs from the
+policy.
 
 "Exactly" is as the reader reads a profile. Where libseccomp departs from that reading, and
 the reader notes it (it compares only the low 32 bits of an argument *and of the rule's
@@ -70,7 +78,7 @@ from seccomp_bpf.formats.decision_diagram import (
     variable_target,
 )
 from seccomp_bpf.formats.oci import load_oci_policy
-from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
+from seccomp_bpf.policy.actions import KILL_PROCESS, KILL_THREAD, Action, ActionKind
 from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
@@ -288,6 +296,7 @@ class _Writer:
     def __init__(self, policy: Policy, docker: bool) -> None:
         self.policy = policy
         self.docker = docker
+        self.notes: list[str] = []
         self.diagrams = Diagrams()
         self.arches: tuple[Arch, ...] = ()
         self.default = unnamed_fallback(policy)
@@ -324,12 +333,19 @@ class _Writer:
                 self.refuse((), f"libseccomp has no architecture {arch.name}")
         self.narrow = all(arch.bits == 32 for arch in self.arches)
         self.width_mask = _MASK32 if self.narrow else _MASK64
-        if policy.bad_arch_action != KILL_THREAD:
+        if policy.bad_arch_action == KILL_PROCESS:
+            self.notes.append(
+                "bad_arch_action kill_process: a profile has no such field, and runc kills "
+                "the calling thread (libseccomp's SCMP_ACT_KILL) for a call of an "
+                "architecture the profile does not list; the call never runs either way"
+            )
+        elif policy.bad_arch_action != KILL_THREAD:
             self.refuse(
                 (),
                 f"bad_arch_action is {policy.bad_arch_action.describe()}, but a profile has no "
-                "such field and runc keeps libseccomp's, kill_thread (SCMP_ACT_KILL); write "
-                "'bad_arch_action: kill_thread' to export it",
+                "such field and runc keeps libseccomp's, which kills the thread "
+                "(SCMP_ACT_KILL); write 'bad_arch_action: kill_thread' (or kill_process) to "
+                "export it",
             )
         for flag in policy.flags:
             if flag not in _FLAG_TOKENS:
@@ -356,25 +372,42 @@ class _Writer:
 
     def check_strict_multiplexers(self) -> None:
         """libseccomp mirrors a rule on a socket or IPC call onto socketcall/ipc by itself,
-        without its argument conditions: what ``drop`` says. ``strict`` differs from that
-        where it keeps an allow or log rule off the multiplexer, and no profile can say it."""
+        without its argument conditions: what ``drop`` says. Where ``strict`` keeps an allow
+        or log rule off a multiplexer, a profile still decides the multiplexer as ``strict``
+        does when the two modes decide it alike, or when ``strict`` gives the whole
+        multiplexer one action other than the profile's default: that is written as an entry
+        without conditions, which libseccomp applies before every rule with conditions,
+        mirrored ones included (``db_rule_add``; the writer puts such entries first, so the
+        mirrors that follow are redundant rather than conflicting). Otherwise no profile can
+        say it."""
         loose = dataclasses.replace(self.policy, multiplexer_conditions="drop")
+        diagrams = self.diagrams
         for arch in self.arches:
             kept = self.policy.resolve(arch).rules_by_nr
-            left_off = {
-                (entry.rule_index, entry.via)
-                for nr, entries in loose.resolve(arch).rules_by_nr.items()
-                for entry in entries
-                if entry.via is not None and entry not in kept.get(nr, ())
-            }
-            if left_off:
-                multiplexers = " and ".join(sorted({via for _, via in left_off if via}))
+            for multiplexer in MULTIPLEXERS:
+                nr = arch.syscalls.get(multiplexer)
+                if nr is None:
+                    continue
+                left_off = {
+                    entry.rule_index
+                    for entry in loose.resolve(arch).rules_by_nr.get(nr, ())
+                    if entry.via is not None and entry not in kept.get(nr, ())
+                }
+                if not left_off:
+                    continue
+                strict = syscall_decision(diagrams, self.policy, arch, nr)
+                if strict == syscall_decision(diagrams, loose, arch, nr):
+                    continue
+                if diagrams.is_leaf(strict) and diagrams.value(strict) != self.default:
+                    continue
                 self.refuse(
-                    (index for index, _ in left_off),
-                    f"multiplexer_conditions: strict keeps these rules off {multiplexers} on "
+                    left_off,
+                    f"multiplexer_conditions: strict keeps these rules off {multiplexer} on "
                     f"{arch.name}, but libseccomp mirrors socket and IPC rules onto "
-                    f"{multiplexers} itself, without their argument conditions; write "
-                    f"'multiplexer_conditions: drop' (or leave {arch.name} out) to export",
+                    f"{multiplexer} itself, without their argument conditions, and a profile "
+                    f"can override the mirrors only with one action for the whole of "
+                    f"{multiplexer}; deny {multiplexer} by name, write "
+                    f"'multiplexer_conditions: drop', or leave {arch.name} out to export",
                 )
 
     # --- decisions per name -------------------------------------------------------------------
@@ -506,10 +539,15 @@ class _Writer:
         common = a[0] & b[0]
         return a[1] & common != b[1] & common
 
-    def reader_condition(self, conjunction: Conjunction) -> Condition | None:
-        """A conjunction as the reader reads it (32-bit when every architecture is)."""
-        width = 32 if self.narrow else 64
-        mask = self.width_mask
+    def reader_condition(
+        self, conjunction: Conjunction, narrow: bool | None = None
+    ) -> Condition | None:
+        """A conjunction as the reader reads it (32-bit when every architecture is), or as
+        libseccomp reads it on a 32-bit ABI (``narrow``: the low 32 bits of the argument,
+        of the mask and of the value)."""
+        narrow = self.narrow if narrow is None else narrow
+        width = 32 if narrow else 64
+        mask = _MASK32 if narrow else _MASK64
         parts: list[Condition] = []
         for item in conjunction:
             if item.op == "masked_eq":
@@ -524,10 +562,12 @@ class _Writer:
             return None
         return parts[0] if len(parts) == 1 else All(tuple(parts))
 
-    def read_back(self, candidate: Sequence[tuple[Action, Conjunction]]) -> int:
+    def read_back(
+        self, candidate: Sequence[tuple[Action, Conjunction]], narrow: bool | None = None
+    ) -> int:
         """What the reader makes of these entries for one system call: entries without
         conditions first, then the others in order, first match, else the default."""
-        conditions = [(self.reader_condition(c), a) for a, c in candidate]
+        conditions = [(self.reader_condition(c, narrow), a) for a, c in candidate]
         ordered = [e for e in conditions if e[0] is None] + [e for e in conditions if e[0]]
         return self.diagrams.first_match(ordered, self.default)
 
@@ -576,9 +616,43 @@ class _Writer:
             written = self.written_as_is(name, decision)
             if written is None:
                 written = self.cells(name, decision, rules)
+            self.check_low_words(name, decision, written, rules)
             into = multiplexed if name in MULTIPLEXERS else conditional
             into.extend(_Entry([name], action, args, set(rules)) for action, args in written)
         return [*unconditional.values(), *multiplexed, *conditional]
+
+    def check_low_words(
+        self,
+        name: str,
+        decision: int,
+        written: Sequence[tuple[Action, Conjunction]],
+        rules: set[int],
+    ) -> None:
+        """On x32 and MIPS n32 a call's registers are 64-bit (the model compares all of an
+        argument), but libseccomp compares only the low 32 bits of the argument, of the
+        mask and of the value there (the reader notes it). That changes nothing for the
+        calls whose arguments fit in 32 bits as long as every written comparison means
+        the same of them; a comparison of upper bits alone (a cell for values from 2**32)
+        would match them all. The entries read libseccomp's way must decide those calls as
+        the policy does."""
+        if self.narrow:
+            return  # the reader itself reads them so
+        truncating = [
+            arch
+            for arch in self.arches
+            if arch.bits == 32 and arch.argument_bits == 64 and name in arch.syscalls
+        ]
+        if not truncating:
+            return
+        if self.read_back(written, narrow=True) != self.diagrams.low_words(decision):
+            where = truncating[0].name
+            self.refuse(
+                rules,
+                f"{name!r}: libseccomp compares only the low 32 bits of arguments and values "
+                f"on {where}, and would read the entries this needs otherwise than the "
+                f"policy there, even for arguments below 2**32; compare with width: 32 (an "
+                f"int argument) or leave {where} out to export",
+            )
 
     # --- the profile --------------------------------------------------------------------------
 
@@ -657,12 +731,22 @@ def _mentions_ip(condition: Condition | None) -> bool:
     return any(_mentions_ip(part) for part in condition.conditions)
 
 
-def to_oci(policy: Policy, *, docker: bool = False) -> dict[str, object]:
+def to_oci(
+    policy: Policy, *, docker: bool = False, notes: list[str] | None = None
+) -> dict[str, object]:
     """The policy as an OCI (``docker=False``) or Docker profile, as a JSON-ready dict;
-    raises :class:`~seccomp_bpf.errors.ConversionError` where no profile means the same."""
-    return _Writer(policy, docker).write()
+    raises :class:`~seccomp_bpf.errors.ConversionError` where no profile means the same.
+    What the runtime does that the policy says otherwise (see the module docstring) is
+    appended to ``notes``."""
+    writer = _Writer(policy, docker)
+    profile = writer.write()
+    if notes is not None:
+        notes.extend(writer.notes)
+    return profile
 
 
-def to_oci_json(policy: Policy, *, docker: bool = False) -> str:
+def to_oci_json(
+    policy: Policy, *, docker: bool = False, notes: list[str] | None = None
+) -> str:
     """:func:`to_oci` as JSON text (two-space indentation, a final newline)."""
-    return json.dumps(to_oci(policy, docker=docker), indent=2) + "\n"
+    return json.dumps(to_oci(policy, docker=docker, notes=notes), indent=2) + "\n"

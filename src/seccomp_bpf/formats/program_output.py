@@ -56,3 +56,24 @@ def to_c(
 def to_hex(program: Program) -> str:
     """``code jt jf k`` per line, in hex, in instruction order."""
     return "".join(f"{i.code:04x} {i.jt:02x} {i.jf:02x} {i.k:08x}\n" for i in program)
+
+
+def render_program(
+    program: Program,
+    format: ProgramFormat,
+    *,
+    symbols: Symbols | None = None,
+    byteorder: ByteOrder = "little",
+) -> bytes:
+    """``program`` in ``format`` (see the module docstring); text formats are UTF-8."""
+    if format == "raw":
+        return program.to_bytes()
+    if format == "c":
+        return to_c(program, symbols=symbols, byteorder=byteorder).encode()
+    if format == "hex":
+        return to_hex(program).encode()
+    if format == "disasm":
+        from seccomp_bpf.bpf.disassembler import disassemble
+
+        return disassemble(program, symbols=symbols, byteorder=byteorder).encode()
+    raise ValueError(f"unknown format {format!r}; expected one of {', '.join(PROGRAM_FORMATS)}")

@@ -61,7 +61,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -70,7 +69,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from seccomp_bpf.arch import Arch, all_arches
-from seccomp_bpf.arch.constants import resolve_constant
+from seccomp_bpf.arch.constants import parse_integer, parse_value
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.policy.actions import KILL_PROCESS, Action
 from seccomp_bpf.policy.conditions import OPERATIONS, All, Any, Cmp, Condition, Not
@@ -122,8 +121,6 @@ _FLAG_BITS = {
     32: "wait_killable_recv",
 }
 
-_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -196,7 +193,7 @@ class _Document:
     def integer(self, node: Node, what: str) -> int:
         """A YAML integer, or text holding one (``"0x7fff"``, ``"-1"``)."""
         if isinstance(node, ScalarNode) and node.tag in (_INT, _STR):
-            number = _int_text(str(node.value))
+            number = parse_integer(str(node.value))
             if number is not None:
                 return number
         self.fail(node, f"{what} must be an integer")
@@ -212,45 +209,16 @@ class _Document:
     def value(self, node: Node, what: str) -> int:
         """An argument value: an integer, a constant name, or ``A|B|...`` of those."""
         if isinstance(node, ScalarNode) and node.tag == _INT:
-            number = _int_text(str(node.value))
+            number = parse_integer(str(node.value))
             if number is not None:
                 return number
         if not isinstance(node, ScalarNode) or node.tag != _STR:
             self.fail(node, f"{what} must be an integer or a constant name such as AF_INET")
         text = str(node.value)
-        numbers: list[int] = []
-        for part in text.split("|"):
-            token = part.strip()
-            piece = _int_text(token)
-            if piece is None and _IDENTIFIER.fullmatch(token):
-                piece = resolve_constant(token)
-            if piece is None:
-                self.fail(node, f"{what}: unknown constant {token!r}", snippet=text)
-            numbers.append(piece)
-        if len(numbers) == 1:
-            return numbers[0]
-        if any(n < 0 for n in numbers):
-            self.fail(
-                node, f"{what}: only non-negative values can be joined with '|'", snippet=text
-            )
-        result = 0
-        for number in numbers:
-            result |= number
-        return result
-
-
-def _int_text(text: str) -> int | None:
-    """``42``, ``-1``, ``0x7fff``, ``0o755``, ``0b101``, ``0755`` (octal, as YAML 1.1 reads it)."""
-    cleaned = text.strip()
-    if not cleaned:
-        return None
-    try:
-        return int(cleaned, 0)
-    except ValueError:
-        pass
-    if _OCTAL.match(cleaned):
-        return int(cleaned.replace("_", ""), 8)
-    return None
+        try:
+            return parse_value(text)
+        except ValueError as error:
+            self.fail(node, f"{what}: {error}", snippet=text)
 
 
 # --- conditions -------------------------------------------------------------------------------
@@ -444,6 +412,11 @@ class _Reader:
         for key in ("default_action", "bad_arch_action", "unknown_syscall_action"):
             if key in entries:
                 actions[key] = doc.action(entries[key][1], key)
+        if "bad_arch_action" not in entries:
+            self.notes.append(
+                "bad_arch_action is not given: calls of architectures the policy does not "
+                "list kill the process (kill_process)"
+            )
         texts: dict[str, str] = {}
         for key in ("name", "comment"):
             if key in entries:
@@ -541,13 +514,14 @@ class _Reader:
     def override_arches(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """Arches given by the caller instead of the file's; errors name them, not the file."""
         if not names:
-            raise PolicyError("no architecture given", source=self.doc.source)
+            raise PolicyError("no architecture given to use instead of the policy's")
         arches: list[Arch] = []
         for name in names:
             try:
                 expanded = expand_arch_name(name)
             except UnknownArchError as error:
-                raise PolicyError(str(error), source=self.doc.source) from None
+                message = f"architectures to use instead of the policy's: {error}"
+                raise PolicyError(message) from None
             for arch in expanded:
                 if all(arch.name != known.name for known in arches):
                     arches.append(arch)

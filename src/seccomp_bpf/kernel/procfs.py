@@ -61,3 +61,18 @@ def filter_count(
     """How many seccomp filters process ``pid`` has (``Seccomp_filters:``), or None when the
     kernel does not report it."""
     return _status_field(pid, "Seccomp_filters", proc_root)
+
+
+def read_memory(pid: int, address: int, size: int) -> bytes:
+    """``size`` bytes of process ``pid``'s memory at ``address``, read from
+    ``/proc/PID/mem`` (``proc(5)``: the reader needs ptrace access to ``pid``, which its
+    tracer has). Raises OSError when the range is not mapped (EIO) or the process is gone;
+    a short read (the end of a mapping) raises EIO too."""
+    fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.pread(fd, size, address)
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise OSError(5, f"process {pid}: {size} bytes at {address:#x} are not all readable")
+    return data

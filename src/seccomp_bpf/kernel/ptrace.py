@@ -20,7 +20,8 @@ filter has the index 0", but ``get_nth_filter`` (``kernel/seccomp.c``) counts
 ``count - filter_off`` filters back from the newest, which lands on the oldest for index 0;
 a test pins the kernel's behaviour.
 
-Like ``libc.py``, this module declares a C function with ``ctypes`` (glibc's ``ptrace``).
+glibc's ``ptrace`` is declared once, in :mod:`.tracer`; this module makes other requests
+with it.
 """
 
 from __future__ import annotations
@@ -28,38 +29,29 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno as errno_codes
-import functools
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel.libc import SockFilter
+from seccomp_bpf.kernel.tracer import (
+    PTRACE_DETACH,
+    PTRACE_EVENT_STOP,
+    PTRACE_INTERRUPT,
+    PTRACE_SEIZE,
+    WALL,
+    ptrace_function,
+)
 
 # <linux/ptrace.h>
-PTRACE_DETACH: Final = 17
-PTRACE_SEIZE: Final = 0x4206
-PTRACE_INTERRUPT: Final = 0x4207
 PTRACE_SECCOMP_GET_FILTER: Final = 0x420C
-PTRACE_EVENT_STOP: Final = 128
-# <linux/wait.h>: wait for any child, whether a clone child or not (a tracee is either).
-WALL: Final = 0x40000000
-
-
-@functools.cache
-def _ptrace_function() -> Callable[..., int]:
-    function = ctypes.CDLL(None, use_errno=True).ptrace
-    # long ptrace(enum __ptrace_request request, pid_t pid, void *addr, void *data): glibc's
-    # variadic wrapper passes these through unchanged for every request used here.
-    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-    function.restype = ctypes.c_long
-    return function
 
 
 def _ptrace(request: int, name: str, pid: int, addr: int = 0, data: int = 0) -> int:
     ctypes.set_errno(0)
-    result = int(_ptrace_function()(request, pid, addr or None, data or None))
+    result = int(ptrace_function()(request, pid, addr, data))
     if result == -1:
         code = ctypes.get_errno()
         raise KernelError(f"ptrace({name}, {pid})", code, _failure(name, pid, code))

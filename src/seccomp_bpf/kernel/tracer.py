@@ -33,7 +33,9 @@ Stops a tracer sees (``ptrace(2)``; ``status`` is the ``waitpid`` status, ``even
   be, and reports again when ``SIGCONT`` or another signal arrives.
 - No event: a signal-delivery stop; restarting with the signal delivers it.
 
-Like ``libc.py`` and ``ptrace.py``, this module declares C functions with ``ctypes``.
+Like ``libc.py``, this module declares C functions with ``ctypes``: glibc's ``ptrace``, the
+one binding of it (:func:`ptrace_function`; :mod:`.ptrace` and :mod:`.filter_watch` use it
+too).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from seccomp_bpf.errors import KernelError
 
 # <linux/ptrace.h>
 PTRACE_CONT: Final = 7
+PTRACE_SYSCALL: Final = 24
 PTRACE_DETACH: Final = 17
 PTRACE_GETEVENTMSG: Final = 0x4201
 PTRACE_SEIZE: Final = 0x4206
@@ -113,7 +116,7 @@ GROUP_STOP_SIGNALS: Final = frozenset(
 
 
 @functools.cache
-def _ptrace_function() -> Callable[..., int]:
+def ptrace_function() -> Callable[..., int]:
     function = ctypes.CDLL(None, use_errno=True).ptrace
     # long ptrace(enum __ptrace_request request, pid_t pid, void *addr, void *data): glibc's
     # variadic wrapper passes these through unchanged for the requests used here. addr and
@@ -142,19 +145,19 @@ def _failure(name: str, pid: int, code: int) -> KernelError:
 def seize(pid: int, options: int = TRACE_OPTIONS) -> None:
     """``PTRACE_SEIZE`` process ``pid`` with ``options``; it keeps running."""
     ctypes.set_errno(0)
-    if _ptrace_function()(PTRACE_SEIZE, pid, 0, options) == -1:
+    if ptrace_function()(PTRACE_SEIZE, pid, 0, options) == -1:
         raise _failure("PTRACE_SEIZE", pid, ctypes.get_errno())
 
 
 def interrupt(pid: int) -> bool:
     """``PTRACE_INTERRUPT``: make tracee ``pid`` stop (it reports ``PTRACE_EVENT_STOP``);
     False when it is gone."""
-    return _ptrace_function()(PTRACE_INTERRUPT, pid, 0, 0) == 0
+    return ptrace_function()(PTRACE_INTERRUPT, pid, 0, 0) == 0
 
 
 def detach(pid: int, sig: int = 0) -> bool:
     """``PTRACE_DETACH`` a stopped tracee, delivering ``sig``; False when it is gone."""
-    return _ptrace_function()(PTRACE_DETACH, pid, 0, sig) == 0
+    return ptrace_function()(PTRACE_DETACH, pid, 0, sig) == 0
 
 
 class Tracer:
@@ -168,7 +171,7 @@ class Tracer:
     """
 
     def __init__(self) -> None:
-        self._call = _ptrace_function()
+        self._call = ptrace_function()
         self._info = ctypes.create_string_buffer(SYSCALL_INFO_SIZE)
         self._info_address = ctypes.addressof(self._info)
         self._message = ctypes.c_ulong()
@@ -185,6 +188,15 @@ class Tracer:
         if self._call(PTRACE_CONT, pid, 0, sig) == 0:
             return True
         self._check("PTRACE_CONT", pid)
+        return False
+
+    def restart_to_syscall(self, pid: int, sig: int = 0) -> bool:
+        """``PTRACE_SYSCALL``: resume tracee ``pid``, delivering ``sig``, until the entry or
+        the exit of its next system call (a stop with ``SIGTRAP | 0x80`` under
+        ``PTRACE_O_TRACESYSGOOD``)."""
+        if self._call(PTRACE_SYSCALL, pid, 0, sig) == 0:
+            return True
+        self._check("PTRACE_SYSCALL", pid)
         return False
 
     def listen(self, pid: int) -> bool:

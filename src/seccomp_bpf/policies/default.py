@@ -37,9 +37,20 @@ def builtin_policy_text(name: str = "default") -> str:
     return resources.files(__package__).joinpath(file).read_text(encoding="utf-8")
 
 
-def default_policy(arches: Sequence[str] | None = None) -> Policy:
-    """The built-in default policy, for its own arches (``native+compat``) or ``arches``."""
+def default_policy(arches: str | Sequence[str] | None = None) -> Policy:
+    """The built-in default policy, for its own arches (``native+compat``) or ``arches``
+    (one name such as ``"aarch64"`` or ``"x86_64+compat"``, or several)."""
+    if isinstance(arches, str):
+        arches = (arches,)
     return _default_policy(tuple(arches) if arches is not None else None)
+
+
+def builtin_policy(name: str, arches: str | Sequence[str] | None = None) -> Policy:
+    """The built-in policy ``name`` (:data:`BUILTIN_POLICIES`), for its own arches or
+    ``arches``."""
+    if name not in BUILTIN_POLICIES:
+        raise PolicyError(f"no built-in policy {name!r} (built-in: {', '.join(BUILTIN_POLICIES)})")
+    return default_policy(arches)
 
 
 @functools.cache

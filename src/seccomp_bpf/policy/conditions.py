@@ -270,7 +270,9 @@ class Not:
         return not self.condition.holds(args, ip)
 
     def __str__(self) -> str:
-        return f"!{self.condition}"
+        inner = self.condition
+        # All and Any print their own parentheses; a comparison needs them ("!(a == 0)")
+        return f"!({inner})" if isinstance(inner, Cmp) else f"!{inner}"
 
 
 Condition: TypeAlias = Union[Cmp, All, Any, Not]  # noqa: UP007 - All/Any/Not are defined above

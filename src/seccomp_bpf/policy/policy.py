@@ -254,11 +254,12 @@ class Policy:
     ) -> Policy:
         """Read an OCI runtime-spec or Docker JSON profile (see :mod:`seccomp_bpf.formats.oci`)."""
         from seccomp_bpf.formats.oci import load_oci_policy
+        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
         if isinstance(text_or_path, os.PathLike):
             path = os.fspath(text_or_path)
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
+            with open(path, "rb") as stream:
+                text = decode_policy_bytes(stream.read(), path)
             source = source or path
         else:
             text = text_or_path

@@ -74,6 +74,14 @@ CLONE_NAMESPACE_FLAGS: Final = (
     "CLONE_NEWNET",
 )
 
+# clone3(struct clone_args *, size) takes its flags in memory, out of a filter's reach
+# (kernel/fork.c): allowed, it creates every namespace clone's rule refuses. C libraries
+# (glibc 2.34 and later) fall back to clone when it fails with ENOSYS. The profiler's filter
+# answers it so while it records (a program then shows the clone calls it makes instead,
+# with their flags), and the generated policy does the same.
+FALLBACKS: Final = {"clone3": "clone"}
+"""Calls answered with ENOSYS, and the older call C libraries then make instead."""
+
 # arch/s390/Kconfig selects CLONE_BACKWARDS2: clone(newsp, flags, ...) (kernel/fork.c).
 _CLONE_BACKWARDS2: Final = frozenset({"s390", "s390x"})
 # ABIs whose mmap is old_mmap(struct mmap_arg_struct *): arch/x86/entry/syscalls/syscall_32.tbl,
@@ -323,3 +331,13 @@ def _read_part(part: Condition) -> tuple[ArgumentSpec, frozenset[int]] | None:
             return None
         return ArgumentSpec("", part.arg, part.width, kind="flags", bits=part.value), frozenset()
     return None
+
+
+def flags_spec(syscall: str, arch: Arch) -> ArgumentSpec | None:
+    """The default ``flags`` spec of ``syscall`` on ``arch`` (``clone``'s namespace bits, in
+    its second argument on s390), or None when it has none there."""
+    nr = arch.syscall_number(syscall)
+    if nr is None:
+        return None
+    found = resolve_specs(default_specs([syscall]), arch).get(nr, ())
+    return next((spec for spec in found if spec.kind == "flags"), None)

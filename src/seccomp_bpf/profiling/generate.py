@@ -13,6 +13,12 @@ The policy:
 
   1. the ``--deny`` names (and the denied names of merged policies), with the default
      action: never allowed, even when seen;
+     then ``clone3`` with ``errno(ENOSYS)`` where ``clone`` is allowed
+     (:data:`~.arguments.FALLBACKS`): its flags are in memory, where a filter cannot read
+     them, and C libraries make a ``clone`` instead, whose flags the rule on ``clone``
+     checks (the profiler's own filter answers ``clone3`` so while it records, so the run
+     shows those ``clone`` calls; a ``clone3`` an earlier policy allowed becomes a
+     ``clone`` without namespace flags);
   2. one rule per call whose arguments were recorded, allowing the values seen
      (:mod:`.arguments`);
   3. one rule per group of :mod:`seccomp_bpf.policies.groups` (``@basic-io``,
@@ -40,7 +46,7 @@ from __future__ import annotations
 import functools
 import operator
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -49,7 +55,7 @@ from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policies.groups import GROUPS, get_group
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, All, Condition, Policy, Rule
 from seccomp_bpf.policy.resolution import name_is_on, unknown_name_message
-from seccomp_bpf.profiling.arguments import ArgumentSpec, describe_value
+from seccomp_bpf.profiling.arguments import FALLBACKS, ArgumentSpec, describe_value, flags_spec
 from seccomp_bpf.profiling.merge import EarlierRun, read_generated
 from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace, command_text, machine_text
 
@@ -297,13 +303,21 @@ def generate(
             if source not in seen.sources:
                 seen.sources.append(source)
 
-    for key in expand_names(allow, arches, "--allow"):
+    explicit = expand_names(allow, arches, "--allow")
+    for key in explicit:
         everywhere(key, "--allow", "--allow")
     for key in ALWAYS_ALLOWED:
         everywhere(key, "always allowed")
     for key in trace.unrecorded:
         everywhere(key, "notify base set")
+    for by_abi in calls.values():
+        for seen in by_abi.values():
+            if not seen.count and not seen.sources:
+                seen.sources.append("notify base set")  # let through unseen, flags checked
     denied.update(expand_names(deny, arches, "--deny"))
+    fallbacks = _fall_back(
+        calls, at, denied=denied, explicit=set(explicit), arches=arches, arguments=arguments
+    )
 
     rules: list[Rule] = []
     notes: list[RuleNote] = []
@@ -315,6 +329,15 @@ def generate(
             for k in ordered
         ]
         notes.append(RuleNote("denied (--deny): never allowed, even when seen", _wrap(texts)))
+    if fallbacks:
+        rules.append(Rule(tuple(fallbacks), ERRNO("ENOSYS")))
+        older = ", ".join(str(FALLBACKS[str(key)]) for key in fallbacks)
+        newer = ", ".join(map(str, fallbacks))
+        notes.append(
+            RuleNote(
+                _shorten(f"{newer}: fails with ENOSYS (flags in memory): C libraries use {older}")
+            )
+        )
 
     free: dict[tuple[str, tuple[str, ...] | None], list[SyscallKey]] = {}
     for key in sorted(calls, key=_key_order):
@@ -396,6 +419,38 @@ def generate(
     return GeneratedPolicy(
         policy, tuple(notes), header, trace, tuple(run.source for run in earlier)
     )
+
+
+def _fall_back(
+    calls: dict[SyscallKey, dict[str, _Seen]],
+    at: Callable[[SyscallKey, str], _Seen],
+    *,
+    denied: set[SyscallKey],
+    explicit: set[SyscallKey],
+    arches: Sequence[Arch],
+    arguments: bool,
+) -> list[SyscallKey]:
+    """The calls of :data:`FALLBACKS` that must fail with ENOSYS; each is taken out of
+    ``calls``, and where it was allowed the older call is allowed instead (without its
+    flags spec's bits, or as recorded)."""
+    chosen: list[SyscallKey] = []
+    for newer, older in FALLBACKS.items():
+        if newer in explicit or newer in denied:
+            continue  # allowed or denied as asked
+        for abi in calls.pop(newer, {}):
+            arch = get_arch(abi)
+            if older not in arch.syscalls:
+                continue
+            seen = at(older, abi)
+            seen.sources.append(f"for {newer}")
+            spec = flags_spec(older, arch)
+            if arguments and spec is not None:
+                _add_specs(seen, [(spec, frozenset())])
+            else:
+                seen.free = True
+        if older in calls and older not in denied and any(newer in a.syscalls for a in arches):
+            chosen.append(newer)
+    return chosen
 
 
 def _partition(

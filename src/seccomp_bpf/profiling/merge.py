@@ -9,7 +9,8 @@ What can be merged is what :mod:`.generate` writes; anything else is refused, na
   those values;
 - either of them limited to some ABIs (``arches:`` on the rule): on those ABIs only;
 - a rule with any other action, no condition and no ``arches``: its calls are denied
-  (``--deny``).
+  (``--deny``), but for ``clone3`` failing with ``errno(ENOSYS)``, which the new policy
+  writes again.
 
 Counts are not kept in a policy (only in its comments), so the calls of an earlier run count
 0 in the new one; the frequency profile (``--frequency``) is the new run's.
@@ -20,9 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy import ActionKind, NumberRange, Policy
+from seccomp_bpf.policy import ERRNO, ActionKind, NumberRange, Policy
 from seccomp_bpf.policy.resolution import rule_label
-from seccomp_bpf.profiling.arguments import ArgumentSpec, condition_specs, default_specs
+from seccomp_bpf.profiling.arguments import (
+    FALLBACKS,
+    ArgumentSpec,
+    condition_specs,
+    default_specs,
+)
 from seccomp_bpf.profiling.trace import SyscallKey
 
 
@@ -57,6 +63,8 @@ def read_generated(policy: Policy) -> EarlierRun:
             raise _refused(index, policy, "a rule on a range of numbers")
         if rule.audit_arches is not None:
             raise _refused(index, policy, "a rule limited to some AUDIT_ARCH values")
+        if rule.action == ERRNO("ENOSYS") and set(syscalls) <= set(FALLBACKS):
+            continue  # clone3 failing with ENOSYS: the new policy says so again
         if rule.action.kind is not ActionKind.ALLOW:
             if rule.when is not None or rule.arches is not None:
                 raise _refused(index, policy, "a rule that denies on a condition or some ABIs")

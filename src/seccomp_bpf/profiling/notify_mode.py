@@ -11,12 +11,15 @@ command may itself use ptrace (a debugger) or be traced.
 
 The base set costs nothing at run time (the kernel's action cache skips the filter for
 them) but is not seen: it is written into the policy unconditionally, and neither counted
-nor checked (``clone``'s flags included). It holds:
+nor checked, but for ``clone``, which the filter lets through only without namespace flags
+(the others are recorded, with their flags), so that the policy allows what was seen of it
+and no more. It holds:
 
 - the calls nearly every program makes most: ``read``, ``write``, ``close``, ``futex``;
 - those a notification cannot usefully stop: ``rt_sigreturn`` and ``sigreturn`` (the return
   from a signal handler), ``restart_syscall``;
-- the calls that create processes and threads: ``fork``, ``vfork``, ``clone``, ``clone3``.
+- the calls that create processes and threads: ``fork``, ``vfork``, ``clone`` (without
+  namespace flags).
   A notified call waits for the recorder, and a signal that arrives before the recorder has
   taken the notification interrupts the wait: the call then fails with ``EINTR`` when the
   signal's handler lacks ``SA_RESTART`` (``seccomp_do_user_notification``,
@@ -26,8 +29,11 @@ nor checked (``clone``'s flags included). It holds:
   end, give up ("Cannot fork"). Other calls can fail so too, as slow calls do; programs that
   handle signals retry them or use ``SA_RESTART``.
 
+``clone3``, whose flags are in memory, fails with ENOSYS, as in ptrace mode and under the
+generated policy (:data:`~.arguments.FALLBACKS`): C libraries make a ``clone`` instead.
+
 The frequency profile of this mode therefore lacks the base set; ptrace mode counts
-everything, and records ``clone``'s flags.
+everything.
 
 Caveats of ``CONTINUE`` (``seccomp_unotify(2)``): the kernel reads the call's memory
 arguments again after the answer, so a profile never looks at them (only registers, which
@@ -47,7 +53,8 @@ from seccomp_bpf.arch import Arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.kernel.notify_stream import NotificationStream
 from seccomp_bpf.policies.groups import select as select_names
-from seccomp_bpf.policy import ALLOW, USER_NOTIF, Policy, Rule
+from seccomp_bpf.policy import ALLOW, ERRNO, USER_NOTIF, Condition, Policy, Rule
+from seccomp_bpf.profiling.arguments import FALLBACKS, flags_spec
 from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
 from seccomp_bpf.run.notified_child import NotifiedChild, start_notified, thread_group
 
@@ -63,9 +70,12 @@ BASE_SET: Final = (
     "fork",
     "vfork",
     "clone",
-    "clone3",
 )
 """Allowed by the learning filter without a notification (see the module docstring)."""
+
+WITHOUT_FLAGS: Final = ("clone",)
+"""Calls of :data:`BASE_SET` allowed so only without their ``flags`` spec's bits
+(:func:`~.arguments.flags_spec`): with them, they are notified and recorded."""
 
 
 def base_set(arches: Sequence[Arch]) -> tuple[str, ...]:
@@ -74,11 +84,28 @@ def base_set(arches: Sequence[Arch]) -> tuple[str, ...]:
 
 
 def learning_policy(arches: Sequence[Arch]) -> Policy:
-    """The filter the command runs under: the base set allowed, everything else (unknown
-    numbers and other ABIs included) notified."""
+    """The filter the command runs under: the fallbacks fail with ENOSYS, the base set is
+    allowed (:data:`WITHOUT_FLAGS` only without those flags), everything else (unknown
+    numbers and other ABIs included) is notified."""
+    rules: list[Rule] = []
+    fallbacks = tuple(name for name in FALLBACKS if any(name in a.syscalls for a in arches))
+    if fallbacks:
+        rules.append(Rule(fallbacks, ERRNO("ENOSYS")))
+    for name in WITHOUT_FLAGS:
+        by_condition: dict[Condition, list[str]] = {}
+        for arch in arches:
+            spec = flags_spec(name, arch)
+            condition = spec.condition(()) if spec is not None else None
+            if condition is not None:
+                by_condition.setdefault(condition, []).append(arch.name)
+        for condition, names in by_condition.items():
+            limit = tuple(names) if len(by_condition) > 1 else None
+            rules.append(Rule((name,), ALLOW, condition, arches=limit))
+    rest = tuple(name for name in base_set(arches) if name not in WITHOUT_FLAGS)
+    rules.append(Rule(rest, ALLOW))
     return Policy(
         default_action=USER_NOTIF,
-        rules=(Rule(base_set(arches), ALLOW),),
+        rules=tuple(rules),
         arches=tuple(arch.name for arch in arches),
         bad_arch_action=USER_NOTIF,
         name="seccomp-bpf profile --mode notify",

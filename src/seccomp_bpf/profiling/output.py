@@ -11,7 +11,7 @@ import dataclasses
 import json
 
 from seccomp_bpf.formats.yaml_writer import to_yaml
-from seccomp_bpf.policy import KILL_THREAD, ActionKind, Rule
+from seccomp_bpf.policy import Rule
 from seccomp_bpf.profiling.generate import GeneratedPolicy
 from seccomp_bpf.profiling.trace import SyscallTrace
 
@@ -46,45 +46,42 @@ def policy_yaml(generated: GeneratedPolicy) -> str:
 
 
 def policy_oci(generated: GeneratedPolicy) -> tuple[str, list[str]]:
-    """The policy as an OCI runtime-spec profile (JSON), and what had to change for it.
+    """The policy as an OCI runtime-spec profile (JSON), and what differs from the YAML.
 
     An OCI profile's entries name a call for every architecture at once: generate the policy
     with ``per_abi=False``, or the writer refuses a call allowed on some ABIs only.
 
-    runc leaves libseccomp's bad-architecture action, which kills the thread: the profile
-    says so too (``kill_thread``). Numbers without a name cannot be written: they are left
-    out, and a call made with them then gets the profile's default action. On ABIs with
-    ``socketcall``/``ipc`` (i386), libseccomp mirrors a rule on ``socket`` onto the
-    multiplexer by itself, where its argument conditions cannot apply: such a rule is written
-    without them (the YAML policy keeps them on the ABIs where they work).
+    The profile's default action is the policy's, ``errno(EPERM)``, as for every call the
+    YAML does not list: a profile has no field for the numbers no table knows (the YAML's
+    ``errno(ENOSYS)``), and making ENOSYS its default would list every other call with
+    EPERM, and the complement of every argument rule, one entry per value (runc answers
+    ENOSYS itself for calls newer than the profile). ``clone3`` fails with ENOSYS in both.
+    Numbers without a name cannot be written: they are left out, and a call made with them
+    then gets the default action. What the runtime does otherwise (runc kills the thread for
+    a call of another architecture) is said too. Argument rules stay: libseccomp mirrors a
+    rule on ``socket`` onto ``socketcall`` without its conditions, which is the YAML's
+    ``multiplexer_conditions: drop``.
     """
     from seccomp_bpf.formats.oci_writer import to_oci_json
 
     policy = generated.policy
     changes: list[str] = []
-    if policy.bad_arch_action.kind is not ActionKind.KILL_THREAD:
-        changes.append("calls of other architectures kill the thread (what runc does)")
-        policy = dataclasses.replace(policy, bad_arch_action=KILL_THREAD)
-    arches = policy.resolved_arches()
+    if policy.unknown_syscall_action is not None:
+        changes.append(
+            "numbers no table knows get errno(EPERM) as every call not listed (a profile has "
+            "no field for them; runc answers ENOSYS for calls newer than the profile names)"
+        )
     rules: list[Rule] = []
     for rule in policy.rules:
         names = tuple(s for s in rule.syscalls if isinstance(s, str))
-        multiplexed = [
-            name for name in names if any(name in a.socketcall or name in a.ipc for a in arches)
-        ]
-        if rule.when is not None and multiplexed:
-            changes.append(
-                f"{', '.join(multiplexed)} allowed whatever the arguments: libseccomp mirrors "
-                "it onto socketcall/ipc, where its conditions cannot apply"
-            )
-            rule = dataclasses.replace(rule, when=None)
         dropped = [str(s) for s in rule.syscalls if not isinstance(s, str)]
         if dropped:
             changes.append("system call numbers without a name left out: " + ", ".join(dropped))
         if names:
             rules.append(dataclasses.replace(rule, syscalls=names))
-    policy = dataclasses.replace(policy, rules=tuple(rules), multiplexer_conditions="error")
-    return to_oci_json(policy), changes
+    policy = dataclasses.replace(policy, rules=tuple(rules), unknown_syscall_action=None)
+    text = to_oci_json(policy, notes=changes)
+    return text, changes
 
 
 def frequency_json(trace: SyscallTrace) -> str:

@@ -32,10 +32,16 @@ from dataclasses import dataclass
 from typing import Final
 
 from seccomp_bpf.arch import Arch, dispatched_arch, get_arch, native_arch
-from seccomp_bpf.bpf import opcodes as op
-from seccomp_bpf.bpf.instruction import Program, ret
+from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, KernelError
-from seccomp_bpf.profiling.arguments import ArgumentSpec, default_specs, parse_spec, resolve_specs
+from seccomp_bpf.profiling.arguments import (
+    FALLBACKS,
+    ArgumentSpec,
+    default_specs,
+    flags_spec,
+    parse_spec,
+    resolve_specs,
+)
 from seccomp_bpf.profiling.recorder import (
     RecorderConfig,
     error_from,
@@ -64,6 +70,12 @@ class Progress:
             f"{self.processes} process{'' if self.processes == 1 else 'es'}, "
             f"{self.threads} thread{'' if self.threads == 1 else 's'}"
         )
+
+
+def fallbacks_on(arches: Iterable[Arch]) -> list[str]:
+    """The calls of :data:`~.arguments.FALLBACKS` some of ``arches`` has."""
+    chosen = list(arches)
+    return [name for name in FALLBACKS if any(name in arch.syscalls for arch in chosen)]
 
 
 def profiled_arches() -> tuple[Arch, ...]:
@@ -104,8 +116,20 @@ def _tables(
 
 def _program(mode: str, arches: tuple[Arch, ...]) -> Program:
     if mode == "ptrace":
-        # One instruction: every call, of every ABI, stops for the tracer.
-        return Program([ret(op.SECCOMP_RET_TRACE)])
+        # Every call, of every ABI, stops for the tracer, but clone3 fails with ENOSYS
+        # (arguments.FALLBACKS): the command records the clone calls it makes instead.
+        from seccomp_bpf.compiler import compile_policy
+        from seccomp_bpf.policy import ERRNO, TRACE, Policy, Rule
+
+        fallbacks = tuple(fallbacks_on(arches))
+        tracing = Policy(
+            default_action=TRACE(),
+            rules=(Rule(fallbacks, ERRNO("ENOSYS")),) if fallbacks else (),
+            arches=tuple(arch.name for arch in arches),
+            bad_arch_action=TRACE(),
+            name="seccomp-bpf profile --mode ptrace",
+        )
+        return compile_policy(tracing)
     from seccomp_bpf.kernel.notify import require_user_notif
     from seccomp_bpf.profiling.notify_mode import learning_program
 
@@ -301,9 +325,23 @@ def _trace(
         by_spec[spec] = by_spec.get(spec, frozenset()) | frozenset(values)
     unrecorded: tuple[str, ...] = ()
     if mode == "notify":
-        from seccomp_bpf.profiling.notify_mode import base_set
+        from seccomp_bpf.profiling.notify_mode import WITHOUT_FLAGS, base_set
 
         unrecorded = base_set(arches)
+        for name in WITHOUT_FLAGS:
+            # Let through unseen only without its flags: when those are recorded, it counts
+            # as made with none of them (and with those recorded when it was notified).
+            for arch in arches:
+                nr, spec = arch.syscall_number(name), flags_spec(name, arch)
+                if nr is None or spec is None or arch.name not in counts:
+                    continue  # (an ABI that made no call is not added to the policy)
+                recorded = spec_of.get((arch.audit_arch, nr, spec.index))
+                if recorded is None:
+                    continue
+                counts.setdefault(arch.name, {}).setdefault(name, 0)
+                by_spec = arguments.setdefault(arch.name, {}).setdefault(name, {})
+                by_spec[recorded] = by_spec.get(recorded, frozenset())
+                unrecorded = tuple(n for n in unrecorded if n != name)
     processes = message.get("processes")
     threads = message.get("threads")
     return SyscallTrace(

@@ -33,7 +33,9 @@ def _sort_key(key: SyscallKey) -> tuple[int, str, int]:
 class SyscallTrace:
     """The system calls of a command and of every process and thread it started.
 
-    - ``counts``: ABI name -> call -> how many times it was made.
+    - ``counts``: ABI name -> call -> how many times it was made (0: let through unseen
+      only with the argument values recorded for it, ``clone`` without namespace flags in
+      ``--mode notify``).
     - ``arguments``: ABI name -> call -> :class:`ArgumentSpec` -> the values seen (after
       the spec's mask), for the calls whose arguments were recorded.
     - ``unrecorded``: calls the filter allowed without telling the profiler (the base set
@@ -73,7 +75,7 @@ class SyscallTrace:
     @property
     def distinct(self) -> int:
         """Distinct (ABI, call) pairs recorded."""
-        return sum(len(calls) for calls in self.counts.values())
+        return sum(1 for calls in self.counts.values() for count in calls.values() if count)
 
     def syscalls(self, arch: str | None = None) -> tuple[SyscallKey, ...]:
         """The calls made on ``arch`` (on any ABI when None), names first, sorted."""
@@ -89,7 +91,7 @@ class SyscallTrace:
         most frequent first. Calls without a name are left out (the compiler weighs names)."""
         arches: dict[str, dict[str, int]] = {}
         for arch, calls in self.counts.items():
-            named = [(key, count) for key, count in calls.items() if isinstance(key, str)]
+            named = [(k, count) for k, count in calls.items() if isinstance(k, str) and count]
             if named:
                 named.sort(key=lambda item: (-item[1], item[0]))
                 arches[arch] = dict(named)
