@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule, Sandbox
 from seccomp_bpf.run.subprocess import Popen, run
 
 pytestmark = [
@@ -70,11 +70,32 @@ def test_the_default_policy_applies_without_one() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
-def test_popen_is_the_command_itself() -> None:
-    with Popen(["sh", "-c", "echo $$"], stdout=subprocess.PIPE, text=True) as process:
-        output, _ = process.communicate(timeout=30)
-    assert output == f"{process.pid}\n"
-    assert process.args == ["sh", "-c", "echo $$"]
+def test_popen_is_the_command_itself_without_a_pid_namespace() -> None:
+    for sandbox in (Sandbox(share_pid=True), Sandbox(namespaces=False)):
+        with Popen(
+            ["sh", "-c", "echo $$"], sandbox=sandbox, stdout=subprocess.PIPE, text=True
+        ) as process:
+            output, _ = process.communicate(timeout=30)
+        assert output == f"{process.pid}\n"
+        assert process.args == ["sh", "-c", "echo $$"]
+
+
+def test_popen_stands_in_for_the_command_in_its_pid_namespace() -> None:
+    # The command is PID 2 of its namespace (init is 1); the Popen's process passes signals
+    # on and ends as the command ends.
+    code = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(9))\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    with Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "2\n"
+        process.terminate()
+        assert process.wait(timeout=20) == 9
+    with Popen([PYTHON, "-c", "import os; os.kill(os.getpid(), 15)"]) as process:
+        assert process.wait(timeout=20) == -signal.SIGTERM
 
 
 def test_statuses_are_those_of_subprocess() -> None:

@@ -155,6 +155,12 @@ def _sets() -> tuple[libc.CapUserHeader, ctypes.Array[libc.CapUserData]]:
     return header, data
 
 
+def effective_capabilities() -> frozenset[int]:
+    """The effective set of the calling thread (one ``capget``)."""
+    _, data = _sets()
+    return _bits(word.effective for word in data)
+
+
 def capabilities() -> CapabilitySets:
     """The five capability sets of the calling thread."""
     _, data = _sets()
