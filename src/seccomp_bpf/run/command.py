@@ -241,7 +241,7 @@ def prepare(
         wanted = sandbox if sandbox is not None and sandbox is not True else None
         if wanted is None and policy is not None:
             wanted = policy.sandbox
-        plan = plan_sandbox(wanted)
+        plan = plan_sandbox(wanted, executable=found)
     return PreparedRun(
         tuple(argv), found, program, policy, log, spec_allow, arches, plan, show_layers
     )

@@ -28,7 +28,8 @@ What travels back, on a ``SOCK_SEQPACKET`` socket pair (``seccomp-bpf run``'s en
 ``SO_PASSCRED``, so each message carries its sender's pid as ``seccomp-bpf run`` sees it,
 inside a PID namespace or not, ``unix(7)``):
 
-- ``H``: the command says hello; its pid (from the credentials) is what signals go to;
+- ``H`` with a pidfd of the command (``SCM_RIGHTS``): its pid (from the credentials) and a
+  handle on it that stays its own, where signals go;
 - ``N<n>``: the descriptor number its seccomp listener will get (supervised runs only);
 - ``L`` with the listener (``SCM_RIGHTS``), once the filter is installed;
 - ``E<json>``: a failure before ``execve``: the exit status to use, and the error;
@@ -254,9 +255,11 @@ class Started:
             self.bootstrap_sendmsg_pending = False
             return False
         tag, body = message[:1], message[1:]
-        if tag == b"H":
+        if tag == b"H" and fds:
+            # The command's own pidfd: it refers to the command even once the command has
+            # ended and its pid is used again, where pidfd_open(pid) could not tell.
             self.pid = sender
-            self.pidfd = os.pidfd_open(sender)
+            self.pidfd = fds.pop(0)
         elif tag == b"N":
             self._predicted = int(body)
         elif tag == b"E":
@@ -555,7 +558,9 @@ def _command(
             if plan.namespaces and not in_pid_namespace:
                 plan = _own_namespaces(plan, control, report)
         if control is not None:
-            control.send(b"H")
+            own = os.pidfd_open(os.getpid())
+            socket.send_fds(control, [b"H"], [own])
+            os.close(own)
         signal.pthread_sigmask(signal.SIG_SETMASK, launch.mask)
         for number in _PYTHON_IGNORED:
             signal.signal(number, signal.SIG_DFL)

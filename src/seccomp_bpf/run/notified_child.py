@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -80,21 +81,32 @@ def exit_status(status: int) -> int:
 def forward(pid: int, pidfd: int, own_group: bool, signo: int, code: int) -> None:
     """Pass signal ``signo`` (with ``si_code`` ``code``) that reached this process on to the
     command ``pid``; see the module docstring."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    # The command's group is named by its pid, which is its own only while it runs.
+    group = own_group and _running(pidfd)
+    with contextlib.suppress(OSError):  # the command is gone
         if signo == signal.SIGTSTP:
-            if own_group:
+            if group:
                 os.killpg(pid, signal.SIGSTOP)
             os.kill(os.getpid(), signal.SIGSTOP)  # as the terminal meant; resumed by SIGCONT
         elif signo == signal.SIGCONT:
-            if own_group:
+            if group:
                 os.killpg(pid, signal.SIGCONT)
         elif code == SI_KERNEL:
-            if own_group:
+            if group:
                 os.killpg(pid, signo)
             elif not _same_group(pid):
                 signal.pidfd_send_signal(pidfd, signo)
         else:
             signal.pidfd_send_signal(pidfd, signo)
+
+
+def _running(pidfd: int) -> bool:
+    """Whether the process of ``pidfd`` has not ended (a pidfd is readable once it has)."""
+    if pidfd < 0:
+        return False
+    ready = select.poll()
+    ready.register(pidfd, select.POLLIN)
+    return not ready.poll(0)
 
 
 def _same_group(pid: int) -> bool:

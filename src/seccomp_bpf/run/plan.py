@@ -247,11 +247,14 @@ def plan_sandbox(
     cwd: str | None = None,
     environ: Mapping[str, str] | None = None,
     in_process: bool = False,
+    executable: str | None = None,
 ) -> SandboxPlan:
     """Decide what to do for ``sandbox`` (the defaults when None) in this environment.
 
     ``in_process`` plans for the calling process itself (:func:`seccomp_bpf.install`): no
-    namespaces. Raises :class:`SandboxError` for a granted path that does not exist, and
+    namespaces. ``executable``, the file the command is run from, is granted read and
+    execute (and bound into the sandbox when it lives in ``/tmp`` or ``/run``). Raises
+    :class:`SandboxError` for a granted path that does not exist, and
     :class:`LayerUnavailableError` for a required layer the kernel lacks, or TCP rules
     without Landlock ABI 4.
     """
@@ -312,6 +315,12 @@ def plan_sandbox(
             writable.append(resolved)
         else:
             read_only.append(resolved)
+
+    if executable is not None:
+        command = os.path.normpath(os.path.join(cwd, executable))
+        grants.append(Grant(command, RIGHTS["rox"], "the command"))
+        if any(_holds(directory, command) for directory in PRIVATE_DIRECTORIES):
+            read_only.append(command)
 
     keep: frozenset[int] | None = frozenset()
     if sandbox.keeps_all_capabilities:

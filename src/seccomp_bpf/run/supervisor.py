@@ -330,7 +330,10 @@ def run_with_reports(
     require_user_notif()
     if executable is None:
         executable = find_executable(argv[0])
-    plan = sandbox if isinstance(sandbox, SandboxPlan) else plan_sandbox(sandbox or policy.sandbox)
+    if isinstance(sandbox, SandboxPlan):
+        plan = sandbox
+    else:
+        plan = plan_sandbox(sandbox or policy.sandbox, executable=executable)
     for line in plan.notes:
         note(line)
     supervisor = _Supervisor(policy, source or policy.source, stream or sys.stderr)
