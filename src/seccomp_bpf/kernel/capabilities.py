@@ -201,8 +201,8 @@ def keep_only(kept: Iterable[int] = ()) -> None:
             "capset", errno_codes.EPERM, f"cannot keep {names}: this process does not have it"
         )
     for number in range(last_capability() + 1):
-        if number in keep:
-            continue
+        if number in keep or libc.prctl(PR_CAPBSET_READ, number).value == 0:
+            continue  # kept, or not in the bounding set already (dropping needs CAP_SETPCAP)
         result = libc.prctl(PR_CAPBSET_DROP, number)
         if result.failed and result.errno != errno_codes.EINVAL:  # EINVAL: no such capability
             raise KernelError(f"prctl(PR_CAPBSET_DROP, {capability_name(number)})", result.errno)

@@ -94,5 +94,16 @@ def map_own_ids(uid: int, gid: int) -> None:
     same numbers inside, so that files keep their owner and programs see their own IDs.
     ``setgroups`` is denied first, as the kernel requires of a process without privileges."""
     _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
+    try:
+        _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
+    except KernelError as error:
+        if uid == 0 and error.errno == errno_codes.EPERM:
+            # kernel/user_namespace.c (new_idmap_permitted, Linux 5.12): mapping user ID 0
+            # needs CAP_SETFCAP, which a root process without capabilities lacks.
+            raise KernelError(
+                "write(/proc/self/uid_map, '0 0 1')",
+                error.errno,
+                "mapping user ID 0 needs CAP_SETFCAP (Linux 5.12)",
+            ) from None
+        raise
     _write("/proc/self/gid_map", f"{gid} {gid} 1\n")

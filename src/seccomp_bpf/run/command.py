@@ -305,7 +305,7 @@ def run_confined(prepared: PreparedRun, *, stand_in: bool = False) -> int:
         except StartError as error:
             missing = error.exit_status == EXIT_LAYER_MISSING
             what = "a required layer is missing" if missing else "error"
-            note(f"{what}: {error.error}; nothing was run")
+            note(f"{what}: {error.error.strerror}; nothing was run")
             return error.exit_status
         if prepared.plan is not None and not prepared.plan.pid_namespace:
             from seccomp_bpf.kernel import set_dumpable

@@ -413,13 +413,14 @@ def _refused(
     plan: SandboxPlan, control: socket.socket | None, layer: str, error: KernelError
 ) -> str:
     """The note for a layer the kernel refused; ends the process when it is required."""
+    why = error.strerror
     if layer in plan.required:
         _fail(
             control,
             EXIT_LAYER_MISSING,
-            LayerUnavailableError(layer, f"{layer} is required, but {error}"),
+            LayerUnavailableError(layer, f"{layer} is required, but {why}"),
         )
-    return f"{layer} not in force: {error}"
+    return f"{layer} not in force: {why}"
 
 
 def _namespace_parent(

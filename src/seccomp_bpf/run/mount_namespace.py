@@ -124,7 +124,7 @@ def _proc(plan: SandboxPlan, notes: list[str]) -> None:
             else:
                 mounts.bind("/dev/null", path, recursive=False)
         except KernelError as error:
-            notes.append(f"mounts: {path} stays visible: {error}")
+            notes.append(f"mounts: {path} stays visible: {error.strerror}")
 
 
 def _dev(plan: SandboxPlan, held: dict[str, int]) -> None:
