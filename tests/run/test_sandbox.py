@@ -124,9 +124,10 @@ def test_a_kernel_that_refuses_namespaces(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "ran"
     assert result.stdout.splitlines()[1] != "2"  # no PID namespace: not PID 2
-    (line,) = result.stderr.splitlines()
+    line, root = result.stderr.splitlines()
     assert line.startswith("seccomp-bpf: namespaces not in force: ")
     assert "unshare(CLONE_NEWUSER|" in line and "Operation not permitted" in line
+    assert root.startswith("seccomp-bpf: filesystem: as root without a mount namespace")
     marker = tmp_path / "marker"
     result = _nested(
         tmp_path, NO_USER_NAMESPACES, "--require", "namespaces", "--", "touch", str(marker)

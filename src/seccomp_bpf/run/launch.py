@@ -436,9 +436,7 @@ def _namespace_parent(
     except KernelError as error:
         if not is_refusal(error):
             _fail(control, EXIT_SETUP_FAILED, error)
-        why = _refused(plan, control, "namespaces", error)
-        note(why)
-        fallback = Launch(**{**launch.__dict__, "plan": plan.without_namespaces(why)})
+        fallback = Launch(**{**launch.__dict__, "plan": _fall_back(plan, control, error)})
         os.close(status_write)
         _command(fallback, control, parent=run_pid, in_pid_namespace=False)
     init = os.fork()
@@ -610,11 +608,17 @@ def _own_namespaces(
     except KernelError as error:
         if not is_refusal(error):
             raise
-        why = _refused(plan, control, "namespaces", error)
-        note(why)
-        return plan.without_namespaces(why)
+        return _fall_back(plan, control, error)
     _mount_namespace(plan, control, report)
     return plan
+
+
+def _fall_back(plan: SandboxPlan, control: socket.socket | None, error: KernelError) -> SandboxPlan:
+    """The plan without namespaces, which the kernel refused; its new notes are said."""
+    fallback = plan.without_namespaces(_refused(plan, control, "namespaces", error))
+    for line in fallback.notes[len(plan.notes) :]:
+        note(line)
+    return fallback
 
 
 def _install(launch: Launch, control: socket.socket | None) -> int | None:

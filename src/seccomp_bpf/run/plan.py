@@ -75,6 +75,12 @@ DEVICE: Final = (
 DEVICES: Final = ("null", "zero", "full", "random", "urandom", "tty")
 """The device nodes of ``/dev`` a sandbox gets."""
 
+ROOT_WITHOUT_MOUNTS: Final = (
+    "filesystem: as root without a mount namespace, Landlock does not stop chmod, utime and "
+    "extended attributes on root's own files (they are none of its rights); only the "
+    "read-only mounts of the namespaces do"
+)
+
 PRIVATE_DIRECTORIES: Final = ("/tmp", "/run")
 """Directories that are the sandbox's own (empty ``tmpfs``) in its mount namespace: what the
 host keeps there (the X11 and ssh-agent sockets of ``/tmp``, the D-Bus, systemd and Docker
@@ -127,6 +133,9 @@ class SandboxPlan:
 
         sandbox = replace(self.sandbox, namespaces=False, unshare_net=False)
         grants = tuple(g for g in self.grants if not _sandbox_own_device(g.path))
+        notes = (*self.notes, why)
+        if self.uid == 0 and self.landlock_abi:
+            notes = (*notes, ROOT_WITHOUT_MOUNTS)
         return replace(
             self,
             sandbox=sandbox,
@@ -134,7 +143,7 @@ class SandboxPlan:
             user_namespace=False,
             pid_namespace=False,
             grants=grants,
-            notes=(*self.notes, why),
+            notes=notes,
         )
 
 
@@ -329,6 +338,8 @@ def plan_sandbox(
         keep = frozenset(capability_number(name) for name in sandbox.capabilities)
 
     user_namespace = sandbox.namespaces and not _has_sys_admin()
+    if not sandbox.namespaces and not in_process and os.geteuid() == 0 and abi:
+        notes.append(ROOT_WITHOUT_MOUNTS)
     resolv_conf = None
     try:
         target = os.path.realpath("/etc/resolv.conf")
