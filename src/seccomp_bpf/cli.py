@@ -652,7 +652,12 @@ def _register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="no namespaces at all (nor the private /dev, /tmp, /run and read-only mounts)",
     )
-    sandbox.add_argument("--no-landlock", action="store_true", help="no Landlock")
+    sandbox.add_argument(
+        "--no-landlock",
+        action="store_true",
+        help="no Landlock (SECCOMP_BPF_LANDLOCK_ABI=N in the environment lowers the ABI used "
+        "instead; 0: none)",
+    )
     sandbox.add_argument(
         "--no-new-session",
         action="store_true",

@@ -1,6 +1,8 @@
 """Ordinary programs still work under the default ``seccomp-bpf run``: the built-in policy
 and every layer of the sandbox, in a working directory under ``/tmp`` (bound into the
-sandbox's own ``/tmp``). Each test checks the program's result, not only its status.
+sandbox's own ``/tmp``). Each test checks the program's result, not only its status. (A
+threaded loopback HTTP server with its clients is ``test_command.py``'s, under the same
+default; Python's below also serves TLS and asyncio on the loopback.)
 """
 
 from __future__ import annotations
@@ -179,30 +181,6 @@ def test_shell_pipelines(tmp_path: Path) -> None:
     script = "seq 1 2000 | sort -rn | head -3 | tr '\\n' ' '; printf '%s\\n' a b c | wc -l"
     result = run("sh", "-c", script, cwd=tmp_path)
     assert result.stdout == "2000 1999 1998 3\n"
-
-
-HTTP = """\
-import http.server, threading, urllib.request
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = ("served " + self.path).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-url = "http://127.0.0.1:%d/page" % server.server_address[1]
-print(urllib.request.urlopen(url, timeout=10).read().decode())
-server.shutdown()
-"""
-
-
-def test_loopback_http_server_and_client(tmp_path: Path) -> None:
-    result = run(PYTHON, "-c", HTTP, cwd=tmp_path)
-    assert result.stdout == "served /page\n"
 
 
 NODE = """\

@@ -402,3 +402,66 @@ def _confine_threaded() -> str:
 def test_install_refuses_a_sandbox_for_a_threaded_process() -> None:
     message = run_in_child(_confine_threaded)
     assert message.startswith("this process runs 2 threads; Landlock and capabilities apply")
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def _sleeper() -> int:
+    """The sandboxed command below, found by its command line (init and seccomp-bpf's own
+    processes have seccomp_bpf in theirs)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                line = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"sleeper" in line and b"seccomp_bpf" not in line:
+                return int(entry)
+    raise AssertionError("the command is not running")
+
+
+def _suspend_from_a_terminal(argv: list[str]) -> tuple[str, ...]:
+    """Run ``argv`` in the foreground of a new pty; type ^Z once it is ready, look, continue
+    it as a shell's ``fg`` would, then type ^C; the states seen and the exit status."""
+    import fcntl
+    import termios
+
+    master, slave = os.openpty()
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, process_group=0)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    os.tcsetpgrp(slave, process.pid)
+    seen = b""
+    while b"ready" not in seen:
+        seen += os.read(master, 1024)
+    command = _sleeper()
+    os.write(master, b"\x1a")  # ^Z: the terminal sends SIGTSTP to its foreground group
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status)
+    deadline = time.monotonic() + 5  # the command's SIGSTOP was sent just before
+    while _state(command) != "T" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stopped = (_state(process.pid), _state(command))
+    os.killpg(process.pid, signal.SIGCONT)  # fg
+    time.sleep(0.2)
+    resumed = (_state(process.pid), _state(command))
+    os.write(master, b"\x03")
+    return (*stopped, *resumed, str(process.wait(timeout=30)))
+
+
+SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n"
+
+
+def test_the_terminals_suspend_stops_the_sandbox_and_seccomp_bpf(tmp_path: Path) -> None:
+    os.chdir(tmp_path)
+    argv = [PYTHON, "-m", "seccomp_bpf", "run", "--", PYTHON, "-c", SLEEPER, "sleeper"]
+    run_state, command_state, run_again, command_again, status = run_in_child(
+        _suspend_from_a_terminal, argv, timeout=60
+    )
+    assert (run_state, command_state) == ("T", "T")
+    assert (run_again, command_again) == ("S", "S")
+    assert status == str(128 + signal.SIGINT)

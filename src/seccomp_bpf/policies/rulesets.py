@@ -20,9 +20,12 @@ Rule sets:
 ``deny_new_exec_mappings``
     Refuse to create executable memory: ``mmap``/``mmap2`` and ``mprotect``/``pkey_mprotect``
     with ``PROT_EXEC`` in their ``prot`` argument (the third, ``args[2]``, on every ABI; an
-    ``int``, so compared on its low 32 bits). The program's own code, mapped by the kernel at
-    execve and by the dynamic loader before, is not affected, but loading a shared library
-    later (``dlopen``) and JIT compilers are. Default action ``errno(EPERM)``.
+    ``int``, so compared on its low 32 bits). Code mapped before the filter is installed is
+    not affected, but loading a shared library later (``dlopen``) and JIT compilers are: the
+    rule set is for a process that confines itself once loaded (``install()``), or for a
+    statically linked program. Under ``seccomp-bpf run`` a dynamically linked program cannot
+    even start, as its loader maps the libraries executable after ``execve``, under the
+    filter. Default action ``errno(EPERM)``.
 
     The other routes to the same memory are closed too: ``shmat`` with ``SHM_EXEC`` in its
     flags (``args[2]``, ``ipc/shm.c``: ``do_shmat`` maps the segment ``PROT_EXEC``), also

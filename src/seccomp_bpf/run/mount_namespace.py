@@ -35,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from seccomp_bpf.errors import KernelError
@@ -86,16 +86,18 @@ def _bind_back(fd: int, target: str, *, read_only: bool) -> None:
     _mount_point_for(fd, target)
     mounts.bind(f"/proc/self/fd/{fd}", target)
     if read_only:
-        read_only_tree(target)
+        mounts.remount_read_only(target)
 
 
-def read_only_tree(root: str, *, skip: Iterable[str] = ()) -> list[str]:
-    """Make every mount at or beneath ``root`` read-only, but those at or beneath ``skip``;
-    the failures, one line each."""
+def read_only_tree(root: str | Sequence[str], *, skip: Iterable[str] = ()) -> list[str]:
+    """Make every mount at or beneath ``root`` (a path, or several) read-only, but those at
+    or beneath ``skip``; the failures, one line each. (One reading of mountinfo, which the
+    kernel writes out anew each time: the slow part.)"""
+    roots = (root,) if isinstance(root, str) else tuple(root)
     skipped = tuple(skip)
     failures: list[str] = []
     for point in mounts.mount_points():
-        if point.read_only or not _beneath(point.path, (root,)):
+        if point.read_only or not _beneath(point.path, roots):
             continue
         if skipped and _beneath(point.path, skipped):
             continue
@@ -109,12 +111,12 @@ def read_only_tree(root: str, *, skip: Iterable[str] = ()) -> list[str]:
 def _proc(plan: SandboxPlan, notes: list[str]) -> None:
     if plan.pid_namespace:
         mounts.mount("proc", "/proc", "proc", _FLAGS | mounts.MS_NOEXEC)
-    for path in PROC_READ_ONLY:
-        if os.path.exists(path):
-            mounts.bind(path, path)
-            failures = read_only_tree(path)
-            if failures:
-                raise KernelError(f"remount({path}, ro)", 1, "; ".join(failures))
+    present = [path for path in PROC_READ_ONLY if os.path.exists(path)]
+    for path in present:
+        mounts.bind(path, path)
+    failures = read_only_tree(present)
+    if failures:
+        raise KernelError("remount(/proc/sys..., ro)", 1, "; ".join(failures))
     for path in PROC_MASKED:
         if not os.path.exists(path):
             continue
@@ -204,8 +206,12 @@ def set_up(plan: SandboxPlan) -> list[str]:
             continue
         mounts.bind(path, path)
         if path in plan.read_only:
-            notes.extend(f"mounts: {line}" for line in read_only_tree(path))
+            mounts.remount_read_only(path)
     failures = read_only_tree("/", skip=[*_NEW_TREES, *private, *writable])
+    # What a read-only grant in a private directory brought along (its submounts).
+    hidden = [p for p in plan.read_only if _beneath(p, [*private, "/dev"])]
+    if hidden:
+        failures += read_only_tree(hidden)
     if failures:
         notes.append("mounts: these stay writable (Landlock still applies): " + "; ".join(failures))
     with contextlib.suppress(OSError):
