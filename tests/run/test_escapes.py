@@ -166,9 +166,7 @@ def test_2_no_capability_and_no_host_setting_is_writable(escapes: Escapes, work:
     assert results["kmsg"] == "denied ENOENT"  # the sandbox's /dev has no kmsg
     # Without the mount namespace, Landlock refuses the same opens; but chmod is none of its
     # rights, so root's files keep only their read-only mount against it (said on stderr).
-    results, run = attack(
-        escapes.dynamic, work, (0, "0"), *SETTINGS, options=("--no-namespaces",)
-    )
+    results, run = attack(escapes.dynamic, work, (0, "0"), *SETTINGS, options=("--no-namespaces",))
     assert results.pop("chmod-etc") == "ok 0"
     denied(results, *SETTINGS[1:])
     assert results["core-pattern"] == results["kmsg"] == "denied EACCES"
@@ -309,7 +307,7 @@ def test_5_the_sandbox_dies_with_its_supervisor(work: Path) -> None:
     code = f"import subprocess, time; subprocess.Popen(['sleep', '60', '{token}']); time.sleep(60)"
     supervisor = subprocess.Popen(
         [sys.executable, "-m", "seccomp_bpf", "run", "-p", policy, "--report-denials", "--",
-         sys.executable, "-c", code, token],
+         sys.executable, "-I", "-c", code, token],
         cwd=work,
     )  # fmt: skip
     try:
@@ -367,7 +365,7 @@ def test_6_own_code_through_proc_self_mem_is_out_of_reach(escapes: Escapes, work
 # --- 7. typing into the terminal ------------------------------------------------------------------
 
 
-def _in_a_terminal_session(argv: list[str]) -> tuple[str, int]:
+def _in_a_terminal_session(argv: list[str], cwd: Path) -> tuple[str, int]:
     """Run ``argv`` with a new pty as stdin and stdout, from a session whose controlling
     terminal it is (a shell's); its output, and the bytes left in the pty's input queue."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # closing the pty at the end hangs it up
@@ -376,7 +374,13 @@ def _in_a_terminal_session(argv: list[str]) -> tuple[str, int]:
     os.setsid()
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     result = subprocess.run(
-        argv, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False
+        argv,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+        check=False,
+        cwd=cwd,
     )
     pending = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
     os.close(master)
@@ -385,10 +389,9 @@ def _in_a_terminal_session(argv: list[str]) -> tuple[str, int]:
 
 
 def _terminal_attack(escapes: Path, work: Path, *options: str) -> tuple[dict[str, str], int]:
-    os.chdir(work)
     argv = [sys.executable, "-m", "seccomp_bpf", "run", *options, "--", str(escapes),
             "attack", "0", "0", "tiocsti", "tioclinux", "tiocsctty"]  # fmt: skip
-    output, pending = run_in_child(_in_a_terminal_session, argv, timeout=60)
+    output, pending = run_in_child(_in_a_terminal_session, argv, work, timeout=60)
     return attack_results(output), pending
 
 

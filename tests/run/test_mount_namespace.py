@@ -77,3 +77,22 @@ def test_the_mount_namespace(tmp_path: Path) -> None:
     assert (work / "written").read_text() == "x"
     assert [(p.path, p.filesystem, p.read_only) for p in mount_points()] == host
     assert _open_for_writing("/proc/sys/kernel/core_pattern") == 0  # (opened, not written)
+
+
+def _beneath_a_read_only_grant(cwd: str, granted: str) -> tuple[int, int]:
+    os.chdir(cwd)
+    unshare(CLONE_NEWNS)
+    plan = plan_sandbox(Sandbox(share_pid=True, rox=(granted,)), cwd=cwd, environ={})
+    mount_namespace.set_up(plan)
+    return _open_for_writing(os.path.join(cwd, "new")), _open_for_writing(
+        os.path.join(granted, "file")
+    )
+
+
+def test_a_writable_directory_inside_a_read_only_grant_stays_writable(tmp_path: Path) -> None:
+    # Both under /tmp: bound into the sandbox's own /tmp, the outer one first.
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "file").write_text("x")
+    (work / "new").write_text("")
+    assert run_in_child(_beneath_a_read_only_grant, str(work), str(tmp_path)) == (0, errno.EROFS)

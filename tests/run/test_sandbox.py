@@ -336,7 +336,7 @@ time.sleep(30)
 """
 
 
-def _interrupt_from_a_terminal(argv: list[str]) -> int:
+def _interrupt_from_a_terminal(argv: list[str], cwd: Path) -> int:
     """Run ``argv`` in the foreground of a new pty; type ^C once it is ready."""
     import fcntl
     import termios
@@ -345,7 +345,9 @@ def _interrupt_from_a_terminal(argv: list[str]) -> int:
     os.setsid()
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     # A shell's job: its own process group, made the terminal's foreground group.
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, process_group=0)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, process_group=0, cwd=cwd
+    )
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     os.tcsetpgrp(slave, process.pid)
     deadline = time.monotonic() + 30
@@ -357,9 +359,8 @@ def _interrupt_from_a_terminal(argv: list[str]) -> int:
 
 
 def test_the_terminals_interrupt_reaches_a_command_in_its_own_session(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
     argv = [PYTHON, "-m", "seccomp_bpf", "run", "--", PYTHON, "-c", INTERRUPTED]
-    assert run_in_child(_interrupt_from_a_terminal, argv, timeout=60) == 5
+    assert run_in_child(_interrupt_from_a_terminal, argv, tmp_path, timeout=60) == 5
 
 
 # --- install(): a process confining itself --------------------------------------------------------
@@ -423,7 +424,7 @@ def _sleeper() -> int:
     raise AssertionError("the command is not running")
 
 
-def _suspend_from_a_terminal(argv: list[str]) -> tuple[str, ...]:
+def _suspend_from_a_terminal(argv: list[str], cwd: Path) -> tuple[str, ...]:
     """Run ``argv`` in the foreground of a new pty; type ^Z once it is ready, look, continue
     it as a shell's ``fg`` would, then type ^C; the states seen and the exit status."""
     import fcntl
@@ -432,7 +433,9 @@ def _suspend_from_a_terminal(argv: list[str]) -> tuple[str, ...]:
     master, slave = os.openpty()
     os.setsid()
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, process_group=0)
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, process_group=0, cwd=cwd
+    )
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     os.tcsetpgrp(slave, process.pid)
     seen = b""
@@ -457,10 +460,9 @@ SLEEPER = "import time\nprint('ready', flush=True)\ntime.sleep(30)\n"
 
 
 def test_the_terminals_suspend_stops_the_sandbox_and_seccomp_bpf(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
     argv = [PYTHON, "-m", "seccomp_bpf", "run", "--", PYTHON, "-c", SLEEPER, "sleeper"]
     run_state, command_state, run_again, command_again, status = run_in_child(
-        _suspend_from_a_terminal, argv, timeout=60
+        _suspend_from_a_terminal, argv, tmp_path, timeout=60
     )
     assert (run_state, command_state) == ("T", "T")
     assert (run_again, command_again) == ("S", "S")

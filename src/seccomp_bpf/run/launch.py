@@ -43,6 +43,7 @@ init reports the command's wait status on a pipe; when the pipe is empty, the st
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno as errno_codes
 import fcntl
 import functools
@@ -183,10 +184,10 @@ class Started:
     def close(self, *, kill: bool) -> None:
         """Release everything; with ``kill``, first end the sandbox if it still runs."""
         if kill and not self.reaped:
-            for target in (self.pidfd,):
-                if target >= 0:
-                    with contextlib.suppress(ProcessLookupError, OSError):
-                        signal.pidfd_send_signal(target, signal.SIGKILL)
+            if self.pidfd >= 0:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            # The namespace parent's end ends init's, which ends the namespace.
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.child, signal.SIGKILL)
             self.wait()
@@ -394,12 +395,18 @@ def _handshake(started: Started, listener: bool, wait_ms: int) -> None:
 def _fail(control: socket.socket | None, status: int, error: BaseException) -> NoReturn:
     """Report a failure before ``execve`` to ``seccomp-bpf run`` (or, in place, on stderr)
     and end."""
+    if isinstance(error, KernelError):
+        detail = error.detail
+    elif isinstance(error, OSError) and error.strerror:
+        detail = error.strerror
+    else:
+        detail = str(error)
     fields = {
         "status": status,
         "layer": getattr(error, "layer", None),
         "call": getattr(error, "call", None),
         "errno": getattr(error, "errno", None),
-        "detail": getattr(error, "detail", None) or str(error),
+        "detail": detail,
     }
     if control is None:
         note(f"error: {error}; nothing was run")
@@ -436,7 +443,7 @@ def _namespace_parent(
     except KernelError as error:
         if not is_refusal(error):
             _fail(control, EXIT_SETUP_FAILED, error)
-        fallback = Launch(**{**launch.__dict__, "plan": _fall_back(plan, control, error)})
+        fallback = dataclasses.replace(launch, plan=_fall_back(plan, control, error))
         os.close(status_write)
         _command(fallback, control, parent=run_pid, in_pid_namespace=False)
     init = os.fork()

@@ -211,7 +211,8 @@ def set_up(plan: SandboxPlan) -> list[str]:
     # What a read-only grant in a private directory brought along (its submounts).
     hidden = [p for p in plan.read_only if _beneath(p, [*private, "/dev"])]
     if hidden:
-        failures += read_only_tree(hidden)
+        inner = [p for p in plan.writable if _beneath(p, [*private, "/dev"]) and p not in private]
+        failures += read_only_tree(hidden, skip=inner)
     if failures:
         notes.append("mounts: these stay writable (Landlock still applies): " + "; ".join(failures))
     with contextlib.suppress(OSError):
