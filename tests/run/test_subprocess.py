@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from seccomp_bpf.errors import PolicyError
+from seccomp_bpf.errors import PolicyError, SandboxError
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule, Sandbox
-from seccomp_bpf.run.subprocess import Popen, run
+from seccomp_bpf.run.subprocess import Popen, run, sandbox_arguments
 
 pytestmark = [
     pytest.mark.kernel,
@@ -128,3 +129,20 @@ def test_errors_are_raised_in_the_parent() -> None:
         run(["true"], no_exec)
     with pytest.raises(ValueError, match="preexec_fn"):
         run(["true"], preexec_fn=lambda: None)
+
+
+def test_the_sandbox_travels_as_options(tmp_path: Path) -> None:
+    odd = tmp_path / "-odd"
+    odd.mkdir()
+    sandbox = Sandbox(rw=(str(odd),), tcp_connect=(), unshare_net=True, require=("namespaces",))
+    assert sandbox_arguments(sandbox) == [
+        f"--rw={odd}", "--unshare-net", "--tcp-connect", "none", "--require", "namespaces",
+    ]  # fmt: skip
+    result = run(
+        ["sh", "-c", 'echo x > "$1"/f; cat /proc/net/dev | wc -l', "sh", str(odd)],
+        sandbox=sandbox, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.stderr  # lo only
+    assert (odd / "f").read_text() == "x\n"
+    with pytest.raises(SandboxError, match="cannot grant rw on missing"):
+        Popen(["true"], sandbox=Sandbox(rw=("missing",)), cwd=tmp_path)

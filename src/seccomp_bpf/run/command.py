@@ -39,7 +39,7 @@ import os
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
 from seccomp_bpf.bpf.emulator import (
     ReturnValue,
@@ -207,7 +207,7 @@ def prepare(
     policy: Policy | None = None,
     program: Program | None = None,
     executable: str | None = None,
-    sandbox: Sandbox | bool | None = None,
+    sandbox: Sandbox | Literal[False] | None = None,
     show_layers: bool = False,
 ) -> PreparedRun:
     """Compile ``policy`` (unless ``program`` is given), check the kernel has its actions,
@@ -238,9 +238,7 @@ def prepare(
     if sandbox is not False:
         from seccomp_bpf.run.plan import plan_sandbox
 
-        wanted = sandbox if sandbox is not None and sandbox is not True else None
-        if wanted is None and policy is not None:
-            wanted = policy.sandbox
+        wanted = sandbox if sandbox is not None else policy.sandbox if policy else None
         plan = plan_sandbox(wanted, executable=found)
     return PreparedRun(
         tuple(argv), found, program, policy, log, spec_allow, arches, plan, show_layers

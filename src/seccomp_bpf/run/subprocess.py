@@ -90,7 +90,7 @@ def sandbox_arguments(sandbox: Sandbox) -> list[str]:
     arguments: list[str] = []
     for mode in ACCESS_MODES:
         for path in getattr(sandbox, mode):
-            arguments += [f"--{mode}", path]
+            arguments.append(f"--{mode}={path}")  # "=": a path may start with "-"
     switches = (
         ("default_paths", "--no-default-paths"),
         ("namespaces", "--no-namespaces"),
