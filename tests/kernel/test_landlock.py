@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -137,5 +136,7 @@ def test_signal_scoping_stops_signals_leaving_the_domain() -> None:
 
 
 def test_the_probe_answers_without_raising() -> None:
-    assert isinstance(landlock.abi_version(), int)
-    assert signal.SIGKILL  # the module imports on any platform
+    abi = landlock.abi_version()
+    assert abi >= 0
+    if sys.platform.startswith("linux") and abi:
+        assert landlock.fs_rights_for(abi) & landlock.ACCESS_FS_READ_FILE
