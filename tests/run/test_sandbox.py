@@ -336,15 +336,16 @@ time.sleep(30)
 """
 
 
-def _interrupt_from_a_terminal(argv: list[str], cwd: Path) -> int:
-    """Run ``argv`` in the foreground of a new pty; type ^C once it is ready."""
+def _foreground_job(argv: list[str], cwd: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start ``argv`` as a shell starts a job in a new terminal: the pty's session leader is
+    this process, the job has a process group of its own, made the foreground group; once it
+    has printed "ready". The pty's master end, and the job."""
     import fcntl
     import termios
 
     master, slave = os.openpty()
     os.setsid()
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    # A shell's job: its own process group, made the terminal's foreground group.
     process = subprocess.Popen(
         argv, stdin=slave, stdout=slave, stderr=slave, process_group=0, cwd=cwd
     )
@@ -354,6 +355,12 @@ def _interrupt_from_a_terminal(argv: list[str], cwd: Path) -> int:
     seen = b""
     while b"ready" not in seen and time.monotonic() < deadline:
         seen += os.read(master, 1024)
+    return master, process
+
+
+def _interrupt_from_a_terminal(argv: list[str], cwd: Path) -> int:
+    """Type ^C to a job once it is ready; its exit status."""
+    master, process = _foreground_job(argv, cwd)
     os.write(master, b"\x03")  # ^C: the terminal sends SIGINT to its foreground group
     return process.wait(timeout=30)
 
@@ -425,22 +432,9 @@ def _sleeper() -> int:
 
 
 def _suspend_from_a_terminal(argv: list[str], cwd: Path) -> tuple[str, ...]:
-    """Run ``argv`` in the foreground of a new pty; type ^Z once it is ready, look, continue
-    it as a shell's ``fg`` would, then type ^C; the states seen and the exit status."""
-    import fcntl
-    import termios
-
-    master, slave = os.openpty()
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    process = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, process_group=0, cwd=cwd
-    )
-    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-    os.tcsetpgrp(slave, process.pid)
-    seen = b""
-    while b"ready" not in seen:
-        seen += os.read(master, 1024)
+    """Type ^Z to a job once it is ready, look, continue it as a shell's ``fg`` would, then
+    type ^C; the states seen and the exit status."""
+    master, process = _foreground_job(argv, cwd)
     command = _sleeper()
     os.write(master, b"\x1a")  # ^Z: the terminal sends SIGTSTP to its foreground group
     _, status = os.waitpid(process.pid, os.WUNTRACED)
