@@ -58,6 +58,7 @@ from seccomp_bpf.policy import (
     Not,
     Policy,
     Rule,
+    Sandbox,
 )
 from seccomp_bpf.profiling import SyscallTrace, profile
 from seccomp_bpf.run.confine import install
@@ -96,6 +97,7 @@ __all__ = [
     "Program",
     "ProgramBuilder",
     "Rule",
+    "Sandbox",
     "SeccompAction",
     "SeccompBPFError",
     "SeccompData",

@@ -19,6 +19,8 @@
      ├── CommandError          (also OSError)     a command to run is missing or not executable
      ├── BinaryAnalysisError   (also ValueError)  a program the static profiler cannot read
      │    └── MissingDependencyError (also ImportError) its optional libraries are not installed
+     ├── SandboxError          (also OSError)     a sandbox that cannot be set up as asked
+     │    └── LayerUnavailableError               a required layer the kernel refuses
      ├── LibseccompError       (also RuntimeError) libseccomp's "Library error" (in .libseccomp)
      └── LibseccompValueError  (also ValueError)  an argument libseccomp refuses (in .libseccomp)
 
@@ -187,6 +189,32 @@ class CommandError(SeccompBPFError, OSError):
         self.command = command
         self.exit_status = exit_status
         super().__init__(errno, f"{command}: {message or os.strerror(errno)}")
+
+
+class SandboxError(SeccompBPFError, OSError):
+    """A sandbox that cannot be set up as asked (a path to grant that does not exist, a TCP
+    rule on a kernel without Landlock's network rights). ``exit_status`` is what
+    ``seccomp-bpf run`` exits with: 1, nothing was run."""
+
+    exit_status = 1
+
+    def __init__(self, message: str, errno: int = 22) -> None:  # EINVAL
+        super().__init__(errno, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class LayerUnavailableError(SandboxError):
+    """A layer that must be in force (``--require LAYER``, or asked for explicitly) is not:
+    ``layer`` names it, the message says why. ``seccomp-bpf run`` exits with status 123 and
+    runs nothing."""
+
+    exit_status = 123
+
+    def __init__(self, layer: str, message: str, errno: int = 95) -> None:  # EOPNOTSUPP
+        self.layer = layer
+        super().__init__(message, errno)
 
 
 class ConversionError(PolicyError):

@@ -12,14 +12,16 @@ import fcntl
 import mmap
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import termios
 from pathlib import Path
 
 import pytest
 
-from seccomp_bpf.arch import all_arches, get_arch
+from seccomp_bpf.arch import all_arches, get_arch, native_arch
 from seccomp_bpf.arch.constants import (
     ADDRESS_FAMILIES,
     HEADERS,
@@ -227,3 +229,32 @@ def test_constant_sources() -> None:
     assert constant_source("IPPROTO_UDP") == "<linux/in.h>"
     assert constant_source("NOPE") is None
     assert constant_family("TCGETS", get_arch("ppc64le")) is None
+
+
+def test_the_hand_derived_constants_match_this_machines_headers(tmp_path: Path) -> None:
+    # USERFAULTFD_IOC_NEW (derived from _IO per ioctl layout) and SHM_EXEC, against what the C
+    # compiler of this machine makes of <linux/userfaultfd.h> and <sys/shm.h>.
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or not Path("/usr/include/linux/userfaultfd.h").exists():
+        pytest.skip("needs a C compiler and the kernel headers")
+    source = tmp_path / "c.c"
+    source.write_text(
+        "#include <sys/ioctl.h>\n#include <linux/userfaultfd.h>\n#include <sys/shm.h>\n"
+        "#include <stdio.h>\nint main(void) {\n"
+        "#ifdef USERFAULTFD_IOC_NEW\n"
+        '    printf("%lu\\n", (unsigned long)USERFAULTFD_IOC_NEW);\n'
+        "#else\n"
+        '    printf("none\\n");\n'
+        "#endif\n"
+        '    printf("%d\\n", SHM_EXEC);\n}\n'
+    )
+    subprocess.run([compiler, "-o", str(tmp_path / "c"), str(source)], check=True)
+    request, shm_exec = subprocess.run(
+        [str(tmp_path / "c")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    arch = native_arch()
+    if request != "none":
+        assert resolve_constant("USERFAULTFD_IOC_NEW", arch) == int(request)
+    assert resolve_constant("SHM_EXEC", arch) == int(shm_exec)
+    assert constant_source("SHM_EXEC") == "<linux/shm.h>"
+    assert resolve_constant("USERFAULTFD_IOC_NEW", get_arch("ppc64le")) == 0x2000AA00

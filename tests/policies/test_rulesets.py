@@ -6,6 +6,8 @@ import errno
 
 import pytest
 
+from seccomp_bpf.bpf.emulator import SeccompData, emulate
+from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policies.rulesets import RULE_SETS, deny_new_exec_mappings, get_rule_set
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, Policy, Rule
@@ -99,3 +101,58 @@ def test_rule_sets_by_name() -> None:
     assert get_rule_set("deny_new_exec_mappings") is RULE_SETS["deny_new_exec_mappings"]
     with pytest.raises(PolicyError, match="unknown rule set 'nope'"):
         get_rule_set("nope")
+
+
+SHM_EXEC = 0o100000
+SHMAT = 21  # <linux/ipc.h>
+READ_IMPLIES_EXEC = 0x0400000
+
+
+@pytest.mark.parametrize(
+    "arches",
+    [
+        ("x86_64", "i386", "x32"),
+        ("aarch64", "arm"),
+        ("ppc64le",),
+        ("ppc",),
+        ("mips",),
+        ("sparc64",),
+        ("m68k",),
+        ("sh",),
+    ],
+)
+def test_executable_shared_memory_is_refused_by_every_route(arches: tuple[str, ...]) -> None:
+    # The rule set's own rules first, so that every ABI's multiplexer keeps its conditions:
+    # the policy must compile, and compile to what the reference evaluator says.
+    policy = Policy(
+        ALLOW, (*deny_new_exec_mappings(arches=arches), Rule(("shmat",), ALLOW)), arches=arches
+    )
+    program = compile_policy(policy)
+    denied = ERRNO(errno.EPERM)
+    for arch in policy.resolved_arches():
+        cases: list[tuple[tuple[int, tuple[int, ...]], Action]] = []
+        shmat = arch.syscall_number("shmat")
+        if shmat is not None:
+            cases += [((shmat, (7, 0, SHM_EXEC)), denied), ((shmat, (7, 0, 0o10000)), ALLOW)]
+        ipc = arch.syscall_number("ipc")
+        if ipc is not None and arch.ipc:
+            version = 1 << 16  # ipc/syscall.c: the high half of the call is a version
+            cases += [
+                ((ipc, (SHMAT, 7, SHM_EXEC, 0, 0)), denied),
+                ((ipc, (SHMAT | version, 7, SHM_EXEC | 0o10000, 0, 0)), denied),
+                ((ipc, (SHMAT, 7, 0, 0, 0)), ALLOW),
+            ]
+        personality = arch.syscall_number("personality")
+        assert personality is not None
+        cases += [
+            ((personality, (READ_IMPLIES_EXEC,)), denied),
+            ((personality, (READ_IMPLIES_EXEC | 0x8,)), denied),
+            ((personality, (0xFFFFFFFF,)), ALLOW),  # only asks for the current value
+            ((personality, (0,)), ALLOW),
+        ]
+        for (nr, args), expected in cases:
+            a = (*args, 0, 0, 0, 0, 0, 0)
+            full = (a[0], a[1], a[2], a[3], a[4], a[5])
+            assert policy.evaluate(arch, nr, full) == expected, (arch.name, nr, args)
+            data = SeccompData(nr, arch.audit_arch, 0, full, byteorder=arch.byteorder)
+            assert emulate(program, data).ret == expected.ret_value, (arch.name, nr, args)

@@ -64,7 +64,8 @@ def cli(
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env if env is not None else environment(cwd),
+        # HOME above the working directory: `run` keeps the home directory itself read-only.
+        env=env if env is not None else environment(cwd.parent),
         timeout=timeout,
         check=False,
     )
@@ -84,7 +85,9 @@ def round_trip(
     assert exported.returncode == 0, exported.stderr
     if callable(reset):
         reset()
-    confined = cli("run", "-p", str(policy), "--", *command, cwd=cwd)
+    # The test's files are beside the working directory, in /tmp, which `run` makes the
+    # sandbox's own: they are granted (and so bound into it) read-only.
+    confined = cli("run", "-p", str(policy), "--rox", str(cwd.parent), "--", *command, cwd=cwd)
     assert confined.returncode == 0, confined.stderr + policy.read_text()
     return profiled, confined
 

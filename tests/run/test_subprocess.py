@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule
-from seccomp_bpf.run.subprocess import Popen, run
+from seccomp_bpf.errors import PolicyError, SandboxError
+from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule, Sandbox
+from seccomp_bpf.run.subprocess import Popen, run, sandbox_arguments
 
 pytestmark = [
     pytest.mark.kernel,
@@ -70,11 +71,32 @@ def test_the_default_policy_applies_without_one() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
-def test_popen_is_the_command_itself() -> None:
-    with Popen(["sh", "-c", "echo $$"], stdout=subprocess.PIPE, text=True) as process:
-        output, _ = process.communicate(timeout=30)
-    assert output == f"{process.pid}\n"
-    assert process.args == ["sh", "-c", "echo $$"]
+def test_popen_is_the_command_itself_without_a_pid_namespace() -> None:
+    for sandbox in (Sandbox(share_pid=True), Sandbox(namespaces=False)):
+        with Popen(
+            ["sh", "-c", "echo $$"], sandbox=sandbox, stdout=subprocess.PIPE, text=True
+        ) as process:
+            output, _ = process.communicate(timeout=30)
+        assert output == f"{process.pid}\n"
+        assert process.args == ["sh", "-c", "echo $$"]
+
+
+def test_popen_stands_in_for_the_command_in_its_pid_namespace() -> None:
+    # The command is PID 2 of its namespace (init is 1); the Popen's process passes signals
+    # on and ends as the command ends.
+    code = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(9))\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    with Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "2\n"
+        process.terminate()
+        assert process.wait(timeout=20) == 9
+    with Popen([PYTHON, "-c", "import os; os.kill(os.getpid(), 15)"]) as process:
+        assert process.wait(timeout=20) == -signal.SIGTERM
 
 
 def test_statuses_are_those_of_subprocess() -> None:
@@ -107,3 +129,20 @@ def test_errors_are_raised_in_the_parent() -> None:
         run(["true"], no_exec)
     with pytest.raises(ValueError, match="preexec_fn"):
         run(["true"], preexec_fn=lambda: None)
+
+
+def test_the_sandbox_travels_as_options(tmp_path: Path) -> None:
+    odd = tmp_path / "-odd"
+    odd.mkdir()
+    sandbox = Sandbox(rw=(str(odd),), tcp_connect=(), unshare_net=True, require=("namespaces",))
+    assert sandbox_arguments(sandbox) == [
+        f"--rw={odd}", "--unshare-net", "--tcp-connect", "none", "--require", "namespaces",
+    ]  # fmt: skip
+    result = run(
+        ["sh", "-c", 'echo x > "$1"/f; cat /proc/net/dev | wc -l', "sh", str(odd)],
+        sandbox=sandbox, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.stderr  # lo only
+    assert (odd / "f").read_text() == "x\n"
+    with pytest.raises(SandboxError, match="cannot grant rw on missing"):
+        Popen(["true"], sandbox=Sandbox(rw=("missing",)), cwd=tmp_path)

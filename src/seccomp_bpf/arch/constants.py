@@ -23,7 +23,8 @@ Sources: the generated :mod:`seccomp_bpf.arch.constant_tables` (UAPI headers of 
 see its docstring: errno, signal, fcntl/AT_*, mman, ioctl, sched/CLONE_*, prctl PR_*,
 socketcall SYS_*, ipc, IPPROTO_*, personality PER_*), and below: address families (``AF_*``
 and ``PF_*``, from ``include/linux/socket.h``, which is not exported to user space), socket
-types and flags, and the ``AUDIT_ARCH_*`` values of :mod:`seccomp_bpf.arch.audit`.
+types and flags, the ``AUDIT_ARCH_*`` values of :mod:`seccomp_bpf.arch.audit`, the flags of
+``shmat`` (``SHM_EXEC``...) and ``USERFAULTFD_IOC_NEW`` (derived per architecture below).
 
 Values are the kernel's, not the C library's: ``O_LARGEFILE`` is the kernel's bit even where
 glibc defines it as 0, and ``SIGRTMIN``/``SIGRTMAX`` are left out because glibc reserves the
@@ -71,6 +72,24 @@ _MIPS_SOCKET_TYPES: Final = {"SOCK_DGRAM": 1, "SOCK_STREAM": 2}
 _SOCK_NONBLOCK_OWN: Final = 0x40000000
 _ARCHES_WITH_OWN_SOCK_NONBLOCK: Final = frozenset({"alpha", "parisc", "parisc64"})
 
+# <linux/shm.h>: the flags of shmat(2), the same on every architecture.
+SHM_FLAGS: Final[dict[str, int]] = {
+    "SHM_RDONLY": 0o10000,
+    "SHM_RND": 0o20000,
+    "SHM_REMAP": 0o40000,
+    "SHM_EXEC": 0o100000,
+}
+
+# <linux/userfaultfd.h> (Linux 6.1): USERFAULTFD_IOC_NEW = _IO(USERFAULTFD_IOC, 0x00), with
+# USERFAULTFD_IOC 0xAA: the request that makes a userfaultfd out of /dev/userfaultfd, which
+# vm.unprivileged_userfaultfd does not govern. _IO(type, nr) = _IOC(_IOC_NONE, type, nr, 0):
+# 0xAA00 where _IOC_NONE is 0 (<asm-generic/ioctl.h>; parisc too), and _IOC_NONE (1) << 29
+# | 0xAA00 where the direction has three bits (arch/{alpha,mips,powerpc,sparc}/include/uapi/
+# asm/ioctl.h). Xtensa's ioctl.h is not in the tables: unknown there, like its other ioctls.
+_USERFAULTFD_IOC_NEW: Final = 0xAA00
+_IOC_NONE_THREE_BITS: Final = 1 << 29
+_THREE_BIT_IOCTL_PREFIXES: Final = ("alpha", "mips", "ppc", "sparc")
+
 HEADERS: Final[dict[str, str]] = {
     "errno": "<asm/errno.h>",
     "signal": "<asm/signal.h>",
@@ -84,6 +103,8 @@ HEADERS: Final[dict[str, str]] = {
     "ipproto": "<linux/in.h>",
     "personality": "<linux/personality.h>",
     "socket": "include/linux/socket.h, include/linux/net.h",
+    "shm": "<linux/shm.h>",
+    "userfaultfd": "<linux/userfaultfd.h>",
     "audit": "<linux/audit.h>",
 }
 """Where each family of constants is defined."""
@@ -169,6 +190,15 @@ def _constants(arch_name: str | None) -> _ConstantSet:
     for name, value in AUDIT_ARCH.items():
         values[name] = value
         families[name] = "audit"
+    for name, value in SHM_FLAGS.items():
+        values[name] = value
+        families[name] = "shm"
+    if "ioctl" not in unknown:
+        request = _USERFAULTFD_IOC_NEW
+        if arch_name is not None and arch_name.startswith(_THREE_BIT_IOCTL_PREFIXES):
+            request |= _IOC_NONE_THREE_BITS
+        values["USERFAULTFD_IOC_NEW"] = request
+        families["USERFAULTFD_IOC_NEW"] = "userfaultfd"
     return _ConstantSet(values, families)
 
 

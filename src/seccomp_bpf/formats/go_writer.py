@@ -274,6 +274,13 @@ class _Writer:
 
     def write(self) -> str:
         policy = self.policy
+        if policy.sandbox is not None:
+            raise policy.sandbox.refusal(
+                "cannot be written as a go-seccomp-bpf policy: "
+                "the policy has a sandbox section (filesystem and network grants, "
+                "capabilities, namespaces), which go-seccomp-bpf has no place for; remove the "
+                "section to export the filter alone"
+            )
         policy.validate()
         arch = self.arch()
         default = policy.default_action

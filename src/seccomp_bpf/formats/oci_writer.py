@@ -327,6 +327,14 @@ class _Writer:
     def check_policy(self) -> None:
         policy = self.policy
         policy.validate()
+        if policy.sandbox is not None:
+            raise policy.sandbox.refusal(
+                "cannot be written as an OCI profile: "
+                "the policy has a sandbox section (filesystem and network grants, "
+                "capabilities, namespaces), which an OCI seccomp profile cannot hold: a "
+                "runtime takes those from the rest of its configuration; remove the section "
+                "to export the filter alone"
+            )
         self.arches = policy.resolved_arches()
         for arch in self.arches:
             if arch.libseccomp_name is None:

@@ -29,6 +29,15 @@
         action: kill_process              # AUDIT_ARCH_MIPS64) only
         arches: [mips]
         audit_arches: [mips64]
+    sandbox:                              # optional: the layers around the filter
+      rw: [out]                           # ro | rox | rw | rwx: Landlock grants
+      tcp_connect: [443]                  # tcp_bind, tcp_connect: only these TCP ports
+      capabilities: [CAP_NET_BIND_SERVICE]  # kept; the others are dropped ([all]: none)
+      require: [landlock]                 # namespaces | landlock | landlock-scope | all
+      # switches: default_paths, namespaces, share_pid, unshare_net, landlock, new_session
+
+``sandbox`` is :class:`seccomp_bpf.policy.Sandbox`, key for key (its docstring says what each
+means); it changes nothing the filter decides.
 
 ``when`` is a comparison ``{arg: N | ip: true, op: OP, value: V, mask: M, width: 32|64}``
 or ``{all: [...]}``, ``{any: [...]}``, ``{not: {...}}``; a list is short for ``all``. ``OP``
@@ -76,6 +85,12 @@ from seccomp_bpf.policy.conditions import OPERATIONS, All, Any, Cmp, Condition, 
 from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy, expand_arch_name
 from seccomp_bpf.policy.resolution import MULTIPLEXER_MODES, name_is_on, unknown_name_message
 from seccomp_bpf.policy.rules import NumberRange, Rule, SourceLocation, Syscall
+from seccomp_bpf.policy.sandbox import (
+    ACCESS_MODES,
+    REQUIRABLE_LAYERS,
+    Sandbox,
+    capability_number,
+)
 
 _TOP_KEYS = (
     "name",
@@ -86,7 +101,32 @@ _TOP_KEYS = (
     "arches",
     "multiplexer_conditions",
     "flags",
+    "sandbox",
     "syscalls",
+)
+_SANDBOX_KEYS = (
+    "ro",
+    "rox",
+    "rw",
+    "rwx",
+    "default_paths",
+    "tcp_bind",
+    "tcp_connect",
+    "capabilities",
+    "namespaces",
+    "share_pid",
+    "unshare_net",
+    "landlock",
+    "new_session",
+    "require",
+)
+_SANDBOX_SWITCHES = (
+    "default_paths",
+    "namespaces",
+    "share_pid",
+    "unshare_net",
+    "landlock",
+    "new_session",
 )
 _FILTER_KEYS = ("policy", "no_new_privs", "flag")
 _RULE_KEYS = (
@@ -436,6 +476,7 @@ class _Reader:
                     )
                 if flag not in self.flags:
                     self.flags.append(flag)
+        sandbox = self.read_sandbox(*entries["sandbox"]) if "sandbox" in entries else None
         rules: list[Rule] = []
         if "syscalls" in entries:
             syscalls_node = entries["syscalls"][1]
@@ -452,11 +493,71 @@ class _Reader:
             name=texts.get("name"),
             comment=texts.get("comment"),
             flags=tuple(dict.fromkeys(self.flags)),
+            sandbox=sandbox,
             source=doc.source,
             notes=tuple(self.notes),
         )
         policy.validate()
         return policy
+
+    def read_sandbox(self, key: Node, node: Node) -> Sandbox:
+        """The ``sandbox:`` section (see :mod:`seccomp_bpf.policy.sandbox`)."""
+        doc = self.doc
+        entries = doc.mapping(node, "sandbox", _SANDBOX_KEYS)
+        values: dict[str, object] = {}
+        locations: dict[str, SourceLocation] = {"sandbox": doc.location(key)}
+        for mode in ACCESS_MODES:
+            if mode in entries:
+                paths: list[str] = []
+                for index, item in enumerate(doc.sequence(entries[mode][1], f"sandbox.{mode}")):
+                    path = doc.text(item, f"sandbox.{mode}: a path")
+                    if not path or "\0" in path:
+                        doc.fail(item, f"sandbox.{mode}: {path!r} is not a path")
+                    paths.append(path)
+                    locations[f"{mode}[{index}]"] = doc.location(item)
+                values[mode] = tuple(paths)
+        for switch in _SANDBOX_SWITCHES:
+            if switch in entries:
+                values[switch] = doc.boolean(entries[switch][1], f"sandbox.{switch}")
+        for ports in ("tcp_bind", "tcp_connect"):
+            if ports in entries:
+                values[ports] = tuple(
+                    self.read_port(item, f"sandbox.{ports}")
+                    for item in doc.sequence(entries[ports][1], f"sandbox.{ports} (TCP ports)")
+                )
+        if "capabilities" in entries:
+            names: list[str] = []
+            for item in doc.sequence(entries["capabilities"][1], "sandbox.capabilities"):
+                name = doc.text(item, "sandbox.capabilities: a name such as CAP_NET_RAW")
+                if name.lower() != "all":
+                    try:
+                        capability_number(name)
+                    except PolicyError as error:
+                        doc.fail(item, f"sandbox.capabilities: {error.message}")
+                names.append(name)
+            values["capabilities"] = tuple(names)
+        if "require" in entries:
+            layers: list[str] = []
+            for item in doc.sequence(entries["require"][1], "sandbox.require"):
+                layer = doc.text(item, "sandbox.require: a layer name")
+                if layer not in (*REQUIRABLE_LAYERS, "all"):
+                    doc.fail(
+                        item,
+                        f"sandbox.require: unknown layer {layer!r} "
+                        f"(known: {', '.join(REQUIRABLE_LAYERS)}, all)",
+                    )
+                layers.append(layer)
+            values["require"] = tuple(layers)
+        try:
+            return Sandbox(**values, locations=locations)  # type: ignore[arg-type]
+        except PolicyError as error:
+            doc.fail(node, error.message)
+
+    def read_port(self, node: Node, what: str) -> int:
+        port = self.doc.integer(node, f"{what}: a TCP port")
+        if not 0 <= port <= 65535:
+            self.doc.fail(node, f"{what}: a TCP port is 0..65535")
+        return port
 
     def unwrap(self, root: Node) -> Node:
         """Step into Beats' ``seccomp:`` and go-seccomp-bpf's ``policy:`` wrappers."""

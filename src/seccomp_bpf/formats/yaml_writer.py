@@ -25,6 +25,7 @@ from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import rule_label
 from seccomp_bpf.policy.rules import Rule
+from seccomp_bpf.policy.sandbox import ACCESS_MODES, Sandbox
 
 _PLAIN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.+-]*")
 # Words YAML 1.1 (PyYAML) reads as something other than text.
@@ -36,11 +37,22 @@ _LINE: Final = 96
 _ALWAYS: Final = "{arg: 0, op: bits_clear, value: 0}"
 
 
+# A character beyond U+FFFF, as JSON escapes it (a UTF-16 surrogate pair).
+_SURROGATE_PAIR: Final = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def _astral(match: re.Match[str]) -> str:
+    high, low = int(match.group(1), 16), int(match.group(2), 16)
+    return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+
 def scalar(text: str) -> str:
     """``text`` as a YAML scalar that reads back as the same text."""
     if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
         return text
-    return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
+    # A JSON string is a YAML double-quoted scalar, except that YAML reads a surrogate pair
+    # as two characters: a character beyond U+FFFF is written \UXXXXXXXX instead.
+    return _SURROGATE_PAIR.sub(_astral, json.dumps(text))
 
 
 def number(value: int) -> str:
@@ -151,6 +163,32 @@ def _rule_lines(index: int, rule: Rule) -> list[str]:
     return lines
 
 
+def _sandbox_lines(sandbox: Sandbox) -> list[str]:
+    """The ``sandbox:`` section: the keys that differ from a default :class:`Sandbox`."""
+    default = Sandbox()
+    lines = ["sandbox:  # the layers around the filter"]
+    for mode in ACCESS_MODES:
+        paths: tuple[str, ...] = getattr(sandbox, mode)
+        if paths:
+            lines.extend(_flow_list([scalar(path) for path in paths], "  ", mode))
+    for key in ("tcp_bind", "tcp_connect"):
+        ports: tuple[int, ...] | None = getattr(sandbox, key)
+        if ports is not None:
+            lines.append(f"  {key}: [" + ", ".join(str(port) for port in ports) + "]")
+    if sandbox.capabilities:
+        lines.append("  capabilities: [" + ", ".join(sandbox.capabilities) + "]")
+    for key in ("default_paths", "namespaces", "share_pid", "unshare_net", "landlock"):
+        if getattr(sandbox, key) != getattr(default, key):
+            lines.append(f"  {key}: {str(getattr(sandbox, key)).lower()}")
+    if sandbox.new_session != default.new_session:
+        lines.append(f"  new_session: {str(sandbox.new_session).lower()}")
+    if sandbox.require:
+        lines.append("  require: [" + ", ".join(sandbox.require) + "]")
+    if len(lines) == 1:
+        return ["sandbox: {}  # the defaults"]
+    return lines
+
+
 def to_yaml(policy: Policy) -> str:
     """The policy in the YAML format; reading it back gives an equal policy (see the module
     docstring for the one spelling that differs)."""
@@ -178,6 +216,8 @@ def to_yaml(policy: Policy) -> str:
         )
     if policy.flags:
         lines.append("flags: [" + ", ".join(policy.flags) + "]")
+    if policy.sandbox is not None:
+        lines.extend(_sandbox_lines(policy.sandbox))
     if not policy.rules:
         lines.append("syscalls: []")
     else:

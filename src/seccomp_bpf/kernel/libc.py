@@ -5,8 +5,9 @@ width. ``syscall(2)`` takes ``long`` arguments: a value given as an unsigned 64-
 (``2**64 - 1``) is passed as the same bits (``-1``), so the kernel sees the full register.
 
 Nothing here raises for a failed call: each returns a :class:`SyscallResult` holding the
-return value and ``errno``, and the callers (``prctl.py``, ``seccomp.py``) decide what a
-failure means and name the call in the error. The library is opened on first use, so that
+return value and ``errno``, and the callers (``prctl.py``, ``seccomp.py``, ``landlock.py``,
+``capabilities.py``, ``namespaces.py``, ``mounts.py``) decide what a failure means and name the
+call in the error. The library is opened on first use, so that
 importing this module works on any operating system.
 """
 
@@ -81,6 +82,10 @@ class SyscallResult:
 class _Functions:
     syscall: Callable[..., int]
     prctl: Callable[..., int]
+    unshare: Callable[..., int]
+    mount: Callable[..., int]
+    capget: Callable[..., int]
+    capset: Callable[..., int]
 
 
 @functools.cache
@@ -96,7 +101,39 @@ def _functions() -> _Functions:
     # int prctl(int option, unsigned long arg2, arg3, arg4, arg5)
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     prctl.restype = ctypes.c_int
-    return _Functions(syscall=syscall, prctl=prctl)
+    unshare = libc.unshare
+    # int unshare(int flags)
+    unshare.argtypes = [ctypes.c_int]
+    unshare.restype = ctypes.c_int
+    mount = libc.mount
+    # int mount(const char *source, const char *target, const char *filesystemtype,
+    #           unsigned long mountflags, const void *data)
+    mount.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.c_ulong,
+        ctypes.c_char_p,
+    ]
+    mount.restype = ctypes.c_int
+    # int capget(cap_user_header_t hdrp, cap_user_data_t datap), and capset the same: glibc
+    # exports both (sys/capability.h is libcap's; the kernel ABI is <linux/capability.h>).
+    capget = libc.capget
+    capget.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    capget.restype = ctypes.c_int
+    capset = libc.capset
+    capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    capset.restype = ctypes.c_int
+    return _Functions(
+        syscall=syscall, prctl=prctl, unshare=unshare, mount=mount, capget=capget, capset=capset
+    )
+
+
+def _call(function: Callable[..., int], *args: object) -> SyscallResult:
+    """Call ``function`` with errno cleared first; its result and errno."""
+    ctypes.set_errno(0)
+    value = int(function(*args))
+    return SyscallResult(value, ctypes.get_errno() if value == -1 else 0)
 
 
 def _as_long(value: int, what: str) -> int:
@@ -126,10 +163,7 @@ def syscall(number: int, *args: int) -> SyscallResult:
     converted = [_as_long(number, "system call number")]
     converted += [_as_long(arg, f"argument {i}") for i, arg in enumerate(args)]
     converted += [0] * (MAX_SYSCALL_ARGUMENTS - len(args))
-    function = _functions().syscall
-    ctypes.set_errno(0)
-    value = int(function(*converted))
-    return SyscallResult(value, ctypes.get_errno() if value == -1 else 0)
+    return _call(_functions().syscall, *converted)
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> SyscallResult:
@@ -137,10 +171,51 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     args = [
         _as_ulong(arg, f"prctl argument {i}") for i, arg in enumerate((arg2, arg3, arg4, arg5), 2)
     ]
-    function = _functions().prctl
-    ctypes.set_errno(0)
-    value = int(function(option, *args))
-    return SyscallResult(value, ctypes.get_errno() if value == -1 else 0)
+    return _call(_functions().prctl, option, *args)
+
+
+def unshare(flags: int) -> SyscallResult:
+    """``unshare(flags)``: new namespaces for this process (``unshare(2)``)."""
+    return _call(_functions().unshare, flags)
+
+
+def mount(
+    source: bytes | None,
+    target: bytes,
+    filesystem: bytes | None,
+    flags: int,
+    data: bytes | None = None,
+) -> SyscallResult:
+    """``mount(source, target, filesystem, flags, data)`` (``mount(2)``); paths as bytes."""
+    flags = _as_ulong(flags, "mount flags")
+    return _call(_functions().mount, source, target, filesystem, flags, data)
+
+
+class CapUserHeader(ctypes.Structure):
+    """``struct __user_cap_header_struct`` (``<linux/capability.h>``)."""
+
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class CapUserData(ctypes.Structure):
+    """``struct __user_cap_data_struct`` (``<linux/capability.h>``): one 32-bit word of each
+    set; version 3 passes two of them (capabilities 0-31, then 32-63)."""
+
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def capget(header: CapUserHeader, data: ctypes.Array[CapUserData]) -> SyscallResult:
+    """``capget(header, data)`` (``capget(2)``)."""
+    return _call(_functions().capget, ctypes.addressof(header), ctypes.addressof(data))
+
+
+def capset(header: CapUserHeader, data: ctypes.Array[CapUserData]) -> SyscallResult:
+    """``capset(header, data)`` (``capset(2)``)."""
+    return _call(_functions().capset, ctypes.addressof(header), ctypes.addressof(data))
 
 
 def seccomp_set_mode_filter(number: int, flags: int, program: bytes) -> SyscallResult:

@@ -1,13 +1,17 @@
-"""The ``prctl(2)`` settings that matter for seccomp: no_new_privs and dumpability."""
+"""The ``prctl(2)`` settings that matter for confinement: no_new_privs, dumpability and the
+parent-death signal."""
 
 from __future__ import annotations
 
+import ctypes
 from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
 
 # <linux/prctl.h>
+PR_SET_PDEATHSIG: Final = 1
+PR_GET_PDEATHSIG: Final = 2
 PR_GET_DUMPABLE: Final = 3
 PR_SET_DUMPABLE: Final = 4
 PR_SET_NO_NEW_PRIVS: Final = 38
@@ -42,3 +46,25 @@ def set_dumpable(dumpable: bool) -> None:
     result = libc.prctl(PR_SET_DUMPABLE, int(dumpable))
     if result.failed:
         raise KernelError(f"prctl(PR_SET_DUMPABLE, {int(dumpable)})", result.errno)
+
+
+def set_parent_death_signal(signal: int) -> None:
+    """``prctl(PR_SET_PDEATHSIG, signal)``: the signal this process gets when the thread
+    that created it ends (0: none).
+
+    ``prctl(2)``: it is cleared in a child of ``fork`` and on ``execve`` of a set-user-ID
+    or set-group-ID file or one with capabilities, and kept across other ``execve``. The
+    parent may already have ended when it is set: check ``getppid()`` afterwards.
+    """
+    result = libc.prctl(PR_SET_PDEATHSIG, signal)
+    if result.failed:
+        raise KernelError(f"prctl(PR_SET_PDEATHSIG, {signal})", result.errno)
+
+
+def get_parent_death_signal() -> int:
+    """``prctl(PR_GET_PDEATHSIG)``: the parent-death signal of this process (0: none)."""
+    value = ctypes.c_int(0)
+    result = libc.prctl(PR_GET_PDEATHSIG, ctypes.addressof(value))
+    if result.failed:
+        raise KernelError("prctl(PR_GET_PDEATHSIG)", result.errno)
+    return value.value

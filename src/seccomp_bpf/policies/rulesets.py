@@ -20,9 +20,25 @@ Rule sets:
 ``deny_new_exec_mappings``
     Refuse to create executable memory: ``mmap``/``mmap2`` and ``mprotect``/``pkey_mprotect``
     with ``PROT_EXEC`` in their ``prot`` argument (the third, ``args[2]``, on every ABI; an
-    ``int``, so compared on its low 32 bits). The program's own code, mapped by the kernel at
-    execve and by the dynamic loader before, is not affected, but loading a shared library
-    later (``dlopen``) and JIT compilers are. Default action ``errno(EPERM)``.
+    ``int``, so compared on its low 32 bits). Code mapped before the filter is installed is
+    not affected, but loading a shared library later (``dlopen``) and JIT compilers are: the
+    rule set is for a process that confines itself once loaded (``install()``), or for a
+    statically linked program. Under ``seccomp-bpf run`` a dynamically linked program cannot
+    even start, as its loader maps the libraries executable after ``execve``, under the
+    filter. Default action ``errno(EPERM)``.
+
+    The other routes to the same memory are closed too: ``shmat`` with ``SHM_EXEC`` in its
+    flags (``args[2]``, ``ipc/shm.c``: ``do_shmat`` maps the segment ``PROT_EXEC``), also
+    through ``ipc(SHMAT, shmid, shmflg, ...)`` where the ABI has that multiplexer, whose
+    ``shmflg`` is its third argument, in a register (``ipc/syscall.c``; the mirror of a
+    ``shmat`` rule would lose the condition, so the rule names ``ipc`` itself, and ``shmat``
+    by number on those ABIs); and ``personality`` turning on ``READ_IMPLIES_EXEC``, after
+    which every readable mapping is executable (``mm/mmap.c``: ``do_mmap``) — asking for the
+    current value (``0xffffffff``) stays allowed. What a filter cannot see is left to the other
+    layers: writing ``/proc/self/mem``, which the kernel lets a process do to its own
+    read-only code (``FOLL_FORCE``), is refused under ``seccomp-bpf run`` by Landlock (nothing
+    under ``/proc`` is writable); and a file already mapped executable changes when the file
+    is written (a shared library in a writable directory).
 
     On i386 and m68k the call named ``mmap`` is ``old_mmap``, which takes one pointer to a
     structure holding its arguments (``arch/x86/entry/syscalls/syscall_32.tbl``: ``90 i386
@@ -45,9 +61,9 @@ from typing import Final
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.actions import ERRNO, Action
-from seccomp_bpf.policy.conditions import bits_set
+from seccomp_bpf.policy.conditions import All, Cmp, bits_set
 from seccomp_bpf.policy.policy import expand_arch_name
-from seccomp_bpf.policy.resolution import name_is_on
+from seccomp_bpf.policy.resolution import mirror_condition, name_is_on
 from seccomp_bpf.policy.rules import Rule
 
 # <asm-generic/mman-common.h>: PROT_EXEC is 0x4 on every architecture.
@@ -57,6 +73,14 @@ PROT_EXEC: Final = 0x4
 # mprotect(start, len, prot), pkey_mprotect(start, len, prot, pkey)).
 _PROT_ARGUMENT: Final = 2
 _EXEC_MAPPING_CALLS: Final = ("mmap", "mmap2", "mprotect", "pkey_mprotect")
+
+# <linux/shm.h>: SHM_EXEC, "execution access", the same on every architecture; shmat(shmid,
+# shmaddr, shmflg) and ipc(SHMAT, shmid, shmflg, ...) have the flags as their third argument.
+SHM_EXEC: Final = 0o100000
+_SHMFLG_ARGUMENT: Final = 2
+# <linux/personality.h>: READ_IMPLIES_EXEC; personality(0xffffffff) only reads the value.
+READ_IMPLIES_EXEC: Final = 0x0400000
+_PERSONALITY_QUERY: Final = 0xFFFFFFFF
 
 # ABI -> the calls that take their arguments through a pointer there (see the docstring).
 _ARGUMENTS_IN_MEMORY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
@@ -84,7 +108,9 @@ def deny_new_exec_mappings(
     action: Action | None = None, *, arches: Iterable[Arch | str] = ("native",)
 ) -> tuple[Rule, ...]:
     """Rules that give ``action`` (default ``errno(EPERM)``) to ``mmap``, ``mmap2``,
-    ``mprotect`` and ``pkey_mprotect`` asking for ``PROT_EXEC``.
+    ``mprotect`` and ``pkey_mprotect`` asking for ``PROT_EXEC``, to ``shmat`` (and
+    ``ipc(SHMAT)``) asking for ``SHM_EXEC``, and to ``personality`` turning on
+    ``READ_IMPLIES_EXEC``.
 
     ``arches`` must be the architectures of the policy the rules go into: only calls that
     one of them has are named; where a call's ``prot`` cannot be read the call is denied
@@ -129,6 +155,19 @@ def deny_new_exec_mappings(
             rules.append(Rule((name,), denial, executable, arches=readable))
         if hidden_on:
             rules.append(Rule((name,), denial, arches=hidden_on))
+    rules.extend(_exec_shared_memory_rules(chosen, denial))
+    rules.append(
+        Rule(
+            ("personality",),
+            denial,
+            All(
+                (
+                    bits_set(0, READ_IMPLIES_EXEC, width=32),
+                    Cmp(0, "ne", _PERSONALITY_QUERY, width=32),
+                )
+            ),
+        )
+    )
     if not rules:
         raise PolicyError(
             "deny_new_exec_mappings: none of "
@@ -137,6 +176,24 @@ def deny_new_exec_mappings(
             + ", ".join(a.name for a in chosen)
         )
     return tuple(rules)
+
+
+def _exec_shared_memory_rules(chosen: tuple[Arch, ...], denial: Action) -> list[Rule]:
+    """``shmat`` with ``SHM_EXEC``, and ``ipc(SHMAT)`` with it where the ABI has ``ipc``."""
+    executable = bits_set(_SHMFLG_ARGUMENT, SHM_EXEC, width=32)
+    multiplexed = [a for a in chosen if "shmat" in a.ipc and "ipc" in a.syscalls]
+    direct = [a for a in chosen if a not in multiplexed and "shmat" in a.syscalls]
+    rules: list[Rule] = []
+    if direct:
+        limited = tuple(a.name for a in direct) if multiplexed else None
+        rules.append(Rule(("shmat",), denial, executable, arches=limited))
+    for arch in multiplexed:
+        number = arch.syscalls.get("shmat")
+        if number is not None:  # by number: a rule on the name would be mirrored onto ipc
+            rules.append(Rule((number,), denial, executable, arches=(arch.name,)))
+        call = All((mirror_condition("ipc", arch.ipc["shmat"]), executable))
+        rules.append(Rule(("ipc",), denial, call, arches=(arch.name,)))
+    return rules
 
 
 RuleSetFactory = Callable[..., tuple[Rule, ...]]
@@ -155,7 +212,8 @@ RULE_SETS: Final[Mapping[str, RuleSet]] = MappingProxyType(
     {
         "deny_new_exec_mappings": RuleSet(
             "deny_new_exec_mappings",
-            "refuse mmap/mmap2/mprotect/pkey_mprotect with PROT_EXEC (default errno(EPERM))",
+            "refuse mmap/mmap2/mprotect/pkey_mprotect with PROT_EXEC, shmat (and ipc SHMAT) "
+            "with SHM_EXEC, personality(READ_IMPLIES_EXEC) (default errno(EPERM))",
             deny_new_exec_mappings,
         ),
     }

@@ -1,4 +1,5 @@
-"""The policy model (DESIGN §3): actions, conditions, rules, the policy, and its meaning.
+"""The policy model (DESIGN §3): actions, conditions, rules, the policy, its meaning, and the
+sandbox around the filter.
 
 ``Any`` here is the condition "at least one holds", not ``typing.Any``.
 """
@@ -39,6 +40,7 @@ from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy
 from seccomp_bpf.policy.reference import Decision, decide, evaluate
 from seccomp_bpf.policy.resolution import ResolvedArch, ResolvedRange, ResolvedRule
 from seccomp_bpf.policy.rules import NumberRange, Rule, SourceLocation, Syscall
+from seccomp_bpf.policy.sandbox import Sandbox
 
 __all__ = [
     "ALLOW",
@@ -65,6 +67,7 @@ __all__ = [
     "ResolvedRange",
     "ResolvedRule",
     "Rule",
+    "Sandbox",
     "SourceLocation",
     "Syscall",
     "bits_clear",

@@ -36,6 +36,7 @@ from seccomp_bpf.policy.resolution import (
     rule_label,
 )
 from seccomp_bpf.policy.rules import Rule
+from seccomp_bpf.policy.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from seccomp_bpf.policy.reference import Decision
@@ -96,6 +97,9 @@ class Policy:
     wishes for installation that do not change any decision. ``source`` is the file the
     policy was read from; ``notes`` are remarks of the reader that produced it (for example
     what an OCI profile asked for that has no equivalent). Neither takes part in equality.
+    ``sandbox`` describes the confinement around the filter (:class:`Sandbox`: filesystem
+    and network grants, capabilities kept, namespaces); it changes no decision of the filter,
+    and ``None`` means the defaults of whatever applies the policy.
     """
 
     default_action: Action
@@ -107,6 +111,7 @@ class Policy:
     name: str | None = None
     comment: str | None = None
     flags: tuple[str, ...] = ()
+    sandbox: Sandbox | None = None
     source: str | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
     _cache: dict[str, object] = field(
@@ -142,6 +147,8 @@ class Policy:
                     f"unknown filter flag {flag!r}; expected one of {', '.join(FILTER_FLAGS)}"
                 )
         set_(self, "flags", flags)
+        if self.sandbox is not None and not isinstance(self.sandbox, Sandbox):
+            raise PolicyError(f"sandbox must be a Sandbox or None, not {self.sandbox!r}")
         set_(self, "notes", _tuple_of(self.notes, str, "notes"))
         for name in ("name", "comment", "source"):
             value = getattr(self, name)

@@ -3,6 +3,10 @@
 
 ``supervisor`` (``--report-denials``) runs a command under a supervisor that reports each
 denied system call.
+
+The sandbox around the filter: :mod:`.plan` decides it, :mod:`.layers` holds one function per
+layer, :mod:`.mount_namespace` builds the filesystem the command sees, and :mod:`.launch`
+starts the processes (namespace parent, init, command) and hears back from them.
 """
 
 from seccomp_bpf.run.confine import check_actions_available, install, program_return_values

@@ -1,26 +1,31 @@
-"""``seccomp-bpf run``: run a command under a policy.
+"""``seccomp-bpf run``: run a command in a sandbox, under a policy.
 
 Everything that can fail is done before anything runs: the policy is read and compiled,
 the kernel is asked whether it supports every action of the program, the program is
 emulated on ``execve`` of this machine's ABI (a policy that would refuse the exec itself is
-an error naming the rule, or the default action, that refuses it), and the command is
-looked up in ``PATH`` (127 when it is not found, 126 when it is not executable, as a shell
-says). Then:
+an error naming the rule, or the default action, that refuses it), the command is looked up
+in ``PATH`` (127 when it is not found, 126 when it is not executable, as a shell says), and
+the sandbox is planned (``run.plan``: granted paths that do not exist, required layers the
+kernel lacks). Then:
 
-- :func:`run_confined` forks; the child installs the filter and execs the command at once;
-  the parent waits. The command's exit status is passed through. A death by a signal is
-  reported on stderr (``CMD was killed by SIGSYS (seccomp kill)``; not for SIGINT and
-  SIGPIPE, as shells do) and becomes exit status 128+N, as in a shell. SIGHUP, SIGINT,
-  SIGQUIT and SIGTERM sent to ``seccomp-bpf`` with ``kill`` are passed on to the command;
-  those that the terminal sends reach the command directly (same process group) and are
-  not sent twice. Standard input, output and error are the command's, untouched.
-- :func:`exec_confined` (``--no-fork``) installs the filter on this very process and execs
-  the command in its place: the exit status, signals and pid are the command's own. The
-  subprocess API (:mod:`seccomp_bpf.run.subprocess`) uses it.
+- :func:`run_confined` starts the command in its sandbox (``run.launch``: namespaces,
+  mounts, Landlock, capabilities, no_new_privs, parent-death signal, the filter last) and
+  waits. The command's exit status is passed through. A death by a signal is reported on
+  stderr (``CMD was killed by SIGSYS (...)``, saying which actions of the filter can have
+  done it; not for SIGINT and SIGPIPE, as shells do) and becomes exit status 128+N, as in a
+  shell. The signals of ``notified_child.FORWARDED_SIGNALS`` sent to ``seccomp-bpf`` are
+  passed on to the command; those the terminal sends reach it through ``seccomp-bpf`` too
+  when it is in a session of its own (the default), and ``SIGTSTP`` stops it.
+- :func:`exec_confined` (``--no-fork``) makes this very process the command when it can
+  (no PID namespace): the exit status, signals and pid are the command's own. With a PID
+  namespace it cannot (the command is PID 2 of its own namespace), so it stands in for the
+  command: it forwards signals and ends as the command ends, with its exit status or by
+  the same signal. The subprocess API (:mod:`seccomp_bpf.run.subprocess`) uses it.
 
-A failure after the point of no return (the kernel refusing the filter in the child) exits
-with status 125, as ``env`` and ``timeout`` do for their own failures; a failed ``execve``
-exits with 126 or 127 and a shell-like message.
+A failure after the point of no return (the kernel refusing a layer or the filter in the
+child) exits with status 125, as ``env`` and ``timeout`` do for their own failures, or 123
+when a required layer (``--require``) is not in force; a failed ``execve`` exits with 126
+or 127 and a shell-like message.
 
 ``PROGRAM`` files and file descriptors (``--program``, ``--program-fd``) hold raw ``struct
 sock_filter`` records in this machine's byte order, as ``seccomp-bpf compile`` writes them.
@@ -32,46 +37,48 @@ import contextlib
 import errno
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, NoReturn
+from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
-from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate, format_return_value
+from seccomp_bpf.bpf.emulator import (
+    ReturnValue,
+    SeccompAction,
+    SeccompData,
+    emulate,
+    format_return_value,
+)
 from seccomp_bpf.bpf.instruction import Program
-from seccomp_bpf.errors import CommandError, PolicyError, SeccompBPFError
+from seccomp_bpf.errors import CommandError, PolicyError
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.run.confine import check_actions_available
+from seccomp_bpf.run.confine import check_actions_available, program_return_values
+
+if TYPE_CHECKING:
+    from seccomp_bpf.policy.sandbox import Sandbox
+    from seccomp_bpf.run.launch import Launch, Started
+    from seccomp_bpf.run.plan import SandboxPlan
 
 PROG: Final = "seccomp-bpf"
 
 EXIT_INSTALL_FAILED: Final = 125
-"""The filter could not be installed in the child: nothing was run."""
+"""The sandbox or the filter could not be set up in the child: nothing was run."""
+EXIT_LAYER_MISSING: Final = 123
+"""A required layer (``--require``) is not in force: nothing was run."""
 EXIT_NOT_EXECUTABLE: Final = 126
 EXIT_NOT_FOUND: Final = 127
-
-FORWARDED_SIGNALS: Final = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
-
-# <asm-generic/siginfo.h>: si_code of a signal the kernel sends, e.g. the terminal's ^C to
-# the foreground process group (kill_pgrp with SEND_SIG_PRIV).
-SI_KERNEL: Final = 0x80
 
 # Signals a shell does not report when they end a command.
 _QUIET_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGPIPE})
 
-# Signals Python ignores at start-up (Python/pylifecycle.c: SIGPIPE, SIGXFSZ); a command
-# must get them at their default, as subprocess's restore_signals does.
-_PYTHON_IGNORED: Final = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
-)
-
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A command ready to be run: what to exec, with which arguments, under which program.
+    """A command ready to be run: what to exec, with which arguments, under which program,
+    in which sandbox.
 
     ``policy`` is the policy the program was compiled from (None for a program given as
-    such); it names the rule behind a decision in messages.
+    such); it names the rule behind a decision in messages. ``plan`` is the sandbox (None:
+    the filter alone); ``show_layers`` prints the layers in force before the command runs.
     """
 
     argv: tuple[str, ...]
@@ -81,6 +88,8 @@ class PreparedRun:
     log: bool = False
     spec_allow: bool = False
     arches: tuple[str, ...] = field(default=())
+    plan: SandboxPlan | None = None
+    show_layers: bool = False
 
 
 # --- before anything runs ---------------------------------------------------------------------
@@ -108,9 +117,11 @@ def read_program_bytes(data: bytes, source: str) -> Program:
         raise InvalidProgramError(f"{source}: {error}") from error
 
 
-def read_program_fd(fd: int) -> Program:
+def read_program_fd(fd: int, what: str = "--program-fd") -> Program:
     """Read a compiled program from file descriptor ``fd`` (from its start when it can
-    seek: a memfd or a file), then close it so the command does not inherit it."""
+    seek: a memfd or a file), then close it so the command does not inherit it. Errors name
+    ``what`` and the descriptor, and say what is wrong."""
+    source = f"{what} {fd}"
     chunks: list[bytes] = []
     try:
         try:
@@ -120,9 +131,18 @@ def read_program_fd(fd: int) -> Program:
                 raise
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
+    except OSError as error:
+        reasons = {
+            errno.EBADF: "this process has no open file descriptor with that number (give "
+            "one it inherited, holding a program written by `seccomp-bpf compile`)",
+            errno.EISDIR: "it is a directory, not a program",
+        }
+        reason = reasons.get(error.errno or 0) or f"cannot read it: {error.strerror}"
+        raise CommandError(source, error.errno or errno.EIO, 1, reason) from None
     finally:
-        os.close(fd)
-    return read_program_bytes(b"".join(chunks), f"program fd {fd}")
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return read_program_bytes(b"".join(chunks), source)
 
 
 def check_exec_allowed(program: Program, policy: Policy | None, command: str) -> None:
@@ -187,9 +207,16 @@ def prepare(
     policy: Policy | None = None,
     program: Program | None = None,
     executable: str | None = None,
+    sandbox: Sandbox | Literal[False] | None = None,
+    show_layers: bool = False,
 ) -> PreparedRun:
     """Compile ``policy`` (unless ``program`` is given), check the kernel has its actions,
-    check it allows the exec, and find the command: every error before anything runs."""
+    check it allows the exec, find the command and plan the sandbox: every error before
+    anything runs.
+
+    ``sandbox`` is the sandbox to run in (None: the policy's own section, else the defaults;
+    False: the filter alone).
+    """
     if not argv:
         raise CommandError("", errno.ENOENT, EXIT_NOT_FOUND, "no command given")
     if (policy is None) == (program is None):
@@ -207,95 +234,181 @@ def prepare(
     check_actions_available(program)
     check_exec_allowed(program, policy, argv[0])
     found = find_executable(executable if executable is not None else argv[0])
-    return PreparedRun(tuple(argv), found, program, policy, log, spec_allow, arches)
+    plan = None
+    if sandbox is not False:
+        from seccomp_bpf.run.plan import plan_sandbox
+
+        wanted = sandbox if sandbox is not None else policy.sandbox if policy else None
+        plan = plan_sandbox(wanted, executable=found)
+    return PreparedRun(
+        tuple(argv), found, program, policy, log, spec_allow, arches, plan, show_layers
+    )
 
 
 # --- running ----------------------------------------------------------------------------------
 
 
-def _say(message: str) -> None:
-    """One line on stderr, written at once (no Python buffering: a child may exec next)."""
-    line = f"{PROG}: {message}\n".encode(errors="backslashreplace")
-    with contextlib.suppress(OSError):
-        os.write(2, line)
+def _launch(prepared: PreparedRun, mask: frozenset[int]) -> Launch:
+    from seccomp_bpf.run.launch import Launch
+
+    wanted = (("log", prepared.log), ("spec_allow", prepared.spec_allow))
+    flags = tuple(name for name, on in wanted if on)
+    return Launch(
+        executable=prepared.executable,
+        argv=prepared.argv,
+        program=prepared.program,
+        plan=prepared.plan,
+        filter_flags=flags,
+        mask=mask,
+        show_layers=prepared.show_layers,
+    )
 
 
-def _install_and_exec(prepared: PreparedRun) -> NoReturn:
-    """Install the filter on this process and exec the command; never returns."""
-    from seccomp_bpf.kernel import install
+def _print_notes(prepared: PreparedRun) -> None:
+    from seccomp_bpf.run.launch import note
 
-    for signum in _PYTHON_IGNORED:
-        signal.signal(signum, signal.SIG_DFL)
-    try:
-        install(prepared.program, log=prepared.log, spec_allow=prepared.spec_allow)
-    except (SeccompBPFError, OSError) as error:
-        _say(f"error: could not install the filter: {error}; nothing was run")
-        os._exit(EXIT_INSTALL_FAILED)
-    command = prepared.argv[0]
-    try:
-        os.execv(prepared.executable, prepared.argv)
-    except OSError as error:
-        status = EXIT_NOT_FOUND if error.errno == errno.ENOENT else EXIT_NOT_EXECUTABLE
-        _say(f"{command}: {error.strerror}")
-        os._exit(status)
+    for line in prepared.plan.notes if prepared.plan is not None else ():
+        note(line)
 
 
 def exec_confined(prepared: PreparedRun) -> NoReturn:
-    """Install the filter on this process and exec the command in its place."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    _install_and_exec(prepared)
+    """``--no-fork``: this process becomes the command, or stands in for it (see the module
+    docstring); never returns."""
+    from seccomp_bpf.run.launch import exec_in_place
+
+    plan = prepared.plan
+    leads_group = os.getpgrp() == os.getpid()
+    if plan is None or not (plan.pid_namespace or (plan.sandbox.new_session and leads_group)):
+        _print_notes(prepared)
+        exec_in_place(_launch(prepared, frozenset()))
+    code = run_confined(prepared, stand_in=True)
+    raise SystemExit(code)
 
 
-def run_confined(prepared: PreparedRun) -> int:
-    """Fork, confine and exec the command in the child, wait for it, and return the exit
-    status to leave with (see the module docstring)."""
-    watched = {*FORWARDED_SIGNALS, signal.SIGCHLD}
-    sys.stdout.flush()
-    sys.stderr.flush()
+def run_confined(prepared: PreparedRun, *, stand_in: bool = False) -> int:
+    """Start the command in its sandbox, wait for it, and return the exit status to leave
+    with (see the module docstring). ``stand_in`` ends this process as the command ended
+    (the same exit status, or killed by the same signal) and reports nothing."""
+    from seccomp_bpf.run.launch import StartError, note, start
+    from seccomp_bpf.run.notified_child import FORWARDED_SIGNALS, JOB_CONTROL_SIGNALS
+
+    _print_notes(prepared)
+    watched: set[int] = {*FORWARDED_SIGNALS, *JOB_CONTROL_SIGNALS, signal.SIGCHLD}
     # Blocked from before the fork, so that neither the child's end nor a signal to pass on
-    # can arrive before the parent waits for them.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    # can arrive before this process waits for them.
+    previous = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, watched))
     try:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-                _install_and_exec(prepared)
-            except BaseException as error:
-                _say(f"error: {error}; nothing was run")
-            finally:
-                os._exit(EXIT_INSTALL_FAILED)
-        status = _wait_forwarding(pid, watched)
+        try:
+            started = start(_launch(prepared, previous))
+        except StartError as error:
+            missing = error.exit_status == EXIT_LAYER_MISSING
+            what = "a required layer is missing" if missing else "error"
+            note(f"{what}: {error.error.strerror}; nothing was run")
+            return error.exit_status
+        if prepared.plan is not None and not prepared.plan.pid_namespace:
+            from seccomp_bpf.kernel import set_dumpable
+
+            # The command can see this process: keep it from tracing it or reading its
+            # memory and environment, whatever its Landlock.
+            set_dumpable(False)
+        try:
+            status = _wait_forwarding(started, watched)
+        finally:
+            started.close(kill=False)
         # Signals for the command that arrived as it ended are not for seccomp-bpf.
         while signal.sigtimedwait(watched, 0) is not None:
             pass
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    code, message = describe_exit(prepared.argv[0], status)
+    if stand_in:
+        end_like(status)
+    code, message = describe_exit(prepared.argv[0], status, prepared.program, prepared.policy)
     if message is not None:
-        _say(message)
+        note(message)
     return code
 
 
-def _wait_forwarding(pid: int, watched: set[signal.Signals]) -> int:
-    """Wait for child ``pid`` to end, passing on the signals sent to this process; its
-    wait status."""
+def end_like(status: int) -> NoReturn:
+    """End this process as a process with wait ``status`` ended: the same exit code, or
+    killed by the same signal (without a core dump of this process)."""
+    from seccomp_bpf.kernel import set_dumpable
+
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        set_dumpable(False)
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {number})
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)  # a signal whose default is not to end the process
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else EXIT_INSTALL_FAILED)
+
+
+def _wait_forwarding(started: Started, watched: set[int]) -> int:
+    """Wait for the command to end, passing on the signals sent to this process; its wait
+    status."""
+    from seccomp_bpf.run.notified_child import forward
+
     while True:
         info = signal.sigwaitinfo(watched)
         if info.si_signo == signal.SIGCHLD:
-            waited, status = os.waitpid(pid, os.WNOHANG)
-            if waited == pid:
-                return status
+            waited, status = os.waitpid(started.child, os.WNOHANG)
+            if waited == started.child:
+                return started.reaped_with(status)
             continue
-        if info.si_code == SI_KERNEL:
-            continue  # from the terminal: the command, in the same process group, has it too
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, info.si_signo)
+        forward(started.pid, started.pidfd, started.own_group, info.si_signo, info.si_code)
 
 
-def describe_exit(command: str, status: int) -> tuple[int, str | None]:
-    """The exit status to leave with for a child's wait ``status``, and what to report."""
+# --- after --------------------------------------------------------------------------------------
+
+
+def sigsys_cause(program: Program, policy: Policy | None) -> str:
+    """Why a command killed by SIGSYS was, as far as the filter tells: a kill action (which
+    ones, with the policy), a trap the program did not handle (``SECCOMP_RET_TRAP`` sends a
+    SIGSYS the program may catch), or neither (the filter returns no such action)."""
+    actions = {ReturnValue.decode(value).action for value in program_return_values(program)}
+    kills = actions & {SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD}
+    trap = SeccompAction.TRAP in actions
+    if not kills:
+        if trap:
+            return "a seccomp trap the program did not handle"
+        return "not from the filter: it returns no kill and no trap"
+    sources = _kill_sources(policy) if policy is not None else []
+    shown = ", ".join(sources[:3]) + (f" and {len(sources) - 3} more" if len(sources) > 3 else "")
+    kill = f"seccomp kill: {shown}" if shown else "seccomp kill"
+    return f"{kill}; or a seccomp trap the program did not handle" if trap else kill
+
+
+def _kill_sources(policy: Policy) -> list[str]:
+    from seccomp_bpf.policy.actions import ActionKind
+    from seccomp_bpf.policy.resolution import rule_label
+
+    kinds = (ActionKind.KILL_PROCESS, ActionKind.KILL_THREAD)
+    sources = [
+        f"{rule_label(index, rule)} gives {rule.action.describe()}"
+        for index, rule in enumerate(policy.rules)
+        if rule.action.kind in kinds
+    ]
+    for what, action in (
+        ("the default action", policy.default_action),
+        ("the unknown-syscall action", policy.unknown_syscall_action),
+    ):
+        if action is not None and action.kind in kinds:
+            sources.append(f"{what} {action.describe()}")
+    if policy.bad_arch_action.kind in kinds:
+        arches = ", ".join(arch.name for arch in policy.resolved_arches())
+        sources.append(
+            f"bad_arch_action {policy.bad_arch_action.describe()} (a call of an ABI other "
+            f"than {arches})"
+        )
+    return sources
+
+
+def describe_exit(
+    command: str, status: int, program: Program | None = None, policy: Policy | None = None
+) -> tuple[int, str | None]:
+    """The exit status to leave with for a command's wait ``status``, and what to report
+    (with the filter ``program`` and its ``policy``, what a SIGSYS came from)."""
     if os.WIFEXITED(status):
         return os.WEXITSTATUS(status), None
     if not os.WIFSIGNALED(status):  # stopped or continued: not an end (waitpid asked for ends)
@@ -307,7 +420,8 @@ def describe_exit(command: str, status: int) -> tuple[int, str | None]:
         name = f"signal {number}"
     message: str | None = f"{command} was killed by {name}"
     if number == signal.SIGSYS:
-        message = f"{message} (seccomp kill: the filter denied a system call)"
+        cause = sigsys_cause(program, policy) if program is not None else "seccomp"
+        message = f"{message} ({cause})"
     if os.WCOREDUMP(status):
         message = f"{message}, core dumped"
     if number in _QUIET_SIGNALS:

@@ -27,18 +27,29 @@ Steps, each failing with a named error before the next:
 
 A filter cannot be removed: it stays for the life of the process, is inherited by its
 children and is kept across ``execve``.
+
+The rest of the sandbox, in the process itself (``sandbox=``, or the policy's own section):
+before the filter, the process enters a Landlock domain with the sandbox's grants (the
+default paths of ``seccomp_bpf.run.plan`` unless turned off: the host's ``/tmp``, the working
+directory, the usual devices) and drops its capabilities but those kept, as
+``seccomp-bpf run`` does in its child. Namespaces and a new session need a new process and
+are not applied. Landlock and capabilities belong to threads (``landlock_restrict_self(2)``,
+``capabilities(7)``), so a process that runs other threads is refused with
+:class:`~seccomp_bpf.errors.SandboxError`: call it before starting any.
 """
 
 from __future__ import annotations
 
 import errno
+import warnings
 from collections.abc import Iterable, Sequence
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction, format_return_value
 from seccomp_bpf.bpf.instruction import Instruction, Program
-from seccomp_bpf.errors import ActionUnavailableError
+from seccomp_bpf.errors import ActionUnavailableError, SandboxError
 from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.policy.sandbox import Sandbox
 
 
 def program_return_values(program: Iterable[Instruction]) -> frozenset[int]:
@@ -108,6 +119,7 @@ def install(
     no_new_privs: bool = True,
     log: bool = False,
     spec_allow: bool = False,
+    sandbox: Sandbox | None = None,
 ) -> Program:
     """Confine this process (every thread) with a policy or a compiled program, for good.
 
@@ -115,7 +127,8 @@ def install(
     the filter flags of those names (``SECCOMP_FILTER_FLAG_LOG``: log every action but
     ALLOW; ``SECCOMP_FILTER_FLAG_SPEC_ALLOW``: no forced speculative-store-bypass
     mitigation); a policy's own ``flags: [log]`` or ``[spec_allow]`` ask for them too.
-    Returns the program installed.
+    ``sandbox`` (or, when None, the policy's ``sandbox`` section) adds Landlock and the
+    capability drop before the filter. Returns the program installed.
     """
     from seccomp_bpf.kernel import install as install_filter
 
@@ -123,6 +136,48 @@ def install(
     if isinstance(policy_or_program, Policy):
         log = log or "log" in policy_or_program.flags
         spec_allow = spec_allow or "spec_allow" in policy_or_program.flags
+        if sandbox is None:
+            sandbox = policy_or_program.sandbox
     check_actions_available(program)
+    if sandbox is not None:
+        for line in confine_self(sandbox):
+            warnings.warn(line, RuntimeWarning, stacklevel=2)
     install_filter(program, tsync=tsync, no_new_privs=no_new_privs, log=log, spec_allow=spec_allow)
     return program
+
+
+def confine_self(sandbox: Sandbox) -> list[str]:
+    """Apply ``sandbox``'s Landlock grants and capability drop to this process (see the
+    module docstring); the notes for what is not in force (:func:`install` warns with them,
+    ``RuntimeWarning``). A required layer that is not raises
+    :class:`~seccomp_bpf.errors.LayerUnavailableError`."""
+    from seccomp_bpf.run.layers import (
+        LayerReport,
+        drop_capabilities,
+        no_new_privs,
+        restrict_filesystem,
+    )
+    from seccomp_bpf.run.plan import plan_sandbox
+
+    threads = _thread_count()
+    if threads != 1:
+        raise SandboxError(
+            f"this process runs {threads} threads; Landlock and capabilities apply to the "
+            "calling thread only, so the sandbox must be set up before any other thread "
+            "starts (or leave sandbox out: the filter alone covers every thread)"
+        )
+    plan = plan_sandbox(sandbox, in_process=True)
+    report = LayerReport()
+    no_new_privs(report)
+    restrict_filesystem(plan, report)
+    drop_capabilities(plan, report)
+    return list(plan.notes)
+
+
+def _thread_count() -> int:
+    """The threads of this process (``Threads:`` of ``/proc/self/status``)."""
+    with open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"Threads:"):
+                return int(line.split()[1])
+    return 1

@@ -11,10 +11,18 @@
 ``preexec_fn`` could install a filter between fork and exec, but running Python code in a
 forked child of a threaded program can deadlock (``subprocess`` says so). Instead, the
 policy is compiled and checked here, in the parent (its errors are raised here), and the
-child is ``python -m seccomp_bpf run --no-fork --program-fd N -- ARGS...``: the compiled
-program travels on an inherited memory file (``memfd_create``), and that process installs
-it on itself and execs ``ARGS`` in its place. The pid, exit status and signals of the
-:class:`Popen` are therefore the command's own, as with :class:`subprocess.Popen`.
+child is ``python -m seccomp_bpf run --no-fork --program-fd N [SANDBOX OPTIONS] -- ARGS...``:
+the compiled program travels on an inherited memory file (``memfd_create``), the sandbox
+(``sandbox=``, else the policy's own section, else the defaults) as the options of
+``seccomp-bpf run``, and that process sets the sandbox up and runs ``ARGS`` in it.
+
+The command runs in the same sandbox as under ``seccomp-bpf run``: by default in a PID
+namespace of its own, where it is PID 2. The :class:`Popen`'s process then stands in for it:
+signals sent to it (``send_signal``, ``terminate``) are passed on, and it ends as the command
+ends, with its exit status or killed by the same signal, so ``returncode`` is the command's
+(``-N`` for a signal N), as with :class:`subprocess.Popen`; ``kill()`` ends the whole
+sandbox. Without a PID namespace (``Sandbox(share_pid=True)`` or ``namespaces=False``) the
+:class:`Popen`'s pid is the command's own.
 
 Every keyword of :class:`subprocess.Popen` works as there (``stdin``, ``stdout``, ``cwd``,
 ``env``, ``shell``, ``executable``, ``pass_fds``, ``text``...), except ``preexec_fn``, which is
@@ -34,6 +42,7 @@ from typing import Any
 
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.policy.sandbox import ACCESS_MODES, Sandbox
 from seccomp_bpf.run.command import check_exec_allowed
 from seccomp_bpf.run.confine import check_actions_available
 
@@ -75,6 +84,38 @@ def _program_fd(program: Program) -> int:
     return fd
 
 
+def sandbox_arguments(sandbox: Sandbox) -> list[str]:
+    """The options of ``seccomp-bpf run`` that ask for ``sandbox``."""
+    default = Sandbox()
+    arguments: list[str] = []
+    for mode in ACCESS_MODES:
+        for path in getattr(sandbox, mode):
+            arguments.append(f"--{mode}={path}")  # "=": a path may start with "-"
+    switches = (
+        ("default_paths", "--no-default-paths"),
+        ("namespaces", "--no-namespaces"),
+        ("share_pid", "--share-pid"),
+        ("unshare_net", "--unshare-net"),
+        ("landlock", "--no-landlock"),
+        ("new_session", "--no-new-session"),
+    )
+    for name, option in switches:
+        if getattr(sandbox, name) != getattr(default, name):
+            arguments.append(option)
+    for name in ("tcp_bind", "tcp_connect"):
+        ports: tuple[int, ...] | None = getattr(sandbox, name)
+        if ports is not None:
+            option = "--" + name.replace("_", "-")
+            arguments += [option, "none"]
+            for port in ports:
+                arguments += [option, str(port)]
+    for capability in sandbox.capabilities:
+        arguments += ["--cap", capability]
+    for layer in sandbox.require:
+        arguments += ["--require", layer]
+    return arguments
+
+
 def compile_checked(
     policy: Policy | None, program: Program | None, command: str
 ) -> tuple[Program, Policy | None]:
@@ -95,7 +136,8 @@ def compile_checked(
 
 class Popen(subprocess.Popen[Any]):
     """:class:`subprocess.Popen` with the child confined by ``policy`` (the built-in
-    default policy when None) or by a compiled ``program``."""
+    default policy when None) or by a compiled ``program``, in ``sandbox`` (the policy's
+    own section when None, else the defaults of ``seccomp-bpf run``)."""
 
     def __init__(
         self,
@@ -103,6 +145,7 @@ class Popen(subprocess.Popen[Any]):
         policy: Policy | None = None,
         *,
         program: Program | None = None,
+        sandbox: Sandbox | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("preexec_fn") is not None:
@@ -113,13 +156,22 @@ class Popen(subprocess.Popen[Any]):
         kwargs.pop("preexec_fn", None)
         shell = bool(kwargs.pop("shell", False))
         argv, executable = _command_line(args, shell, kwargs.pop("executable", None))
-        compiled, _ = compile_checked(policy, program, argv[0])
+        compiled, checked = compile_checked(policy, program, argv[0])
+        if sandbox is None and checked is not None:
+            sandbox = checked.sandbox
+        if sandbox is not None:
+            from seccomp_bpf.run.plan import plan_sandbox
+
+            # Its errors (a granted path that is not there, a required layer the kernel
+            # lacks) are raised here; relative paths are the child's working directory's.
+            plan_sandbox(sandbox, cwd=os.fsdecode(kwargs.get("cwd") or os.getcwd()))
         if not sys.executable:
             raise RuntimeError("sys.executable is unknown: cannot start the confining child")
         fd = _program_fd(compiled)
         try:
             runner = [sys.executable, "-P", "-m", "seccomp_bpf", "run", "--no-fork"]
             runner += ["--program-fd", str(fd)]
+            runner += sandbox_arguments(sandbox) if sandbox is not None else []
             if executable is not None:
                 runner += ["--executable", executable]
             runner += ["--", *argv]
@@ -135,13 +187,15 @@ def run(
     policy: Policy | None = None,
     *,
     program: Program | None = None,
+    sandbox: Sandbox | None = None,
     input: Any = None,
     capture_output: bool = False,
     timeout: float | None = None,
     check: bool = False,
     **kwargs: Any,
 ) -> subprocess.CompletedProcess[Any]:
-    """:func:`subprocess.run` with the child confined by ``policy`` or ``program``."""
+    """:func:`subprocess.run` with the child confined by ``policy`` or ``program``, in
+    ``sandbox``."""
     if input is not None:
         if kwargs.get("stdin") is not None:
             raise ValueError("stdin and input arguments may not both be used.")
@@ -151,7 +205,7 @@ def run(
             raise ValueError("stdout and stderr arguments may not be used with capture_output.")
         kwargs["stdout"] = subprocess.PIPE
         kwargs["stderr"] = subprocess.PIPE
-    with Popen(args, policy, program=program, **kwargs) as process:
+    with Popen(args, policy, program=program, sandbox=sandbox, **kwargs) as process:
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired as expired:

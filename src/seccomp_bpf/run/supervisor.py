@@ -1,10 +1,11 @@
 """Run a command under a policy and report every call the policy denies (``--report-denials``).
 
-The command runs under a filter compiled from a *notifying* copy of the policy: every rule,
-default, unknown-syscall or bad-architecture action that denies (``errno``, ``kill_thread``,
-``kill_process``, and ``user_notif`` itself) becomes ``SECCOMP_RET_USER_NOTIF``; ``allow``,
-``log``, ``trap`` and ``trace`` stay in the kernel, unchanged and unreported. Each denied
-call then blocks in the kernel until this supervisor has
+The command runs in the sandbox ``seccomp-bpf run`` gives every command (``run.launch``),
+under a filter compiled from a *notifying* copy of the policy: every rule, default,
+unknown-syscall or bad-architecture action that fails a call (``errno``, and ``user_notif``
+itself) becomes ``SECCOMP_RET_USER_NOTIF``; ``allow``, ``log``, ``trap``, ``trace`` and the
+kills stay in the kernel, unchanged. Each failed call then blocks in the kernel until this
+supervisor has
 
 1. decided it again with the *original* policy (:meth:`Policy.decide` on the notification's
    ``seccomp_data``), which gives the action and the rule with its file and line;
@@ -20,16 +21,24 @@ call then blocks in the kernel until this supervisor has
 3. answered as the policy would have:
 
    - ``errno(N)``: the call fails with N without running (``errno(0)``: returns 0);
-   - ``kill_process``: the process is killed. A supervisor cannot raise a SIGSYS that the
-     process could not catch, so it sends SIGKILL; when that was the command itself,
-     :func:`run_with_reports` returns ``128 + SIGSYS``, the status the kernel's own kill
-     gives, so scripts see the same status with and without reports;
-   - ``kill_thread``: the kernel would end the calling thread only, or the process when it
-     is the last thread. No supervisor can end one thread of another process, so the whole
-     process is killed, and the line says so when other threads were running;
    - ``user_notif``: the call fails with ENOSYS, what the kernel answers when no other
      supervisor listens (a filter chain has at most one listener: the command cannot add
      its own).
+
+Expected fallbacks are not denials: a call the policy answers ``errno(ENOSYS)`` (``clone3``
+in the default policy, numbers no table knows with ``unknown_syscall_action``) is what lets
+the C library fall back to an older call. They are counted and summed up in one line per
+call when the command ends, not reported one by one.
+
+Kills stay kills: ``kill_process`` and ``kill_thread`` are the kernel's, exact (one thread
+for ``kill_thread``), and cannot be turned into anything else by killing the supervisor.
+When the command dies by SIGSYS, one line says which actions of the policy can have done it
+(``run.command.sigsys_cause``).
+
+The supervisor is out of the program's reach: outside its PID namespace (invisible), outside
+its Landlock domain (no signal, no ptrace), and the whole sandbox dies with it (every process
+of it has SIGKILL as its parent-death signal, and the PID namespace ends with its init). So
+no call the policy fails can be made to succeed, or to fail otherwise, by stopping it.
 
 Filters the command stacks itself still combine by precedence (``seccomp_run_filters``):
 ``user_notif`` loses to ``errno``, ``trap`` and the kills, so where the command's own
@@ -42,22 +51,18 @@ process can forge.
 Processes and threads. The filter is inherited by the command's threads and children, and
 every one of their denied calls reaches this supervisor. The supervisor never outlives the
 command: when the command's process ends, the notifications still waiting are answered, the
-listener is closed and the command's status returned. Processes it left behind then get
-ENOSYS (the kernel's answer when nobody listens) for the calls the policy denies, instead of
-the policy's errno or kill. If the supervisor itself dies, the same happens: a call is never
-left blocked, and never allowed because of it.
+listener is closed and the command's status returned; with a PID namespace, whatever the
+command left behind ends with it. Without one (``--share-pid``), processes it left behind
+then get ENOSYS (the kernel's answer when nobody listens) for the calls the policy fails.
 
-Starting (:mod:`.notified_child`, shared with the profiler's learning mode). The command is
-forked; the child installs the filter with ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the
-listener to the supervisor over a socket, then execs. When the policy denies ``sendmsg``, the
-supervisor copies the listener out of the child with ``pidfd_getfd`` instead, answers that one
-``sendmsg`` with EPERM without a report, and the child execs. A policy that traps or traces
-``sendmsg`` keeps the listener from ever arriving: that is an error, and the command is killed
-before it runs unsupervised.
+Starting (:mod:`.launch`, :mod:`.notified_child`). The command installs the filter with
+``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the listener to the supervisor over a socket,
+then execs. When the policy denies ``sendmsg``, the supervisor copies the listener out of the
+command with ``pidfd_getfd`` instead, answers that one ``sendmsg`` with EPERM without a
+report, and the command execs. A policy that traps or traces ``sendmsg`` keeps the listener
+from ever arriving: that is an error, and the command is killed before it runs unsupervised.
 
-Signals. SIGHUP, SIGINT, SIGQUIT and SIGTERM sent to the supervisor are passed on to the
-command. Those the terminal sends to the whole foreground process group reach the command
-directly (it stays in the supervisor's group, so job control works) and are not sent twice.
+Signals are passed on as ``seccomp-bpf run`` does (:mod:`.notified_child`).
 
 The supervisor is meant to run in a single-threaded process (``seccomp-bpf run`` is one): it
 forks, and it blocks those four signals while the command runs.
@@ -72,6 +77,7 @@ import os
 import select
 import signal
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TextIO
@@ -79,31 +85,28 @@ from typing import Final, TextIO
 from seccomp_bpf.arch import Arch, dispatched_arch, native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
-from seccomp_bpf.kernel.notify import Notification, id_valid, receive, require_user_notif, respond
-from seccomp_bpf.policy import USER_NOTIF, Action, ActionKind, Decision, Policy
-from seccomp_bpf.run.command import find_executable
-from seccomp_bpf.run.notified_child import (
-    NotifiedChild,
-    SignalForwarder,
-    exit_status,
-    signals_blocked,
-    start_notified,
-    thread_group,
-)
+from seccomp_bpf.kernel.notify import Notification, receive, require_user_notif, respond
+from seccomp_bpf.policy import ERRNO, USER_NOTIF, Action, ActionKind, Decision, Policy
+from seccomp_bpf.policy.sandbox import Sandbox
+from seccomp_bpf.run.command import find_executable, sigsys_cause
+from seccomp_bpf.run.launch import Launch, Started, StartError, note, start
+from seccomp_bpf.run.notified_child import SignalForwarder, exit_status, signals_blocked
+from seccomp_bpf.run.plan import SandboxPlan, plan_sandbox
 
-REPORTED_KINDS: Final = frozenset(
-    {ActionKind.ERRNO, ActionKind.KILL_THREAD, ActionKind.KILL_PROCESS, ActionKind.USER_NOTIF}
-)
-"""The actions that deny a call; the supervisor receives and reports exactly these."""
+REPORTED_KINDS: Final = frozenset({ActionKind.ERRNO, ActionKind.USER_NOTIF})
+"""The actions that fail a call and are not kills; the supervisor receives exactly these."""
+
+FALLBACK: Final = ERRNO("ENOSYS")
+"""The answer that makes a C library fall back to an older call: counted, not reported."""
 
 # After the command ended, at most this many waiting notifications are answered.
 _DRAIN_LIMIT: Final = 4096
 
 
 def notifying_policy(policy: Policy) -> Policy:
-    """``policy`` with every denying action (:data:`REPORTED_KINDS`) replaced by
-    ``user_notif``: the filter the command runs under. Rules keep their order, conditions
-    and locations, so the filter sends exactly the calls ``policy`` denies."""
+    """``policy`` with every failing action but the kills (:data:`REPORTED_KINDS`) replaced
+    by ``user_notif``: the filter the command runs under. Rules keep their order, conditions
+    and locations, so the filter sends exactly the calls ``policy`` fails."""
 
     def notify(action: Action) -> Action:
         return USER_NOTIF if action.kind in REPORTED_KINDS else action
@@ -134,7 +137,7 @@ def call_name(audit_arch: int, nr: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Denial:
     """One denied call, as reported: who made it, what it was, what the policy said, why,
-    and what the supervisor did beyond answering (a kill)."""
+    and what the supervisor did beyond answering."""
 
     pid: int
     call: str
@@ -142,14 +145,32 @@ class Denial:
     action: Action
     decided_by: str
     outcome: str | None = None
+    inner_pid: int | None = None
+    """The pid the caller has in its own PID namespace, when it is another."""
 
     def __str__(self) -> str:
         args = ", ".join(f"{arg:#x}" for arg in self.args)
-        line = f"seccomp-bpf: pid {self.pid}: {self.call}({args}) -> "
+        who = f"pid {self.pid}"
+        if self.inner_pid is not None and self.inner_pid != self.pid:
+            who += f" ({self.inner_pid} in the sandbox)"
+        line = f"seccomp-bpf: {who}: {self.call}({args}) -> "
         line += f"{self.action.describe()}: {self.decided_by}"
         if self.outcome:
             line += f"; {self.outcome}"
         return line
+
+
+def inner_pid(pid: int) -> int | None:
+    """The pid thread ``pid`` has in its own PID namespace (the last ``NSpid`` of
+    ``/proc/PID/status``, Linux 4.1), or None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def decided_by(policy: Policy, decision: Decision, source: str | None) -> str:
@@ -162,6 +183,19 @@ def decided_by(policy: Policy, decision: Decision, source: str | None) -> str:
     return f"{decision.reason} ({source})"
 
 
+def fallback_summary(fallbacks: Counter[tuple[str, str]]) -> list[str]:
+    """The lines for the expected fallbacks: one per call and reason, most frequent first."""
+    if not fallbacks:
+        return []
+    lines = [
+        "seccomp-bpf: expected fallbacks, not denials (answered ENOSYS so that the C library "
+        "uses an older call):"
+    ]
+    for (call, why), count in sorted(fallbacks.items(), key=lambda item: (-item[1], item[0])):
+        lines.append(f"seccomp-bpf:   {call} x{count}: {why}")
+    return lines
+
+
 # --- the supervisor -------------------------------------------------------------------------------
 
 
@@ -170,19 +204,10 @@ class _Supervisor:
         self.policy = policy
         self.source = source
         self.stream = stream
-        self.killed: set[int] = set()  # processes killed because the policy said so
+        self.fallbacks: Counter[tuple[str, str]] = Counter()
 
-    # -- starting ----------------------------------------------------------------------------------
-
-    def start(
-        self, executable: str, argv: Sequence[str], program: Program, mask: frozenset[int]
-    ) -> NotifiedChild:
-        return start_notified(executable, argv, program, flags=self.policy.flags, mask=mask)
-
-    # -- supervising -------------------------------------------------------------------------------
-
-    def supervise(self, child: NotifiedChild) -> int:
-        """Answer notifications until the child ends; its status."""
+    def supervise(self, child: Started) -> int:
+        """Answer notifications until the command ends; its wait status."""
         poller = select.poll()
         poller.register(child.listener, select.POLLIN)
         poller.register(child.pidfd, select.POLLIN)
@@ -191,8 +216,8 @@ class _Supervisor:
         listening = True
         while True:
             events = dict(poller.poll())
-            # The socket first: its end of file means the child has exec'd, and from then on
-            # a sendmsg on its old descriptor number is the command's own.
+            # The socket first: its end of file means the command has exec'd, and from then
+            # on a sendmsg on its old descriptor number is the command's own.
             if child.sock is not None and child.sock.fileno() in events:
                 child.read_socket(poller)
             if listening and child.listener in events:
@@ -213,15 +238,9 @@ class _Supervisor:
             if not any(events & select.POLLIN for _, events in waiting.poll(0)):
                 break
             self._answer(child, receive(child.listener))
-        if (
-            os.WIFSIGNALED(status)
-            and os.WTERMSIG(status) == signal.SIGKILL
-            and child.pid in self.killed
-        ):
-            return 128 + signal.SIGSYS
-        return exit_status(status)
+        return status
 
-    def _answer(self, child: NotifiedChild, notification: Notification | None) -> None:
+    def _answer(self, child: Started, notification: Notification | None) -> None:
         """Report and answer one notification; whatever happens, it is answered."""
         if notification is None:
             return  # its thread was killed or interrupted meanwhile
@@ -242,68 +261,40 @@ class _Supervisor:
         data = notification.data
         decision = self.policy.decide(data.arch, data.nr, data.args, data.instruction_pointer)
         action = decision.action
-        kind = action.kind
         outcome: str | None = None
-        answer_errno: int | None = None
-        if kind is ActionKind.ERRNO:
+        if action.kind is ActionKind.ERRNO:
             answer_errno = action.data
-        elif kind is ActionKind.USER_NOTIF:
+        elif action.kind is ActionKind.USER_NOTIF:
             answer_errno = errno_codes.ENOSYS
             outcome = "no other supervisor listens: fails with ENOSYS"
-        elif kind in (ActionKind.KILL_PROCESS, ActionKind.KILL_THREAD):
-            outcome = self._kill(listener, notification, kind)
         else:
-            # The filter sends only what the policy denies; this would be a compiler bug.
+            # The filter sends only what the policy fails; this would be a compiler bug.
             answer_errno = errno_codes.ENOSYS
             outcome = "the filter and the policy disagree on this call: failed with ENOSYS"
-        self._report(
-            Denial(
-                notification.pid,
-                call_name(data.arch, data.nr),
-                data.args,
-                action,
-                decided_by(self.policy, decision, self.source),
-                outcome,
-            )
-        )
-        if answer_errno is None:
-            return True  # killed, or gone
+        why = decided_by(self.policy, decision, self.source)
+        name = call_name(data.arch, data.nr)
+        if action == FALLBACK:
+            self.fallbacks[(name, why)] += 1
+        else:
+            pid = notification.pid
+            denial = Denial(pid, name, data.args, action, why, outcome, inner_pid(pid))
+            self._report(str(denial))
         respond(listener, notification.id, -answer_errno)
         return True
 
-    def _kill(self, listener: int, notification: Notification, kind: ActionKind) -> str:
-        """Kill the caller's process; what happened, for the report.
-
-        The pid is taken with a pidfd first, then the notification is checked to be still
-        valid: its thread is then alive, so the pidfd is the caller's process and not a
-        process that reused the number (``seccomp_unotify(2)``, on ID_VALID).
-        """
-        try:
-            tgid, threads = thread_group(notification.pid)
-            pidfd = os.pidfd_open(tgid)
-        except (FileNotFoundError, ProcessLookupError):
-            return "the process had already ended"
-        try:
-            if not id_valid(listener, notification.id):
-                return "the process had already ended"
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        except ProcessLookupError:
-            return "the process had already ended"
-        finally:
-            os.close(pidfd)
-        self.killed.add(tgid)
-        if kind is ActionKind.KILL_THREAD and threads > 1:
-            return (
-                f"killed process {tgid} with its {threads} threads (a supervisor cannot end "
-                "one thread alone)"
-            )
-        return f"killed process {tgid}"
-
-    def _report(self, denial: Denial) -> None:
+    def _report(self, line: str) -> None:
         # A report that cannot be written must not keep the call from being answered.
         with contextlib.suppress(OSError, ValueError):
-            self.stream.write(f"{denial}\n")
+            self.stream.write(f"{line}\n")
             self.stream.flush()
+
+    def finish(self, child: Started, status: int, program: Program) -> None:
+        """The lines at the end: the fallbacks, and what killed the command by SIGSYS."""
+        for line in fallback_summary(self.fallbacks):
+            self._report(line)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS:
+            cause = sigsys_cause(program, self.policy)
+            self._report(f"seccomp-bpf: pid {child.pid}: killed by SIGSYS ({cause})")
 
 
 def run_with_reports(
@@ -314,29 +305,54 @@ def run_with_reports(
     source: str | None = None,
     stream: TextIO | None = None,
     executable: str | None = None,
+    sandbox: Sandbox | SandboxPlan | None = None,
+    show_layers: bool = False,
 ) -> int:
     """Run ``argv`` under ``policy``, printing one line to ``stream`` (default: standard
-    error) per denied call; returns the exit status to use: the command's exit code, or
-    ``128 + N`` when a signal N ended it (``128 + SIGSYS`` when the policy killed it).
+    error) per failed call; returns the exit status to use: the command's exit code, or
+    ``128 + N`` when a signal N ended it (``128 + SIGSYS`` when the filter killed it).
 
     ``arches`` replaces the policy's architectures; ``source`` names the policy in reports
     where a rule has no file location (default: ``policy.source``); ``executable`` is the
-    file to run instead of ``argv[0]`` looked up in ``PATH``. Compilation and checks happen
-    before anything runs (a command that is not found raises CommandError, status 127); see the
-    module docstring for the rest.
+    file to run instead of ``argv[0]`` looked up in ``PATH``; ``sandbox`` (default: the
+    policy's own section, else the defaults) is the sandbox to run in, or a plan made
+    already. Compilation and checks happen before anything runs (a command that is not
+    found raises CommandError, status 127; a required layer that is missing,
+    :class:`~seccomp_bpf.errors.LayerUnavailableError`); see the module docstring for the
+    rest. A failure to set the sandbox up raises :class:`~seccomp_bpf.errors.KernelError`.
     """
     if not argv:
         raise ValueError("no command to run")
     if arches is not None:
         policy = dataclasses.replace(policy, arches=tuple(arch.name for arch in arches))
-    program = compile_policy(notifying_policy(policy))
+    notifying = notifying_policy(policy)
+    program = compile_policy(notifying)
     require_user_notif()
     if executable is None:
         executable = find_executable(argv[0])
+    if isinstance(sandbox, SandboxPlan):
+        plan = sandbox
+    else:
+        plan = plan_sandbox(sandbox or policy.sandbox, executable=executable)
+    for line in plan.notes:
+        note(line)
     supervisor = _Supervisor(policy, source or policy.source, stream or sys.stderr)
     with signals_blocked() as mask:
-        child = supervisor.start(executable, argv, program, mask)
-        forwarder = SignalForwarder(child.pid, child.pidfd)
+        launch = Launch(
+            executable=executable,
+            argv=tuple(argv),
+            program=program,
+            plan=plan,
+            filter_flags=policy.flags,
+            listener=True,
+            mask=mask,
+            show_layers=show_layers,
+        )
+        try:
+            child = start(launch)
+        except StartError as error:
+            raise error.error from None
+        forwarder = SignalForwarder(child.pid, child.pidfd, own_group=child.own_group)
         forwarder.start()
         completed = False
         try:
@@ -347,4 +363,5 @@ def run_with_reports(
             # Closing the listener answers whatever still waits with ENOSYS. Should the
             # supervisor fail, the command is ended rather than left to run unsupervised.
             child.close(kill=not completed)
-    return status
+    supervisor.finish(child, status, program)
+    return exit_status(status)
