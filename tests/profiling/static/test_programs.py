@@ -133,6 +133,7 @@ def test_no_call_is_missed_and_the_workload_runs_under_the_policy(
     workloads: dict[str, tuple[str, list[list[str]], list[str]]],
     cache_dir: Path,
     tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     program, runs, dlopen = workloads[name]
     if shutil.which(runs[0][0]) is None and not os.path.exists(runs[0][0]):
@@ -160,7 +161,9 @@ def test_no_call_is_missed_and_the_workload_runs_under_the_policy(
         assert not missed, f"{name}: recorded but not found statically: {sorted(missed)}"
         plain = subprocess.run(argv, check=False, capture_output=True, text=True)
         confined = subprocess.run(
-            [*CLI, "run", "-p", str(policy), "--", *argv],
+            # the sandbox's /tmp is its own: the workloads' files are granted
+            [*CLI, "run", "-p", str(policy), "--rw", str(tmp_path_factory.getbasetemp()), "--",
+             *argv],
             check=False,
             capture_output=True,
             text=True,
