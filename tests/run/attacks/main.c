@@ -1,0 +1,271 @@
+/* escape-attack: run attack routes and print one RESULT line each (see escape.h).
+ *
+ *   escape-attack [-p PID] [-a ADDR] [-f FD] [-t TOKEN] [-d DIR] [-K] ROUTE[@PARAM]...
+ *
+ * Each route runs in a forked child (so one that crashes or is killed does not stop the
+ * others), except those marked in_main, which need to be this very process. With -K, after
+ * the routes this process calls getcwd(2), which the test's policy kills: a RESULT line
+ * "probe ESCAPED" means it came back (the kill_process rule had been switched off).
+ */
+#include "escape.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+pid_t victim_pid = -1;
+unsigned long victim_addr;
+int victim_fd = -1;
+const char *token = "";
+const char *scratch = "/tmp";
+const char *attack_dir = ".";
+pid_t supervisor_pid = -1;
+const char *route = "";
+const char *param = "";
+
+static int reported;
+
+static void say(const char *verdict, const char *step, const char *error, const char *fmt,
+                va_list args) {
+    char detail[768], step_word[64];
+    char line[1024];
+    vsnprintf(detail, sizeof detail, fmt, args);
+    snprintf(step_word, sizeof step_word, "%s", step);
+    for (char *c = step_word; *c; c++)
+        if (*c == ' ')
+            *c = '-'; /* one word: "i386 ioctl" becomes "i386-ioctl" */
+    for (char *c = detail; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    int n = snprintf(line, sizeof line, "RESULT %s %s %s %s %s\n", route, verdict, step_word,
+                     error, detail);
+    if (n > (int)sizeof line - 1) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    ssize_t ignored = write(STDOUT_FILENO, line, n);
+    (void)ignored;
+    reported = 1;
+}
+
+int blocked(const char *step, int err, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    const char *name = strerrorname_np(err);
+    say("BLOCKED", step, name ? name : "E?", fmt, args);
+    va_end(args);
+    return 0;
+}
+
+int nothing(const char *step, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    say("BLOCKED", step, "-", fmt, args);
+    va_end(args);
+    return 0;
+}
+
+int escaped(const char *step, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    say("ESCAPED", step, "-", fmt, args);
+    va_end(args);
+    return 0;
+}
+
+int done(const char *step, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    say("DONE", step, "-", fmt, args);
+    va_end(args);
+    return 0;
+}
+
+static void runner_line(const char *spec, const char *verdict, const char *what) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "RESULT %s %s - - %s\n", spec, verdict, what);
+    ssize_t ignored = write(STDOUT_FILENO, line, n);
+    (void)ignored;
+}
+
+ssize_t read_file(const char *path, char *buffer, size_t size) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t total = 0;
+    while (total + 1 < size) {
+        ssize_t n = read(fd, buffer + total, size - 1 - total);
+        if (n < 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        total += n;
+    }
+    buffer[total] = 0;
+    close(fd);
+    return total;
+}
+
+int contains(const char *data, size_t size, const char *needle) {
+    return *needle && memmem(data, size, needle, strlen(needle)) != NULL;
+}
+
+int visible_pids(pid_t *pids, int max) {
+    DIR *proc = opendir("/proc");
+    int count = 0;
+    if (!proc)
+        return 0;
+    struct dirent *entry;
+    while ((entry = readdir(proc)) && count < max) {
+        char *end;
+        long pid = strtol(entry->d_name, &end, 10);
+        if (*end == 0 && pid > 0)
+            pids[count++] = pid;
+    }
+    closedir(proc);
+    return count;
+}
+
+uint32_t i386_call(uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4,
+                   uint32_t a5, uint32_t a6) {
+    /* ebp is the sixth argument but also this function's frame register: it is saved in
+     * r13 (no push, which could overwrite data the compiler keeps below the stack pointer).
+     * The kernel clears r8-r11 on the way back from int 0x80. */
+    uint64_t result;
+    register uint64_t sixth __asm__("r12") = a6;
+    __asm__ volatile("mov %%rbp, %%r13\n\t"
+                     "mov %%r12, %%rbp\n\t"
+                     "int $0x80\n\t"
+                     "mov %%r13, %%rbp"
+                     : "=a"(result)
+                     : "a"((uint64_t)nr), "b"((uint64_t)a1), "c"((uint64_t)a2),
+                       "d"((uint64_t)a3), "S"((uint64_t)a4), "D"((uint64_t)a5), "r"(sixth)
+                     : "memory", "cc", "r8", "r9", "r10", "r11", "r13");
+    return (uint32_t)result;
+}
+
+void *low_memory(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static const struct route *const families[] = {
+    memory_routes, signal_routes, host_routes,     uffd_routes,  supervisor_routes,
+    exec_routes,   terminal_routes, socket_routes, classic_routes,
+};
+
+static const struct route *find_route(const char *name) {
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+        for (const struct route *r = families[f]; r->name; r++)
+            if (strcmp(r->name, name) == 0)
+                return r;
+    return NULL;
+}
+
+static void run_one(const char *spec) {
+    char name[128];
+    const char *at = strchr(spec, '@');
+    size_t length = at ? (size_t)(at - spec) : strlen(spec);
+    if (length >= sizeof name)
+        length = sizeof name - 1;
+    memcpy(name, spec, length);
+    name[length] = 0;
+    const struct route *r = find_route(name);
+    if (!r) {
+        runner_line(spec, "BROKEN", "no such route");
+        return;
+    }
+    route = spec;
+    param = at ? at + 1 : "";
+    reported = 0;
+    if (r->in_main) {
+        r->run();
+        if (!reported)
+            runner_line(spec, "BROKEN", "the route printed nothing");
+        return;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        runner_line(spec, "BROKEN", "fork failed");
+        return;
+    }
+    if (child == 0) {
+        alarm(20);
+        r->run();
+        _exit(reported ? 0 : 3);
+    }
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR) {
+            runner_line(spec, "BROKEN", "waitpid failed");
+            return;
+        }
+    if (WIFSIGNALED(status)) {
+        char what[64];
+        const char *signame = sigabbrev_np(WTERMSIG(status));
+        snprintf(what, sizeof what, "SIG%s", signame ? signame : "?");
+        runner_line(spec, "KILLED", what);
+    } else if (WEXITSTATUS(status) != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "exit status %d without a result", WEXITSTATUS(status));
+        runner_line(spec, "BROKEN", what);
+    }
+}
+
+/* -K: the call the test's policy answers with kill_process. */
+static void probe_kill_rule(void) {
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* let signals sent by the routes land */
+    route = "probe";
+    char buffer[256];
+    errno = 0;
+    long result = syscall(SYS_getcwd, buffer, sizeof buffer);
+    int err = errno;
+    escaped("getcwd",
+            "getcwd came back (result %ld, %s) instead of the kill_process rule killing this "
+            "process",
+            result, result < 0 ? strerrorname_np(err) : "no error");
+}
+
+int main(int argc, char **argv) {
+    int probe = 0;
+    int option;
+    supervisor_pid = getppid();
+    char *slash = strrchr(argv[0], '/');
+    if (slash) {
+        static char directory[4096];
+        snprintf(directory, sizeof directory, "%.*s", (int)(slash - argv[0]), argv[0]);
+        attack_dir = directory;
+    }
+    while ((option = getopt(argc, argv, "p:a:f:t:d:K")) != -1) {
+        switch (option) {
+        case 'p': victim_pid = atoi(optarg); break;
+        case 'a': victim_addr = strtoul(optarg, NULL, 0); break;
+        case 'f': victim_fd = atoi(optarg); break;
+        case 't': token = optarg; break;
+        case 'd': scratch = optarg; break;
+        case 'K': probe = 1; break;
+        default: return 2;
+        }
+    }
+    setvbuf(stdout, NULL, _IONBF, 0);
+    for (int i = optind; i < argc; i++)
+        run_one(argv[i]);
+    if (probe)
+        probe_kill_rule();
+    return 0;
+}
