@@ -210,7 +210,8 @@ static int open_tree_route(void) {
 /* Root without capabilities still owns root's files. A hard link (allowed to the owner,
  * fs.protected_hardlinks) puts one under a directory the sandbox may write, where a rule
  * on paths would let it be opened for writing (Landlock answers EXDEV unless its REFER right
- * allows it). The link is removed again; nothing is written. */
+ * allows it). The test gives a file of its own (escape-contain --shadow); the link is removed
+ * again, and nothing is written. */
 static int hardlink_write(void) {
     char link_path[4096];
     snprintf(link_path, sizeof link_path, "%s/escape-link-%d", scratch, getpid());
@@ -225,7 +226,7 @@ static int hardlink_write(void) {
 }
 
 /* chmod needs no capability from the file's owner, and Landlock has no right for it. The
- * file is the test's own (root's, mode 0644). */
+ * file is the test's own (escape-contain --shadow: root's, mode 0644). */
 static int chmod_route(void) {
     if (chmod(param, 0640) < 0)
         return blocked("chmod", errno, "%s", param);

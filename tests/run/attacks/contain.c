@@ -1,7 +1,8 @@
 /* escape-contain: where the test runs every attack, so that an attack that gets through
  * reaches nothing but the test's own processes.
  *
- *   escape-contain [--control FD] [--same-pgrp] [--tty] [VICTIM ARGV...] -- ATTACK ARGV...
+ *   escape-contain [--control FD] [--same-pgrp] [--tty] [--shadow DIR] [VICTIM ARGV...]
+ *                  -- ATTACK ARGV...
  *
  * It makes a PID namespace and a mount namespace with their own /proc (as unshare --pid
  * --mount-proc does): kill(-1), PRIO_USER and the like reach only the processes inside. In
@@ -17,6 +18,11 @@
  * The victim and the attack get process groups of their own, or the attack joins the
  * victim's (--same-pgrp). With --tty, pid 1 makes its standard input its controlling
  * terminal and the attack keeps that terminal as its standard input.
+ *
+ * --shadow DIR mounts a tmpfs on DIR, in the new mount namespace only, holding "root-file"
+ * (root's, mode 0644) and "scratch" (mode 01777), and starts the attack in DIR/scratch: a
+ * file of root outside the places a sandbox lets a program write, and a directory it does
+ * let it write, on one file system, without touching the machine's own files.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +83,20 @@ static void wait_for_the_rest(pid_t victim) {
     }
 }
 
+static void make_shadow(const char *directory) {
+    char path[4096];
+    if (mount("escape-shadow", directory, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        fail("mount the shadow tmpfs");
+    snprintf(path, sizeof path, "%s/root-file", directory);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, "root's\n", 7) != 7 || fchmod(fd, 0644) < 0)
+        fail("make the shadow's root-file");
+    close(fd);
+    snprintf(path, sizeof path, "%s/scratch", directory);
+    if (mkdir(path, 0700) < 0 || chmod(path, 01777) < 0)
+        fail("make the shadow's scratch");
+}
+
 static char *replace(const char *arg, const char *key, const char *value) {
     const char *at = strstr(arg, key);
     if (!at)
@@ -88,6 +109,7 @@ static char *replace(const char *arg, const char *key, const char *value) {
 
 int main(int argc, char **argv) {
     int control = -1, same_pgrp = 0, tty = 0, first = 1;
+    const char *shadow = NULL;
     for (; first < argc; first++) {
         if (strcmp(argv[first], "--control") == 0 && first + 1 < argc)
             control = atoi(argv[++first]);
@@ -95,6 +117,8 @@ int main(int argc, char **argv) {
             same_pgrp = 1;
         else if (strcmp(argv[first], "--tty") == 0)
             tty = 1;
+        else if (strcmp(argv[first], "--shadow") == 0 && first + 1 < argc)
+            shadow = argv[++first];
         else
             break;
     }
@@ -130,6 +154,8 @@ int main(int argc, char **argv) {
         fail("make / private");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         fail("mount /proc");
+    if (shadow)
+        make_shadow(shadow);
     if (setsid() < 0)
         fail("setsid");
     if (tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
@@ -196,6 +222,12 @@ int main(int argc, char **argv) {
         }
         if (control >= 0)
             close(control);
+        if (shadow) {
+            char where[4096];
+            snprintf(where, sizeof where, "%s/scratch", shadow);
+            if (chdir(where) < 0)
+                fail("chdir to the shadow's scratch");
+        }
         execvp(command[0], command);
         fail("exec the attack");
     }

@@ -14,7 +14,8 @@
  *                   an effect (a signal queued through SIGIO, a process group reniced): the
  *                   test looks at the victim.
  * The runner adds KILLED <signal> when a route's process died (SIGSYS: a seccomp kill) and
- * BROKEN when it ended without a line (a bug in the attack).
+ * BROKEN when it ended without a line (a bug in the attack), and prints "START <route>"
+ * before each route: a route that kills the sandbox around it may end without any line.
  */
 #ifndef ESCAPE_H
 #define ESCAPE_H

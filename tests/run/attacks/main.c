@@ -3,7 +3,8 @@
  *   escape-attack [-p PID] [-a ADDR] [-f FD] [-t TOKEN] [-d DIR] [-K] ROUTE[@PARAM]...
  *
  * Each route runs in a forked child (so one that crashes or is killed does not stop the
- * others), except those marked in_main, which need to be this very process. With -K, after
+ * others), except those marked in_main, which need to be this very process. "START <route>"
+ * comes before each: a route that kills its own sandbox may vanish without a RESULT. With -K, after
  * the routes this process calls getcwd(2), which the test's policy kills: a RESULT line
  * "probe ESCAPED" means it came back (the kill_process rule had been switched off).
  */
@@ -192,6 +193,10 @@ static void run_one(const char *spec) {
     route = spec;
     param = at ? at + 1 : "";
     reported = 0;
+    char started[512];
+    int n = snprintf(started, sizeof started, "START %s\n", spec);
+    if (write(STDOUT_FILENO, started, n) < 0)
+        return;
     if (r->in_main) {
         r->run();
         if (!reported)
