@@ -79,7 +79,6 @@ import contextlib
 import ctypes
 import fcntl
 import os
-import resource
 import secrets
 import select
 import shutil
@@ -151,7 +150,6 @@ SETPRIV: Final = (
 )
 ROOT, UNPRIVILEGED = "root", "nobody"
 BOTH: Final = (ROOT, UNPRIVILEGED)
-VICTIM_PID: Final = 30000  # contain.c: the victim's pid in the namespace of the run
 SIGSYS_STATUS: Final = 128 + signal.SIGSYS
 RUN_TIMEOUT: Final = 90.0
 
@@ -191,6 +189,7 @@ class Case:
     id: str = ""
     same_pgrp: bool = False
     control: bool = True
+    alone: bool = False  # reaches more than its own victim: a run of its own
 
     @property
     def name(self) -> str:
@@ -255,6 +254,7 @@ SIGNALS: Final = (
     Case("sigio-pipe", 4, outside=True),
     Case("sigio-socket", 4, outside=True),
     Case("sigio-pgrp", 4, outside=True),
+    Case("sigio-fiosetown", 4, outside=True),
     Case("kill-i386", 4, i386=True),
     Case("tkill-i386", 4, i386=True),
     Case("setpriority-i386", 4, i386=True),
@@ -262,20 +262,20 @@ SIGNALS: Final = (
     Case("sched-setaffinity", 4),
     Case("setpriority-process", 4),
     Case("setpriority-pgrp", 4),
-    Case("setpriority-user", 4, outside=True),
+    Case("setpriority-user", 4, outside=True, alone=True),
     Case("sched-fifo", 4, users=(ROOT,)),  # RLIMIT_RTPRIO is 0 for others
     Case("sched-idle", 4),
     Case("sched-setattr", 4),
     Case("ioprio-process", 4),
     Case("ioprio-pgrp", 4),
-    Case("ioprio-user", 4, outside=True),
+    Case("ioprio-user", 4, outside=True, alone=True),
     Case("oom-score-adj", 4),
-    Case("kill-own-pgrp", 4, outside=True, same_pgrp=True),
-    Case("setpriority-own-pgrp", 4, outside=True, same_pgrp=True),
-    Case("ioprio-own-pgrp", 4, outside=True, same_pgrp=True),
+    Case("kill-own-pgrp", 4, outside=True, same_pgrp=True, alone=True),
+    Case("setpriority-own-pgrp", 4, outside=True, same_pgrp=True, alone=True),
+    Case("ioprio-own-pgrp", 4, outside=True, same_pgrp=True, alone=True),
     # Broadcasts: every process this one can see, and kill(-1).
-    Case("kill-visible", 4, outside=True),
-    Case("kill-minus-one", 4, outside=True),
+    Case("kill-visible", 4, outside=True, alone=True),
+    Case("kill-minus-one", 4, outside=True, alone=True),
 )
 HOST: Final = (
     Case("cap-eff", 2, users=(ROOT,)),
@@ -318,6 +318,7 @@ HOST: Final = (
 USERFAULTFD: Final = (
     Case("uffd-dev", 3, users=(ROOT,)),  # /dev/userfaultfd is 0600 root
     Case("uffd-dev-i386", 3, users=(ROOT,), i386=True),
+    Case("uffd-dev-high-bits", 3, users=(ROOT,)),
     Case("uffd-syscall", 3, users=(ROOT,)),  # vm.unprivileged_userfaultfd = 0: root only
     Case("uffd-syscall-user-mode", 3),
     Case("uffd-syscall-i386", 3, users=(ROOT,), i386=True),
@@ -345,6 +346,7 @@ EXEC_MEMORY: Final = (
     Case("shmat-exec", 6, users=(ROOT,)),
     Case("shmat-exec-i386", 6, users=(ROOT,), i386=True),
     Case("shmat-exec-i386-ipc", 6, users=(ROOT,), i386=True),
+    Case("shmat-exec-high-bits", 6, users=(ROOT,)),
     Case("memfd-mmap-exec", 6, users=(ROOT,)),
     Case("mmap2-exec-i386", 6, users=(ROOT,), i386=True),
     Case("old-mmap-exec-i386", 6, users=(ROOT,), i386=True),
@@ -384,6 +386,7 @@ CLASSIC: Final = (
     Case("unshare-user", 9),
     Case("unshare-user-i386", 9, i386=True),
     Case("clone-newuser", 9),
+    Case("clone-newuser-i386", 9, i386=True),
     Case("clone3-newuser", 9, also=frozenset({"ENOSYS"})),  # the default's answer to clone3
     Case("chroot", 9, users=(ROOT,)),
     Case("pivot-root", 9, users=(ROOT,)),
@@ -567,7 +570,7 @@ class ProcessState:
     nice: int | None
     policy: int | None
     affinity: frozenset[int] | None
-    nofile: tuple[int, int] | None
+    nofile: str | None  # "soft hard", from /proc/PID/limits (prlimit needs CAP_SYS_RESOURCE)
     ioprio: int | None
     oom_score_adj: str | None
 
@@ -593,7 +596,7 @@ class ProcessState:
         canary_bytes = read(canary)
         secret = read(lambda: Path(f"/proc/{pid}/fd/{fd}").read_bytes())
         affinity = read(lambda: frozenset(os.sched_getaffinity(pid)))
-        nofile = read(lambda: resource.prlimit(pid, resource.RLIMIT_NOFILE))
+        nofile = read(lambda: _open_files_limit(pid))
         oom = read(lambda: Path(f"/proc/{pid}/oom_score_adj").read_text().strip())
         return cls(
             state=fields[0],
@@ -602,7 +605,7 @@ class ProcessState:
             nice=int(fields[16]),
             policy=int(fields[38]),
             affinity=affinity if isinstance(affinity, frozenset) else None,
-            nofile=nofile if isinstance(nofile, tuple) else None,
+            nofile=nofile if isinstance(nofile, str) else None,
             ioprio=_ioprio(pid),
             oom_score_adj=oom if isinstance(oom, str) else None,
         )
@@ -632,6 +635,14 @@ class ProcessState:
             if before_value != after_value:
                 changed.append(f"the victim's {name} changed: {before_value!r} -> {after_value!r}")
         return changed
+
+
+def _open_files_limit(pid: int) -> str:
+    """The soft and hard RLIMIT_NOFILE of ``pid``, as /proc/PID/limits shows them."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return " ".join(line.split()[3:5])
+    raise FileNotFoundError(f"/proc/{pid}/limits has no 'Max open files'")
 
 
 def _processes_with(token: str) -> list[tuple[int, str, str]]:
@@ -699,23 +710,21 @@ class Run:
     user: str
     command: list[str]
     token: str
-    names: dict[str, str]  # the {placeholders} of the routes, filled in
+    specs: dict[str, str]  # case.route -> the route as run ({placeholders} filled, %victim)
     results: dict[str, Result] = field(default_factory=dict)
     started: set[str] = field(default_factory=set)  # routes that said START
     status: int | None = None  # the wait status of the command (seccomp-bpf run...)
     output: list[str] = field(default_factory=list)
     stderr: str = ""
-    victim_before: ProcessState | None = None
-    victim_after: ProcessState | None = None
     # What changed outside, and the route it is owed to (None: the run as a whole).
     changes: list[tuple[str | None, str]] = field(default_factory=list)
 
     def changes_for(self, case: Case) -> list[str]:
-        route = _route(case, self.names)
+        route = self.specs[case.route]
         return [text for owner, text in self.changes if owner in (None, route)]
 
     def result(self, case: Case) -> Result:
-        route = _route(case, self.names)
+        route = self.specs[case.route]
         if route in self.results:
             return self.results[route]
         if route in self.started:
@@ -757,7 +766,9 @@ class Launch:
     cases: Sequence[Case]
     user: str
     entry: Entry
-    victim: bool = False
+    # No victim; one for all the routes; or one for each route (the route's own, so that what
+    # happens to it tells which route did it).
+    victims: str = "none"
     same_pgrp: bool = False
     probe: bool = False
     host: bool = False  # compare the host settings before and after
@@ -789,16 +800,21 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
     }
     names["shadow"] = SHADOW
     names["pid-max"] = Path("/proc/sys/kernel/pid_max").read_text().strip()
-    routes = [_route(case, names) for case in plan.cases]
+    victims = {"none": 0, "shared": 1, "each": len(plan.cases)}[plan.victims]
+    specs = {
+        case.route: _route(case, names) + (f"%{i}" if plan.victims == "each" else "")
+        for i, case in enumerate(plan.cases)
+    }
+    routes = list(specs.values())
     wrap = list(SETPRIV) if plan.user == UNPRIVILEGED else []
     scratch = f"{SHADOW}/scratch" if plan.shadow else str(arsenal.scratch)
     attack = [*wrap, *plan.entry.argv, arsenal.program(plan.program), "-t", token, "-d", scratch]
-    if plan.victim:
-        attack += ["-p", "@PID", "-a", "@ADDR", "-f", "@FD"]
+    for i in range(victims):
+        attack += ["-V", f"@V{i}"]
     if plan.probe:
         attack.append("-K")
     attack += routes
-    run = Run(plan.entry, plan.user, attack, token, names)
+    run = Run(plan.entry, plan.user, attack, token, specs)
     control_read, control_write = os.pipe()
     contain = [arsenal.program("escape-contain"), "--control", str(control_read)]
     if plan.same_pgrp:
@@ -807,7 +823,8 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
         contain.append("--tty")
     if plan.shadow:
         contain += ["--shadow", SHADOW]
-    if plan.victim:
+    if victims:
+        contain += ["--victims", str(victims)]
         contain += [*wrap, arsenal.program("escape-victim"), token, str(arsenal.scratch)]
     contain += ["--", *attack]
     sockets = (
@@ -841,18 +858,18 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
         os.close(control_read)
         reader = master if plan.terminal else process.stdout.fileno() if process.stdout else -1
         try:
-            _follow(process, reader, control_write, run, plan)
+            states = _follow(reader, control_write, run, plan, victims=victims)
             if plan.terminal:
                 run.changes += [(None, text) for text in _terminal_input(slave)]
-            if plan.victim and run.victim_before is not None and run.victim_after is not None:
-                run.changes += [
-                    (None, text) for text in run.victim_before.changes(run.victim_after)
-                ]
+            for i, (before, after) in enumerate(states):
+                owner = routes[i] if plan.victims == "each" else None
+                run.changes += [(owner, text) for text in before.changes(after)]
             if plan.shadow:
                 run.changes += _shadow_changes(process.pid, routes)
             if plan.after is not None:
                 plan.after(run)
         except BaseException:
+            process.kill()  # its pid 1 dies with it (PDEATHSIG): the namespace goes
             for listener in sockets.values():
                 listener.close()
             raise
@@ -871,13 +888,13 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
             stderr.seek(0)
             run.stderr = stderr.read().decode(errors="replace")
     for name, text in _listeners_reached(sockets):
-        run.changes.append((next((r for r in routes if r.endswith("@" + name)), None), text))
+        run.changes.append((next((r for r in routes if f"@{name}" in r), None), text))
     if plan.host:
-        after = _host_settings()
+        host_after = _host_settings()
         run.changes += [
-            (None, f"{path} changed: {before!r} -> {after.get(path)!r}")
-            for path, before in host_before.items()
-            if after.get(path) != before
+            (None, f"{path} changed: {was!r} -> {host_after.get(path)!r}")
+            for path, was in host_before.items()
+            if host_after.get(path) != was
         ]
     run.changes += [(None, text) for text in _leftover_segments()]
     return run
@@ -897,14 +914,14 @@ def _shadow_changes(contain: int, routes: Sequence[str]) -> list[tuple[str | Non
 
 
 def _follow(
-    process: subprocess.Popen[bytes], reader: int, control: int, run: Run, plan: Launch
-) -> None:
-    """Read the run's lines until the command ends; take the victim's state around it."""
+    reader: int, control: int, run: Run, plan: Launch, *, victims: int
+) -> list[tuple[ProcessState, ProcessState]]:
+    """Read the run's lines until the command ends; the victims' states before and after."""
     deadline = time.monotonic() + RUN_TIMEOUT
     buffer = b""
-    victim: tuple[int, int, int] | None = None
-    started = not plan.victim
-    if started:
+    found: list[tuple[int, int, int]] = []
+    before: list[ProcessState] = []
+    if not victims:
         os.write(control, b"g")
     while True:
         while b"\n" not in buffer:
@@ -922,11 +939,11 @@ def _follow(
         raw, _, buffer = buffer.partition(b"\n")
         line = raw.decode(errors="replace").rstrip("\r")
         run.output.append(line)
-        if line.startswith("VICTIM-READY") and not started:
-            victim = _find_victim(line, run.token)
-            run.victim_before = ProcessState.of(*victim)
-            os.write(control, b"g")
-            started = True
+        if line.startswith("VICTIM-READY"):
+            found.append(_find_victim(line, run.token))
+            before.append(ProcessState.of(*found[-1]))
+            if len(found) == victims:
+                os.write(control, b"g")
         elif line.startswith("RESULT "):
             result = Result.parse(line)
             run.results[result.route] = result
@@ -934,9 +951,9 @@ def _follow(
             run.started.add(line.partition(" ")[2])
         elif line.startswith("CONTAIN-EXIT status="):
             run.status = int(line.partition("=")[2])
-            if victim is not None:
-                run.victim_after = ProcessState.of(*victim)
-            return
+            return [
+                (state, ProcessState.of(*where)) for state, where in zip(before, found, strict=True)
+            ]
         if plan.on_line is not None:
             plan.on_line(line, run)
 
@@ -946,7 +963,7 @@ def _find_victim(line: str, token: str) -> tuple[int, int, int]:
     fields = dict(item.split("=", 1) for item in line.split()[1:])
     for _ in range(100):
         for pid, _comm, nspid in _processes_with(token):
-            if nspid.split()[-1:] == [str(VICTIM_PID)]:
+            if nspid.split()[-1:] == [fields["pid"]]:
                 return pid, int(fields["addr"], 16), int(fields["fd"])
         time.sleep(0.01)
     pytest.fail(f"the victim of {line!r} is not in /proc")
@@ -1076,22 +1093,25 @@ def skip_if_absent(case: Case) -> None:
         pytest.skip("this kernel runs no i386 calls (int 0x80)")
     if case.host_path is not None and not os.path.exists(case.host_path):
         pytest.skip(f"{case.host_path} does not exist on this machine")
+    if case.route == "sched-setaffinity" and len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU: a change of affinity would not show")
 
 
 # --- sessions' shared runs ------------------------------------------------------------------------
 
-Batch = Callable[[Sequence[Case], str, Entry], Run]
+Batch = Callable[[Sequence[Case], str, Entry, str], Run]
 
 
 @pytest.fixture(scope="session")
 def batch(arsenal: Arsenal) -> Batch:
-    """Runs of many routes at once (routes that change nothing outside their own process),
-    made once per list, user and entry point."""
-    made: dict[tuple[tuple[Case, ...], str, str], Run] = {}
+    """Runs of many routes at once, made once per list, user, entry point and victims: routes
+    whose effects stay in their own process or on their own victim ("each"), so that each
+    result still belongs to one route."""
+    made: dict[tuple[tuple[Case, ...], str, str, str], Run] = {}
 
-    def get(cases: Sequence[Case], user: str, entry: Entry) -> Run:
+    def get(cases: Sequence[Case], user: str, entry: Entry, victims: str) -> Run:
         chosen = tuple(case for case in cases if user in case.users or not case.control)
-        key = (chosen, user, entry.name)
+        key = (chosen, user, entry.name, victims)
         if key not in made:
             made[key] = launch(
                 arsenal,
@@ -1099,7 +1119,7 @@ def batch(arsenal: Arsenal) -> Batch:
                     chosen,
                     user,
                     entry,
-                    victim=any(case.escape == 1 for case in chosen),
+                    victims=victims,
                     host=any(case.escape == 2 for case in chosen),
                     listeners=any(case.escape == 8 for case in chosen),
                     terminal=any(case.escape == 7 for case in chosen),
@@ -1114,40 +1134,73 @@ def batch(arsenal: Arsenal) -> Batch:
     return get
 
 
+@dataclass(frozen=True)
+class Family:
+    """Cases tried together: in one run (their victims "shared" or one "each"), but for the
+    ``alone`` ones, each in a run of its own with a victim of its own."""
+
+    cases: tuple[Case, ...]
+    victims: str = "none"
+
+    def run(self, arsenal: Arsenal, batch: Batch, case: Case, user: str, entry: Entry) -> Run:
+        if case.alone:
+            victims = "none" if self.victims == "none" else "shared"
+            plan = Launch((case,), user, entry, victims=victims, same_pgrp=case.same_pgrp)
+            return launch(arsenal, plan)
+        together = tuple(other for other in self.cases if not other.alone)
+        return batch(together, user, entry, self.victims)
+
+
+FAMILIES: Final = {
+    "memory-writes": Family(MEMORY_WRITES, "each"),
+    "memory-reads": Family(MEMORY_READS, "shared"),
+    "host": Family(HOST),
+    "userfaultfd": Family(USERFAULTFD),
+    "signals": Family(SIGNALS, "each"),
+    "exec-memory": Family(EXEC_MEMORY),
+    "terminal": Family(TERMINAL),
+    "sockets": Family(SOCKETS),
+    "classic": Family(CLASSIC + INHERITED),
+}
+
+
 # --- 1. another process's memory ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("case", "user"), params(MEMORY_WRITES))
 def test_memory_of_another_process_cannot_be_written(
-    arsenal: Arsenal, case: Case, user: str
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
 ) -> None:
     skip_if_absent(case)
-    run = launch(arsenal, Launch((case,), user, RUN, victim=True))
-    assert_held(case, run)
+    assert_held(case, FAMILIES["memory-writes"].run(arsenal, batch, case, user, RUN))
 
 
 @pytest.mark.parametrize(("case", "user"), params(MEMORY_READS))
-def test_another_process_cannot_be_read_or_seen(batch: Batch, case: Case, user: str) -> None:
+def test_another_process_cannot_be_read_or_seen(
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
+) -> None:
     skip_if_absent(case)
-    assert_held(case, batch(MEMORY_READS, user, RUN))
+    assert_held(case, FAMILIES["memory-reads"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 2. host settings and privileged helpers ------------------------------------------------------
 
 
 @pytest.mark.parametrize(("case", "user"), params(HOST))
-def test_host_settings_and_helpers_are_out_of_reach(batch: Batch, case: Case, user: str) -> None:
+def test_host_settings_and_helpers_are_out_of_reach(
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
+) -> None:
     skip_if_absent(case)
-    assert_held(case, batch(HOST, user, RUN))
+    assert_held(case, FAMILIES["host"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 3. userfaultfd -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("case", "user"), params(USERFAULTFD))
-def test_no_userfaultfd_by_any_door(batch: Batch, case: Case, user: str) -> None:
+def test_no_userfaultfd_by_any_door(arsenal: Arsenal, batch: Batch, case: Case, user: str) -> None:
     skip_if_absent(case)
-    assert_held(case, batch(USERFAULTFD, user, RUN))
+    assert_held(case, FAMILIES["userfaultfd"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 4. signals and scheduling of another process -------------------------------------------------
@@ -1155,13 +1208,10 @@ def test_no_userfaultfd_by_any_door(batch: Batch, case: Case, user: str) -> None
 
 @pytest.mark.parametrize(("case", "user"), params(SIGNALS))
 def test_another_process_cannot_be_signalled_or_rescheduled(
-    arsenal: Arsenal, case: Case, user: str
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
 ) -> None:
     skip_if_absent(case)
-    if case.route == "sched-setaffinity" and len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("one CPU: a change of affinity would not show")
-    run = launch(arsenal, Launch((case,), user, RUN, victim=True, same_pgrp=case.same_pgrp))
-    assert_held(case, run)
+    assert_held(case, FAMILIES["signals"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 5. the --report-denials supervisor -----------------------------------------------------------
@@ -1201,16 +1251,19 @@ def test_the_supervisor_cannot_be_switched_off(arsenal: Arsenal, case: Case, use
 @pytest.mark.parametrize(
     "entry", [RUN, REPORT_DENIALS, POPEN], ids=["run", "report-denials", "popen"]
 )
+@pytest.mark.parametrize("route", ["sleep", "sleep-detached"])
 def test_the_command_dies_with_whatever_started_it(
-    arsenal: Arsenal, entry: Entry, user: str
+    arsenal: Arsenal, route: str, entry: Entry, user: str
 ) -> None:
-    """PR_SET_PDEATHSIG: killing ``seccomp-bpf run`` (or the Python program that called
-    ``Popen``) from outside ends the command too, instead of leaving it running unsupervised."""
-    case = Case("sleep", 5, outside=True)
+    """Killing ``seccomp-bpf run`` (or the Python program that called ``Popen``) from outside
+    ends the command too, instead of leaving it running unsupervised (PR_SET_PDEATHSIG), even
+    a command that clears its own parent-death signal and leaves its parent and session
+    (``sleep-detached``)."""
+    case = Case(route, 5, outside=True)
     left: list[str] = []
 
     def kill_the_starter(line: str, run: Run) -> None:
-        if not line.startswith("RESULT sleep DONE"):
+        if not line.startswith(f"RESULT {route} DONE"):
             return
         # The process escape-contain started (seccomp-bpf run, or the Python program that
         # called Popen), and only that one: helpers the sandbox forks from it carry the same
@@ -1219,7 +1272,7 @@ def test_the_command_dies_with_whatever_started_it(
         starters = [
             pid
             for pid, comm, _ in _processes_with(run.token)
-            if comm != "escape-contain" and _parent(pid) in contains
+            if comm not in ("escape-contain", "escape-attack") and _parent(pid) in contains
         ]
         assert len(starters) == 1, f"the starter is not to be found: {starters}{run.context()}"
         os.kill(starters[0], signal.SIGKILL)  # started by this test, in its namespace
@@ -1240,7 +1293,7 @@ def test_the_command_dies_with_whatever_started_it(
         )
 
     run = launch(arsenal, Launch((case,), user, entry, on_line=kill_the_starter, after=attack_gone))
-    assert run.results.get("sleep") is not None, f"the command did not start{run.context()}"
+    assert run.results.get(route) is not None, f"the command did not start{run.context()}"
     assert not left, f"{where(case, run)}: {'; '.join(left)}{run.context()}"
 
 
@@ -1270,7 +1323,7 @@ def test_no_new_executable_memory_under_deny_new_exec_mappings(
 ) -> None:
     skip_if_absent(case)
     entry = run_entry("-p", str(arsenal.exec_policy))
-    assert_held(case, batch(EXEC_MEMORY, user, entry))
+    assert_held(case, FAMILIES["exec-memory"].run(arsenal, batch, case, user, entry))
 
 
 def test_remapping_alone_makes_nothing_executable(arsenal: Arsenal) -> None:
@@ -1288,28 +1341,32 @@ def test_remapping_alone_makes_nothing_executable(arsenal: Arsenal) -> None:
 
 
 @pytest.mark.parametrize(("case", "user"), params(TERMINAL))
-def test_nothing_is_typed_into_the_terminal(batch: Batch, case: Case, user: str) -> None:
+def test_nothing_is_typed_into_the_terminal(
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
+) -> None:
     skip_if_absent(case)
     if Path("/proc/sys/dev/tty/legacy_tiocsti").read_text().strip() == "0":
         pytest.skip("dev.tty.legacy_tiocsti is 0: the kernel refuses TIOCSTI itself")
-    assert_held(case, batch(TERMINAL, user, RUN))
+    assert_held(case, FAMILIES["terminal"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 8. abstract UNIX sockets ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("case", "user"), params(SOCKETS))
-def test_abstract_sockets_outside_cannot_be_reached(batch: Batch, case: Case, user: str) -> None:
-    assert_held(case, batch(SOCKETS, user, RUN))
+def test_abstract_sockets_outside_cannot_be_reached(
+    arsenal: Arsenal, batch: Batch, case: Case, user: str
+) -> None:
+    assert_held(case, FAMILIES["sockets"].run(arsenal, batch, case, user, RUN))
 
 
 # --- 9. classics ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("case", "user"), params(CLASSIC + INHERITED))
-def test_classic_escapes_fail(batch: Batch, case: Case, user: str) -> None:
+def test_classic_escapes_fail(arsenal: Arsenal, batch: Batch, case: Case, user: str) -> None:
     skip_if_absent(case)
-    assert_held(case, batch(CLASSIC + INHERITED, user, RUN))
+    assert_held(case, FAMILIES["classic"].run(arsenal, batch, case, user, RUN))
 
 
 # --- every entry point ----------------------------------------------------------------------------
@@ -1332,52 +1389,27 @@ ENTRY_VICTIM_CASES: Final = (
 @pytest.mark.parametrize(("case", "user"), params(ENTRY_CASES + SOCKETS[:1]))
 def test_every_entry_point_holds(batch: Batch, entry: Entry, case: Case, user: str) -> None:
     skip_if_absent(case)
-    assert_held(case, batch(ENTRY_CASES + SOCKETS[:1], user, entry))
+    assert_held(case, batch(ENTRY_CASES + SOCKETS[:1], user, entry, "none"))
 
 
 @pytest.mark.parametrize("entry", [REPORT_DENIALS, POPEN], ids=["report-denials", "popen"])
 @pytest.mark.parametrize(("case", "user"), params(ENTRY_VICTIM_CASES))
 def test_every_entry_point_protects_other_processes(
-    arsenal: Arsenal, entry: Entry, case: Case, user: str
+    batch: Batch, entry: Entry, case: Case, user: str
 ) -> None:
-    run = launch(arsenal, Launch((case,), user, entry, victim=True))
-    assert_held(case, run)
+    assert_held(case, batch(ENTRY_VICTIM_CASES, user, entry, "each"))
 
 
 # --- controls: each attack works where nothing stops it -------------------------------------------
-
-CONTROLLED: Final = tuple(
-    (family, case)
-    for family, cases in (
-        ("memory-writes", MEMORY_WRITES),
-        ("memory-reads", MEMORY_READS),
-        ("host", HOST),
-        ("userfaultfd", USERFAULTFD),
-        ("signals", SIGNALS),
-        ("exec-memory", EXEC_MEMORY),
-        ("terminal", TERMINAL),
-        ("sockets", SOCKETS),
-        ("classic", CLASSIC + INHERITED),
-    )
-    for case in cases
-    if case.control
-)
-CONTROLS_FOR_BATCHES: Final = {
-    "memory-reads": MEMORY_READS,
-    "host": HOST,
-    "userfaultfd": USERFAULTFD,
-    "exec-memory": EXEC_MEMORY,
-    "terminal": TERMINAL,
-    "sockets": SOCKETS,
-    "classic": CLASSIC + INHERITED,
-}
 
 
 @pytest.mark.parametrize(
     ("family", "case", "user"),
     [
-        pytest.param(family, case, user, id=f"{case.name}-{user}")
-        for family, case in CONTROLLED
+        pytest.param(name, case, user, id=f"{case.name}-{user}")
+        for name, family in FAMILIES.items()
+        for case in family.cases
+        if case.control
         for user in case.users
     ],
 )
@@ -1385,10 +1417,4 @@ def test_the_attack_gets_through_unconfined(
     arsenal: Arsenal, batch: Batch, family: str, case: Case, user: str
 ) -> None:
     skip_if_absent(case)
-    if case.route == "sched-setaffinity" and len(os.sched_getaffinity(0)) < 2:
-        pytest.skip("one CPU: a change of affinity would not show")
-    if family in CONTROLS_FOR_BATCHES:
-        run = batch(CONTROLS_FOR_BATCHES[family], user, BARE)
-    else:
-        run = launch(arsenal, Launch((case,), user, BARE, victim=True, same_pgrp=case.same_pgrp))
-    assert_got_through(case, run)
+    assert_got_through(case, FAMILIES[family].run(arsenal, batch, case, user, BARE))

@@ -141,6 +141,17 @@ static int clone_newuser(void) {
     return escaped("clone", "started a process in a new user namespace");
 }
 
+/* i386's clone: clone(flags, newsp, parent_tid, tls, child_tid); newsp 0 keeps the stack. */
+static int clone_newuser_i386(void) {
+    uint32_t r = i386_call(I386_CLONE, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0, 0);
+    if (I386_FAILED(r))
+        return blocked("i386 clone", I386_ERRNO(r), "CLONE_NEWUSER through int 0x80");
+    if (r == 0)
+        _exit(0);
+    waitpid(r, NULL, 0);
+    return escaped("i386 clone", "started a process in a new user namespace through int 0x80");
+}
+
 static int clone3_newuser(void) {
     struct clone_args args;
     memset(&args, 0, sizeof args);
@@ -244,6 +255,7 @@ ROUTES(classic) = {
     {"unshare-user", unshare_user, 0},
     {"unshare-user-i386", unshare_user_i386, 0},
     {"clone-newuser", clone_newuser, 0},
+    {"clone-newuser-i386", clone_newuser_i386, 0},
     {"clone3-newuser", clone3_newuser, 0},
     {"chroot", chroot_route, 0},
     {"pivot-root", pivot_root_route, 0},

@@ -1,21 +1,22 @@
 /* escape-contain: where the test runs every attack, so that an attack that gets through
  * reaches nothing but the test's own processes.
  *
- *   escape-contain [--control FD] [--same-pgrp] [--tty] [--shadow DIR] [VICTIM ARGV...]
- *                  -- ATTACK ARGV...
+ *   escape-contain [--control FD] [--same-pgrp] [--tty] [--shadow DIR] [--victims N]
+ *                  [VICTIM ARGV...] -- ATTACK ARGV...
  *
  * It makes a PID namespace and a mount namespace with their own /proc (as unshare --pid
  * --mount-proc does): kill(-1), PRIO_USER and the like reach only the processes inside. In
- * it, pid 1 (this program) starts the victim, if any, as pid 30000 (clone3 with set_tid, so
- * that its number cannot be one the sandbox gives its own processes), relays its
- * VICTIM-READY line, waits for a byte on the control descriptor, then starts the attack
- * command with "@PID", "@ADDR" and "@FD" in its arguments replaced by the victim's. When the
+ * it, pid 1 (this program) starts the victim, if any (N of them with --victims N), as pid
+ * 30000, 30001... (clone3 with set_tid, so that their numbers cannot be ones the sandbox
+ * gives its own processes), relays their VICTIM-READY lines, waits for a byte on the control
+ * descriptor, then starts the attack command with each argument "@V<i>" replaced by victim
+ * i's "PID,ADDR,FD". When the
  * attack command has ended, and what it left behind too (or 2 seconds have passed), it prints
  * "CONTAIN-EXIT status=S" (the raw wait status of the attack command) and waits for the end
  * of the control descriptor, so that the test can look at the victim before everything in
  * the namespace is killed.
  *
- * The victim and the attack get process groups of their own, or the attack joins the
+ * The victims and the attack get process groups of their own, or the attack joins the first
  * victim's (--same-pgrp). With --tty, pid 1 makes its standard input its controlling
  * terminal and the attack keeps that terminal as its standard input.
  *
@@ -60,8 +61,8 @@ static pid_t fork_as(pid_t wanted) {
 }
 
 /* Processes the attack left (they are reparented to this pid 1) may still be writing their
- * results: wait up to 2 seconds for all but the victim to end, reaping them. */
-static void wait_for_the_rest(pid_t victim) {
+ * results: wait up to 2 seconds for all but the victims to end, reaping them. */
+static void wait_for_the_rest(int victims) {
     for (int round = 0; round < 200; round++) {
         int others = 0;
         DIR *proc = opendir("/proc");
@@ -70,7 +71,7 @@ static void wait_for_the_rest(pid_t victim) {
         struct dirent *entry;
         while ((entry = readdir(proc))) {
             pid_t pid = atoi(entry->d_name);
-            if (pid <= 1 || pid == victim)
+            if (pid <= 1 || (pid >= VICTIM_PID && pid < VICTIM_PID + victims))
                 continue;
             if (waitpid(pid, NULL, WNOHANG) == pid)
                 continue;
@@ -97,18 +98,43 @@ static void make_shadow(const char *directory) {
         fail("make the shadow's scratch");
 }
 
-static char *replace(const char *arg, const char *key, const char *value) {
-    const char *at = strstr(arg, key);
-    if (!at)
-        return strdup(arg);
-    char *result;
-    if (asprintf(&result, "%.*s%s%s", (int)(at - arg), arg, value, at + strlen(key)) < 0)
+/* Start victim i as pid VICTIM_PID + i; its VICTIM-READY line goes to the test, and its
+ * "PID,ADDR,FD" into *described. */
+static void start_victim(char **victim, int i, char **described) {
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0)
+        fail("pipe");
+    pid_t pid = fork_as(VICTIM_PID + i);
+    if (pid < 0)
+        fail("clone3 (a victim)");
+    if (pid == 0) {
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        dup2(null, STDIN_FILENO);
+        dup2(ready[1], STDOUT_FILENO);
+        execvp(victim[0], victim);
+        fail("exec a victim");
+    }
+    close(ready[1]);
+    char line[256];
+    ssize_t n = read(ready[0], line, sizeof line - 1);
+    if (n <= 0) {
+        errno = EPIPE;
+        fail("a victim did not start");
+    }
+    line[n] = 0;
+    if (write(STDOUT_FILENO, line, n) != n)
+        fail("write");
+    close(ready[0]);
+    unsigned long addr = 0;
+    int fd = -1, ready_pid = 0;
+    sscanf(line, "VICTIM-READY pid=%d addr=%lx fd=%d", &ready_pid, &addr, &fd);
+    if (asprintf(described, "%d,%#lx,%d", ready_pid, addr, fd) < 0)
         fail("asprintf");
-    return result;
 }
 
 int main(int argc, char **argv) {
-    int control = -1, same_pgrp = 0, tty = 0, first = 1;
+    int control = -1, same_pgrp = 0, tty = 0, first = 1, victims = 1;
     const char *shadow = NULL;
     for (; first < argc; first++) {
         if (strcmp(argv[first], "--control") == 0 && first + 1 < argc)
@@ -119,6 +145,8 @@ int main(int argc, char **argv) {
             tty = 1;
         else if (strcmp(argv[first], "--shadow") == 0 && first + 1 < argc)
             shadow = argv[++first];
+        else if (strcmp(argv[first], "--victims") == 0 && first + 1 < argc)
+            victims = atoi(argv[++first]);
         else
             break;
     }
@@ -127,10 +155,14 @@ int main(int argc, char **argv) {
         separator++;
     if (separator + 1 >= argc) {
         fprintf(stderr, "usage: escape-contain [--control FD] [--same-pgrp] [--tty] "
-                        "[VICTIM...] -- ATTACK...\n");
+                        "[--shadow DIR] [--victims N] [VICTIM...] -- ATTACK...\n");
         return 2;
     }
     char **victim = separator > first ? argv + first : NULL;
+    if (!victim)
+        victims = 0;
+    if (victims < 0 || victims > 1000)
+        victims = 1;
     argv[separator] = NULL;
     char **attack = argv + separator + 1;
     int attack_count = argc - separator - 1;
@@ -161,41 +193,9 @@ int main(int argc, char **argv) {
     if (tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
         fail("TIOCSCTTY");
 
-    char pid_text[32] = "0", addr_text[32] = "0", fd_text[32] = "-1";
-    pid_t victim_pid = 0;
-    if (victim) {
-        int ready[2];
-        if (pipe2(ready, O_CLOEXEC) < 0)
-            fail("pipe");
-        victim_pid = fork_as(VICTIM_PID);
-        if (victim_pid < 0)
-            fail("clone3 (the victim)");
-        if (victim_pid == 0) {
-            setpgid(0, 0);
-            int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            dup2(null, STDIN_FILENO);
-            dup2(ready[1], STDOUT_FILENO);
-            execvp(victim[0], victim);
-            fail("exec the victim");
-        }
-        close(ready[1]);
-        char line[256];
-        ssize_t n = read(ready[0], line, sizeof line - 1);
-        if (n <= 0) {
-            errno = EPIPE;
-            fail("the victim did not start");
-        }
-        line[n] = 0;
-        if (write(STDOUT_FILENO, line, n) != n)
-            fail("write");
-        close(ready[0]);
-        unsigned long addr = 0;
-        int fd = -1, pid = 0;
-        sscanf(line, "VICTIM-READY pid=%d addr=%lx fd=%d", &pid, &addr, &fd);
-        snprintf(pid_text, sizeof pid_text, "%d", pid);
-        snprintf(addr_text, sizeof addr_text, "%#lx", addr);
-        snprintf(fd_text, sizeof fd_text, "%d", fd);
-    }
+    char **described = calloc(victims + 1, sizeof *described);
+    for (int i = 0; i < victims; i++)
+        start_victim(victim, i, &described[i]);
     if (control >= 0) {
         char go;
         if (read(control, &go, 1) != 1)
@@ -204,16 +204,18 @@ int main(int argc, char **argv) {
 
     char **command = calloc(attack_count + 1, sizeof *command);
     for (int i = 0; i < attack_count; i++) {
-        char *a = replace(attack[i], "@PID", pid_text);
-        char *b = replace(a, "@ADDR", addr_text);
-        command[i] = replace(b, "@FD", fd_text);
+        command[i] = attack[i];
+        int which;
+        char end;
+        if (sscanf(attack[i], "@V%d%c", &which, &end) == 1 && which >= 0 && which < victims)
+            command[i] = described[which];
     }
     pid_t child = fork();
     if (child < 0)
         fail("fork (the attack)");
     if (child == 0) {
-        if (same_pgrp && victim_pid > 0)
-            setpgid(0, victim_pid);
+        if (same_pgrp && victims > 0)
+            setpgid(0, VICTIM_PID);
         else if (!tty)
             setpgid(0, 0);
         if (!tty) {
@@ -235,7 +237,7 @@ int main(int argc, char **argv) {
     while (waitpid(child, &status, 0) < 0)
         if (errno != EINTR)
             fail("waitpid (the attack)");
-    wait_for_the_rest(victim_pid);
+    wait_for_the_rest(victims);
     printf("CONTAIN-EXIT status=%d\n", status);
     fflush(stdout);
     if (control >= 0) {

@@ -26,10 +26,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* What the test passes on the command line (escape-attack -p PID -a ADDR ...). */
-extern pid_t victim_pid;        /* -p: a process outside the sandbox */
-extern unsigned long victim_addr; /* -a: where its canary string is */
-extern int victim_fd;           /* -f: a descriptor it holds: an unlinked secret file */
+/* What the test passes on the command line (escape-attack -V PID,ADDR,FD ...). */
+extern pid_t victim_pid;        /* the route's victim: a process outside the sandbox */
+extern unsigned long victim_addr; /* where its canary string is */
+extern int victim_fd;           /* a descriptor it holds: an unlinked secret file */
 extern const char *token;       /* -t: the secret the victim's file, environment and
                                    command line carry */
 extern const char *scratch;     /* -d: a directory everyone may write */
@@ -71,6 +71,7 @@ void *low_memory(size_t size);
 #define I386_KILL 37
 #define I386_PTRACE 26
 #define I386_IOCTL 54
+#define I386_CLONE 120
 #define I386_SETHOSTNAME 74
 #define I386_OLD_MMAP 90
 #define I386_SETPRIORITY 97

@@ -111,6 +111,20 @@ static int shmat_exec(void) {
     return run_code(p, "shmat(SHM_EXEC)");
 }
 
+/* shmat's flags are an int: the kernel drops bits 32-63, a 64-bit comparison would not. */
+static int shmat_exec_high_bits(void) {
+    int id = new_segment();
+    if (id < 0)
+        return blocked("shmget", errno, "-");
+    long r = syscall(SYS_shmat, id, 0, (1UL << 32) | SHM_EXEC);
+    shmctl(id, IPC_RMID, NULL);
+    if (r == -1)
+        return blocked("shmat", errno, "SHM_EXEC with bit 32 set");
+    void *p = (void *)r;
+    memcpy(p, code, sizeof code);
+    return run_code(p, "shmat(SHM_EXEC with bit 32 set)");
+}
+
 /* ipc(2): call SHMAT is 21 (<linux/ipc.h>); the compat entry (compat_ksys_ipc in ipc/syscall.c)
  * takes first = id, second = flags, third = where to store the address, ptr = address. */
 static int shmat_exec_i386_ipc(void) {
@@ -271,6 +285,7 @@ ROUTES(exec) = {
     {"pkey-mprotect-exec", pkey_mprotect_exec, 0},
     {"shmat-exec", shmat_exec, 0},
     {"shmat-exec-i386-ipc", shmat_exec_i386_ipc, 0},
+    {"shmat-exec-high-bits", shmat_exec_high_bits, 0},
     {"shmat-exec-i386", shmat_exec_i386, 0},
     {"memfd-mmap-exec", memfd_mmap_exec, 0},
     {"mmap2-exec-i386", mmap2_exec_i386, 0},

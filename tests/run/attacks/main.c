@@ -1,6 +1,9 @@
 /* escape-attack: run attack routes and print one RESULT line each (see escape.h).
  *
- *   escape-attack [-p PID] [-a ADDR] [-f FD] [-t TOKEN] [-d DIR] [-K] ROUTE[@PARAM]...
+ *   escape-attack [-V PID,ADDR,FD]... [-t TOKEN] [-d DIR] [-K] ROUTE[@PARAM][%VICTIM]...
+ *
+ * -V describes a victim (see victim.c); a route ending in %N aims at the N-th (from 0), the
+ * others at the first.
  *
  * Each route runs in a forked child (so one that crashes or is killed does not stop the
  * others), except those marked in_main, which need to be this very process. "START <route>"
@@ -177,10 +180,30 @@ static const struct route *find_route(const char *name) {
     return NULL;
 }
 
+#define MAX_VICTIMS 256
+static struct victim {
+    pid_t pid;
+    unsigned long addr;
+    int fd;
+} victims[MAX_VICTIMS];
+static int victim_count;
+
+static void aim_at(int which) {
+    if (which < 0 || which >= victim_count)
+        return;
+    victim_pid = victims[which].pid;
+    victim_addr = victims[which].addr;
+    victim_fd = victims[which].fd;
+}
+
 static void run_one(const char *spec) {
-    char name[128];
+    char name[128], param_text[4096];
+    const char *percent = strrchr(spec, '%');
+    aim_at(percent ? atoi(percent + 1) : 0);
     const char *at = strchr(spec, '@');
-    size_t length = at ? (size_t)(at - spec) : strlen(spec);
+    size_t length = at        ? (size_t)(at - spec)
+                    : percent ? (size_t)(percent - spec)
+                              : strlen(spec);
     if (length >= sizeof name)
         length = sizeof name - 1;
     memcpy(name, spec, length);
@@ -191,7 +214,11 @@ static void run_one(const char *spec) {
         return;
     }
     route = spec;
-    param = at ? at + 1 : "";
+    /* The parameter runs from '@' to the '%' of the victim, or to the end. */
+    const char *param_end = percent && (!at || percent > at) ? percent : spec + strlen(spec);
+    snprintf(param_text, sizeof param_text, "%.*s", at ? (int)(param_end - at - 1) : 0,
+             at ? at + 1 : "");
+    param = param_text;
     reported = 0;
     char started[512];
     int n = snprintf(started, sizeof started, "START %s\n", spec);
@@ -256,11 +283,14 @@ int main(int argc, char **argv) {
         snprintf(directory, sizeof directory, "%.*s", (int)(slash - argv[0]), argv[0]);
         attack_dir = directory;
     }
-    while ((option = getopt(argc, argv, "p:a:f:t:d:K")) != -1) {
+    while ((option = getopt(argc, argv, "V:t:d:K")) != -1) {
         switch (option) {
-        case 'p': victim_pid = atoi(optarg); break;
-        case 'a': victim_addr = strtoul(optarg, NULL, 0); break;
-        case 'f': victim_fd = atoi(optarg); break;
+        case 'V':
+            if (victim_count < MAX_VICTIMS &&
+                sscanf(optarg, "%d,%lx,%d", &victims[victim_count].pid,
+                       &victims[victim_count].addr, &victims[victim_count].fd) == 3)
+                victim_count++;
+            break;
         case 't': token = optarg; break;
         case 'd': scratch = optarg; break;
         case 'K': probe = 1; break;

@@ -147,6 +147,25 @@ static int sigio_socket(void) {
     return arm_sigio(ends[0], ends[1], victim_pid, 1);
 }
 
+/* The ioctls FIOSETOWN and FIOASYNC do what F_SETOWN and O_ASYNC do (fs/ioctl.c,
+ * sock_ioctl). */
+static int sigio_fiosetown(void) {
+    int ends[2], on = 1;
+    pid_t owner = victim_pid;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, ends) < 0)
+        return blocked("socketpair", errno, "-");
+    if (ioctl(ends[0], FIOSETOWN, &owner) < 0)
+        return blocked("FIOSETOWN", errno, "owner %d", owner);
+    if (fcntl(ends[0], F_SETSIG, SIGKILL) < 0)
+        return blocked("F_SETSIG", errno, "SIGKILL");
+    if (ioctl(ends[0], FIOASYNC, &on) < 0)
+        return blocked("FIOASYNC", errno, "-");
+    if (write(ends[1], "x", 1) != 1)
+        return blocked("write", errno, "to make the descriptor readable");
+    settle();
+    return done("FIOSETOWN", "owner %d accepted; SIGKILL queued through SIGIO", owner);
+}
+
 static int sigio_pgrp(void) {
     int ends[2];
     if (pipe(ends) < 0)
@@ -338,6 +357,7 @@ ROUTES(signal) = {
     {"sigio-pipe", sigio_pipe, 0},
     {"sigio-socket", sigio_socket, 0},
     {"sigio-pgrp", sigio_pgrp, 0},
+    {"sigio-fiosetown", sigio_fiosetown, 0},
     {"kill-i386", kill_i386, 0},
     {"tkill-i386", tkill_i386, 0},
     {"setpriority-i386", setpriority_i386, 0},

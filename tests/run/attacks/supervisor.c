@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -267,6 +268,31 @@ static int sleep_route(void) {
     return 0;
 }
 
+/* The same, from a process that does all it can to outlive its starter: it clears its
+ * parent-death signal, leaves its parent (double fork) and its session, and ignores the
+ * signals a terminal sends. Only SIGKILL is left to end it. */
+static int sleep_detached(void) {
+    pid_t child = fork();
+    if (child < 0)
+        return blocked("fork", errno, "-");
+    if (child > 0) {
+        waitpid(child, NULL, 0);
+        for (;;)
+            pause(); /* escape-attack itself stays, to be killed with the starter */
+    }
+    if (fork() != 0)
+        _exit(0);
+    prctl(PR_SET_PDEATHSIG, 0);
+    setsid();
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    done("pause", "detached (no PDEATHSIG, own session), waiting to be killed");
+    struct timespec pause = {30, 0};
+    nanosleep(&pause, NULL);
+    return 0;
+}
+
 ROUTES(supervisor) = {
     {"kill-parent", kill_parent, 0},
     {"tkill-parent", tkill_parent, 0},
@@ -283,5 +309,6 @@ ROUTES(supervisor) = {
     {"steal-listener", steal_listener, 0},
     {"inherited-fds", inherited_fds, 1},
     {"sleep", sleep_route, 1},
+    {"sleep-detached", sleep_detached, 1},
     {NULL, NULL, 0},
 };

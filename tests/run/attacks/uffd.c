@@ -50,6 +50,18 @@ static int uffd_dev_i386(void) {
     return working(r, "i386 ioctl");
 }
 
+/* The kernel reads ioctl's request as an unsigned int (fs/ioctl.c): bit 32 set, a rule that
+ * compares all 64 bits would not know the request. */
+static int uffd_dev_high_bits(void) {
+    int device;
+    if (open_device(&device) != 1)
+        return 0;
+    int fd = syscall(SYS_ioctl, device, (1UL << 32) | USERFAULTFD_IOC_NEW, O_CLOEXEC);
+    if (fd < 0)
+        return blocked("USERFAULTFD_IOC_NEW", errno, "request with bit 32 set");
+    return working(fd, "USERFAULTFD_IOC_NEW");
+}
+
 static int uffd_syscall_with(int flags, const char *what) {
     int fd = syscall(SYS_userfaultfd, flags);
     if (fd < 0)
@@ -79,6 +91,7 @@ static int uffd_syscall_i386_user(void) {
 ROUTES(uffd) = {
     {"uffd-dev", uffd_dev, 0},
     {"uffd-dev-i386", uffd_dev_i386, 0},
+    {"uffd-dev-high-bits", uffd_dev_high_bits, 0},
     {"uffd-syscall", uffd_syscall, 0},
     {"uffd-syscall-user-mode", uffd_syscall_user, 0},
     {"uffd-syscall-i386", uffd_syscall_i386, 0},
