@@ -63,8 +63,11 @@ capabilities, through ``setpriv``).
 
 How the tests run. ``escape-contain`` puts each run in a PID and mount namespace of its own
 (with its own /proc), so that an attack that gets through (kill(-1) as root, PRIO_USER)
-reaches only processes of the test; in it the victim is pid 30000, out of the range the
-sandbox would give its own processes. The entry points are ``seccomp-bpf run -- ...``, with
+reaches only processes of the test; in it the victims are pids 30000, 30001..., out of the
+range the sandbox would give its own processes. Routes that reach nothing but their own
+victim share a run, each with a victim of its own, so that what happened to a victim tells
+which route did it; the others (PRIO_USER, kill(-1), the process-group ones, the attacks on
+the supervisor) have a run each. The entry points are ``seccomp-bpf run -- ...``, with
 ``--report-denials``, with ``-p POLICY``, and ``seccomp_bpf.Popen(argv, default_policy())``.
 Each attack has a control: the same route run without the sandbox must get through
 (:func:`test_the_attack_gets_through_unconfined`), so that a case that holds shows the
@@ -501,7 +504,8 @@ def arsenal() -> Iterator[Arsenal]:
         # can start an interpreter that uid 65534 could not exec itself, as seccomp_bpf.Popen
         # does (an interpreter under a directory closed to others, such as /root).
         runs, execs = (
-            subprocess.run(
+            shutil.which("setpriv") is not None
+            and subprocess.run(
                 [*SETPRIV, *through, sys.executable, "-c", "import seccomp_bpf"],
                 cwd=scratch,
                 capture_output=True,
@@ -785,8 +789,8 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
     docstring."""
     if plan.user == UNPRIVILEGED and not arsenal.nobody_runs_python:
         pytest.skip(
-            f"uid {NOBODY} cannot run {sys.executable} with seccomp_bpf (the checkout "
-            "is not readable for it)"
+            f"setpriv cannot start {sys.executable} with seccomp_bpf as uid {NOBODY} (no "
+            "setpriv, or the checkout is not readable for that user)"
         )
     if plan.user == UNPRIVILEGED and plan.entry is POPEN and not arsenal.nobody_execs_python:
         pytest.skip(
@@ -1162,6 +1166,28 @@ FAMILIES: Final = {
     "sockets": Family(SOCKETS),
     "classic": Family(CLASSIC + INHERITED),
 }
+
+
+# --- the attack programs never run loose ----------------------------------------------------------
+
+
+def test_routes_that_reach_everything_refuse_to_run_loose(arsenal: Arsenal) -> None:
+    """kill(-1) as root in the machine's PID namespace kills every process but init: the
+    routes that reach beyond their own victim are marked ``LOOSE`` in escape-attack, which
+    refuses to run them outside a PID namespace of their own (escape-contain's)."""
+    attack = arsenal.program("escape-attack")
+    listing = subprocess.run([attack, "-l"], capture_output=True, text=True, check=True)
+    loose = {line.split()[0] for line in listing.stdout.splitlines() if line.endswith(" loose")}
+    reaching = {case.route for case in SIGNALS + SUPERVISOR if case.alone or case.escape == 5}
+    reaching = {route.partition("@")[0] for route in reaching} | {"sleep", "sleep-detached"}
+    assert reaching <= loose, f"not marked LOOSE: {sorted(reaching - loose)}"
+    if os.readlink("/proc/self/ns/pid") != "pid:[4026531836]":
+        pytest.skip("the tests run in a PID namespace of their own: no refusal to show")
+    # "sleep" is the one such route that harms nothing if the refusal failed.
+    refused = subprocess.run(
+        [attack, "sleep"], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert "RESULT sleep BROKEN namespace" in refused.stdout, refused.stdout
 
 
 # --- 1. another process's memory ------------------------------------------------------------------

@@ -35,8 +35,8 @@ extern const char *token;       /* -t: the secret the victim's file, environment
 extern const char *scratch;     /* -d: a directory everyone may write */
 extern const char *attack_dir;  /* where escape-attack and its companions are */
 extern pid_t supervisor_pid;    /* getppid() when escape-attack started (-K mode) */
-extern const char *route;       /* the route running, with its @parameter */
-extern const char *param;       /* the text after '@' in the route, or "" */
+extern const char *route;       /* the route running, as given: NAME[@PARAM][%VICTIM] */
+extern const char *param;       /* PARAM, or "" */
 
 int blocked(const char *step, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -44,6 +44,7 @@ int escaped(const char *step, const char *fmt, ...) __attribute__((format(printf
 int done(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* BLOCKED with "-" for the errno: nothing to take. */
 int nothing(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 
 /* The whole of a small file (NUL-terminated); -1 with errno on failure. */
 ssize_t read_file(const char *path, char *buffer, size_t size);
@@ -85,12 +86,20 @@ void *low_memory(size_t size);
 #define I386_SHMAT 397
 #define I386_IO_URING_SETUP 425
 
-/* A route: its name (the part before '@') and what runs it. */
+/* A route: its name (the part before '@'), what runs it, and how (flags). */
 struct route {
     const char *name;
     int (*run)(void);
-    int in_main; /* run in escape-attack's own process, not in a forked child */
+    int flags;
 };
+
+/* Run in escape-attack's own process, not in a forked child. */
+#define IN_MAIN 1
+/* Signals or renices whatever it reaches beyond its own victim: kill(-1), every pid, its
+ * parent, whole process groups, a whole user. The runner refuses to run it (a BROKEN line)
+ * unless escape-attack is in a PID namespace of its own, as escape-contain makes: in the
+ * machine's own, as root, kill(-1) would kill every process but init. */
+#define LOOSE 2
 
 #define ROUTES(family) const struct route family##_routes[]
 extern const struct route memory_routes[], signal_routes[], host_routes[], uffd_routes[],

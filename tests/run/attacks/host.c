@@ -236,6 +236,6 @@ ROUTES(host) = {
     {"mount", mount_probe, 0},
     {"mknod", mknod_device, 0},
     {"setuid-exec", setuid_exec, 0},
-    {"setuid-report", setuid_report, 1},
+    {"setuid-report", setuid_report, IN_MAIN},
     {NULL, NULL, 0},
 };

@@ -1,12 +1,13 @@
 /* escape-attack: run attack routes and print one RESULT line each (see escape.h).
  *
  *   escape-attack [-V PID,ADDR,FD]... [-t TOKEN] [-d DIR] [-K] ROUTE[@PARAM][%VICTIM]...
+ *   escape-attack -l          (list the routes: "NAME in_main|- loose|-")
  *
  * -V describes a victim (see victim.c); a route ending in %N aims at the N-th (from 0), the
  * others at the first.
  *
  * Each route runs in a forked child (so one that crashes or is killed does not stop the
- * others), except those marked in_main, which need to be this very process. "START <route>"
+ * others), except those marked IN_MAIN, which need to be this very process. "START <route>"
  * comes before each: a route that kills its own sandbox may vanish without a RESULT. With -K, after
  * the routes this process calls getcwd(2), which the test's policy kills: a RESULT line
  * "probe ESCAPED" means it came back (the kill_process rule had been switched off).
@@ -26,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-pid_t victim_pid = -1;
+/* No victim given: a pid above PID_MAX_LIMIT (4194304, <linux/threads.h>), which names no
+ * process, alone or negated as a group. */
+pid_t victim_pid = 999999999;
 unsigned long victim_addr;
 int victim_fd = -1;
 const char *token = "";
@@ -92,6 +95,21 @@ int done(const char *step, const char *fmt, ...) {
     say("DONE", step, "-", fmt, args);
     va_end(args);
     return 0;
+}
+
+static void say_line(const char *verdict, const char *step, const char *fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    say(verdict, step, "-", fmt, args);
+    va_end(args);
+}
+
+/* Whether this process is in a PID namespace other than the machine's own, whose inode is
+ * PROC_PID_INIT_INO (include/linux/proc_ns.h). Any doubt counts as "no". */
+static int contained(void) {
+    char link[64] = "";
+    return readlink("/proc/self/ns/pid", link, sizeof link - 1) > 0 &&
+           strncmp(link, "pid:[", 5) == 0 && strcmp(link, "pid:[4026531836]") != 0;
 }
 
 static void runner_line(const char *spec, const char *verdict, const char *what) {
@@ -196,6 +214,13 @@ static void aim_at(int which) {
     victim_fd = victims[which].fd;
 }
 
+static void list_routes(void) {
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+        for (const struct route *r = families[f]; r->name; r++)
+            printf("%s %s %s\n", r->name, r->flags & IN_MAIN ? "in_main" : "-",
+                   r->flags & LOOSE ? "loose" : "-");
+}
+
 static void run_one(const char *spec) {
     char name[128], param_text[4096];
     const char *percent = strrchr(spec, '%');
@@ -224,7 +249,12 @@ static void run_one(const char *spec) {
     int n = snprintf(started, sizeof started, "START %s\n", spec);
     if (write(STDOUT_FILENO, started, n) < 0)
         return;
-    if (r->in_main) {
+    if ((r->flags & LOOSE) && !contained()) {
+        say_line("BROKEN", "namespace", "refusing to run a route that reaches beyond its "
+                 "victim in the machine's own PID namespace: run it under escape-contain");
+        return;
+    }
+    if (r->flags & IN_MAIN) {
         r->run();
         if (!reported)
             runner_line(spec, "BROKEN", "the route printed nothing");
@@ -283,7 +313,7 @@ int main(int argc, char **argv) {
         snprintf(directory, sizeof directory, "%.*s", (int)(slash - argv[0]), argv[0]);
         attack_dir = directory;
     }
-    while ((option = getopt(argc, argv, "V:t:d:K")) != -1) {
+    while ((option = getopt(argc, argv, "V:t:d:Kl")) != -1) {
         switch (option) {
         case 'V':
             if (victim_count < MAX_VICTIMS &&
@@ -294,6 +324,7 @@ int main(int argc, char **argv) {
         case 't': token = optarg; break;
         case 'd': scratch = optarg; break;
         case 'K': probe = 1; break;
+        case 'l': list_routes(); return 0;
         default: return 2;
         }
     }
