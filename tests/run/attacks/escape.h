@@ -46,6 +46,9 @@ int done(const char *step, const char *fmt, ...) __attribute__((format(printf, 2
 int nothing(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 
+/* SIGKILL to process group GROUP (0: this process's own) from a sacrificial child; DONE,
+ * or BLOCKED with kill's error. WHICH names the group in the line. */
+int kill_group(pid_t group, const char *which);
 /* The whole of a small file (NUL-terminated); -1 with errno on failure. */
 ssize_t read_file(const char *path, char *buffer, size_t size);
 /* Whether memory [data, data+size) holds the text needle. */

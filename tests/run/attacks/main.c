@@ -185,6 +185,46 @@ void *low_memory(size_t size) {
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* Kill a whole process group from a sacrificial child. When the group is this process's
+ * own (group 0: kill(0), which the kernel resolves through the caller's group itself), the
+ * child stays in it while this process moves to a new group, to live on and report. */
+int kill_group(pid_t group, const char *which) {
+    int own = group == 0 || group == getpgrp();
+    if (own && getpgrp() == getpid())
+        return nothing("getpgrp", "this process leads its own process group: the group "
+                       "holds no other process");
+    int go[2];
+    if (pipe(go) < 0)
+        return blocked("pipe", errno, "-");
+    pid_t sender = fork();
+    if (sender < 0)
+        return blocked("fork", errno, "-");
+    if (sender == 0) {
+        char byte;
+        if (read(go[0], &byte, 1) != 1)
+            _exit(100);
+        if (kill(-group, SIGKILL) < 0)
+            _exit(errno);
+        for (;;)
+            pause();
+    }
+    if (own && setpgid(0, 0) < 0) {
+        kill(sender, SIGKILL);
+        waitpid(sender, NULL, 0);
+        return blocked("setpgid", errno, "this process cannot leave its group (it leads its "
+                       "own session: the group holds no other process)");
+    }
+    if (write(go[1], "g", 1) != 1)
+        return blocked("write", errno, "-");
+    int status;
+    waitpid(sender, &status, 0);
+    if (WIFEXITED(status))
+        return blocked("kill", WEXITSTATUS(status), "killpg(%d) (%s)", group, which);
+    struct timespec pause = {0, 100 * 1000 * 1000}; /* let the signal land */
+    nanosleep(&pause, NULL);
+    return done("kill", "killpg(%d, SIGKILL) (%s) accepted", group, which);
+}
+
 static const struct route *const families[] = {
     memory_routes, signal_routes, host_routes,     uffd_routes,  supervisor_routes,
     exec_routes,   terminal_routes, socket_routes, classic_routes,

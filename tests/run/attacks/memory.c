@@ -82,17 +82,22 @@ static long poke_word(void) {
     return word;
 }
 
-static int ptrace_attach_poke(void) {
-    if (ptrace(PTRACE_ATTACH, victim_pid, 0, 0) < 0)
-        return blocked("PTRACE_ATTACH", errno, "pid %d", victim_pid);
+/* Once the victim is traced and stopped: write its canary, let it go, say so. */
+static int poke_and_detach(const char *step) {
     int status;
     waitpid(victim_pid, &status, __WALL);
     errno = 0;
     long poked = ptrace(PTRACE_POKEDATA, victim_pid, victim_addr, poke_word());
     int err = errno;
     ptrace(PTRACE_DETACH, victim_pid, 0, 0);
-    return escaped("PTRACE_ATTACH", "attached to process %d; POKEDATA %s", victim_pid,
+    return escaped(step, "traced process %d; POKEDATA %s", victim_pid,
                    poked < 0 ? strerrorname_np(err) : "wrote its canary");
+}
+
+static int ptrace_attach_poke(void) {
+    if (ptrace(PTRACE_ATTACH, victim_pid, 0, 0) < 0)
+        return blocked("PTRACE_ATTACH", errno, "pid %d", victim_pid);
+    return poke_and_detach("PTRACE_ATTACH");
 }
 
 static int ptrace_seize_poke(void) {
@@ -101,14 +106,7 @@ static int ptrace_seize_poke(void) {
     if (ptrace(PTRACE_INTERRUPT, victim_pid, 0, 0) < 0)
         return escaped("PTRACE_SEIZE", "seized process %d (PTRACE_INTERRUPT: %s)", victim_pid,
                        strerrorname_np(errno));
-    int status;
-    waitpid(victim_pid, &status, __WALL);
-    errno = 0;
-    long poked = ptrace(PTRACE_POKEDATA, victim_pid, victim_addr, poke_word());
-    int err = errno;
-    ptrace(PTRACE_DETACH, victim_pid, 0, 0);
-    return escaped("PTRACE_SEIZE", "seized process %d; POKEDATA %s", victim_pid,
-                   poked < 0 ? strerrorname_np(err) : "wrote its canary");
+    return poke_and_detach("PTRACE_SEIZE");
 }
 
 /* <uapi/linux/ptrace.h>: PTRACE_ATTACH 16, PTRACE_DETACH 17, the same numbers on i386. */

@@ -302,34 +302,7 @@ static int oom_score_adj(void) {
  * (kill_something_info in kernel/signal.c, setpriority in kernel/sys.c, ioprio_set in
  * block/ioprio.c), so they reach every member of the group, wherever it is. */
 static int kill_own_pgrp(void) {
-    int go[2];
-    if (pipe(go) < 0)
-        return blocked("pipe", errno, "-");
-    pid_t sender = fork();
-    if (sender < 0)
-        return blocked("fork", errno, "-");
-    if (sender == 0) {
-        char byte;
-        if (read(go[0], &byte, 1) != 1)
-            _exit(100);
-        if (kill(0, SIGKILL) < 0)
-            _exit(errno);
-        for (;;)
-            pause(); /* the signal is on its way to this process too */
-    }
-    /* This process leaves the group so as to report; the sender stays in it. */
-    if (setpgid(0, 0) < 0) {
-        kill(sender, SIGKILL);
-        return blocked("setpgid", errno, "could not leave the group to report");
-    }
-    if (write(go[1], "g", 1) != 1)
-        return blocked("write", errno, "-");
-    int status;
-    waitpid(sender, &status, 0);
-    if (WIFEXITED(status))
-        return blocked("kill", WEXITSTATUS(status), "kill(0, SIGKILL)");
-    settle();
-    return done("kill", "kill(0, SIGKILL) sent to this process's original group");
+    return kill_group(0, "this process's original group");
 }
 
 static int setpriority_own_pgrp(void) {

@@ -148,47 +148,9 @@ static int kill_minus_one(void) {
     return done("kill", "kill(-1, SIGKILL) accepted");
 }
 
-/* Kill a whole process group from a sacrificial child. When the group is escape-attack's
- * own, the child stays in it while escape-attack moves to a new group, to live on and make
- * its probe. */
-static int kill_group_from_inside(pid_t group, const char *which) {
-    int own = group == 0 || group == getpgrp();
-    if (own && getpgrp() == getpid())
-        return nothing("getpgrp", "escape-attack leads its own process group: the group "
-                       "holds nothing of the supervisor");
-    int go[2];
-    if (pipe(go) < 0)
-        return blocked("pipe", errno, "-");
-    pid_t sender = fork();
-    if (sender < 0)
-        return blocked("fork", errno, "-");
-    if (sender == 0) {
-        char byte;
-        if (read(go[0], &byte, 1) != 1)
-            _exit(100);
-        if (kill(-group, SIGKILL) < 0)
-            _exit(errno);
-        for (;;)
-            pause();
-    }
-    if (own && setpgid(0, 0) < 0) {
-        kill(sender, SIGKILL);
-        waitpid(sender, NULL, 0);
-        return blocked("setpgid", errno, "escape-attack cannot leave its group (it leads its "
-                       "own session: the group holds nothing of the supervisor)");
-    }
-    if (write(go[1], "g", 1) != 1)
-        return blocked("write", errno, "-");
-    int status;
-    waitpid(sender, &status, 0);
-    if (WIFEXITED(status))
-        return blocked("kill", WEXITSTATUS(status), "killpg(%d) (%s)", group, which);
-    return done("kill", "killpg(%d, SIGKILL) (%s) accepted", group, which);
-}
-
 static int killpg_own(void) {
     /* kill(-0) is kill(0): the caller's own group, whatever its number in this namespace. */
-    return kill_group_from_inside(0, "escape-attack's own group");
+    return kill_group(0, "escape-attack's own group");
 }
 
 static int killpg_parent(void) {
@@ -199,7 +161,7 @@ static int killpg_parent(void) {
         return blocked("getpgid", errno, "supervisor pid %d", supervisor_pid);
     if (group == 0)
         return nothing("getpgid", "the supervisor's group has no number in this namespace");
-    return kill_group_from_inside(group, "the supervisor's group");
+    return kill_group(group, "the supervisor's group");
 }
 
 /* No descriptors left: the supervisor can no longer open the pidfd it kills with. */
