@@ -90,12 +90,24 @@ from seccomp_bpf.errors import (
     SeccompBPFError,
     TsyncError,
 )
-from seccomp_bpf.formats.decision_diagram import Diagrams
 from seccomp_bpf.policy.actions import Action, ActionKind
-from seccomp_bpf.policy.conditions import All, Cmp, Condition
+from seccomp_bpf.policy.conditions import (
+    BY_OPERATION,
+    All,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    NotEqual,
+    ValueComparison,
+)
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import mirror_condition
 from seccomp_bpf.policy.rules import Rule
+from seccomp_bpf.policy.semantics import FULL_REGION, ZERO_EXTENDED, implies
 
 __all__ = [
     "ALLOW",
@@ -157,14 +169,14 @@ EQ: Final = 4
 GE: Final = 5
 GT: Final = 6
 MASKED_EQ: Final = 7
-_OPS: Final[dict[int, str]] = {
-    NE: "ne",
-    LT: "lt",
-    LE: "le",
-    EQ: "eq",
-    GE: "ge",
-    GT: "gt",
-    MASKED_EQ: "masked_eq",
+_OPS: Final[dict[int, type[ValueComparison] | type[MaskedEqual]]] = {
+    NE: NotEqual,
+    LT: LessThan,
+    LE: LessOrEqual,
+    EQ: Equal,
+    GE: GreaterOrEqual,
+    GT: GreaterThan,
+    MASKED_EQ: MaskedEqual,
 }
 _OP_NAMES: Final[dict[int, str]] = {
     NE: "NE",
@@ -653,7 +665,7 @@ def _comparison_key(args: Sequence[Arg]) -> tuple[tuple[int, str, int, int], ...
     and a zero mask, which tests nothing, is left out (``_db_rule_gen_64``)."""
     out: list[tuple[int, str, int, int]] = []
     for item in args:
-        name = _OPS[item.op]
+        name = _OPS[item.op].operation
         if item.op == MASKED_EQ:
             if not item.datum_a:
                 continue  # (a & 0) == 0 always holds: libseccomp drops it, and so the rule
@@ -667,10 +679,12 @@ def _comparison_key(args: Sequence[Arg]) -> tuple[tuple[int, str, int, int], ...
 def _condition(key: Sequence[tuple[int, str, int, int]]) -> Condition | None:
     parts: list[Condition] = []
     for arg, name, mask, datum in key:
-        if name == "masked_eq":
-            parts.append(Cmp(arg, "masked_eq", datum, mask=mask))
+        kind = BY_OPERATION[name]
+        if kind is MaskedEqual:
+            parts.append(MaskedEqual(arg, mask, datum))
         else:
-            parts.append(Cmp(arg, name, datum))
+            assert issubclass(kind, ValueComparison)
+            parts.append(kind(arg, datum))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else All(tuple(parts))
@@ -1034,14 +1048,14 @@ class SyscallFilter:
         """The rules of ``arch`` in the order the model tries them (see the module docstring):
         per number, the first rule without conditions alone, or the rules with conditions,
         each tried before any rule whose calls strictly contain its own."""
-        diagrams = Diagrams()
+        # An ABI with 32-bit arguments decides calls by the low halves of the arguments.
+        within = ZERO_EXTENDED if arch.argument_bits == 32 else FULL_REGION
 
-        def region(rule: _Rule) -> int:
-            node = diagrams.condition(rule.condition)
-            return diagrams.low_words(node) if arch.argument_bits == 32 else node
-
-        def strictly_inside(inner: int, outer: int) -> bool:
-            return inner != outer and diagrams.and_(inner, diagrams.not_(outer)) == diagrams.false
+        @functools.cache
+        def strictly_inside(inner: Condition | None, outer: Condition | None) -> bool:
+            return implies(inner, outer, within=within) and not implies(
+                outer, inner, within=within
+            )
 
         by_nr: dict[int, list[_Rule]] = {}
         for rule in rules:
@@ -1052,7 +1066,7 @@ class SyscallFilter:
             if plain is not None:
                 ordered.append(plain)
                 continue
-            remaining = [(rule, region(rule)) for rule in group]
+            remaining = [(rule, rule.condition) for rule in group]
             while remaining:
                 pick = next(
                     position

@@ -22,7 +22,8 @@ no instruction-pointer conditions, no ``unknown_syscall_action`` (unless it equa
 default) and no socket or IPC rule that ``socketcall``/``ipc`` would have to mirror. Argument
 conditions are written as the rules have them where go-seccomp-bpf's operations say the same
 (``masked_eq`` becomes one ``BitsSet`` per bit of the value and a ``BitsNotSet`` for the
-bits that must be clear), otherwise as the cells of the decision's diagram. The file is read
+bits that must be clear), otherwise as the cells of the decision
+(:meth:`seccomp_bpf.policy.decisions.Partition.cells`). The file is read
 back and compared with the policy on its architecture; calls of other architectures are
 outside the format (a comment in the file says what go-seccomp-bpf does with them).
 
@@ -38,15 +39,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
-from seccomp_bpf.errors import ConversionError
-from seccomp_bpf.formats.decision_diagram import (
-    IP_TARGET,
-    Diagrams,
-    DiagramTooLargeError,
-    decision_differences,
-    syscall_decision,
-    variable_target,
-)
+from seccomp_bpf.errors import ConversionError, TooComplexError
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
 from seccomp_bpf.formats.yaml_writer import scalar
 from seccomp_bpf.policy.actions import (
@@ -59,10 +52,39 @@ from seccomp_bpf.policy.actions import (
     TRAP,
     Action,
 )
-from seccomp_bpf.policy.conditions import All, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import (
+    FALSE,
+    All,
+    Any,
+    BitsClear,
+    BitsSet,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InRange,
+    InSet,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    Not,
+    NotEqual,
+    NotInSet,
+    ValueComparison,
+)
+from seccomp_bpf.policy.decisions import (
+    Chain,
+    Partition,
+    chain_partition,
+    decision_differences,
+    syscall_decision,
+)
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
+from seccomp_bpf.policy.semantics import IP_TARGET, equivalent
+from seccomp_bpf.policy.values import Within
 
 GO_ARCHES: Final = ("x86_64", "i386", "arm", "aarch64")
 """The architectures go-seccomp-bpf has system call tables for (its README)."""
@@ -85,14 +107,10 @@ _FLAG_BITS: Final[dict[str, int]] = {
     "tsync_esrch": 16,
     "wait_killable_recv": 32,
 }
-_SIMPLE: Final[dict[str, tuple[str, str]]] = {
-    # model op: (go operation, go operation of the negation)
-    "eq": ("Equal", "NotEqual"),
-    "ne": ("NotEqual", "Equal"),
-    "lt": ("LessThan", "GreaterOrEqual"),
-    "ge": ("GreaterOrEqual", "LessThan"),
-    "le": ("LessOrEqual", "GreaterThan"),
-    "gt": ("GreaterThan", "LessOrEqual"),
+# go-seccomp-bpf's operations that are comparisons of the model (the names are the same).
+_SIMPLE: Final[dict[str, type[ValueComparison]]] = {
+    cls.__name__: cls
+    for cls in (Equal, NotEqual, LessThan, GreaterOrEqual, LessOrEqual, GreaterThan)
 }
 _MASK32: Final = 0xFFFFFFFF
 _MASK64: Final = (1 << 64) - 1
@@ -110,15 +128,17 @@ class GoCondition:
 
     def condition(self) -> Condition:
         """What go-seccomp-bpf's assembler tests, as a model condition."""
-        if self.operation == "BitsSet":  # some bit set: not all of them clear
-            return Not(Cmp(self.argument, "bits_clear", self.value))
-        if self.operation == "BitsNotSet":
-            return Cmp(self.argument, "bits_clear", self.value)
-        op = next(k for k, (go, _) in _SIMPLE.items() if go == self.operation)
-        return Cmp(self.argument, op, self.value)
+        simple = _SIMPLE.get(self.operation)
+        if simple is not None:
+            return simple(self.argument, self.value)
+        # BitsSet: some bit set, not all of them clear; BitsNotSet: all clear
+        clear = BitsClear(self.argument, self.value)
+        return clear if self.operation == _BITS_NOT_SET else Not(clear)
 
 
 Conjunction = tuple[GoCondition, ...]
+_BITS_SET: Final = "BitsSet"
+_BITS_NOT_SET: Final = "BitsNotSet"
 
 
 def _bits(value: int) -> list[int]:
@@ -130,50 +150,52 @@ def _masked(arg: int, mask: int, value: int, negated: bool) -> list[Conjunction]
     ``value`` set (one ``BitsSet`` each, as ``BitsSet`` means "any") and none of the others."""
     must_be_clear = mask & ~value
     if not negated:
-        conjunction = [GoCondition(arg, "BitsSet", bit) for bit in _bits(value)]
+        conjunction = [GoCondition(arg, _BITS_SET, bit) for bit in _bits(value)]
         if must_be_clear:
-            conjunction.append(GoCondition(arg, "BitsNotSet", must_be_clear))
+            conjunction.append(GoCondition(arg, _BITS_NOT_SET, must_be_clear))
         return [tuple(conjunction)]
     alternatives: list[Conjunction] = [
-        (GoCondition(arg, "BitsNotSet", bit),) for bit in _bits(value)
+        (GoCondition(arg, _BITS_NOT_SET, bit),) for bit in _bits(value)
     ]
     if must_be_clear:
-        alternatives.append((GoCondition(arg, "BitsSet", must_be_clear),))
+        alternatives.append((GoCondition(arg, _BITS_SET, must_be_clear),))
     return alternatives
 
 
-def _comparison(cmp: Cmp, negated: bool) -> list[Conjunction] | None:
+def _go(cmp: ValueComparison) -> GoCondition:
+    assert cmp.arg is not None
+    return GoCondition(cmp.arg, type(cmp).__name__, cmp.value)
+
+
+def _comparison(cmp: Comparison, negated: bool) -> list[Conjunction] | None:
     if cmp.arg is None:
         return None
-    arg, op, value = cmp.arg, cmp.op, cmp.value
+    arg = cmp.arg
     if cmp.width == 32:
-        if op in ("eq", "ne"):
-            assert isinstance(value, int)
-            return _masked(arg, _MASK32, value, (op == "ne") != negated)
-        if op in ("in", "not_in"):
-            assert isinstance(value, tuple)
-            if (op == "in") != negated:
-                return [c for v in value for c in _masked(arg, _MASK32, v, False)]
-            if len(value) != 1:
+        if isinstance(cmp, (Equal, NotEqual)):
+            return _masked(arg, _MASK32, cmp.value, isinstance(cmp, NotEqual) != negated)
+        if isinstance(cmp, (InSet, NotInSet)):
+            if isinstance(cmp, InSet) != negated:
+                return [c for v in cmp.values for c in _masked(arg, _MASK32, v, False)]
+            if len(cmp.values) != 1:
                 return None
-            return _masked(arg, _MASK32, value[0], True)
-        if op not in ("masked_eq", "bits_set", "bits_clear"):
+            return _masked(arg, _MASK32, cmp.values[0], True)
+        if not isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
             return None
-    if op in _SIMPLE:
-        assert isinstance(value, int)
-        return [(GoCondition(arg, _SIMPLE[op][1 if negated else 0], value),)]
-    if op == "masked_eq":
-        assert isinstance(value, int) and cmp.mask is not None
-        return _masked(arg, cmp.mask, value, negated)
-    if op in ("bits_set", "bits_clear"):
-        assert isinstance(value, int)
-        return _masked(arg, value, value if op == "bits_set" else 0, negated)
-    assert isinstance(value, tuple)
-    if op in ("in", "not_in"):
-        if (op == "in") != negated:
-            return [(GoCondition(arg, "Equal", v),) for v in value]
-        return [tuple(GoCondition(arg, "NotEqual", v) for v in value)]
-    low, high = value
+    if isinstance(cmp, ValueComparison):
+        chosen = cmp.negation() if negated else cmp
+        assert isinstance(chosen, ValueComparison)
+        return [(_go(chosen),)]
+    if isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
+        constraint = cmp.constraint()
+        assert not isinstance(constraint, Within)
+        return _masked(arg, constraint.mask, constraint.value, negated)
+    if isinstance(cmp, (InSet, NotInSet)):
+        if isinstance(cmp, InSet) != negated:
+            return [(GoCondition(arg, "Equal", v),) for v in cmp.values]
+        return [tuple(GoCondition(arg, "NotEqual", v) for v in cmp.values)]
+    assert isinstance(cmp, InRange)
+    low, high = cmp.low, cmp.high
     if negated:
         return [(GoCondition(arg, "LessThan", low),), (GoCondition(arg, "GreaterThan", high),)]
     return [(GoCondition(arg, "GreaterOrEqual", low), GoCondition(arg, "LessOrEqual", high))]
@@ -183,7 +205,7 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
     """``condition`` (or its negation) as an OR of ANDs of go operations, or ``None``."""
     if isinstance(condition, Not):
         return _alternatives(condition.condition, not negated)
-    if isinstance(condition, Cmp):
+    if isinstance(condition, Comparison):
         return _comparison(condition, negated)
     parts = [_alternatives(part, negated) for part in condition.conditions]
     if any(part is None for part in parts):
@@ -203,7 +225,6 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
 class _Writer:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.diagrams = Diagrams()
 
     def refuse(self, rules: Iterable[int], message: str) -> NoReturn:
         indexes = sorted(set(rules))
@@ -246,7 +267,6 @@ class _Writer:
     def check_multiplexers(self, arch: Arch) -> None:
         """go-seccomp-bpf does not mirror socket and IPC rules onto socketcall/ipc."""
         resolved = self.policy.resolve(arch)
-        diagrams = self.diagrams
         for name in MULTIPLEXERS:
             nr = arch.syscalls.get(name)
             if nr is None:
@@ -256,16 +276,14 @@ class _Writer:
             if not mirrored:
                 continue
             fallback = self.policy.default_action
-            with_mirrors = diagrams.first_match(
-                [(e.condition, e.action) for e in entries], fallback
-            )
-            without = diagrams.first_match(
-                [(e.condition, e.action) for e in entries if e.via is None], fallback
-            )
+            everything: Chain = tuple((e.condition, e.action) for e in entries)
+            direct: Chain = tuple((e.condition, e.action) for e in entries if e.via is None)
+            with_mirrors = chain_partition(everything, fallback)
+            without = chain_partition(direct, fallback)
             if arch.argument_bits == 32:
-                with_mirrors = diagrams.low_words(with_mirrors)
-                without = diagrams.low_words(without)
-            if with_mirrors != without:
+                with_mirrors = with_mirrors.narrowed()
+                without = without.narrowed()
+            if not with_mirrors.same(without):
                 self.refuse(
                     {e.rule_index for e in mirrored},
                     f"on {arch.name} these rules also apply through {name}(2), which "
@@ -292,20 +310,17 @@ class _Writer:
                     self.refuse({index}, f"go-seccomp-bpf names system calls, not numbers {item}")
             if rule.audit_arches is not None:
                 self.refuse({index}, "go-seccomp-bpf cannot limit a rule to some AUDIT_ARCH values")
-        diagrams = self.diagrams
         resolved = policy.resolve(arch)
-        default_leaf = diagrams.leaf(default)
-        decisions: list[tuple[int, int, set[int]]] = []  # (nr, decision, rules)
+        decisions: list[tuple[int, Partition, set[int]]] = []  # (nr, decision, rules)
         actions: dict[Action, set[int]] = {}
         for nr in sorted(
             resolved.rules_by_nr, key=lambda n: min(e.rule_index for e in resolved.rules_by_nr[n])
         ):
-            decision = syscall_decision(diagrams, policy, arch, nr)
-            if decision == default_leaf:
+            decision = syscall_decision(policy, arch, nr)
+            if decision.constant_action == default:
                 continue
             rules = {e.rule_index for e in resolved.rules_by_nr[nr]}
-            for value in diagrams.leaves(decision):
-                assert isinstance(value, Action)
+            for value in decision.actions:
                 if value != default:
                     actions.setdefault(value, set()).update(rules)
             decisions.append((nr, decision, rules))
@@ -329,16 +344,20 @@ class _Writer:
             name = arch.syscall_name(nr)
             if name is None:
                 self.refuse(rules, f"system call number {nr} has no name on {arch.name}")
-            if diagrams.is_leaf(decision):
+            if decision.constant_action is not None:
                 names.append(name)
                 continue
-            if any(variable_target(v) == IP_TARGET for v in diagrams.variables(decision)):
+            if decision.depends_on(IP_TARGET):
                 self.refuse(
                     rules, f"{name!r}: go-seccomp-bpf cannot compare the instruction pointer"
                 )
-            region = diagrams.equals_leaf(decision, action)
             with_args.append(
-                (name, self.conditions(name, nr, arch, region=region, action=action, rules=rules))
+                (
+                    name,
+                    self.conditions(
+                        name, nr, arch, decision=decision, action=action, rules=rules
+                    ),
+                )
             )
         if not names and not with_args:
             # go-seccomp-bpf refuses an empty syscalls list; a group whose action is the
@@ -350,11 +369,17 @@ class _Writer:
         return text
 
     def conditions(
-        self, name: str, nr: int, arch: Arch, *, region: int, action: Action, rules: set[int]
+        self,
+        name: str,
+        nr: int,
+        arch: Arch,
+        *,
+        decision: Partition,
+        action: Action,
+        rules: set[int],
     ) -> list[Conjunction]:
         """The alternatives under which ``name`` gets ``action``: the rules' own conditions
         when they say exactly that, else the cells of the decision."""
-        diagrams = self.diagrams
         entries = self.policy.resolve(arch).rules_by_nr[nr]
         # go-seccomp-bpf compares all 64 bits; on an ABI whose calls see 32-bit arguments
         # the model compares their low words, which only the cells (low bits only) say.
@@ -369,11 +394,13 @@ class _Writer:
                 written = None
                 break
             written.extend(alternatives)
-        if written is not None and self.meaning(written) == region:
+        if written is not None and equivalent(
+            _meaning(written), decision.condition_of(action)
+        ):
             return written
         try:
-            cells = list(diagrams.cells(region, limit=_MAX_CELLS, skip=False))
-        except DiagramTooLargeError:
+            cells = decision.cells(only=action, limit=_MAX_CELLS)
+        except TooComplexError:
             self.refuse(rules, f"{name!r} would need more than {_MAX_CELLS} entries")
         result: list[Conjunction] = []
         for _, cell in cells:
@@ -385,16 +412,6 @@ class _Writer:
                     conjunction.extend(_masked(target, mask, value, False)[0])
             result.append(tuple(conjunction))
         return result
-
-    def meaning(self, alternatives: Sequence[Conjunction]) -> int:
-        diagrams = self.diagrams
-        node = diagrams.false
-        for conjunction in alternatives:
-            part = diagrams.true
-            for item in conjunction:
-                part = diagrams.and_(part, diagrams.condition(item.condition()))
-            node = diagrams.or_(node, part)
-        return node
 
     def render(
         self,
@@ -441,13 +458,20 @@ class _Writer:
 
     def verify(self, arch: Arch, text: str) -> None:
         theirs = load_yaml_policy(text, source="<go-seccomp-bpf policy>", arches=[arch.name])
-        differences = decision_differences(self.diagrams, self.policy, theirs, [arch])
+        differences = decision_differences(self.policy, theirs, [arch])
         if differences:
             nr = differences[0].nr
             rules: set[int] = set()
             if nr is not None:
                 rules = {e.rule_index for e in self.policy.resolve(arch).rules_by_nr.get(nr, ())}
             self.refuse(rules, f"system call {nr} on {arch.name} would be decided otherwise")
+
+
+def _meaning(alternatives: Sequence[Conjunction]) -> Condition:
+    """What go-seccomp-bpf tests for these alternatives, as a model condition."""
+    if not alternatives:
+        return FALSE
+    return Any(tuple(All(tuple(item.condition() for item in conj)) for conj in alternatives))
 
 
 def to_go_seccomp_bpf(policy: Policy) -> str:
