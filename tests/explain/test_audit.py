@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -45,9 +44,7 @@ from seccomp_bpf.policy import KILL_PROCESS, All, Any, Cmp, Condition, Not, Poli
 from tests.bpf.random_programs import seccomp_programs
 from tests.bpf.strategies import valid_programs
 from tests.compiler.strategies import policies
-
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data"
-DOCKER_DEFAULT = DATA / "docker-default.json"
+from tests.datafiles import DOCKER_DEFAULT
 
 X86_64 = get_arch("x86_64")
 I386 = get_arch("i386")
@@ -938,7 +935,6 @@ def test_the_default_policy_with_dropped_conditions_would_open_socketcall() -> N
     assert {f.severity for f in report.findings if f.check == "SB013"} == {Severity.INFO}
 
 
-@pytest.mark.skipif(not DOCKER_DEFAULT.exists(), reason="shared data not present")
 def test_dockers_default_profile() -> None:
     report = audit_policy(read_policy_file(DOCKER_DEFAULT))
     listed = found(report)
