@@ -200,6 +200,22 @@ def near_values(policy: Policy) -> list[int]:
     return sorted(set(near))
 
 
+def multiplexer_calls(arch: Arch) -> list[tuple[int, tuple[int, ...]]]:
+    """``(nr, args)`` of a call of each kind through ``socketcall``/``ipc`` on ``arch`` (none
+    without them): the first argument selects the call (ipc: its low 16 bits, with a version
+    above them), and carries junk in its upper half, which a 32-bit ABI ignores."""
+    calls: list[tuple[int, tuple[int, ...]]] = []
+    for name, selectors in (("socketcall", range(0, 22)), ("ipc", range(0, 26))):
+        nr = arch.syscall_number(name)
+        if nr is None:
+            continue
+        for call in selectors:
+            version = (1 << 16) if name == "ipc" and call % 2 else 0
+            junk = (0xDEADBEEF << 32) if call % 3 == 0 else 0
+            calls.append((nr, (junk | version | call, 5, 0, 0, 0, 0)))
+    return calls
+
+
 @st.composite
 def arguments(draw: st.DrawFn, policy: Policy) -> tuple[int, ...]:
     """Six argument values near the constants the policy compares with."""

@@ -23,6 +23,7 @@ from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, TRAP, Action, Cmp, Po
 from tests.compiler.strategies import (
     BOUNDARIES,
     interesting_numbers,
+    multiplexer_calls,
     near_values,
     policies,
 )
@@ -103,6 +104,8 @@ def test_compiled_equals_reference_on_random_policies(data: st.DataObject) -> No
                 args = tuple(rng.choice(near) for _ in range(6))
                 ip = rng.choice([*BOUNDARIES, *args])
                 cases.append((audit, nr, args, ip))
+        if arch is not None:
+            cases += [(audit, nr, args, 0) for nr, args in multiplexer_calls(arch)]
     assert_same_decisions(policy, program, cases)
 
 

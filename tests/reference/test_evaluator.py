@@ -30,7 +30,12 @@ from seccomp_bpf.policy import (
     Rule,
     eq,
 )
-from tests.compiler.strategies import arguments, interesting_numbers, policies
+from tests.compiler.strategies import (
+    arguments,
+    interesting_numbers,
+    multiplexer_calls,
+    policies,
+)
 from tests.reference.evaluator import (
     MultiplexerRefusedError,
     compare,
@@ -292,10 +297,15 @@ def test_the_package_evaluator_agrees(policy: Policy, data: st.DataObject) -> No
     audits = {BY_NAME[name].audit for name in BY_NAME} | {0x12345678}
     for audit in sorted(audits):
         arch = next((a for a in policy.resolved_arches() if a.audit_arch == audit), None)
-        for nr in interesting_numbers(policy, arch) if arch else [0, 3, 4003, 5000]:
-            call = data.draw(arguments(policy))
+        cases = [
+            (nr, data.draw(arguments(policy)))
+            for nr in (interesting_numbers(policy, arch) if arch else [0, 3, 4003, 5000])
+        ]
+        cases += multiplexer_calls(arch) if arch else []
+        for nr, call in cases:
             ip = data.draw(st.sampled_from([0, 2**32, 2**64 - 1]))
             assert policy.evaluate(audit, nr, call, ip) == evaluate(policy, audit, nr, call, ip), (
                 hex(audit),
                 nr,
+                [hex(a) for a in call],
             )
