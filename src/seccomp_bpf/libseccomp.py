@@ -104,10 +104,10 @@ from seccomp_bpf.policy.conditions import (
     NotEqual,
     ValueComparison,
 )
+from seccomp_bpf.policy.diagrams import Diagrams
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import mirror_condition
 from seccomp_bpf.policy.rules import Rule
-from seccomp_bpf.policy.semantics import FULL_REGION, ZERO_EXTENDED, implies
 
 __all__ = [
     "ALLOW",
@@ -1048,14 +1048,14 @@ class SyscallFilter:
         """The rules of ``arch`` in the order the model tries them (see the module docstring):
         per number, the first rule without conditions alone, or the rules with conditions,
         each tried before any rule whose calls strictly contain its own."""
-        # An ABI with 32-bit arguments decides calls by the low halves of the arguments.
-        within = ZERO_EXTENDED if arch.argument_bits == 32 else FULL_REGION
+        diagrams = Diagrams()
 
-        @functools.cache
-        def strictly_inside(inner: Condition | None, outer: Condition | None) -> bool:
-            return implies(inner, outer, within=within) and not implies(
-                outer, inner, within=within
-            )
+        def region(rule: _Rule) -> int:
+            node = diagrams.condition(rule.condition)
+            return diagrams.low_words(node) if arch.argument_bits == 32 else node
+
+        def strictly_inside(inner: int, outer: int) -> bool:
+            return inner != outer and diagrams.and_(inner, diagrams.not_(outer)) == diagrams.false
 
         by_nr: dict[int, list[_Rule]] = {}
         for rule in rules:
@@ -1066,7 +1066,7 @@ class SyscallFilter:
             if plain is not None:
                 ordered.append(plain)
                 continue
-            remaining = [(rule, rule.condition) for rule in group]
+            remaining = [(rule, region(rule)) for rule in group]
             while remaining:
                 pick = next(
                     position

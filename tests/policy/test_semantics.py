@@ -6,15 +6,19 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seccomp_bpf.policy import Cmp, Condition
+from seccomp_bpf.policy import All, Any, Cmp, Condition, Not, eq, in_range
 from seccomp_bpf.policy.semantics import (
     FULL_REGION,
+    ZERO_EXTENDED,
     Region,
     compact,
+    equivalent,
+    implies,
     narrowed_region,
     region_condition,
     region_contains,
     regions_condition,
+    satisfiable,
     split,
     with_upper_half,
 )
@@ -119,3 +123,25 @@ def test_fixing_the_upper_half_keeps_the_meaning(cmp: Cmp, high: int, low: int) 
     # for a low half exactly when the original holds for the whole value.
     fixed = with_upper_half(cmp, 0, high)
     assert fixed.holds((low, 0, 0, 0, 0, 0)) == cmp.holds((high << 32 | low, 0, 0, 0, 0, 0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(conditions)
+def test_equal_conditions_are_found_equal(condition: Condition) -> None:
+    assert equivalent(Not(Not(condition)), condition)
+    assert implies(None, Any((condition, Not(condition))))
+    assert not satisfiable(All((condition, Not(condition))))
+    holds, fails = split(condition, ())
+    assert satisfiable(condition) == bool(holds)
+    assert satisfiable(Not(condition)) == bool(fails)
+
+
+def test_implication_and_equivalence_on_known_cases() -> None:
+    assert implies(eq(0, 5), Cmp(0, "le", 9))
+    assert not implies(Cmp(0, "le", 9), eq(0, 5))
+    assert equivalent(in_range(0, 3, 5), Cmp(0, "in", (3, 4, 5)))
+    assert equivalent(Cmp(0, "lt", 1), eq(0, 0))
+    # on 32-bit arguments, the upper half is clear: the two read alike there only
+    low_only = eq(0, 5, width=32)
+    assert not equivalent(low_only, eq(0, 5))
+    assert equivalent(low_only, eq(0, 5), within=ZERO_EXTENDED)

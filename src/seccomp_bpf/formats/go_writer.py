@@ -22,8 +22,8 @@ no instruction-pointer conditions, no ``unknown_syscall_action`` (unless it equa
 default) and no socket or IPC rule that ``socketcall``/``ipc`` would have to mirror. Argument
 conditions are written as the rules have them where go-seccomp-bpf's operations say the same
 (``masked_eq`` becomes one ``BitsSet`` per bit of the value and a ``BitsNotSet`` for the
-bits that must be clear), otherwise as the cells of the decision
-(:meth:`seccomp_bpf.policy.decisions.Partition.cells`). The file is read
+bits that must be clear), otherwise as the cells of the decision's diagram
+(:mod:`seccomp_bpf.policy.diagrams`). The file is read
 back and compared with the policy on its architecture; calls of other architectures are
 outside the format (a comment in the file says what go-seccomp-bpf does with them).
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
-from seccomp_bpf.errors import ConversionError, TooComplexError
+from seccomp_bpf.errors import ConversionError
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
 from seccomp_bpf.formats.yaml_writer import scalar
 from seccomp_bpf.policy.actions import (
@@ -53,9 +53,7 @@ from seccomp_bpf.policy.actions import (
     Action,
 )
 from seccomp_bpf.policy.conditions import (
-    FALSE,
     All,
-    Any,
     BitsClear,
     BitsSet,
     Comparison,
@@ -73,17 +71,17 @@ from seccomp_bpf.policy.conditions import (
     NotInSet,
     ValueComparison,
 )
-from seccomp_bpf.policy.decisions import (
-    Chain,
-    Partition,
-    chain_partition,
+from seccomp_bpf.policy.diagrams import (
+    IP_TARGET,
+    Diagrams,
+    DiagramTooLargeError,
     decision_differences,
     syscall_decision,
+    variable_target,
 )
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
-from seccomp_bpf.policy.semantics import IP_TARGET, equivalent
 from seccomp_bpf.policy.values import Within
 
 GO_ARCHES: Final = ("x86_64", "i386", "arm", "aarch64")
@@ -225,6 +223,7 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
 class _Writer:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.diagrams = Diagrams()
 
     def refuse(self, rules: Iterable[int], message: str) -> NoReturn:
         indexes = sorted(set(rules))
@@ -267,6 +266,7 @@ class _Writer:
     def check_multiplexers(self, arch: Arch) -> None:
         """go-seccomp-bpf does not mirror socket and IPC rules onto socketcall/ipc."""
         resolved = self.policy.resolve(arch)
+        diagrams = self.diagrams
         for name in MULTIPLEXERS:
             nr = arch.syscalls.get(name)
             if nr is None:
@@ -276,14 +276,16 @@ class _Writer:
             if not mirrored:
                 continue
             fallback = self.policy.default_action
-            everything: Chain = tuple((e.condition, e.action) for e in entries)
-            direct: Chain = tuple((e.condition, e.action) for e in entries if e.via is None)
-            with_mirrors = chain_partition(everything, fallback)
-            without = chain_partition(direct, fallback)
+            with_mirrors = diagrams.first_match(
+                [(e.condition, e.action) for e in entries], fallback
+            )
+            without = diagrams.first_match(
+                [(e.condition, e.action) for e in entries if e.via is None], fallback
+            )
             if arch.argument_bits == 32:
-                with_mirrors = with_mirrors.narrowed()
-                without = without.narrowed()
-            if not with_mirrors.same(without):
+                with_mirrors = diagrams.low_words(with_mirrors)
+                without = diagrams.low_words(without)
+            if with_mirrors != without:
                 self.refuse(
                     {e.rule_index for e in mirrored},
                     f"on {arch.name} these rules also apply through {name}(2), which "
@@ -310,17 +312,20 @@ class _Writer:
                     self.refuse({index}, f"go-seccomp-bpf names system calls, not numbers {item}")
             if rule.audit_arches is not None:
                 self.refuse({index}, "go-seccomp-bpf cannot limit a rule to some AUDIT_ARCH values")
+        diagrams = self.diagrams
         resolved = policy.resolve(arch)
-        decisions: list[tuple[int, Partition, set[int]]] = []  # (nr, decision, rules)
+        default_leaf = diagrams.leaf(default)
+        decisions: list[tuple[int, int, set[int]]] = []  # (nr, decision, rules)
         actions: dict[Action, set[int]] = {}
         for nr in sorted(
             resolved.rules_by_nr, key=lambda n: min(e.rule_index for e in resolved.rules_by_nr[n])
         ):
-            decision = syscall_decision(policy, arch, nr)
-            if decision.constant_action == default:
+            decision = syscall_decision(diagrams, policy, arch, nr)
+            if decision == default_leaf:
                 continue
             rules = {e.rule_index for e in resolved.rules_by_nr[nr]}
-            for value in decision.actions:
+            for value in diagrams.leaves(decision):
+                assert isinstance(value, Action)
                 if value != default:
                     actions.setdefault(value, set()).update(rules)
             decisions.append((nr, decision, rules))
@@ -344,20 +349,16 @@ class _Writer:
             name = arch.syscall_name(nr)
             if name is None:
                 self.refuse(rules, f"system call number {nr} has no name on {arch.name}")
-            if decision.constant_action is not None:
+            if diagrams.is_leaf(decision):
                 names.append(name)
                 continue
-            if decision.depends_on(IP_TARGET):
+            if any(variable_target(v) == IP_TARGET for v in diagrams.variables(decision)):
                 self.refuse(
                     rules, f"{name!r}: go-seccomp-bpf cannot compare the instruction pointer"
                 )
+            region = diagrams.equals_leaf(decision, action)
             with_args.append(
-                (
-                    name,
-                    self.conditions(
-                        name, nr, arch, decision=decision, action=action, rules=rules
-                    ),
-                )
+                (name, self.conditions(name, nr, arch, region=region, action=action, rules=rules))
             )
         if not names and not with_args:
             # go-seccomp-bpf refuses an empty syscalls list; a group whose action is the
@@ -369,17 +370,11 @@ class _Writer:
         return text
 
     def conditions(
-        self,
-        name: str,
-        nr: int,
-        arch: Arch,
-        *,
-        decision: Partition,
-        action: Action,
-        rules: set[int],
+        self, name: str, nr: int, arch: Arch, *, region: int, action: Action, rules: set[int]
     ) -> list[Conjunction]:
         """The alternatives under which ``name`` gets ``action``: the rules' own conditions
         when they say exactly that, else the cells of the decision."""
+        diagrams = self.diagrams
         entries = self.policy.resolve(arch).rules_by_nr[nr]
         # go-seccomp-bpf compares all 64 bits; on an ABI whose calls see 32-bit arguments
         # the model compares their low words, which only the cells (low bits only) say.
@@ -394,13 +389,11 @@ class _Writer:
                 written = None
                 break
             written.extend(alternatives)
-        if written is not None and equivalent(
-            _meaning(written), decision.condition_of(action)
-        ):
+        if written is not None and self.meaning(written) == region:
             return written
         try:
-            cells = decision.cells(only=action, limit=_MAX_CELLS)
-        except TooComplexError:
+            cells = list(diagrams.cells(region, limit=_MAX_CELLS, skip=False))
+        except DiagramTooLargeError:
             self.refuse(rules, f"{name!r} would need more than {_MAX_CELLS} entries")
         result: list[Conjunction] = []
         for _, cell in cells:
@@ -412,6 +405,16 @@ class _Writer:
                     conjunction.extend(_masked(target, mask, value, False)[0])
             result.append(tuple(conjunction))
         return result
+
+    def meaning(self, alternatives: Sequence[Conjunction]) -> int:
+        diagrams = self.diagrams
+        node = diagrams.false
+        for conjunction in alternatives:
+            part = diagrams.true
+            for item in conjunction:
+                part = diagrams.and_(part, diagrams.condition(item.condition()))
+            node = diagrams.or_(node, part)
+        return node
 
     def render(
         self,
@@ -458,20 +461,13 @@ class _Writer:
 
     def verify(self, arch: Arch, text: str) -> None:
         theirs = load_yaml_policy(text, source="<go-seccomp-bpf policy>", arches=[arch.name])
-        differences = decision_differences(self.policy, theirs, [arch])
+        differences = decision_differences(self.diagrams, self.policy, theirs, [arch])
         if differences:
             nr = differences[0].nr
             rules: set[int] = set()
             if nr is not None:
                 rules = {e.rule_index for e in self.policy.resolve(arch).rules_by_nr.get(nr, ())}
             self.refuse(rules, f"system call {nr} on {arch.name} would be decided otherwise")
-
-
-def _meaning(alternatives: Sequence[Conjunction]) -> Condition:
-    """What go-seccomp-bpf tests for these alternatives, as a model condition."""
-    if not alternatives:
-        return FALSE
-    return Any(tuple(All(tuple(item.condition() for item in conj)) for conj in alternatives))
 
 
 def to_go_seccomp_bpf(policy: Policy) -> str:

@@ -11,7 +11,7 @@ actions by the shape of its decision tree. So the rules are not copied; each sys
    one (OCI has no such field: every known system call that decides otherwise is then
    listed), else its default action.
 2. For every system call name, the decision is a function of the arguments
-   (:mod:`seccomp_bpf.policy.decisions`). It must be the same on every architecture where the
+   (:mod:`seccomp_bpf.policy.diagrams`). It must be the same on every architecture where the
    name is a system call, since an entry names a call for all of them at once; where calls
    see 32-bit arguments (i386, arm...) the reader compares their low words, so there it must
    be the decision of the 64-bit architectures on arguments below 2**32.
@@ -22,9 +22,9 @@ actions by the shape of its decision tree. So the rules are not copied; each sys
    the complementary order, or one masked test per bit; a 32-bit equality is
    ``SCMP_CMP_MASKED_EQ`` with mask ``0xffffffff``). That is kept when it decides exactly as
    the policy and entries with different actions provably exclude each other. Else the
-   decision is cut into cells: conjunctions of masked equalities, pairwise disjoint, and
-   two cells with different actions pin one bit of one argument to different values, so
-   libseccomp's order among them cannot matter.
+   decision is cut into the cells of its diagram: conjunctions of masked equalities, pairwise
+   disjoint, and two cells with different actions pin one bit of one argument to different
+   values, so libseccomp's order among them cannot matter.
 5. The profile is read back with the reader and compared with the policy, decision by
    decision, on every architecture. Any difference is refused.
 
@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
-from seccomp_bpf.errors import ConversionError, PolicyError, TooComplexError
+from seccomp_bpf.errors import ConversionError, PolicyError
 from seccomp_bpf.formats.oci import load_oci_policy
 from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
 from seccomp_bpf.policy.conditions import (
@@ -81,18 +81,19 @@ from seccomp_bpf.policy.conditions import (
     NotInSet,
     ValueComparison,
 )
-from seccomp_bpf.policy.decisions import (
-    Chain,
-    Partition,
-    chain_partition,
+from seccomp_bpf.policy.diagrams import (
+    IP_TARGET,
+    Diagrams,
+    DiagramTooLargeError,
     decision_differences,
     syscall_decision,
     unnamed_fallback,
+    variable_bit,
+    variable_target,
 )
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
-from seccomp_bpf.policy.semantics import IP_TARGET
 from seccomp_bpf.policy.values import Within
 
 _ACTION_TOKENS: Final[dict[ActionKind, str]] = {
@@ -296,6 +297,7 @@ class _Writer:
     def __init__(self, policy: Policy, docker: bool) -> None:
         self.policy = policy
         self.docker = docker
+        self.diagrams = Diagrams()
         self.arches: tuple[Arch, ...] = ()
         self.default = unnamed_fallback(policy)
         self.narrow = False
@@ -386,9 +388,11 @@ class _Writer:
 
     # --- decisions per name -------------------------------------------------------------------
 
-    def decisions(self) -> tuple[dict[str, Partition], dict[str, set[int]]]:
+    def decisions(self) -> tuple[dict[str, int], dict[str, set[int]]]:
         """The decision of every name that must be written, and the rules behind it."""
         policy = self.policy
+        diagrams = self.diagrams
+        default_leaf = diagrams.leaf(self.default)
         needed: dict[str, set[int]] = {}
         for arch in self.arches:
             resolved = policy.resolve(arch)
@@ -396,9 +400,9 @@ class _Writer:
             if policy.unknown_syscall_action is not None:
                 numbers |= resolved.known_numbers
             for nr in sorted(numbers):
-                decision = syscall_decision(policy, arch, nr)
+                decision = syscall_decision(diagrams, policy, arch, nr)
                 rules = {entry.rule_index for entry in resolved.rules_by_nr.get(nr, ())}
-                if decision.constant_action == self.default:
+                if decision == default_leaf:
                     continue
                 name = arch.syscall_name(nr)
                 if name is None:
@@ -408,30 +412,33 @@ class _Writer:
                         "can only name system calls",
                     )
                 needed.setdefault(name, set()).update(rules)
-        result: dict[str, Partition] = {}
+        result: dict[str, int] = {}
         for name, rules in needed.items():
             result[name] = self.common_decision(name, rules)
         return result, needed
 
-    def common_decision(self, name: str, rules: set[int]) -> Partition:
+    def common_decision(self, name: str, rules: set[int]) -> int:
         """The one decision the entries for ``name`` must make: as the policy decides on
         every architecture where ``name`` is a system call. Where calls see 32-bit arguments
         the reader (like the model) compares their low words, so there the policy's decision
         must be that of the 64-bit architectures on arguments below 2**32."""
         policy = self.policy
+        diagrams = self.diagrams
         arches = [arch for arch in self.arches if name in arch.syscalls]
         for arch in arches:
             entries = policy.resolve(arch).rules_by_nr.get(arch.syscalls[name], ())
             rules.update(entry.rule_index for entry in entries)
         wide = [arch for arch in arches if arch.argument_bits == 64]
         reference = wide[0] if wide else arches[0]
-        common = syscall_decision(policy, reference, reference.syscalls[name], whole_words=True)
+        common = syscall_decision(
+            diagrams, policy, reference, reference.syscalls[name], whole_words=True
+        )
         if not wide:
-            common = common.narrowed()
+            common = diagrams.low_words(common)
         for arch in arches:
-            mine = syscall_decision(policy, arch, arch.syscalls[name])
-            expected = common if arch.argument_bits == 64 else common.narrowed()
-            if not mine.same(expected):
+            mine = syscall_decision(diagrams, policy, arch, arch.syscalls[name])
+            expected = common if arch.argument_bits == 64 else diagrams.low_words(common)
+            if mine != expected:
                 numbers = sorted(
                     {s for i in rules for s in policy.rules[i].syscalls if isinstance(s, int)}
                 )
@@ -448,14 +455,16 @@ class _Writer:
 
     # --- entries ------------------------------------------------------------------------------
 
-    def check_targets(self, name: str, decision: Partition, rules: set[int]) -> None:
-        if decision.depends_on(IP_TARGET):
+    def check_targets(self, name: str, decision: int, rules: set[int]) -> None:
+        variables = self.diagrams.variables(decision)
+        targets = {variable_target(v) for v in variables}
+        if IP_TARGET in targets:
             ip_rules = {i for i in rules if _mentions_ip(self.policy.rules[i].when)}
             self.refuse(
                 ip_rules or rules,
                 f"{name!r}: OCI profiles cannot compare the instruction pointer",
             )
-        if self.narrow and decision.reads_upper_halves():
+        if self.narrow and any(variable_bit(v) >= 32 for v in variables):
             self.refuse(
                 rules,
                 f"{name!r}: every architecture of the policy is 32-bit, where runc's "
@@ -463,9 +472,7 @@ class _Writer:
                 "conditions depend on the upper half; compare with width: 32 to export it",
             )
 
-    def written_as_is(
-        self, name: str, decision: Partition
-    ) -> list[tuple[Action, Conjunction]] | None:
+    def written_as_is(self, name: str, decision: int) -> list[tuple[Action, Conjunction]] | None:
         """The rules' own conditions as entries, if they decide exactly as the policy."""
         arch = next(a for a in self.arches if name in a.syscalls)
         entries = self.policy.resolve(arch).rules_by_nr.get(arch.syscalls[name], ())
@@ -483,7 +490,7 @@ class _Writer:
                 break
         if len(candidate) > _MAX_ALTERNATIVES or not self.exclusive(candidate):
             return None
-        if not self.read_back(candidate).same(decision):
+        if self.read_back(candidate) != decision:
             return None
         return candidate
 
@@ -525,28 +532,24 @@ class _Writer:
             return None
         return parts[0] if len(parts) == 1 else All(tuple(parts))
 
-    def read_back(self, candidate: Sequence[tuple[Action, Conjunction]]) -> Partition:
+    def read_back(self, candidate: Sequence[tuple[Action, Conjunction]]) -> int:
         """What the reader makes of these entries for one system call: entries without
         conditions first, then the others in order, first match, else the default."""
         conditions = [(self.reader_condition(c), a) for a, c in candidate]
-        ordered: Chain = (
-            *(e for e in conditions if e[0] is None),
-            *(e for e in conditions if e[0] is not None),
-        )
-        return chain_partition(ordered, self.default)
+        ordered = [e for e in conditions if e[0] is None] + [e for e in conditions if e[0]]
+        return self.diagrams.first_match(ordered, self.default)
 
-    def cells(
-        self, name: str, decision: Partition, rules: set[int]
-    ) -> list[tuple[Action, Conjunction]]:
+    def cells(self, name: str, decision: int, rules: set[int]) -> list[tuple[Action, Conjunction]]:
         try:
-            cells = decision.cells(skip=self.default, limit=_MAX_CELLS)
-        except TooComplexError:
+            cells = list(self.diagrams.cells(decision, limit=_MAX_CELLS, skip=self.default))
+        except DiagramTooLargeError:
             self.refuse(
                 rules,
                 f"{name!r} would need more than {_MAX_CELLS} entries to be decided exactly",
             )
         result: list[tuple[Action, Conjunction]] = []
         for action, cell in cells:
+            assert isinstance(action, Action)
             conjunction = tuple(
                 Equal(target, datum) if mask == self.width_mask
                 else MaskedEqual(target, mask, datum)
@@ -569,8 +572,9 @@ class _Writer:
         for name in sorted(decisions, key=order):
             decision = decisions[name]
             rules = origins[name]
-            action = decision.constant_action
-            if action is not None:
+            if self.diagrams.is_leaf(decision):
+                action = self.diagrams.value(decision)
+                assert isinstance(action, Action)
                 entry = unconditional.setdefault(action, _Entry([], action, ()))
                 entry.names.append(name)
                 entry.rules.update(rules)
@@ -626,7 +630,7 @@ class _Writer:
             match = _ENTRY_PATH.search(error.message)
             rules = entries[int(match.group(1))].rules if match else set()
             self.refuse(rules, f"runc and libseccomp would not read it so: {error.message}")
-        differences = decision_differences(self.policy, theirs, self.arches)
+        differences = decision_differences(self.diagrams, self.policy, theirs, self.arches)
         if differences:
             difference = differences[0]
             arch, nr = difference.arch, difference.nr
