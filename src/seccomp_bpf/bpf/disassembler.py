@@ -154,7 +154,7 @@ class _NamingDomain:
         return None
 
     def alu(self, machine: _Names, operation: int, operand: int | None, pc: int) -> int | None:
-        return None
+        return None  # A holds no word of seccomp_data any more
 
     def branch(
         self, machine: _Names, instruction: Instruction, operand: int | None, pc: int

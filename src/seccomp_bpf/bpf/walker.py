@@ -12,8 +12,8 @@ a test teaches:
 - ``load(machine, offset, pc)``: the word at ``offset`` of ``struct seccomp_data``;
 - ``unknown(pc)``: a value the validator would refuse to load (the assembler walks text before
   it is validated);
-- ``alu(machine, operation, operand, pc)``: ``A op operand``, or ``None`` when the path ends
-  there (a division by a zero ``X`` makes the filter return 0);
+- ``alu(machine, operation, operand, pc)``: ``A op operand``, or :data:`ENDED` when the path
+  ends there (a division by a zero ``X`` makes the filter return 0);
 - ``branch(machine, instruction, operand, pc)``: the facts on the taken and on the not-taken
   edge of a conditional jump. An empty list: that edge cannot be taken; several: the edge
   splits the path (a test the domain writes as several alternatives);
@@ -35,9 +35,10 @@ This module knows nothing of system calls: offsets are offsets of ``struct secco
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import Instruction
@@ -46,6 +47,15 @@ V = TypeVar("V")
 F = TypeVar("F")
 
 _MASK32: Final = 0xFFFFFFFF
+
+
+class _End(enum.Enum):
+    ENDED = "the path ended"
+
+
+ENDED: Final = _End.ENDED
+"""What :meth:`Domain.alu` returns when the path ends at the instruction (it returned)."""
+Ended = Literal[_End.ENDED]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +96,9 @@ class Domain(Protocol[V, F]):
 
     def unknown(self, pc: int) -> V: ...
 
-    def alu(self, machine: Machine[V, F], operation: int, operand: V, pc: int) -> V | None: ...
+    def alu(
+        self, machine: Machine[V, F], operation: int, operand: V, pc: int
+    ) -> V | Ended: ...
 
     def branch(
         self, machine: Machine[V, F], instruction: Instruction, operand: V, pc: int
@@ -128,7 +140,9 @@ def step(
     if cls == op.BPF_ALU:
         operand = machine.x if op.bpf_src(code) == op.BPF_X else domain.constant(k)
         result = domain.alu(machine, op.bpf_op(code), operand, pc)
-        return [] if result is None else [(pc + 1, machine.with_a(result))]
+        if result is ENDED:
+            return []
+        return [(pc + 1, machine.with_a(result))]
     if cls == op.BPF_JMP:
         if op.bpf_op(code) == op.BPF_JA:
             return [(pc + 1 + k, machine)]

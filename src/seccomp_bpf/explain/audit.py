@@ -96,7 +96,7 @@ from seccomp_bpf.arch.constants import resolve_constant
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Instruction, Program
-from seccomp_bpf.bpf.walker import ForwardWalk, Machine, alu_result
+from seccomp_bpf.bpf.walker import ENDED, Ended, ForwardWalk, Machine, alu_result
 from seccomp_bpf.errors import SeccompBPFError, TooComplexError
 from seccomp_bpf.explain.decompiler import decompile
 from seccomp_bpf.policy.actions import Action, ActionKind
@@ -1643,13 +1643,13 @@ class _FlowDomain:
     def ret(self, machine: _Machine, value: _Value, pc: int) -> None:
         self.flow.ends.append(_PathEnd(machine.facts, value.constant))
 
-    def alu(self, machine: _Machine, operation: int, operand: _Value, pc: int) -> _Value | None:
+    def alu(self, machine: _Machine, operation: int, operand: _Value, pc: int) -> _Value | Ended:
         if operation in (op.BPF_DIV, op.BPF_MOD):
             # bpf_convert_filter (net/core/filter.c) returns 0 when X is 0
             if operand.constant in (None, 0):
                 self.flow.ends.append(_PathEnd(machine.facts, 0))
             if operand.constant == 0:
-                return None
+                return ENDED
         a = machine.a
         if a.constant is not None and operand.constant is not None:
             folded = alu_result(operation, a.constant, operand.constant)

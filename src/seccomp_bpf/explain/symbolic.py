@@ -38,7 +38,7 @@ from typing import Final
 from seccomp_bpf.arch import arches_by_audit
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program
-from seccomp_bpf.bpf.walker import Machine, alu_result, jump_taken, walk_paths
+from seccomp_bpf.bpf.walker import ENDED, Ended, Machine, alu_result, jump_taken, walk_paths
 from seccomp_bpf.errors import TooComplexError
 from seccomp_bpf.explain.behaviour import (
     NR_MAX,
@@ -260,7 +260,7 @@ class _Symbolic:
         value = region_get(facts.region, target).sample()
         return value >> 32 if high else value & MASK32
 
-    def alu(self, machine: _Path, operation: int, operand: Value, pc: int) -> Value | None:
+    def alu(self, machine: _Path, operation: int, operand: Value, pc: int) -> Value | Ended:
         a = machine.a
         if operation == op.BPF_NEG:
             return Const(-a.value & MASK32) if isinstance(a, Const) else Computed(pc)
@@ -271,7 +271,7 @@ class _Symbolic:
         ):
             # Only reachable with X == 0: bpf_convert_filter makes the filter return 0.
             self.leaves.append(machine.facts.leaf(0))
-            return None
+            return ENDED
         if isinstance(a, Const) and isinstance(operand, Const):
             folded = alu_result(operation, a.value, operand.value)
             assert folded is not None
