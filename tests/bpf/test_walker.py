@@ -83,6 +83,9 @@ def test_the_transfer_functions_are_the_emulators(program: Program, data: Seccom
     assert returned == [(expected.path[-1], expected.ret)], listing(program.instructions)
 
 
+_Named = Machine[int | None, int]
+
+
 @dataclass
 class _Loads:
     """Which word of seccomp_data a register holds (None: anything else); every path kept."""
@@ -130,10 +133,12 @@ RET_0 = (op.BPF_RET | op.BPF_K, 0, 0, 0)
 def test_every_path_in_both_orders() -> None:
     # nr -> mem[3]; A &= 1 (A is no word any more, but the path goes on); two paths
     program = _program(LD_NR, ST_3, AND_1, JEQ_1, RET_0, RET_0)
+    start: _Named = Machine.start(None, 0)
     by_paths = _Loads([])
-    walk_paths(by_paths, program.instructions, Machine.start(None, 0))
+    walk_paths(by_paths, program.instructions, start)
     in_order = _Loads([])
-    ForwardWalk(in_order, len(program), Machine.start(None, 0)).run(program.instructions)
+    walk: ForwardWalk[int | None, int] = ForwardWalk(in_order, len(program), start)
+    walk.run(program.instructions)
     # depth first, the taken edge first; in program order, by the instruction that returns
     assert by_paths.ends == [(1, op.OFFSET_NR), (0, op.OFFSET_NR)]
     assert in_order.ends == [(0, op.OFFSET_NR), (1, op.OFFSET_NR)]
@@ -141,9 +146,10 @@ def test_every_path_in_both_orders() -> None:
 
 def test_the_forward_walk_stops_at_its_limit() -> None:
     program = _program(LD_NR, JEQ_1, JEQ_1, RET_0, RET_0)
-    walk = ForwardWalk(_Loads([]), len(program), Machine.start(None, 0))
+    start: _Named = Machine.start(None, 0)
+    walk: ForwardWalk[int | None, int] = ForwardWalk(_Loads([]), len(program), start)
     assert walk.run(program.instructions, limit=3) is False
-    walk = ForwardWalk(_Loads([]), len(program), Machine.start(None, 0))
+    walk = ForwardWalk(_Loads([]), len(program), start)
     assert walk.run(program.instructions, limit=100) is True
 
 
