@@ -1,7 +1,8 @@
 """A policy seen from one architecture: names resolved to numbers, multiplexers mirrored.
 
-:func:`resolve_for_arch` is the one place where rule names become numbers; the reference
-evaluator and the compiler both read its :class:`ResolvedArch`, so they cannot disagree on it.
+:func:`resolve_for_arch` is the one place where rule names become numbers; ``Policy.decide``
+and the compiler both read its :class:`ResolvedArch`, so they cannot disagree on it (which is
+why the compiler is judged by a reference evaluator that does not: ``tests/reference``).
 
 Multiplexers. On some architectures the socket calls also arrive through ``socketcall(2)``
 (``net/socket.c``: ``SYSCALL_DEFINE2(socketcall, int, call, unsigned long __user *, args)``)
