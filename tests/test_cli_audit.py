@@ -13,6 +13,7 @@ import pytest
 from seccomp_bpf.cli import main
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.formats import load_yaml_policy
+from tests.datafiles import DOCKER_DEFAULT
 
 # One high finding (ptrace allowed) and one low (personality with any execution domain).
 WEAK = """\
@@ -171,10 +172,6 @@ def test_the_installed_command(tmp_path: Path) -> None:
     assert "SB006" in done.stdout
 
 
-DOCKER_DEFAULT = Path(__file__).parents[1] / ".." / "shared" / "data" / "docker-default.json"
-
-
-@pytest.mark.skipif(not DOCKER_DEFAULT.exists(), reason="shared data not present")
 def test_docker_profile_for_one_machine(capsys: pytest.CaptureFixture[str]) -> None:
     # an OCI profile is resolved for the machine given with --arch, with its compat ABIs
     assert main(["audit", str(DOCKER_DEFAULT), "--arch", "x86_64", "--fail-on", "critical"]) == 0

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_bpf.cli import main
-
-DOCKER_DEFAULT = Path(__file__).parents[1] / ".." / "shared" / "data" / "docker-default.json"
+from tests.datafiles import DOCKER_DEFAULT
 
 POLICY = """\
 default_action: errno(EPERM)
@@ -75,8 +74,6 @@ def test_unknown_arch_option_and_missing_file(
 
 
 def test_docker_profile_in_a_subprocess() -> None:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("shared/data/docker-default.json is absent")
     done = subprocess.run(
         [sys.executable, "-m", "seccomp_bpf", "check", str(DOCKER_DEFAULT), "--arch", "amd64"],
         capture_output=True,

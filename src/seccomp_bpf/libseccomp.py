@@ -90,9 +90,21 @@ from seccomp_bpf.errors import (
     SeccompBPFError,
     TsyncError,
 )
-from seccomp_bpf.formats.decision_diagram import Diagrams
 from seccomp_bpf.policy.actions import Action, ActionKind
-from seccomp_bpf.policy.conditions import All, Cmp, Condition
+from seccomp_bpf.policy.conditions import (
+    BY_OPERATION,
+    All,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    NotEqual,
+    ValueComparison,
+)
+from seccomp_bpf.policy.diagrams import Diagrams
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import mirror_condition
 from seccomp_bpf.policy.rules import Rule
@@ -157,14 +169,14 @@ EQ: Final = 4
 GE: Final = 5
 GT: Final = 6
 MASKED_EQ: Final = 7
-_OPS: Final[dict[int, str]] = {
-    NE: "ne",
-    LT: "lt",
-    LE: "le",
-    EQ: "eq",
-    GE: "ge",
-    GT: "gt",
-    MASKED_EQ: "masked_eq",
+_OPS: Final[dict[int, type[ValueComparison] | type[MaskedEqual]]] = {
+    NE: NotEqual,
+    LT: LessThan,
+    LE: LessOrEqual,
+    EQ: Equal,
+    GE: GreaterOrEqual,
+    GT: GreaterThan,
+    MASKED_EQ: MaskedEqual,
 }
 _OP_NAMES: Final[dict[int, str]] = {
     NE: "NE",
@@ -653,7 +665,7 @@ def _comparison_key(args: Sequence[Arg]) -> tuple[tuple[int, str, int, int], ...
     and a zero mask, which tests nothing, is left out (``_db_rule_gen_64``)."""
     out: list[tuple[int, str, int, int]] = []
     for item in args:
-        name = _OPS[item.op]
+        name = _OPS[item.op].operation
         if item.op == MASKED_EQ:
             if not item.datum_a:
                 continue  # (a & 0) == 0 always holds: libseccomp drops it, and so the rule
@@ -667,10 +679,12 @@ def _comparison_key(args: Sequence[Arg]) -> tuple[tuple[int, str, int, int], ...
 def _condition(key: Sequence[tuple[int, str, int, int]]) -> Condition | None:
     parts: list[Condition] = []
     for arg, name, mask, datum in key:
-        if name == "masked_eq":
-            parts.append(Cmp(arg, "masked_eq", datum, mask=mask))
+        kind = BY_OPERATION[name]
+        if kind is MaskedEqual:
+            parts.append(MaskedEqual(arg, mask, datum))
         else:
-            parts.append(Cmp(arg, name, datum))
+            assert issubclass(kind, ValueComparison)
+            parts.append(kind(arg, datum))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else All(tuple(parts))

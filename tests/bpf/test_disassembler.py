@@ -307,6 +307,8 @@ def test_what_a_holds_follows_x_and_scratch_memory() -> None:
         jeq(2, 0, 0),  # X held sys_number
         _alu(op.BPF_AND, op.BPF_K, 0xFF),
         jeq(2, 0, 0),  # after arithmetic A holds a number
+        Instruction(op.BPF_LD | op.BPF_MEM, 0, 0, 2),
+        jeq(1, 0, 0),  # the scratch cell outlives arithmetic on A
         RET_ALLOW,
     ]
     lines = texts(program, symbols=FakeSymbols())
@@ -314,6 +316,7 @@ def test_what_a_holds_follows_x_and_scratch_memory() -> None:
     assert lines[6] == "if (A == write) goto 0007 else goto 0007"
     assert lines[9] == "if (A == open) goto 0010 else goto 0010"
     assert lines[11] == "if (A == 0x2) goto 0012 else goto 0012"
+    assert lines[13] == "if (A == write) goto 0014 else goto 0014"
 
 
 def test_paths_that_disagree_on_what_a_holds_give_numbers() -> None:

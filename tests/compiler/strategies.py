@@ -21,6 +21,7 @@ from seccomp_bpf.policy import (
     All,
     Any,
     Cmp,
+    Comparison,
     Condition,
     Not,
     NumberRange,
@@ -71,7 +72,7 @@ datums32 = st.one_of(
 
 
 @st.composite
-def comparisons(draw: st.DrawFn) -> Cmp:
+def comparisons(draw: st.DrawFn) -> Comparison:
     width = draw(st.sampled_from([64, 64, 32]))
     datums = datums64 if width == 64 else datums32
     arg = draw(st.sampled_from([0, 1, 2, 5, None]))
@@ -155,11 +156,12 @@ def condition_values(condition: Condition | None) -> list[int]:
     """Every constant a condition mentions (to steer inputs next to them)."""
     if condition is None:
         return []
-    if isinstance(condition, Cmp):
-        values = list(condition.value) if isinstance(condition.value, tuple) else [condition.value]
-        if condition.mask is not None:
-            values.append(condition.mask)
-        return values
+    if isinstance(condition, Comparison):
+        value, mask = condition.parameters()
+        values = list(value) if isinstance(value, tuple) else [value]
+        if mask is not None:
+            values.append(mask)
+        return values + list(condition.boundary_values())
     if isinstance(condition, Not):
         return condition_values(condition.condition)
     return [v for part in condition.conditions for v in condition_values(part)]
@@ -185,17 +187,39 @@ def interesting_numbers(policy: Policy, arch: Arch) -> list[int]:
     return sorted({n & 0xFFFFFFFF for n in numbers})
 
 
-@st.composite
-def arguments(draw: st.DrawFn, policy: Policy) -> tuple[int, ...]:
-    """Six argument values near the constants the policy compares with."""
-    near = [0, 1, MAX64]
+def near_values(policy: Policy) -> list[int]:
+    """Argument values at and next to the constants the policy compares with (and garbage in
+    the upper half of their low words), and the boundaries."""
+    near = [0, 1, MAX64, *BOUNDARIES]
     for rule in policy.rules:
         for value in condition_values(rule.when):
             value &= MAX64
             near += [value, (value + 1) & MAX64, (value - 1) & MAX64]
             low = value & 0xFFFFFFFF
             near += [low, (0xDEADBEEF << 32) | low, value & ~0xFFFFFFFF]
-    choice = st.sampled_from(sorted(set(near))) | st.sampled_from(BOUNDARIES)
+    return sorted(set(near))
+
+
+def multiplexer_calls(arch: Arch) -> list[tuple[int, tuple[int, ...]]]:
+    """``(nr, args)`` of a call of each kind through ``socketcall``/``ipc`` on ``arch`` (none
+    without them): the first argument selects the call (ipc: its low 16 bits, with a version
+    above them), and carries junk in its upper half, which a 32-bit ABI ignores."""
+    calls: list[tuple[int, tuple[int, ...]]] = []
+    for name, selectors in (("socketcall", range(0, 22)), ("ipc", range(0, 26))):
+        nr = arch.syscall_number(name)
+        if nr is None:
+            continue
+        for call in selectors:
+            version = (1 << 16) if name == "ipc" and call % 2 else 0
+            junk = (0xDEADBEEF << 32) if call % 3 == 0 else 0
+            calls.append((nr, (junk | version | call, 5, 0, 0, 0, 0)))
+    return calls
+
+
+@st.composite
+def arguments(draw: st.DrawFn, policy: Policy) -> tuple[int, ...]:
+    """Six argument values near the constants the policy compares with."""
+    choice = st.sampled_from(near_values(policy))
     return tuple(draw(choice) for _ in range(6))
 
 

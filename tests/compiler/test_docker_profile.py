@@ -24,7 +24,6 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any as AnyJson
 
 import pytest
@@ -39,9 +38,10 @@ from seccomp_bpf.kernel import set_mode_filter, set_no_new_privs, syscall_abi
 from seccomp_bpf.kernel.compat import has_i386_emulation, has_x32_abi, i386_syscall, x32_syscall
 from seccomp_bpf.kernel.libc import SyscallResult, syscall
 from seccomp_bpf.policy import ALLOW, ERRNO, Action, Policy
+from tests.datafiles import DOCKER_DEFAULT
 from tests.kernel.forked import run_in_child
 
-PROFILE = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
+PROFILE = DOCKER_DEFAULT
 
 # The profile's archMap for an amd64 machine: SCMP_ARCH_X86_64 with SCMP_ARCH_X86 and
 # SCMP_ARCH_X32. Docker compares includes/excludes arches with the Go name of the machine.
@@ -73,8 +73,6 @@ MASK64 = (1 << 64) - 1
 
 
 def _profile_text() -> str:
-    if not PROFILE.is_file():
-        pytest.skip(f"{PROFILE} is absent")
     return PROFILE.read_text(encoding="utf-8")
 
 

@@ -8,8 +8,9 @@ import pytest
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.compiler import load_frequency, parse_frequency
 from seccomp_bpf.errors import PolicyError
+from tests.datafiles import SYSCALL_MIX_X86_64
 
-MIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "syscall-mix-x86_64.json"
+MIX = SYSCALL_MIX_X86_64
 
 
 def test_shapes_are_normalised() -> None:
@@ -40,8 +41,6 @@ def test_json_errors_name_line_and_column(tmp_path: Path) -> None:
 
 
 def test_measured_mix_loads() -> None:
-    if not MIX.exists():
-        pytest.skip("shared data folder is absent")
     profile = load_frequency(MIX)
     counts = json.loads(MIX.read_text())["mix"]
     assert profile[native_arch().name] == pytest.approx(counts)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -45,9 +44,7 @@ from seccomp_bpf.policy import KILL_PROCESS, All, Any, Cmp, Condition, Not, Poli
 from tests.bpf.random_programs import seccomp_programs
 from tests.bpf.strategies import valid_programs
 from tests.compiler.strategies import policies
-
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data"
-DOCKER_DEFAULT = DATA / "docker-default.json"
+from tests.datafiles import DOCKER_DEFAULT
 
 X86_64 = get_arch("x86_64")
 I386 = get_arch("i386")
@@ -938,7 +935,6 @@ def test_the_default_policy_with_dropped_conditions_would_open_socketcall() -> N
     assert {f.severity for f in report.findings if f.check == "SB013"} == {Severity.INFO}
 
 
-@pytest.mark.skipif(not DOCKER_DEFAULT.exists(), reason="shared data not present")
 def test_dockers_default_profile() -> None:
     report = audit_policy(read_policy_file(DOCKER_DEFAULT))
     listed = found(report)
@@ -1052,40 +1048,3 @@ def test_severity_parse() -> None:
     assert Severity.parse("High") is Severity.HIGH
     with pytest.raises(ValueError, match="expected one of info, low"):
         Severity.parse("severe")
-
-
-WIDE_VALUES = (0, 1, 5, 1 << 32, (1 << 32) | 5, 0xFFFFFFFF, 3 << 31, (1 << 64) - 1)
-
-
-@st.composite
-def wide_comparisons(draw: st.DrawFn) -> Cmp:
-    """64-bit comparisons of argument 0 with constants on both sides of the halves."""
-    op = draw(
-        st.sampled_from(
-            ["eq", "ne", "lt", "le", "gt", "ge", "masked_eq", "bits_set", "bits_clear",
-             "in", "not_in", "range"]
-        )
-    )  # fmt: skip
-    value, other = draw(st.sampled_from(WIDE_VALUES)), draw(st.sampled_from(WIDE_VALUES))
-    if op == "masked_eq":
-        return Cmp(0, op, value & other, mask=other)
-    if op in ("in", "not_in"):
-        return Cmp(0, op, (value, other))
-    if op == "range":
-        return Cmp(0, op, (min(value, other), max(value, other)))
-    return Cmp(0, op, value)
-
-
-@settings(max_examples=400, deadline=None)
-@given(
-    cmp=wide_comparisons(),
-    high=st.sampled_from([0, 1, 2, 0xFFFFFFFF]),
-    low=st.sampled_from([0, 1, 4, 5, 6, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]),
-)
-def test_fixing_the_upper_half_keeps_the_meaning(cmp: Cmp, high: int, low: int) -> None:
-    # SB009 rests on this: a condition with argument 0's upper half fixed to ``high`` holds
-    # for a low half exactly when the original holds for the whole value.
-    from seccomp_bpf.explain.audit import _with_high_half
-
-    fixed = _with_high_half(cmp, 0, high)
-    assert fixed.holds((low, 0, 0, 0, 0, 0)) == cmp.holds((high << 32 | low, 0, 0, 0, 0, 0))

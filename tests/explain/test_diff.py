@@ -7,9 +7,7 @@ emulator (for a program) must give the reported actions for the case's example c
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 
 from seccomp_bpf.arch import get_arch
@@ -32,8 +30,7 @@ from seccomp_bpf.policy import (
     masked_eq,
 )
 from tests.compiler.strategies import policies
-
-DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
+from tests.datafiles import DOCKER_DEFAULT
 
 BASE = Policy(
     default_action=ERRNO(1),
@@ -82,8 +79,6 @@ def test_a_policy_and_its_compilations_are_equivalent(policy: Policy) -> None:
 
 
 def test_the_docker_profile_and_its_yaml_are_equivalent() -> None:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("../shared/data/docker-default.json is not there")
     profile = load_oci_policy(DOCKER_DEFAULT.read_text(), arch="x86_64")
     converted = load_yaml_policy(to_yaml(profile))
     assert checked(profile, converted).equivalent

@@ -31,9 +31,8 @@ from seccomp_bpf.policy import (
     Cmp,
     Policy,
 )
+from tests.datafiles import DOCKER_DEFAULT
 
-DATA = Path(__file__).parents[2] / ".." / "shared" / "data"
-DOCKER_DEFAULT = DATA / "docker-default.json"
 AUDIT_ARCH_AARCH64 = 0xC00000B7  # <linux/audit.h>
 X32_BIT = 0x40000000
 
@@ -63,8 +62,6 @@ JsonObject = dict[str, typing.Any]
 
 @pytest.fixture(scope="module")
 def docker_profile() -> JsonObject:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("shared/data/docker-default.json is absent")
     loaded: JsonObject = json.loads(DOCKER_DEFAULT.read_text())
     return loaded
 

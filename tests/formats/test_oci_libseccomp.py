@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import typing
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from benchmarks import libseccomp
@@ -27,9 +26,9 @@ from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.formats.oci import DOCKER_DEFAULT_CAPABILITIES, load_oci_policy
 from seccomp_bpf.policy import Action, Policy
+from tests.datafiles import DOCKER_DEFAULT
 
 JsonObject = dict[str, typing.Any]
-DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 
 # <linux/audit.h>
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -128,8 +127,6 @@ def numbers_to_check(entries: list[JsonObject]) -> dict[str, set[int]]:
 
 @pytest.mark.parametrize("extra_caps", [(), ("CAP_SYS_ADMIN",)])
 def test_docker_default_equals_libseccomp(extra_caps: tuple[str, ...]) -> None:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("shared/data/docker-default.json is absent")
     profile: JsonObject = json.loads(DOCKER_DEFAULT.read_text())
     caps = set(DOCKER_DEFAULT_CAPABILITIES) | set(extra_caps)
     entries = docker_entries(profile, caps)

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import re
 import typing
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -41,9 +40,9 @@ from seccomp_bpf.policy import (
     lt,
 )
 from tests.compiler.strategies import MAX64, arguments, interesting_numbers, policies
+from tests.datafiles import DOCKER_DEFAULT
 
 JsonObject = dict[str, typing.Any]
-DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 ARCH_CHOICES = (("x86_64",), ("x86_64", "i386", "x32"), ("i386",), ("aarch64", "arm"))
 # What the writer refuses for the policy as a whole (no rule to name).
 POLICY_LEVEL = re.compile(r"^cannot be written as an OCI profile: ")
@@ -423,8 +422,6 @@ def test_docker_comments_name_the_rules() -> None:
 
 
 def _docker_default() -> Policy:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("shared/data/docker-default.json is absent")
     return load_oci_policy(
         DOCKER_DEFAULT.read_text(), source="docker-default.json", arch="x86_64", kernel="6.18"
     )

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from hypothesis import assume, given, settings
 
 from seccomp_bpf.errors import PolicyError
@@ -32,8 +29,8 @@ from seccomp_bpf.policy import (
     masked_eq,
 )
 from tests.compiler.strategies import interesting_numbers, policies
+from tests.datafiles import DOCKER_DEFAULT
 
-DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 ARCH_CHOICES = (("x86_64",), ("x86_64", "i386", "x32"), ("aarch64", "arm"), ("native",))
 
 
@@ -165,8 +162,6 @@ def test_rules_say_where_they_came_from() -> None:
 
 
 def test_docker_default_reads_back_equal() -> None:
-    if not DOCKER_DEFAULT.exists():
-        pytest.skip("shared/data/docker-default.json is absent")
     policy = load_oci_policy(
         DOCKER_DEFAULT.read_text(), source="docker-default.json", arch="x86_64", kernel="6.18"
     )

@@ -2,7 +2,7 @@
 
 The expectations are written from the kernel's and Docker's documents, not from the policy:
 numbers and flags come from the kernel headers, and the Docker comparison reads Docker's own
-profile from ``shared/data``.
+profile from ``tests/data``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from seccomp_bpf.policies.default import (
     default_policy,
 )
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy
+from tests.datafiles import DOCKER_DEFAULT
 from tests.kernel.forked import run_in_child
-
-DOCKER_DEFAULT = Path(__file__).parents[2] / ".." / "shared" / "data" / "docker-default.json"
 
 EPERM = ERRNO(errno.EPERM)
 ENOSYS = ERRNO(errno.ENOSYS)
@@ -266,8 +265,6 @@ def _applies_on_x86_64_without_capabilities(entry: dict[str, object]) -> bool:
 
 
 def test_in_the_spirit_of_dockers_default() -> None:
-    if not DOCKER_DEFAULT.is_file():
-        pytest.skip("shared/data/docker-default.json is not there")
     profile = json.loads(DOCKER_DEFAULT.read_text(encoding="utf-8"))
     allowed_by_docker = {
         name

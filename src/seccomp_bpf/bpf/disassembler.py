@@ -22,8 +22,9 @@ Names. This module knows nothing of system calls or architectures; a :class:`Sym
 (``seccomp_bpf.arch.ArchSymbols``) supplies the names. The constant of a comparison is named
 when ``A`` holds ``arch`` (an ``AUDIT_ARCH_*`` name) or ``sys_number`` (a system call name under
 the architecture the path to the comparison has checked for). What ``A`` holds and which
-architecture is known come from a forward data-flow pass, :class:`ForwardFlow`, which the
-assembler runs too, so that both sides agree on every name.
+architecture is known come from a forward data-flow pass on the program walker
+(:mod:`seccomp_bpf.bpf.walker`), :class:`ForwardFlow`, which the assembler runs too, so that
+both sides agree on every name.
 
 Byte order. ``args[i]`` is a 64-bit field at offset ``16 + 8 * i`` of ``struct seccomp_data``;
 a ``LD W ABS`` reads one 32-bit half of it in the byte order of the calling architecture
@@ -41,12 +42,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import IO, Final, Protocol
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import AUDIT_ARCH_LE, format_return_value
 from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program
+from seccomp_bpf.bpf.walker import ForwardWalk, Machine
 
 HEADER: Final = " line  CODE  JT   JF      K\n================================="
 
@@ -81,9 +83,22 @@ def default_byteorder(symbols: Symbols | None, byteorder: ByteOrder | None) -> B
 
 
 # --- forward data flow --------------------------------------------------------------------------
-# Seccomp programs only jump forward, so one pass in program order computes, for every
-# instruction, what is known on *every* path that reaches it: the state at ``pc`` is the meet
-# of the states its predecessors pass on, and all predecessors come before ``pc``.
+# What is known on *every* path that reaches an instruction: a data-flow pass on the walker
+# (:class:`~seccomp_bpf.bpf.walker.ForwardWalk`), whose naming domain joins the machines
+# reaching an instruction into one (their meet).
+
+
+@dataclass(frozen=True, slots=True)
+class ArchChecked:
+    """The ``AUDIT_ARCH_*`` value every path has checked (on the true edge of ``A == K`` with
+    ``A`` holding ``arch``), or ``None``; then ``mixed`` tells "paths that checked for
+    different architectures (or some that did not check) meet here" from "no path checked"."""
+
+    arch: int | None = None
+    mixed: bool = False
+
+
+_Names = Machine[int | None, ArchChecked]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +106,9 @@ class FlowState:
     """What holds on entry to an instruction, whatever path reached it.
 
     ``a``, ``x`` and ``mem`` say which word of ``struct seccomp_data`` the register or scratch
-    cell holds (its offset), or ``None`` when it is anything else or unknown. ``arch`` is the
-    ``AUDIT_ARCH_*`` value every path has checked for (on the true edge of ``A == K`` with
-    ``A`` holding ``arch``), or ``None``: then ``arch_mixed`` tells "paths that checked for
-    different architectures (or some that did not check) meet here" from "no path checked",
-    where names come from the default architecture.
+    cell holds (its offset), or ``None`` when it is anything else or unknown. ``arch`` and
+    ``arch_mixed``: see :class:`ArchChecked`; where no path checked, names come from the
+    default architecture.
     """
 
     a: int | None = None
@@ -104,18 +117,10 @@ class FlowState:
     arch: int | None = None
     arch_mixed: bool = False
 
-    def meet(self, other: FlowState) -> FlowState:
-        """What both states agree on."""
-        if self == other:
-            return self
-        same_arch = self.arch == other.arch and self.arch_mixed == other.arch_mixed
-        return FlowState(
-            a=self.a if self.a == other.a else None,
-            x=self.x if self.x == other.x else None,
-            mem=tuple(m if m == n else None for m, n in zip(self.mem, other.mem, strict=True)),
-            arch=self.arch if same_arch else None,
-            arch_mixed=self.arch_mixed if same_arch else True,
-        )
+    @classmethod
+    def of(cls, machine: _Names) -> FlowState:
+        facts = machine.facts
+        return cls(machine.a, machine.x, machine.mem, facts.arch, facts.mixed)
 
     @property
     def holds_sys_number(self) -> bool:
@@ -135,8 +140,57 @@ class FlowState:
 UNKNOWN: Final = FlowState()
 
 
+class _NamingDomain:
+    """Values are offsets of ``struct seccomp_data`` words (``None``: anything else); the
+    facts say which architecture the paths checked."""
+
+    def constant(self, k: int) -> int | None:
+        return None
+
+    def load(self, machine: _Names, offset: int, pc: int) -> int | None:
+        return offset
+
+    def unknown(self, pc: int) -> int | None:
+        return None
+
+    def alu(self, machine: _Names, operation: int, operand: int | None, pc: int) -> int | None:
+        return None  # A holds no word of seccomp_data any more
+
+    def branch(
+        self, machine: _Names, instruction: Instruction, operand: int | None, pc: int
+    ) -> tuple[list[ArchChecked], list[ArchChecked]]:
+        facts = machine.facts
+        taken = facts
+        if (
+            op.bpf_op(instruction.code) == op.BPF_JEQ
+            and op.bpf_src(instruction.code) == op.BPF_K
+            and machine.a == op.OFFSET_ARCH
+        ):
+            taken = ArchChecked(instruction.k)
+        return [taken], [facts]
+
+    def ret(self, machine: _Names, value: int | None, pc: int) -> None:
+        return None
+
+    def combine(self, machines: list[_Names]) -> list[_Names]:
+        """One machine: what all of them agree on."""
+        if len(machines) <= 1:
+            return machines
+        first = machines[0]
+        a, x, mem, facts = first.a, first.x, first.mem, first.facts
+        for other in machines[1:]:
+            if other == first:
+                continue
+            a = a if a == other.a else None
+            x = x if x == other.x else None
+            mem = tuple(m if m == n else None for m, n in zip(mem, other.mem, strict=True))
+            if facts != other.facts:
+                facts = ArchChecked(None, True)
+        return [Machine(a, x, mem, facts)]
+
+
 class ForwardFlow:
-    """The data-flow pass, one instruction at a time, in program order.
+    """The naming pass, one instruction at a time, in program order.
 
     Call :meth:`state_at` then :meth:`visit` for ``pc = 0, 1, ...``: the assembler decides an
     instruction from the state before it and only then visits it. Unreachable instructions get
@@ -144,71 +198,21 @@ class ForwardFlow:
     """
 
     def __init__(self, length: int) -> None:
-        self._incoming: list[FlowState | None] = [None] * length
-        if length:
-            self._incoming[0] = UNKNOWN
+        start: _Names = Machine.start(None, ArchChecked())
+        self._walk: ForwardWalk[int | None, ArchChecked] = ForwardWalk(
+            _NamingDomain(), length, start
+        )
 
     def state_at(self, pc: int) -> FlowState:
-        state = self._incoming[pc]
-        return UNKNOWN if state is None else state
+        machines = self._walk.machines_at(pc)
+        return FlowState.of(machines[0]) if machines else UNKNOWN
 
     def is_reachable(self, pc: int) -> bool:
-        return self._incoming[pc] is not None
-
-    def _pass_on(self, target: int, state: FlowState) -> None:
-        if target >= len(self._incoming):
-            return  # a program the validator refuses; nothing to learn there
-        current = self._incoming[target]
-        self._incoming[target] = state if current is None else current.meet(state)
+        return bool(self._walk.machines_at(pc))
 
     def visit(self, pc: int, ins: Instruction) -> None:
         """Pass the state after ``ins`` (at ``pc``) on to its successors."""
-        if not self.is_reachable(pc):
-            return
-        state = self.state_at(pc)
-        code, k = ins.code, ins.k
-        cls = op.bpf_class(code)
-        if cls == op.BPF_RET:
-            return
-        if cls == op.BPF_JMP:
-            operation = op.bpf_op(code)
-            if operation == op.BPF_JA:
-                self._pass_on(pc + 1 + k, state)
-                return
-            taken = state
-            if operation == op.BPF_JEQ and op.bpf_src(code) == op.BPF_K and state.holds_arch:
-                taken = replace(state, arch=k, arch_mixed=False)
-            self._pass_on(pc + 1 + ins.jt, taken)
-            self._pass_on(pc + 1 + ins.jf, state)
-            return
-        self._pass_on(pc + 1, _after(state, ins))
-
-
-def _after(state: FlowState, ins: Instruction) -> FlowState:
-    """The state after a straight-line instruction."""
-    code, k = ins.code, ins.k
-    cls, mode = op.bpf_class(code), op.bpf_mode(code)
-    if cls == op.BPF_LD:
-        if mode == op.BPF_ABS:
-            return replace(state, a=k)
-        if mode == op.BPF_MEM and k < op.BPF_MEMWORDS:
-            return replace(state, a=state.mem[k])
-        return replace(state, a=None)
-    if cls == op.BPF_LDX:
-        if mode == op.BPF_MEM and k < op.BPF_MEMWORDS:
-            return replace(state, x=state.mem[k])
-        return replace(state, x=None)
-    if cls in (op.BPF_ST, op.BPF_STX) and k < op.BPF_MEMWORDS:
-        mem = list(state.mem)
-        mem[k] = state.a if cls == op.BPF_ST else state.x
-        return replace(state, mem=tuple(mem))
-    if cls == op.BPF_ALU:
-        return replace(state, a=None)
-    if cls == op.BPF_MISC:
-        if code & 0xF8 == op.BPF_TXA:
-            return replace(state, a=state.x)
-        return replace(state, x=state.a)
-    return state
+        self._walk.visit(pc, ins)
 
 
 def flow_states(program: Iterable[Instruction]) -> list[FlowState]:

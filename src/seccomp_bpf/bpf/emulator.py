@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import ByteOrder, Program
+from seccomp_bpf.bpf.walker import alu_result, jump_taken
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -181,42 +182,6 @@ class Execution:
         return format_return_value(self.ret)
 
 
-def _alu(operation: int, a: int, operand: int) -> int:
-    if operation == op.BPF_ADD:
-        return (a + operand) & _MASK32
-    if operation == op.BPF_SUB:
-        return (a - operand) & _MASK32
-    if operation == op.BPF_MUL:
-        return (a * operand) & _MASK32
-    if operation == op.BPF_DIV:
-        return a // operand
-    if operation == op.BPF_MOD:
-        return a % operand
-    if operation == op.BPF_AND:
-        return a & operand
-    if operation == op.BPF_OR:
-        return a | operand
-    if operation == op.BPF_XOR:
-        return a ^ operand
-    if operation == op.BPF_LSH:
-        return (a << (operand & 31)) & _MASK32
-    if operation == op.BPF_RSH:
-        return a >> (operand & 31)
-    raise AssertionError(f"unexpected ALU operation {operation:#x}")  # validator excludes it
-
-
-def _jump_taken(operation: int, a: int, operand: int) -> bool:
-    if operation == op.BPF_JEQ:
-        return a == operand
-    if operation == op.BPF_JGT:
-        return a > operand
-    if operation == op.BPF_JGE:
-        return a >= operand
-    if operation == op.BPF_JSET:
-        return (a & operand) != 0
-    raise AssertionError(f"unexpected jump {operation:#x}")  # validator excludes it
-
-
 def emulate(program: Program | Sequence[object], data: SeccompData) -> Execution:
     """Run ``program`` on ``data``; return the result and the instructions executed."""
     if not isinstance(program, Program):
@@ -264,18 +229,19 @@ def emulate(program: Program | Sequence[object], data: SeccompData) -> Execution
                 a = -a & _MASK32
             else:
                 operand = x if code & op.BPF_X else ins.k
-                if operation in (op.BPF_DIV, op.BPF_MOD) and operand == 0:
+                result = alu_result(operation, a, operand)
+                if result is None:
                     # Only reachable with X == 0: bpf_convert_filter returns 0.
                     decoded = ReturnValue.decode(0)
                     return Execution(0, decoded.action, 0, len(path), tuple(path))
-                a = _alu(operation, a, operand)
+                a = result
         elif cls == op.BPF_JMP:
             operation = code & 0xF0
             if operation == op.BPF_JA:
                 pc += 1 + ins.k
                 continue
             operand = x if code & op.BPF_X else ins.k
-            pc += 1 + (ins.jt if _jump_taken(operation, a, operand) else ins.jf)
+            pc += 1 + (ins.jt if jump_taken(operation, a, operand) else ins.jf)
             continue
         elif (code & 0xF8) == op.BPF_TXA:  # BPF_MISC
             a = x

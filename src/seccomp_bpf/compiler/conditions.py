@@ -1,7 +1,11 @@
 """Lower a policy ``Condition`` into BPF jumps: ``emit(condition, true, false)``.
 
 The emitted code always ends in a jump to ``true`` or ``false``; it never falls through.
-``All``/``Any``/``Not`` become short-circuit jump networks. Each comparison reads 32-bit words of
+``All``/``Any``/``Not`` become short-circuit jump networks. Five comparisons are emitted
+directly (``Equal``, ``GreaterThan``, ``GreaterOrEqual``, ``MaskedEqual``, ``InSet``); every
+other one is first written with them (:meth:`~seccomp_bpf.policy.Comparison.lower`:
+``a < v`` is ``not (a >= v)``, ``bits_set`` is a masked equality...). Each comparison reads
+32-bit words of
 ``struct seccomp_data``; a 64-bit value ``v`` is split into ``v_hi = v >> 32`` and
 ``v_lo = v & 0xffffffff``, and the word order comes from the architecture's byte order
 (``args[i]`` starts at offset ``16 + 8 i``; on little-endian machines the low word comes first).
@@ -12,10 +16,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
-from seccomp_bpf.policy import All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy import (
+    All,
+    Any,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InSet,
+    MaskedEqual,
+    Not,
+)
 
 _MAX32 = 0xFFFFFFFF
 _MAX64 = 0xFFFFFFFFFFFFFFFF
@@ -46,14 +62,18 @@ class ConditionEmitter:
     # -- combinators -------------------------------------------------------------------------------
 
     def emit(self, condition: Condition, true: Label, false: Label) -> None:
-        if isinstance(condition, Cmp):
-            self._cmp(condition, true, false)
-        elif isinstance(condition, All):
+        if isinstance(condition, All):
             self._chain(condition.conditions, true, false, all_of=True)
         elif isinstance(condition, Any):
             self._chain(condition.conditions, true, false, all_of=False)
         elif isinstance(condition, Not):
             self.emit(condition.condition, false, true)
+        elif isinstance(condition, (Equal, GreaterThan, GreaterOrEqual, MaskedEqual, InSet)):
+            self._compare(condition, true, false)
+        elif isinstance(condition, Comparison):
+            lowered = condition.lower()
+            assert lowered is not condition, condition
+            self.emit(lowered, true, false)
         else:
             raise TypeError(f"not a condition: {condition!r}")
 
@@ -76,79 +96,42 @@ class ConditionEmitter:
 
     # -- comparisons -------------------------------------------------------------------------------
 
-    def _cmp(self, cmp: Cmp, true: Label, false: Label) -> None:
+    def _compare(
+        self,
+        cmp: Equal | GreaterThan | GreaterOrEqual | MaskedEqual | InSet,
+        true: Label,
+        false: Label,
+    ) -> None:
         where = Operand.of(cmp.arg, self.byteorder)
-        kind = cmp.op
-        if kind == "ne":
-            kind, true, false = "eq", false, true
-        elif kind == "lt":  # a < v  <=>  not (a >= v)
-            kind, true, false = "ge", false, true
-        elif kind == "le":  # a <= v  <=>  not (a > v)
-            kind, true, false = "gt", false, true
-        elif kind == "not_in":
-            kind, true, false = "in", false, true
-
         if cmp.width == 32:
-            self._cmp32(kind, cmp, where.lo, true, false)
-            return
-        if kind == "eq":
-            assert isinstance(cmp.value, int)
+            # only the low word of the operand takes part
+            if isinstance(cmp, MaskedEqual):
+                self._word_masked_eq(where.lo, cmp.mask, cmp.value, true, false)
+            elif isinstance(cmp, InSet):
+                self._word_in(where.lo, sorted(set(cmp.values)), true, false)
+            else:
+                self._word(where.lo, _JUMPS[type(cmp)], cmp.value, true, false)
+        elif isinstance(cmp, Equal):
             self._eq64(where, cmp.value, true, false)
-        elif kind == "gt":
-            assert isinstance(cmp.value, int)
+        elif isinstance(cmp, GreaterThan):
             self._gt64(where, cmp.value, true, false)
-        elif kind == "ge":
-            assert isinstance(cmp.value, int)
+        elif isinstance(cmp, GreaterOrEqual):
             self._ge64(where, cmp.value, true, false)
-        elif kind in ("masked_eq", "bits_set", "bits_clear"):
-            mask, value = _mask_and_value(cmp)
-            self._masked_eq64(where, mask, value, true, false)
-        elif kind == "in":
-            assert isinstance(cmp.value, tuple)
-            self._in64(where, cmp.value, true, false)
-        elif kind == "range":
-            assert isinstance(cmp.value, tuple)
-            low, high = cmp.value
-            # lo <= a <= hi  <=>  a >= lo and not (a > hi)
-            inside = self.b.label()
-            self._ge64(where, low, inside, false)
-            self.b.bind(inside)
-            self._gt64(where, high, false, true)
+        elif isinstance(cmp, MaskedEqual):
+            self._masked_eq64(where, cmp.mask, cmp.value, true, false)
         else:
-            raise ValueError(f"unknown comparison {cmp.op!r}")
-
-    def _cmp32(self, kind: str, cmp: Cmp, offset: int, true: Label, false: Label) -> None:
-        """``width: 32``: only the low word of the operand takes part."""
-        if kind in ("eq", "gt", "ge"):
-            assert isinstance(cmp.value, int)
-            self._word(offset, kind, cmp.value, true, false)
-        elif kind in ("masked_eq", "bits_set", "bits_clear"):
-            mask, value = _mask_and_value(cmp)
-            self._word_masked_eq(offset, mask, value, true, false)
-        elif kind == "in":
-            assert isinstance(cmp.value, tuple)
-            self._word_in(offset, sorted(set(cmp.value)), true, false)
-        elif kind == "range":
-            assert isinstance(cmp.value, tuple)
-            low, high = cmp.value
-            inside = self.b.label()
-            self._word(offset, "ge", low, inside, false)
-            self.b.bind(inside)
-            self._word(offset, "gt", high, false, true)
-        else:
-            raise ValueError(f"unknown comparison {cmp.op!r}")
+            self._in64(where, cmp.values, true, false)
 
     # -- one 32-bit word -------------------------------------------------------------------------
 
-    def _word(self, offset: int, kind: str, k: int, true: Label, false: Label) -> None:
-        """``word <kind> k`` for kind in eq, gt, ge (unsigned), folding constant outcomes."""
-        if kind == "gt" and k == _MAX32:
+    def _word(self, offset: int, operation: int, k: int, true: Label, false: Label) -> None:
+        """``word <operation> k`` for JEQ, JGT, JGE (unsigned), folding constant outcomes."""
+        if operation == op.BPF_JGT and k == _MAX32:
             self.b.jump(false)  # nothing is above 2**32 - 1
             return
-        if kind == "ge" and k == 0:
+        if operation == op.BPF_JGE and k == 0:
             self.b.jump(true)  # everything is >= 0
             return
-        operation = {"eq": op.BPF_JEQ, "gt": op.BPF_JGT, "ge": op.BPF_JGE}[kind]
         self.b.load(offset)
         self.b.jump_if(operation, k, true, false)
 
@@ -187,9 +170,9 @@ class ConditionEmitter:
     def _eq64(self, where: Operand, value: int, true: Label, false: Label) -> None:
         # a == v  <=>  a_hi == v_hi  and  a_lo == v_lo
         low = self.b.label()
-        self._word(where.hi, "eq", value >> 32, low, false)
+        self._word(where.hi, op.BPF_JEQ, value >> 32, low, false)
         self.b.bind(low)
-        self._word(where.lo, "eq", value & _MAX32, true, false)
+        self._word(where.lo, op.BPF_JEQ, value & _MAX32, true, false)
 
     def _gt64(self, where: Operand, value: int, true: Label, false: Label) -> None:
         # a > v  <=>  a_hi > v_hi  or  (a_hi == v_hi  and  a_lo > v_lo)
@@ -199,7 +182,7 @@ class ConditionEmitter:
             return
         if v_lo == _MAX32:
             # a_lo > 0xffffffff never holds, so a > v  <=>  a_hi > v_hi
-            self._word(where.hi, "gt", v_hi, true, false)
+            self._word(where.hi, op.BPF_JGT, v_hi, true, false)
             return
         equal_high = self.b.label()
         low = self.b.label()
@@ -212,14 +195,14 @@ class ConditionEmitter:
             # here a_hi <= v_hi, so a_hi == v_hi is the only way on
             self.b.jump_if(op.BPF_JEQ, v_hi, low, false)
         self.b.bind(low)
-        self._word(where.lo, "gt", v_lo, true, false)
+        self._word(where.lo, op.BPF_JGT, v_lo, true, false)
 
     def _ge64(self, where: Operand, value: int, true: Label, false: Label) -> None:
         # a >= v  <=>  a_hi > v_hi  or  (a_hi == v_hi  and  a_lo >= v_lo)
         v_hi, v_lo = value >> 32, value & _MAX32
         if v_lo == 0:
             # a_lo >= 0 always holds, so a >= v  <=>  a_hi >= v_hi
-            self._word(where.hi, "ge", v_hi, true, false)
+            self._word(where.hi, op.BPF_JGE, v_hi, true, false)
             return
         equal_high = self.b.label()
         low = self.b.label()
@@ -231,7 +214,7 @@ class ConditionEmitter:
             self.b.bind(equal_high)
             self.b.jump_if(op.BPF_JEQ, v_hi, low, false)
         self.b.bind(low)
-        self._word(where.lo, "ge", v_lo, true, false)
+        self._word(where.lo, op.BPF_JGE, v_lo, true, false)
 
     def _masked_eq64(
         self, where: Operand, mask: int, value: int, true: Label, false: Label
@@ -253,19 +236,16 @@ class ConditionEmitter:
             last = index == len(items) - 1
             other = false if last else self.b.label()
             low = self.b.label()
-            self._word(where.hi, "eq", high, low, other)
+            self._word(where.hi, op.BPF_JEQ, high, low, other)
             self.b.bind(low)
             self._word_in(where.lo, lows, true, false)
             if not last:
                 self.b.bind(other)
 
 
-def _mask_and_value(cmp: Cmp) -> tuple[int, int]:
-    """``masked_eq``/``bits_set``/``bits_clear`` as one ``(a & mask) == value`` test."""
-    assert isinstance(cmp.value, int)
-    if cmp.op == "masked_eq":
-        assert cmp.mask is not None
-        return cmp.mask, cmp.value
-    if cmp.op == "bits_set":  # every bit of v is set:  (a & v) == v
-        return cmp.value, cmp.value
-    return cmp.value, 0  # bits_clear: no bit of v is set:  (a & v) == 0
+# The jump that tests each ordered or equality comparison on one word.
+_JUMPS: Final[dict[type[Comparison], int]] = {
+    Equal: op.BPF_JEQ,
+    GreaterThan: op.BPF_JGT,
+    GreaterOrEqual: op.BPF_JGE,
+}

@@ -20,7 +20,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seccomp_bpf.policy import All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy import (
+    All,
+    Any,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InSet,
+    MaskedEqual,
+    Not,
+)
+from seccomp_bpf.policy.conditions import FALSE
 
 
 def simplify(condition: Condition) -> Condition:
@@ -54,26 +66,29 @@ def _merge_equalities(parts: list[Condition]) -> list[Condition]:
     values: dict[tuple[int | None, int], list[int]] = {}
     first_at: dict[tuple[int | None, int], int] = {}
     for index, part in enumerate(parts):
-        if isinstance(part, Cmp) and part.op in ("eq", "in"):
+        if isinstance(part, (Equal, InSet)):
             key = (part.arg, part.width)
             first_at.setdefault(key, index)
-            more = part.value if isinstance(part.value, tuple) else (part.value,)
-            values.setdefault(key, []).extend(more)
+            values.setdefault(key, []).extend(_listed(part))
     if all(len(v) <= 1 for v in values.values()):
         return parts
     out: list[Condition] = []
     for index, part in enumerate(parts):
-        if isinstance(part, Cmp) and part.op in ("eq", "in"):
+        if isinstance(part, (Equal, InSet)):
             key = (part.arg, part.width)
             if first_at[key] == index:
                 merged = tuple(sorted(set(values[key])))
-                if len(merged) == 1 and part.op == "eq":
+                if len(merged) == 1 and isinstance(part, Equal):
                     out.append(part)
                 else:
-                    out.append(Cmp(part.arg, "in", merged, width=part.width))
+                    out.append(InSet(part.arg, merged, width=part.width))
         else:
             out.append(part)
     return out
+
+
+def _listed(part: Equal | InSet) -> tuple[int, ...]:
+    return (part.value,) if isinstance(part, Equal) else part.values
 
 
 def merge_rules(
@@ -91,18 +106,17 @@ def merge_rules(
 
 
 _MAX32 = 0xFFFFFFFF
-TRUE: Condition = All(())
-FALSE: Condition = Any(())
 
 
 def narrow_to_32_bits(condition: Condition) -> Condition:
     """The same condition, for arguments that are 32-bit values zero-extended to 64 bits.
 
-    With ``a <= 0xffffffff``: ``a == v`` needs ``v`` to fit in 32 bits; ``a > v`` and
-    ``a >= v`` fail for larger ``v``; ``(a & m) == v`` needs ``v``'s high word to be 0 and
-    then tests the low words; ``a in S`` keeps the values of S that fit; ``lo <= a <= hi``
-    clips ``hi``. Comparisons of the instruction pointer are left alone (it is not an
-    argument), as are those already ``width: 32``.
+    Every comparison is first written with the five the compiler emits
+    (:meth:`~seccomp_bpf.policy.Comparison.lower`); then, with ``a <= 0xffffffff``:
+    ``a == v``, ``a > v`` and ``a >= v`` fail for a larger ``v`` (and are 32-bit comparisons
+    otherwise); ``(a & m) == v`` needs ``v``'s high word to be 0 and then tests the low words;
+    ``a in S`` keeps the values of S that fit. Comparisons of the instruction pointer are left
+    alone (it is not an argument), as are those already ``width: 32``.
     """
     if isinstance(condition, Not):
         return Not(narrow_to_32_bits(condition.condition))
@@ -110,38 +124,18 @@ def narrow_to_32_bits(condition: Condition) -> Condition:
         return All(tuple(narrow_to_32_bits(c) for c in condition.conditions))
     if isinstance(condition, Any):
         return Any(tuple(narrow_to_32_bits(c) for c in condition.conditions))
-    cmp = condition
-    assert isinstance(cmp, Cmp)
+    cmp: Comparison = condition
     if cmp.arg is None or cmp.width == 32:
         return cmp
-    kind, value = cmp.op, cmp.value
-    if kind in ("ne", "lt", "le", "not_in"):
-        positive = {"ne": "eq", "lt": "ge", "le": "gt", "not_in": "in"}[kind]
-        return Not(narrow_to_32_bits(Cmp(cmp.arg, positive, value, width=64)))
-    if kind == "in":
-        assert isinstance(value, tuple)
-        fitting = tuple(v for v in value if v <= _MAX32)
-        return Cmp(cmp.arg, "in", fitting, width=32) if fitting else FALSE
-    if kind == "range":
-        assert isinstance(value, tuple)
-        low, high = value
-        if low > _MAX32:
-            return FALSE
-        return Cmp(cmp.arg, "range", (low, min(high, _MAX32)), width=32)
-    assert isinstance(value, int)
-    if kind in ("eq", "gt", "ge"):
-        if value > _MAX32:
-            return FALSE  # a 32-bit value is never equal to, above, or at least v
-        return Cmp(cmp.arg, kind, value, width=32)
-    if kind == "masked_eq":
-        assert cmp.mask is not None
-        if value > _MAX32:
+    if isinstance(cmp, InSet):
+        fitting = tuple(v for v in cmp.values if v <= _MAX32)
+        return InSet(cmp.arg, fitting, width=32) if fitting else FALSE
+    if isinstance(cmp, MaskedEqual):
+        if cmp.value > _MAX32:
             return FALSE  # (a & m) has a zero high word
-        return Cmp(cmp.arg, "masked_eq", value, mask=cmp.mask & _MAX32, width=32)
-    if kind == "bits_set":  # (a & v) == v
-        if value > _MAX32:
-            return FALSE
-        return Cmp(cmp.arg, "bits_set", value, width=32)
-    if kind == "bits_clear":  # (a & v) == 0: only v's low word can meet a
-        return Cmp(cmp.arg, "bits_clear", value & _MAX32, width=32)
-    raise ValueError(f"unknown comparison {kind!r}")
+        return MaskedEqual(cmp.arg, cmp.mask & _MAX32, cmp.value, width=32)
+    if isinstance(cmp, (Equal, GreaterThan, GreaterOrEqual)):
+        if cmp.value > _MAX32:
+            return FALSE  # a 32-bit value is never equal to, above, or at least v
+        return type(cmp)(cmp.arg, cmp.value, width=32)
+    return narrow_to_32_bits(cmp.lower())

@@ -6,8 +6,8 @@
 audited on the model's exact semantics (DESIGN §3): the rules naming a system call are tried
 in order, and a question such as "is ptrace allowed for some arguments?" is answered by
 deciding whether the region of argument values where an allowing rule is the first to match
-is empty (the argument conditions are solved exactly with
-:class:`~seccomp_bpf.explain.valueset.ValueSet`, one per argument, see :func:`satisfiable`).
+is empty (the argument conditions are solved exactly by the condition engine, see
+:func:`~seccomp_bpf.policy.semantics.satisfiable`).
 A program is audited in two ways: checks that only a program can fail (no architecture check,
 arguments compared on one word) run on its instructions, and the policy checks run on the
 policy :func:`seccomp_bpf.explain.decompile` recovers from it.
@@ -96,14 +96,28 @@ from seccomp_bpf.arch.constants import resolve_constant
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Instruction, Program
+from seccomp_bpf.bpf.walker import ENDED, Ended, ForwardWalk, Machine, alu_result
 from seccomp_bpf.errors import SeccompBPFError, TooComplexError
 from seccomp_bpf.explain.decompiler import decompile
-from seccomp_bpf.explain.valueset import MASK32, MASK64, ValueSet
 from seccomp_bpf.policy.actions import Action, ActionKind
-from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import (
+    TRUE,
+    All,
+    Any,
+    Cmp,
+    Comparison,
+    Condition,
+    Equal,
+    MaskedEqual,
+    Not,
+    comparisons,
+)
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import ResolvedRule, mirror_condition
 from seccomp_bpf.policy.rules import SourceLocation
+from seccomp_bpf.policy.semantics import satisfiable
+from seccomp_bpf.policy.semantics import with_upper_half as _with_high_half
+from seccomp_bpf.policy.values import MASK32, Within
 
 __all__ = [
     "ARGUMENT_KINDS",
@@ -630,163 +644,8 @@ def argument_kind(arch: Arch, syscall: str, index: int | None) -> str:
 
 
 # --- deciding conditions ------------------------------------------------------------------------
-# A region of argument space is a condition; whether it holds for some arguments is decided by
-# putting it in negation normal form and searching its conjunctions, each argument (and the
-# instruction pointer) constrained by one exact ValueSet. A conjunction is satisfiable when
-# every argument's set is non-empty, because the arguments are independent of each other.
-
-TRUE: Final[Condition] = All(())
-FALSE: Final[Condition] = Any(())
-
-_SEARCH_BUDGET: Final = 20_000
-"""Steps one question may take before it is given up as undecided."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Literal:
-    cmp: Cmp
-    positive: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Junction:
-    conjunction: bool
-    parts: tuple[_Node, ...]
-
-
-_Node = _Literal | _Junction
-
-
-def _nnf(condition: Condition, positive: bool = True) -> _Node:
-    """``condition`` (negated unless ``positive``) with negations on comparisons only."""
-    if isinstance(condition, Cmp):
-        return _Literal(condition, positive)
-    if isinstance(condition, Not):
-        return _nnf(condition.condition, not positive)
-    parts = tuple(_nnf(c, positive) for c in condition.conditions)
-    conjunction = isinstance(condition, All) == positive
-    return _Junction(conjunction, parts)
-
-
-def _complement(intervals: Sequence[tuple[int, int]], top: int) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    start = 0
-    for low, high in sorted(intervals):
-        if low > start:
-            out.append((start, low - 1))
-        start = max(start, high + 1)
-    if start <= top:
-        out.append((start, top))
-    return tuple(out)
-
-
-def _comparison_intervals(cmp: Cmp) -> tuple[tuple[int, int], ...] | None:
-    """The values (of the compared width) for which an ordering, equality or set comparison
-    holds, as intervals; ``None`` for the mask operations."""
-    top = MASK32 if cmp.width == 32 else MASK64
-    value = cmp.value
-    if cmp.op in ("in", "not_in"):
-        assert isinstance(value, tuple)
-        points = tuple(sorted((v, v) for v in value))
-        return points if cmp.op == "in" else _complement(points, top)
-    if cmp.op == "range":
-        assert isinstance(value, tuple)
-        return ((value[0], value[1]),)
-    if cmp.op not in ("eq", "ne", "lt", "le", "gt", "ge"):
-        return None
-    assert isinstance(value, int)
-    if cmp.op == "eq":
-        return ((value, value),)
-    if cmp.op == "ne":
-        return _complement(((value, value),), top)
-    if cmp.op == "lt":
-        return ((0, value - 1),) if value else ()
-    if cmp.op == "le":
-        return ((0, value),)
-    if cmp.op == "gt":
-        return ((value + 1, top),) if value < top else ()
-    return ((value, top),)
-
-
-def _mask_pattern(cmp: Cmp) -> tuple[int, int]:
-    """``(mask, value)`` of a mask operation: it holds when ``(arg & mask) == value``."""
-    value = cmp.value
-    assert isinstance(value, int)
-    if cmp.op == "masked_eq":
-        assert cmp.mask is not None
-        return cmp.mask, value
-    if cmp.op == "bits_set":
-        return value, value
-    return value, 0  # bits_clear
-
-
-def _constrain(values: ValueSet, cmp: Cmp, positive: bool) -> ValueSet:
-    intervals = _comparison_intervals(cmp)
-    if intervals is not None:
-        top = MASK32 if cmp.width == 32 else MASK64
-        if not positive:
-            intervals = _complement(intervals, top)
-        if cmp.width == 32:
-            return values.with_low(intervals)
-        return values.with_intervals(intervals)
-    mask, pattern = _mask_pattern(cmp)
-    return values.with_fixed(mask, pattern) if positive else values.with_excluded(mask, pattern)
-
-
-class _Budget:
-    def __init__(self, steps: int = _SEARCH_BUDGET) -> None:
-        self.left = steps
-
-    def spend(self) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise TooComplexError("a condition is too large to decide within the budget")
-
-
-_FULL: Final = ValueSet.full(64)
-
-
-def _search(pending: Sequence[_Node], sets: Mapping[int | None, ValueSet], budget: _Budget) -> bool:
-    """Whether the conjunction of ``pending`` has a solution within ``sets``.
-
-    Literals and conjunctions are applied first (each may empty a set and end the search);
-    then the first disjunction left is split, one alternative at a time.
-    """
-    current = dict(sets)
-    stack = list(pending)
-    choices: list[_Junction] = []
-    while stack:
-        node = stack.pop()
-        budget.spend()
-        if isinstance(node, _Literal):
-            target = node.cmp.arg
-            narrowed = _constrain(current.get(target, _FULL), node.cmp, node.positive)
-            if narrowed.is_empty:
-                return False
-            current[target] = narrowed
-        elif node.conjunction:
-            stack.extend(node.parts)
-        elif not node.parts:
-            return False
-        elif len(node.parts) == 1:
-            stack.append(node.parts[0])
-        else:
-            choices.append(node)
-    if not choices:
-        return True
-    first, rest = choices[0], choices[1:]
-    return any(_search((part, *rest), current, budget) for part in first.parts)
-
-
-def satisfiable(condition: Condition | None, *, budget: int = _SEARCH_BUDGET) -> bool:
-    """Whether some arguments and instruction pointer make ``condition`` hold (``None``: yes).
-
-    Exact; raises :class:`~seccomp_bpf.errors.TooComplexError` when the search needs more
-    than ``budget`` steps.
-    """
-    if condition is None:
-        return True
-    return _search((_nnf(condition),), {}, _Budget(budget))
+# Whether a region of argument space (a condition) holds for some arguments is the condition
+# engine's question (:func:`seccomp_bpf.policy.semantics.satisfiable`): exact, within a budget.
 
 
 def _conjunction(*conditions: Condition | None) -> Condition:
@@ -1235,18 +1094,6 @@ def _check_equivalents(views: Sequence[_ArchView], sink: _Sink) -> None:
                     )  # fmt: skip
 
 
-def _comparisons(condition: Condition | None) -> Iterator[Cmp]:
-    if condition is None:
-        return
-    if isinstance(condition, Cmp):
-        yield condition
-    elif isinstance(condition, Not):
-        yield from _comparisons(condition.condition)
-    else:
-        for part in condition.conditions:
-            yield from _comparisons(part)
-
-
 def _argument_text(index: int | None) -> str:
     return "the instruction pointer" if index is None else f"argument {index}"
 
@@ -1258,14 +1105,15 @@ def _low_half_message(name: str, index: int | None, by: str = "") -> str:
     )
 
 
-def _reads_high_half(cmp: Cmp) -> bool:
+def _reads_high_half(cmp: Comparison) -> bool:
     """Whether a 64-bit comparison's truth can change with the upper half alone."""
-    if cmp.width == 32:
-        return False
-    intervals = _comparison_intervals(cmp)
-    if intervals is None:
-        return _mask_pattern(cmp)[0] >> 32 != 0
-    return intervals not in ((), ((0, MASK64),))
+    return cmp.constraint().reads_upper_half()
+
+
+def _ordered_or_equal(cmp: Comparison) -> bool:
+    """Whether the comparison compares values (not bits under a mask), and can hold."""
+    constraint = cmp.constraint()
+    return isinstance(constraint, Within) and bool(constraint.intervals)
 
 
 def _check_argument_widths(views: Sequence[_ArchView], sink: _Sink) -> None:
@@ -1285,10 +1133,10 @@ def _check_argument_widths(views: Sequence[_ArchView], sink: _Sink) -> None:
                     if entry.via is not None:
                         continue  # the mirror's own test, on the call number
                     by = f" (rule {entry.rule_index + 1})" if sink.describe_rules else ""
-                    for cmp in _comparisons(entry.condition):
+                    for cmp in comparisons(entry.condition):
                         kind = argument_kind(arch, name, cmp.arg)
                         # A 32-bit mask test means what the 64-bit one with that mask does.
-                        if kind == "W" and cmp.width == 32 and _comparison_intervals(cmp):
+                        if kind == "W" and cmp.width == 32 and _ordered_or_equal(cmp):
                             sink.add(
                                 "SB008",
                                 Severity.MEDIUM,
@@ -1315,69 +1163,21 @@ def _check_argument_widths(views: Sequence[_ArchView], sink: _Sink) -> None:
                     )
 
 
-def _with_high_half(condition: Condition, index: int, high: int) -> Condition:
-    """``condition`` for calls whose argument ``index`` has upper half ``high``: its 64-bit
-    comparisons of that argument become comparisons of the low half (or true, or false)."""
-    if isinstance(condition, Cmp):
-        if condition.arg != index or condition.width == 32:
-            return condition
-        return _cmp_with_high_half(condition, high)
-    if isinstance(condition, Not):
-        return Not(_with_high_half(condition.condition, index, high))
-    parts = tuple(_with_high_half(c, index, high) for c in condition.conditions)
-    return All(parts) if isinstance(condition, All) else Any(parts)
-
-
-def _cmp_with_high_half(cmp: Cmp, high: int) -> Condition:
-    index, op_name, value = cmp.arg, cmp.op, cmp.value
-    if op_name == "range":
-        assert isinstance(value, tuple)
-        return All(
-            (
-                _cmp_with_high_half(Cmp(index, "ge", value[0]), high),
-                _cmp_with_high_half(Cmp(index, "le", value[1]), high),
-            )
-        )
-    if op_name in ("in", "not_in"):
-        assert isinstance(value, tuple)
-        lows = tuple(v & MASK32 for v in value if v >> 32 == high)
-        if not lows:
-            return FALSE if op_name == "in" else TRUE
-        return Cmp(index, op_name, lows, width=32)
-    if op_name in ("masked_eq", "bits_set", "bits_clear"):
-        mask, pattern = _mask_pattern(cmp)
-        if high & (mask >> 32) != pattern >> 32:
-            return FALSE
-        if not mask & MASK32:
-            return TRUE
-        return Cmp(index, "masked_eq", pattern & MASK32, mask=mask & MASK32, width=32)
-    assert isinstance(value, int)
-    value_high, value_low = value >> 32, value & MASK32
-    if op_name in ("eq", "ne"):
-        if value_high != high:
-            return FALSE if op_name == "eq" else TRUE
-        return Cmp(index, op_name, value_low, width=32)
-    if value_high != high:
-        below = high < value_high
-        return TRUE if below == (op_name in ("lt", "le")) else FALSE
-    return Cmp(index, op_name, value_low, width=32)
-
-
 def _high_half_candidates(conditions: Iterable[Condition], index: int) -> list[int]:
     """Upper halves that stand for every class of them the comparisons of ``index`` tell
     apart (see the module docstring on what this covers exactly)."""
     candidates = {0, 1, MASK32 - 1, MASK32}
     for condition in conditions:
-        for cmp in _comparisons(condition):
+        for cmp in comparisons(condition):
             if cmp.arg != index or cmp.width == 32:
                 continue
-            if cmp.op in ("masked_eq", "bits_set", "bits_clear"):
-                mask, pattern = _mask_pattern(cmp)
-                high_mask, high_pattern = mask >> 32, pattern >> 32
+            constraint = cmp.constraint()
+            if not isinstance(constraint, Within):
+                high_mask, high_pattern = constraint.mask >> 32, constraint.value >> 32
                 candidates |= {high_pattern, high_pattern ^ high_mask, high_mask}
                 continue
-            value = cmp.value
-            for v in value if isinstance(value, tuple) else (value,):
+            # the values compared with are among the boundary values
+            for v in cmp.boundary_values():
                 h = v >> 32
                 candidates |= {h, max(h - 1, 0), min(h + 1, MASK32)}
     return sorted(candidates)
@@ -1561,7 +1361,7 @@ def _check_fallbacks(views: Sequence[_ArchView], sink: _Sink) -> None:
 
 def _mirrored_name(policy: Policy, arch: Arch, entry: ResolvedRule) -> str:
     """``socketcall(socket)`` for an entry mirrored onto a multiplexer."""
-    assert entry.via is not None and isinstance(entry.condition, Cmp)
+    assert entry.via is not None and isinstance(entry.condition, (Equal, MaskedEqual))
     call = entry.condition.value
     calls: Mapping[str, int] = getattr(arch, entry.via)
     for syscall in policy.rules[entry.rule_index].syscalls:
@@ -1774,30 +1574,41 @@ def _check_abis(policy: Policy, views: Sequence[_ArchView], sink: _Sink) -> None
 
 
 # --- checks on a program's instructions -----------------------------------------------------------
-# A forward data flow over every path (seccomp programs only jump forward, so the paths form a
-# DAG and visiting instructions in order visits every predecessor first). A path's state is
-# what A, X and the scratch cells hold (where from), what it has compared, and what it knows
-# of the architecture and the system call number.
+# A path-sensitive domain of the program walker (seccomp_bpf.bpf.walker.ForwardWalk): the
+# instructions in program order, each with the set of path states that reach it. A path's
+# state is what A, X and the scratch cells hold (where from), what it has compared, and what
+# it knows of the architecture and the system call number.
+
+
+class _Kind(enum.Enum):
+    DATA = "a word of seccomp_data"
+    CONST = "a constant"
+    OTHER = "anything else"
 
 
 class _Value(NamedTuple):
     """Where a register's value comes from."""
 
-    kind: str
-    """``"data"`` (a word of seccomp_data), ``"const"``, or ``"other"``."""
+    kind: _Kind
     value: int
     """The offset in seccomp_data, or the constant."""
     derived: bool = False
     """Changed by arithmetic since it was loaded."""
 
+    def is_data(self, offset: int | None = None) -> bool:
+        return self.kind is _Kind.DATA and (offset is None or self.value == offset)
 
-_UNKNOWN: Final = _Value("other", 0)
+    @property
+    def constant(self) -> int | None:
+        return self.value if self.kind is _Kind.CONST else None
+
+
+_UNKNOWN: Final = _Value(_Kind.OTHER, 0)
 
 
 class _PathState(NamedTuple):
-    a: _Value
-    x: _Value
-    memory: tuple[_Value, ...]
+    """What a path has established (the walker's facts; the registers are beside them)."""
+
     arch_compared: bool
     nr_compared: bool
     audit: int | None
@@ -1807,6 +1618,9 @@ class _PathState(NamedTuple):
     """Offsets of the argument and instruction-pointer words a jump has compared."""
     ordered: frozenset[int]
     """Those compared as loaded (no arithmetic) by an equality or ordering jump (not JSET)."""
+
+
+_Machine = Machine[_Value, _PathState]
 
 
 class _PathEnd(NamedTuple):
@@ -1827,146 +1641,95 @@ class _ProgramFlow:
 _PATH_STATE_LIMIT: Final = 100_000
 
 
+class _FlowDomain:
+    """The walker's domain for SB001 and SB008: values are :class:`_Value`, facts
+    :class:`_PathState`; the states reaching one instruction are kept apart (once each)."""
+
+    def __init__(self, flow: _ProgramFlow) -> None:
+        self.flow = flow
+
+    def constant(self, k: int) -> _Value:
+        return _Value(_Kind.CONST, k)
+
+    def load(self, machine: _Machine, offset: int, pc: int) -> _Value:
+        return _Value(_Kind.DATA, offset)
+
+    def unknown(self, pc: int) -> _Value:
+        return _UNKNOWN
+
+    def ret(self, machine: _Machine, value: _Value, pc: int) -> None:
+        self.flow.ends.append(_PathEnd(machine.facts, value.constant))
+
+    def alu(self, machine: _Machine, operation: int, operand: _Value, pc: int) -> _Value | Ended:
+        if operation in (op.BPF_DIV, op.BPF_MOD):
+            # bpf_convert_filter (net/core/filter.c) returns 0 when X is 0
+            if operand.constant in (None, 0):
+                self.flow.ends.append(_PathEnd(machine.facts, 0))
+            if operand.constant == 0:
+                return ENDED
+        a = machine.a
+        if a.constant is not None and operand.constant is not None:
+            folded = alu_result(operation, a.constant, operand.constant)
+            return _UNKNOWN if folded is None else _Value(_Kind.CONST, folded)
+        if a.is_data():
+            return a._replace(derived=True)
+        return _UNKNOWN
+
+    def branch(
+        self, machine: _Machine, instruction: Instruction, operand: _Value, pc: int
+    ) -> tuple[list[_PathState], list[_PathState]]:
+        state = machine.facts
+        if instruction.jt == instruction.jf:
+            return [state], []
+        operation = op.bpf_op(instruction.code)
+        compared = operand.constant
+        a = machine.a
+        if a.is_data(op.OFFSET_ARCH) and compared is not None:
+            self.flow.audits.add(compared)
+        operands = [a, machine.x] if op.bpf_src(instruction.code) == op.BPF_X else [a]
+        for value in operands:
+            if not value.is_data():
+                continue
+            if value.value == op.OFFSET_ARCH:
+                state = state._replace(arch_compared=True)
+            elif value.value == op.OFFSET_NR:
+                state = state._replace(nr_compared=True)
+            else:
+                state = state._replace(words=state.words | {value.value})
+                if not value.derived and operation != op.BPF_JSET:
+                    state = state._replace(ordered=state.ordered | {value.value})
+        taken = _narrow(a, state, operation, compared, True)
+        not_taken = _narrow(a, state, operation, compared, False)
+        return (
+            [taken] if taken is not None else [],
+            [not_taken] if not_taken is not None else [],
+        )
+
+    def combine(self, machines: list[_Machine]) -> list[_Machine]:
+        return list(dict.fromkeys(machines))
+
+
 def _program_flow(program: Program) -> _ProgramFlow:
     flow = _ProgramFlow()
     instructions = program.instructions
-    start = _PathState(
-        _Value("const", 0), _Value("const", 0), (_Value("const", 0),) * op.BPF_MEMWORDS,
-        False, False, None, 0, MASK32, frozenset(), frozenset(),
-    )  # fmt: skip
-    states: list[set[_PathState]] = [set() for _ in instructions]
-    states[0].add(start)
+    start: _Machine = Machine.start(
+        _Value(_Kind.CONST, 0),
+        _PathState(False, False, None, 0, MASK32, frozenset(), frozenset()),
+    )
     flow.reads_arch = any(
         ins.code == op.BPF_LD | op.BPF_W | op.BPF_ABS and ins.k == op.OFFSET_ARCH
         for ins in instructions
     )
-    budget = _PATH_STATE_LIMIT
-    for pc, ins in enumerate(instructions):
-        budget -= len(states[pc])
-        if budget < 0:
-            flow.complete = False
-            break
-        for state in states[pc]:
-            for target, after in _step(pc, ins, state, flow):
-                states[target].add(after)
-        states[pc] = set()
+    walk = ForwardWalk(_FlowDomain(flow), len(instructions), start)
+    flow.complete = walk.run(instructions, limit=_PATH_STATE_LIMIT)
     return flow
 
 
-def _step(
-    pc: int, ins: Instruction, state: _PathState, flow: _ProgramFlow
-) -> list[tuple[int, _PathState]]:
-    """The states after instruction ``pc`` for one state before it (none after a return)."""
-    code, jt, jf, k = ins.code, ins.jt, ins.jf, ins.k
-    cls = op.bpf_class(code)
-    if cls == op.BPF_RET:
-        if op.bpf_rval(code) == op.BPF_K:
-            returned: int | None = k
-        else:
-            returned = state.a.value if state.a.kind == "const" else None
-        flow.ends.append(_PathEnd(state, returned))
-        return []
-    if cls in (op.BPF_LD, op.BPF_LDX):
-        mode = op.bpf_mode(code)
-        if mode == op.BPF_ABS:
-            loaded = _Value("data", k)
-        elif mode == op.BPF_IMM:
-            loaded = _Value("const", k)
-        elif mode == op.BPF_LEN:
-            loaded = _Value("const", op.SECCOMP_DATA_SIZE)
-        else:  # BPF_MEM
-            loaded = state.memory[k]
-        changed = state._replace(a=loaded) if cls == op.BPF_LD else state._replace(x=loaded)
-        return [(pc + 1, changed)]
-    if cls in (op.BPF_ST, op.BPF_STX):
-        memory = list(state.memory)
-        memory[k] = state.a if cls == op.BPF_ST else state.x
-        return [(pc + 1, state._replace(memory=tuple(memory)))]
-    if cls == op.BPF_ALU:
-        after = [(pc + 1, state._replace(a=_alu_value(code, k, state)))]
-        if op.bpf_op(code) in (op.BPF_DIV, op.BPF_MOD) and op.bpf_src(code) == op.BPF_X:
-            # bpf_convert_filter (net/core/filter.c) returns 0 when X is 0
-            if state.x.kind != "const" or state.x.value == 0:
-                flow.ends.append(_PathEnd(state, 0))
-            if state.x == _Value("const", 0):
-                return []
-        return after
-    if cls == op.BPF_MISC:
-        if code & 0xF8 == op.BPF_TXA:
-            return [(pc + 1, state._replace(a=state.x))]
-        return [(pc + 1, state._replace(x=state.a))]
-    # BPF_JMP
-    operation = op.bpf_op(code)
-    if operation == op.BPF_JA:
-        return [(pc + 1 + k, state)]
-    if jt == jf:
-        return [(pc + 1 + jt, state)]
-    if op.bpf_src(code) == op.BPF_X:
-        operand = state.x.value if state.x.kind == "const" else None
-    else:
-        operand = k
-    compared = state
-    operands = [state.a, state.x] if op.bpf_src(code) == op.BPF_X else [state.a]
-    if state.a.kind == "data" and state.a.value == op.OFFSET_ARCH and operand is not None:
-        flow.audits.add(operand)
-    for value in operands:
-        if value.kind != "data":
-            continue
-        if value.value == op.OFFSET_ARCH:
-            compared = compared._replace(arch_compared=True)
-        elif value.value == op.OFFSET_NR:
-            compared = compared._replace(nr_compared=True)
-        else:
-            compared = compared._replace(words=compared.words | {value.value})
-            if not value.derived and operation != op.BPF_JSET:
-                compared = compared._replace(ordered=compared.ordered | {value.value})
-    out = []
-    for taken, target in ((True, pc + 1 + jt), (False, pc + 1 + jf)):
-        narrowed = _narrow(compared, operation, operand, taken)
-        if narrowed is not None:
-            out.append((target, narrowed))
-    return out
-
-
-def _alu_value(code: int, k: int, state: _PathState) -> _Value:
-    a = state.a
-    operation = op.bpf_op(code)
-    if operation == op.BPF_NEG:
-        operand: _Value = _Value("const", 0)
-    elif op.bpf_src(code) == op.BPF_X:
-        operand = state.x
-    else:
-        operand = _Value("const", k)
-    if a.kind == "const" and operand.kind == "const":
-        folded = _fold(operation, a.value, operand.value)
-        return _UNKNOWN if folded is None else _Value("const", folded)
-    if a.kind == "data":
-        return a._replace(derived=True)
-    return _UNKNOWN
-
-
-def _fold(operation: int, a: int, b: int) -> int | None:
-    """A constant ALU result, modulo 2**32 (see the emulator); ``None`` for a division by 0,
-    which ends the filter with 0."""
-    if operation == op.BPF_NEG:
-        return -a & MASK32
-    if operation in (op.BPF_DIV, op.BPF_MOD):
-        if b == 0:
-            return None
-        return a // b if operation == op.BPF_DIV else a % b
-    results = {
-        op.BPF_ADD: a + b, op.BPF_SUB: a - b, op.BPF_MUL: a * b, op.BPF_AND: a & b,
-        op.BPF_OR: a | b, op.BPF_XOR: a ^ b, op.BPF_LSH: a << (b & 31), op.BPF_RSH: a >> (b & 31),
-    }  # fmt: skip
-    return results[operation] & MASK32
-
-
 def _narrow(
-    state: _PathState, operation: int, operand: int | None, taken: bool
+    a: _Value, state: _PathState, operation: int, operand: int | None, taken: bool
 ) -> _PathState | None:
     """The state on one side of a jump, ``None`` when that side cannot happen."""
-    a = state.a
-    if a.kind != "data" or a.derived or operand is None:
+    if not a.is_data() or a.derived or operand is None:
         return state
     if a.value == op.OFFSET_ARCH and operation == op.BPF_JEQ:
         if taken:

@@ -4,11 +4,12 @@ which action each region of argument space gets.
 This is the common ground of programs and policies. :func:`policy_behaviour` computes it from
 a :class:`~seccomp_bpf.policy.Policy` (straight from its meaning, DESIGN §3);
 :mod:`seccomp_bpf.explain.symbolic` computes it from a program. Comparing two behaviours
-(:func:`partition_differences`) or combining them (:func:`combine`) is then exact, whatever
+(:meth:`Partition.differences`) or combining them (:func:`combine`) is then exact, whatever
 each side came from.
 
-- A :class:`Partition` is the decision for one ``(arch, nr)``: disjoint regions of argument
-  space (:mod:`seccomp_bpf.explain.regions`), grouped by action, covering everything.
+- A :class:`~seccomp_bpf.policy.decisions.Partition` is the decision for one ``(arch, nr)``:
+  disjoint regions of argument space, grouped by action, covering everything (the condition
+  engine, :mod:`seccomp_bpf.policy.semantics`).
 - A :class:`Segment` is a range of numbers with one partition. The segments of one
   ``AUDIT_ARCH`` value cover ``0..2**32-1`` in order.
 - Foreign architectures, the ``AUDIT_ARCH`` values no known ABI reports, are kept as
@@ -18,106 +19,24 @@ each side came from.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Final, NamedTuple
 
 from seccomp_bpf.arch import Arch, all_arches, dispatch_boundaries, dispatched_arch
-from seccomp_bpf.explain.regions import (
-    FULL_REGION,
-    Region,
-    compact,
-    narrowed_region,
-    region_contains,
-    region_intersect,
-    split,
+from seccomp_bpf.policy import Action, Policy, ResolvedRule
+from seccomp_bpf.policy.decisions import (
+    Chain,
+    Choose,
+    Partition,
+    chain_partition,
+    combine_partitions,
 )
-from seccomp_bpf.explain.valueset import MASK32, ValueSet, complement_intervals, points
-from seccomp_bpf.policy import Action, Condition, Policy, ResolvedRule
+from seccomp_bpf.policy.semantics import FULL_REGION, Region, region_contains, region_intersect
+from seccomp_bpf.policy.values import MASK32, ValueSet, complement_intervals, points
 
 NR_MAX: Final = MASK32
-
-
-def action_key(action: Action) -> int:
-    return action.ret_value
-
-
-@dataclass(frozen=True)
-class Partition:
-    """The decision for one call as a function of its arguments: per action (sorted by return
-    value), the disjoint regions that get it. Together the regions cover everything."""
-
-    parts: tuple[tuple[Action, tuple[Region, ...]], ...]
-
-    @classmethod
-    def constant(cls, action: Action) -> Partition:
-        return _constant(action)
-
-    @classmethod
-    def from_leaves(cls, leaves: Iterable[tuple[Region, Action]]) -> Partition:
-        """Group disjoint ``(region, action)`` pieces by action, with fewer regions."""
-        by_action: dict[Action, list[Region]] = {}
-        for region, action in leaves:
-            by_action.setdefault(action, []).append(region)
-        if len(by_action) == 1:
-            return _constant(next(iter(by_action)))
-        parts = []
-        for action in sorted(by_action, key=action_key):
-            parts.append((action, tuple(sorted(compact(by_action[action]), key=repr))))
-        return cls(tuple(parts))
-
-    @property
-    def constant_action(self) -> Action | None:
-        """The action when it does not depend on the arguments."""
-        if len(self.parts) == 1:
-            return self.parts[0][0]
-        return None
-
-    @property
-    def actions(self) -> tuple[Action, ...]:
-        return tuple(action for action, _ in self.parts)
-
-    def regions_of(self, action: Action) -> tuple[Region, ...]:
-        for candidate, regions in self.parts:
-            if candidate == action:
-                return regions
-        return ()
-
-    def leaves(self) -> Iterator[tuple[Region, Action]]:
-        for action, regions in self.parts:
-            for region in regions:
-                yield region, action
-
-    def action_for(self, args: Sequence[int], ip: int = 0) -> Action:
-        """The action for these arguments (a reference for tests)."""
-        for region, action in self.leaves():
-            if region_contains(region, args, ip):
-                return action
-        raise ValueError("the partition does not cover these arguments")
-
-    def narrowed(self) -> Partition:
-        """The decision on an ABI whose calls see only the low half of each argument
-        (:func:`~seccomp_bpf.explain.regions.narrowed`): ``v`` gets the action of
-        ``v & 0xffffffff``. The narrowed regions are still disjoint and cover everything."""
-        if self.constant_action is not None:
-            return self
-        return _narrowed(self)
-
-
-@cache
-def _constant(action: Action) -> Partition:
-    return Partition(((action, (FULL_REGION,)),))
-
-
-@cache
-def _narrowed(partition: Partition) -> Partition:
-    leaves = []
-    for region, action in partition.leaves():
-        narrow = narrowed_region(region)
-        if narrow is not None:
-            leaves.append((narrow, action))
-    return Partition.from_leaves(leaves)
 
 
 class Segment(NamedTuple):
@@ -232,29 +151,6 @@ def overlay(
 
 # -- policies -----------------------------------------------------------------------------------
 
-Chain = tuple[tuple[Condition | None, Action], ...]
-
-
-def chain_partition(chain: Chain, fallback: Action) -> Partition:
-    """Rules tried in order, the first whose condition holds deciding, else ``fallback``."""
-    leaves: list[tuple[Region, Action]] = []
-    pending: list[Region] = [FULL_REGION]
-    for condition, action in chain:
-        if condition is None:
-            leaves += [(region, action) for region in pending]
-            pending = []
-            break
-        following: list[Region] = []
-        for region in pending:
-            holds, fails = split(condition, region)
-            leaves += [(part, action) for part in holds]
-            following += fails
-        pending = following
-        if not pending:
-            break
-    leaves += [(region, fallback) for region in pending]
-    return Partition.from_leaves(leaves)
-
 
 def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
     """The segments of ``policy`` for calls reported as ``audit`` (DESIGN §3)."""
@@ -262,15 +158,12 @@ def policy_segments(policy: Policy, audit: int) -> tuple[Segment, ...]:
     default = policy.default_action
     unknown = policy.unknown_syscall_action
     bad = Partition.constant(policy.bad_arch_action)
-    memo: dict[tuple[Chain, Action], Partition] = {}
 
     def decided(entries: Sequence[ResolvedRule], narrow: bool) -> Partition:
         chain: Chain = tuple((entry.condition, entry.action) for entry in entries)
-        key = (chain, default)
-        if key not in memo:
-            memo[key] = chain_partition(chain, default)
+        partition = chain_partition(chain, default)
         # reference.decide: calls of a 32-bit ABI see the low half of each argument only.
-        return memo[key].narrowed() if narrow else memo[key]
+        return partition.narrowed() if narrow else partition
 
     segments: list[Segment] = []
     for low, high, abi in abi_ranges(audit):
@@ -319,43 +212,6 @@ def policy_behaviour(policy: Policy, audits: Iterable[int] | None = None) -> Fil
 
 
 # -- comparing and combining --------------------------------------------------------------------
-
-
-def partition_differences(a: Partition, b: Partition) -> list[tuple[Region, Action, Action]]:
-    """The regions where ``a`` and ``b`` decide differently, with each one's action."""
-    if a == b:
-        return []
-    out: list[tuple[Region, Action, Action]] = []
-    for action_a, regions_a in a.parts:
-        for action_b, regions_b in b.parts:
-            if action_a == action_b:
-                continue
-            for region_a in regions_a:
-                for region_b in regions_b:
-                    both = region_intersect(region_a, region_b)
-                    if both is not None:
-                        out.append((both, action_a, action_b))
-    return out
-
-
-Choose = Callable[[Action, Action], Action]
-
-
-def combine_partitions(a: Partition, b: Partition, choose: Choose) -> Partition:
-    """The partition giving ``choose(action_a, action_b)`` wherever ``a`` and ``b`` meet."""
-    ca, cb = a.constant_action, b.constant_action
-    if ca is not None and cb is not None:
-        return Partition.constant(choose(ca, cb))
-    leaves: list[tuple[Region, Action]] = []
-    for action_a, regions_a in a.parts:
-        for action_b, regions_b in b.parts:
-            chosen = choose(action_a, action_b)
-            for region_a in regions_a:
-                for region_b in regions_b:
-                    both = region_intersect(region_a, region_b)
-                    if both is not None:
-                        leaves.append((both, chosen))
-    return Partition.from_leaves(leaves)
 
 
 def combine(a: FilterBehaviour, b: FilterBehaviour, choose: Choose) -> FilterBehaviour:

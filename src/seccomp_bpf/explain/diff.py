@@ -21,24 +21,23 @@ from seccomp_bpf.arch import Arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.explain.behaviour import (
     FilterBehaviour,
-    Partition,
     abi_ranges,
     known_audit_values,
     overlay,
-    partition_differences,
     policy_behaviour,
 )
 from seccomp_bpf.explain.decompiler import examined_arches
-from seccomp_bpf.explain.regions import (
+from seccomp_bpf.explain.summary import allows, compress
+from seccomp_bpf.explain.symbolic import program_behaviour
+from seccomp_bpf.policy import Action, Condition, Policy
+from seccomp_bpf.policy.decisions import Partition
+from seccomp_bpf.policy.semantics import (
     Arguments,
     Region,
     region_condition,
     region_intersect,
     region_sample,
 )
-from seccomp_bpf.explain.summary import allows, compress
-from seccomp_bpf.explain.symbolic import program_behaviour
-from seccomp_bpf.policy import Action, Condition, Policy
 
 Filter = Policy | Program
 _NAMES_KEPT: Final = 64  # names of a case kept (the count is exact)
@@ -204,7 +203,7 @@ def compare(
         for (name, left, right), pieces in grouped.items():
             key = (left, right)
             if key not in memo:
-                memo[key] = partition_differences(left, right)
+                memo[key] = left.differences(right)
             if memo[key]:
                 cases += _cases_for(abi_of[name], audit, pieces, memo[key])
     if wanted is None:

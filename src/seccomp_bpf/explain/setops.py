@@ -27,10 +27,11 @@ from dataclasses import replace
 
 from seccomp_bpf.arch import all_arches
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.explain.behaviour import Choose, combine, known_audit_values
+from seccomp_bpf.explain.behaviour import combine, known_audit_values
 from seccomp_bpf.explain.diff import Filter, behaviour_of
 from seccomp_bpf.explain.synthesis import synthesize
 from seccomp_bpf.policy import Action, Policy
+from seccomp_bpf.policy.decisions import Choose
 
 
 def stricter(a: Action, b: Action) -> Action:

@@ -1,23 +1,27 @@
 """Symbolic execution of a classic-BPF seccomp filter: its behaviour for every call.
 
 Jumps only go forward, so the program is a DAG and every path ends in a ``RET``. The
-execution walks all paths, keeping for each:
+execution is a domain of the program walker (:func:`seccomp_bpf.bpf.walker.walk_paths`),
+which follows every path on its own, keeping for each:
 
 - what ``A``, ``X`` and the scratch cells ``M[0..15]`` hold: a constant, a word of
   ``struct seccomp_data`` under a mask (``LD [k]`` then ``AND #m``), or a value computed in a
   way the model cannot follow (other arithmetic on a loaded word);
-- the path's constraints, exact sets (:mod:`seccomp_bpf.explain.valueset`): one for ``nr``,
-  one for ``arch``, and one per argument and the instruction pointer, where a test of a high
-  word ``h`` in ``S`` constrains the 64-bit value to ``{v : v >> 32 in S}`` and a test of a
-  low word constrains ``v & 0xffffffff``. The word order of each 64-bit field follows the
-  byte order of the architecture (``<linux/seccomp.h>``: ``args[i]`` at ``16 + 8 i``, the low
-  word first on little-endian machines).
+- the path's constraints, exact sets of the condition engine
+  (:mod:`seccomp_bpf.policy.values`): one for ``nr``, one for ``arch``, and one per argument
+  and the instruction pointer, where a test of a high word ``h`` in ``S`` constrains the
+  64-bit value to ``{v : v >> 32 in S}`` and a test of a low word constrains
+  ``v & 0xffffffff``. The word order of each 64-bit field follows the byte order of the
+  architecture (``<linux/seccomp.h>``: ``args[i]`` at ``16 + 8 i``, the low word first on
+  little-endian machines).
 
-Each conditional jump splits the path in two and each side takes the test or its negation;
-a side whose constraints are empty is dropped, which keeps the walk to the feasible paths
-(and the result exact). The leaves, ``(nr set, arch set, region, return value)``, are
-disjoint and cover every call; :func:`program_behaviour` cuts the number space at the ends of
-their ``nr`` sets into ranges with one decision each.
+Each conditional jump splits the path in two and each side takes the test or its negation
+(:func:`word_branches`: one :data:`~seccomp_bpf.policy.values.Constraint` on the word, or
+several alternatives for a masked ordering); a side whose constraints are empty is dropped,
+which keeps the walk to the feasible paths (and the result exact). The leaves,
+``(nr set, arch set, region, return value)``, are disjoint and cover every call;
+:func:`program_behaviour` cuts the number space at the ends of their ``nr`` sets into ranges
+with one decision each.
 
 What the model cannot express is reported, never guessed silently: a comparison of a computed
 value or of two loaded words, or ``RET A`` of a loaded value, explores both sides (or uses an
@@ -33,35 +37,32 @@ from typing import Final
 
 from seccomp_bpf.arch import arches_by_audit
 from seccomp_bpf.bpf import opcodes as op
-from seccomp_bpf.bpf.instruction import ByteOrder, Program
+from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program
+from seccomp_bpf.bpf.walker import ENDED, Ended, Machine, alu_result, jump_taken, walk_paths
 from seccomp_bpf.errors import TooComplexError
 from seccomp_bpf.explain.behaviour import (
     NR_MAX,
     FilterBehaviour,
     ForeignLeaf,
-    Partition,
     Segment,
     foreign_arches,
     known_audit_values,
     merge_segments,
 )
-from seccomp_bpf.explain.regions import (
-    FULL_REGION,
-    IP_TARGET,
-    Region,
-    region_get,
-    region_with,
-)
-from seccomp_bpf.explain.valueset import (
+from seccomp_bpf.policy import Action
+from seccomp_bpf.policy.decisions import Partition
+from seccomp_bpf.policy.semantics import FULL_REGION, IP_TARGET, Region, region_get, region_with
+from seccomp_bpf.policy.values import (
     MASK32,
-    Intervals,
+    Constraint,
+    Differs,
+    Matches,
     Pattern,
     ValueSet,
-    complement_intervals,
+    Within,
     masked_at_least_patterns,
     masked_greater_patterns,
 )
-from seccomp_bpf.policy import Action
 
 MAX_PATHS: Final = 200_000
 """The walk gives up (TooComplexError) beyond this many paths per architecture."""
@@ -97,10 +98,8 @@ class Computed:
 
 Value = Const | Loaded | Computed
 
-# One constraint on a 32-bit word: ("in", intervals, 0, 0), ("fixed", (), mask, value) or
-# ("excluded", (), mask, value). A branch is a list of alternatives, each a conjunction.
-Piece = tuple[str, Intervals, int, int]
-Alternatives = list[list[Piece]]
+# A branch is a list of alternatives, each a conjunction of constraints on one 32-bit word.
+Alternatives = list[list[Constraint]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +114,20 @@ class Leaf:
     guessed: bool
 
 
-@dataclass(slots=True)
-class _Path:
-    pc: int
-    a: Value
-    x: Value
-    mem: tuple[Value, ...]
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """The calls a path covers so far, and whether it passed a test the model cannot express."""
+
     nr: ValueSet
     arch: ValueSet
     region: Region
-    guessed: bool
+    guessed: bool = False
 
-    def copy(self) -> _Path:
-        return _Path(
-            self.pc, self.a, self.x, self.mem, self.nr, self.arch, self.region, self.guessed
-        )
+    def leaf(self, ret: int) -> Leaf:
+        return Leaf(self.nr, self.arch, self.region, ret, self.guessed)
+
+
+_Path = Machine[Value, _Facts]
 
 
 # -- tests on words -----------------------------------------------------------------------------
@@ -140,18 +138,16 @@ def word_branches(operation: int, k: int, mask: int) -> tuple[Alternatives, Alte
     full = mask == MASK32
     if operation == op.BPF_JEQ:
         if full:
-            return (
-                [[("in", ((k, k),), 0, 0)]],
-                [[("in", complement_intervals(((k, k),), MASK32), 0, 0)]],
-            )
+            equal = Within(((k, k),), 32)
+            return [[equal]], [[equal.negation()]]
         if k & ~mask:
             return [], [[]]
-        return [[("fixed", (), mask, k)]], [[("excluded", (), mask, k)]]
+        return [[Matches(mask, k)]], [[Differs(mask, k)]]
     if operation in (op.BPF_JGT, op.BPF_JGE):
         if full:
             low = k + 1 if operation == op.BPF_JGT else k
-            true: Alternatives = [[("in", ((low, MASK32),), 0, 0)]] if low <= MASK32 else []
-            false: Alternatives = [[("in", ((0, low - 1),), 0, 0)]] if low > 0 else []
+            true: Alternatives = [[Within(((low, MASK32),), 32)]] if low <= MASK32 else []
+            false: Alternatives = [[Within(((0, low - 1),), 32)]] if low > 0 else []
             return true, false
         patterns: list[Pattern] = (
             masked_greater_patterns(mask, k)
@@ -159,14 +155,14 @@ def word_branches(operation: int, k: int, mask: int) -> tuple[Alternatives, Alte
             else masked_at_least_patterns(mask, k)
         )
         return (
-            [[("fixed", (), m, v)] for m, v in patterns],
-            [[("excluded", (), m, v) for m, v in patterns]],
+            [[Matches(m, v)] for m, v in patterns],
+            [[Differs(m, v) for m, v in patterns]],
         )
     # BPF_JSET: (w & mask & k) != 0
     bits = k & mask
     if not bits:
         return [], [[]]
-    return [[("excluded", (), bits, 0)]], [[("fixed", (), bits, 0)]]
+    return [[Differs(bits, 0)]], [[Matches(bits, 0)]]
 
 
 def _swapped(operation: int, k: int, mask: int) -> tuple[Alternatives, Alternatives]:
@@ -180,30 +176,13 @@ def _swapped(operation: int, k: int, mask: int) -> tuple[Alternatives, Alternati
     return word_branches(operation, k, mask)
 
 
-def _apply_piece(values: ValueSet, piece: Piece, high: bool | None) -> ValueSet:
-    """Constrain a set by one word constraint. ``high`` is None for a 32-bit field (nr,
-    arch), else says which half of a 64-bit field the word is."""
-    kind, intervals, mask, value = piece
-    if kind == "in":
-        if high is None:
-            return values.with_intervals(intervals)
-        if high:
-            return values.with_intervals(
-                tuple((lo << 32, (hi << 32) | MASK32) for lo, hi in intervals)
-            )
-        return values.with_low(intervals)
-    shift = 32 if high else 0
-    if kind == "fixed":
-        return values.with_fixed(mask << shift, value << shift)
-    return values.with_excluded(mask << shift, value << shift)
+# -- the domain ---------------------------------------------------------------------------------
 
 
-# -- the walk -----------------------------------------------------------------------------------
+class _Symbolic:
+    """The walker's domain: values are :data:`Value`, facts the path's constraints."""
 
-
-class _Explorer:
-    def __init__(self, program: Program, byteorder: ByteOrder) -> None:
-        self.instructions = program.instructions
+    def __init__(self, byteorder: ByteOrder) -> None:
         self.byteorder = byteorder
         self.leaves: list[Leaf] = []
         self.notes: dict[str, None] = {}
@@ -216,162 +195,91 @@ class _Explorer:
         high = first if self.byteorder == "big" else not first
         return target, high
 
-    def constrain(self, path: _Path, word: int, pieces: list[Piece]) -> _Path | None:
-        if word == _NR_WORD:
-            nr = path.nr
+    def constrain(self, facts: _Facts, word: int, pieces: list[Constraint]) -> _Facts | None:
+        """The facts with the word's constraints added, or None when no call is left."""
+        if word in (_NR_WORD, _ARCH_WORD):
+            values = facts.nr if word == _NR_WORD else facts.arch
             for piece in pieces:
-                nr = _apply_piece(nr, piece, None)
-                if nr.is_empty:
+                values = piece.apply(values)
+                if values.is_empty:
                     return None
-            path.nr = nr
-            return path
-        if word == _ARCH_WORD:
-            arch = path.arch
-            for piece in pieces:
-                arch = _apply_piece(arch, piece, None)
-                if arch.is_empty:
-                    return None
-            path.arch = arch
-            return path
+            if word == _NR_WORD:
+                return _Facts(values, facts.arch, facts.region, facts.guessed)
+            return _Facts(facts.nr, values, facts.region, facts.guessed)
         target, high = self.field(word)
-        values = region_get(path.region, target)
+        values = region_get(facts.region, target)
         for piece in pieces:
-            values = _apply_piece(values, piece, high)
+            values = (piece.on_upper_word() if high else piece).apply(values)
             if values.is_empty:
                 return None
-        region = region_with(path.region, target, values)
+        region = region_with(facts.region, target, values)
         if region is None:
             return None
-        path.region = region
-        return path
-
-    def load(self, path: _Path, offset: int) -> Value:
-        word = offset // 4
-        if word == _NR_WORD and (single := path.nr.singleton()) is not None:
-            return Const(single)
-        if word == _ARCH_WORD and (single := path.arch.singleton()) is not None:
-            return Const(single)
-        return Loaded(word)
+        return _Facts(facts.nr, facts.arch, region, facts.guessed)
 
     def note(self, index: int, text: str) -> None:
         self.notes[f"instruction {index}: {text}"] = None
 
-    def run(self, nr: ValueSet, arch: ValueSet) -> list[Leaf]:
-        zero = Const(0)
-        stack = [_Path(0, zero, zero, (zero,) * op.BPF_MEMWORDS, nr, arch, FULL_REGION, False)]
-        leaves: list[Leaf] = []
-        while stack:
-            path = stack.pop()
-            self.step(path, stack, leaves)
-            if len(leaves) + len(stack) > MAX_PATHS:
-                raise TooComplexError(
-                    f"the program has more than {MAX_PATHS} feasible paths for one "
-                    "architecture; it is too complex to explain"
-                )
-        return leaves
+    # -- Domain -----------------------------------------------------------------------------------
 
-    def step(self, path: _Path, stack: list[_Path], leaves: list[Leaf]) -> None:
-        instructions = self.instructions
-        while True:
-            index = path.pc
-            ins = instructions[index]
-            code = ins.code
-            cls = code & 0x07
-            if cls == op.BPF_RET:
-                self.ret(path, index, leaves)
-                return
-            if cls in (op.BPF_LD, op.BPF_LDX):
-                mode = code & 0xE0
-                value: Value
-                if mode == op.BPF_ABS:
-                    value = self.load(path, ins.k)
-                elif mode == op.BPF_LEN:
-                    value = Const(op.SECCOMP_DATA_SIZE)
-                elif mode == op.BPF_IMM:
-                    value = Const(ins.k)
-                else:  # BPF_MEM
-                    value = path.mem[ins.k]
-                if cls == op.BPF_LD:
-                    path.a = value
-                else:
-                    path.x = value
-            elif cls in (op.BPF_ST, op.BPF_STX):
-                mem = list(path.mem)
-                mem[ins.k] = path.a if cls == op.BPF_ST else path.x
-                path.mem = tuple(mem)
-            elif cls == op.BPF_ALU:
-                if not self.alu(path, index, leaves):
-                    return
-            elif cls == op.BPF_JMP:
-                operation = code & 0xF0
-                if operation == op.BPF_JA:
-                    path.pc += 1 + ins.k
-                    continue
-                self.jump(path, index, stack)
-                return
-            elif (code & 0xF8) == op.BPF_TXA:
-                path.a = path.x
-            else:  # BPF_MISC | BPF_TAX
-                path.x = path.a
-            path.pc += 1
+    def constant(self, k: int) -> Value:
+        return Const(k)
 
-    def ret(self, path: _Path, index: int, leaves: list[Leaf]) -> None:
-        ins = self.instructions[index]
-        if (ins.code & 0x18) == op.BPF_K:
-            value = ins.k
+    def load(self, machine: _Path, offset: int, pc: int) -> Value:
+        word = offset // 4
+        facts = machine.facts
+        if word == _NR_WORD and (single := facts.nr.singleton()) is not None:
+            return Const(single)
+        if word == _ARCH_WORD and (single := facts.arch.singleton()) is not None:
+            return Const(single)
+        return Loaded(word)
+
+    def unknown(self, pc: int) -> Value:
+        return Computed(pc)
+
+    def ret(self, machine: _Path, value: Value, pc: int) -> None:
+        facts = machine.facts
+        if isinstance(value, Const):
+            self.leaves.append(facts.leaf(value.value))
+            return
+        # The return value depends on the call in a way the model has no words for.
+        ret = 0
+        if isinstance(value, Loaded):
+            ret = self._word_sample(facts, value.word) & value.mask
+            self.note(pc, "returns a value loaded from seccomp_data (RET A)")
         else:
-            a = path.a
-            if isinstance(a, Const):
-                value = a.value
-            else:
-                # The return value depends on the call in a way the model has no words for.
-                value = 0
-                if isinstance(a, Loaded):
-                    value = self._word_sample(path, a.word) & a.mask
-                    self.note(index, "returns a value loaded from seccomp_data (RET A)")
-                else:
-                    self.note(index, "returns a computed value (RET A)")
-                path.guessed = True
-        leaves.append(Leaf(path.nr, path.arch, path.region, value, path.guessed))
+            self.note(pc, "returns a computed value (RET A)")
+        self.leaves.append(_Facts(facts.nr, facts.arch, facts.region, True).leaf(ret))
 
-    def _word_sample(self, path: _Path, word: int) -> int:
+    def _word_sample(self, facts: _Facts, word: int) -> int:
         if word == _NR_WORD:
-            return path.nr.sample()
+            return facts.nr.sample()
         if word == _ARCH_WORD:
-            return path.arch.sample()
+            return facts.arch.sample()
         target, high = self.field(word)
-        value = region_get(path.region, target).sample()
+        value = region_get(facts.region, target).sample()
         return value >> 32 if high else value & MASK32
 
-    def alu(self, path: _Path, index: int, leaves: list[Leaf]) -> bool:
-        """Apply one ALU instruction; False when the path ended (division by X == 0)."""
-        ins = self.instructions[index]
-        operation = ins.code & 0xF0
-        a = path.a
+    def alu(self, machine: _Path, operation: int, operand: Value, pc: int) -> Value | Ended:
+        a = machine.a
         if operation == op.BPF_NEG:
-            path.a = Const(-a.value & MASK32) if isinstance(a, Const) else Computed(index)
-            return True
-        operand = path.x if ins.code & op.BPF_X else Const(ins.k)
+            return Const(-a.value & MASK32) if isinstance(a, Const) else Computed(pc)
         if (
             isinstance(operand, Const)
             and operand.value == 0
-            and operation
-            in (
-                op.BPF_DIV,
-                op.BPF_MOD,
-            )
+            and operation in (op.BPF_DIV, op.BPF_MOD)
         ):
             # Only reachable with X == 0: bpf_convert_filter makes the filter return 0.
-            leaves.append(Leaf(path.nr, path.arch, path.region, 0, path.guessed))
-            return False
+            self.leaves.append(machine.facts.leaf(0))
+            return ENDED
         if isinstance(a, Const) and isinstance(operand, Const):
-            path.a = Const(_fold(operation, a.value, operand.value))
-            return True
+            folded = alu_result(operation, a.value, operand.value)
+            assert folded is not None
+            return Const(folded)
         if isinstance(a, Loaded) and isinstance(operand, Const):
             k = operand.value
             if operation == op.BPF_AND:
-                path.a = Loaded(a.word, a.mask & k)
-                return True
+                return Loaded(a.word, a.mask & k)
             if k == 0 and operation in (
                 op.BPF_ADD,
                 op.BPF_SUB,
@@ -380,79 +288,36 @@ class _Explorer:
                 op.BPF_LSH,
                 op.BPF_RSH,
             ):
-                return True  # the identity
-        path.a = Computed(index)
-        return True
+                return a  # the identity
+        return Computed(pc)
 
-    def jump(self, path: _Path, index: int, stack: list[_Path]) -> None:
-        ins = self.instructions[index]
-        operation = ins.code & 0xF0
-        a = path.a
-        operand = path.x if ins.code & op.BPF_X else Const(ins.k)
-        true_pc = index + 1 + ins.jt
-        false_pc = index + 1 + ins.jf
+    def branch(
+        self, machine: _Path, instruction: Instruction, operand: Value, pc: int
+    ) -> tuple[list[_Facts], list[_Facts]]:
+        operation = instruction.code & 0xF0
+        a = machine.a
+        facts = machine.facts
         if isinstance(a, Const) and isinstance(operand, Const):
-            taken = _taken(operation, a.value, operand.value)
-            path.pc = true_pc if taken else false_pc
-            stack.append(path)
-            return
+            if jump_taken(operation, a.value, operand.value):
+                return [facts], []
+            return [], [facts]
         if isinstance(a, Loaded) and isinstance(operand, Const):
             word, (true, false) = a.word, word_branches(operation, operand.value, a.mask)
         elif isinstance(a, Const) and isinstance(operand, Loaded):
             word, (true, false) = operand.word, _swapped(operation, a.value, operand.mask)
         else:
             what = "two loaded words" if isinstance(a, Loaded) else "a computed value"
-            self.note(index, f"compares {what}, which the model cannot express")
-            for target in (false_pc, true_pc):
-                branch = path.copy()
-                branch.pc = target
-                branch.guessed = True
-                stack.append(branch)
-            return
-        # Push the false side first so that the true side is walked first (program order).
-        for target, alternatives in ((false_pc, false), (true_pc, true)):
-            for pieces in reversed(alternatives):
-                constrained = self.constrain(path.copy(), word, pieces)
-                if constrained is not None:
-                    constrained.pc = target
-                    stack.append(constrained)
+            self.note(pc, f"compares {what}, which the model cannot express")
+            guessed = _Facts(facts.nr, facts.arch, facts.region, True)
+            return [guessed], [guessed]
+        taken = [f for pieces in true if (f := self.constrain(facts, word, pieces)) is not None]
+        not_taken = [
+            f for pieces in false if (f := self.constrain(facts, word, pieces)) is not None
+        ]
+        return taken, not_taken
 
-
-def _fold(operation: int, a: int, b: int) -> int:
-    if operation == op.BPF_ADD:
-        return (a + b) & MASK32
-    if operation == op.BPF_SUB:
-        return (a - b) & MASK32
-    if operation == op.BPF_MUL:
-        return (a * b) & MASK32
-    if operation == op.BPF_DIV:
-        return a // b
-    if operation == op.BPF_MOD:
-        return a % b
-    if operation == op.BPF_AND:
-        return a & b
-    if operation == op.BPF_OR:
-        return a | b
-    if operation == op.BPF_XOR:
-        return a ^ b
-    if operation == op.BPF_LSH:
-        return (a << (b & 31)) & MASK32
-    if operation == op.BPF_RSH:
-        return a >> (b & 31)
-    raise ValueError(f"unexpected ALU operation {operation:#x}")
-
-
-def _taken(operation: int, a: int, b: int) -> bool:
-    if operation == op.BPF_JEQ:
-        return a == b
-    if operation == op.BPF_JGT:
-        return a > b
-    if operation == op.BPF_JGE:
-        return a >= b
-    return (a & b) != 0
-
-
-# -- from leaves to behaviour -------------------------------------------------------------------
+    def combine(self, machines: list[_Path]) -> list[_Path]:
+        return machines  # every path on its own
 
 
 @dataclass(frozen=True)
@@ -469,9 +334,18 @@ class Exploration:
 
 def explore(program: Program, byteorder: ByteOrder, nr: ValueSet, arch: ValueSet) -> Exploration:
     """Every feasible path of ``program`` for calls with ``nr`` and ``arch`` in these sets."""
-    explorer = _Explorer(program, byteorder)
-    leaves = explorer.run(nr, arch)
-    return Exploration(tuple(leaves), tuple(explorer.notes))
+    domain = _Symbolic(byteorder)
+
+    def budget(pending: int) -> None:
+        if len(domain.leaves) + pending > MAX_PATHS:
+            raise TooComplexError(
+                f"the program has more than {MAX_PATHS} feasible paths for one "
+                "architecture; it is too complex to explain"
+            )
+
+    start: _Path = Machine.start(Const(0), _Facts(nr, arch, FULL_REGION))
+    walk_paths(domain, program.instructions, start, pending=budget)
+    return Exploration(tuple(domain.leaves), tuple(domain.notes))
 
 
 def leaf_action(ret: int) -> Action:

@@ -15,7 +15,7 @@ architecture) or raw numbers, on every listed ABI or on some (``Rule.arches``). 
    than unknown numbers are gets a rule on its range (:class:`NumberRange`), which also
    decides the table's numbers inside it.
 3. Every call decided otherwise gets rules: per action, the union of its regions of argument
-   space (:func:`~seccomp_bpf.explain.regions.regions_condition`), one action left to the
+   space (:func:`~seccomp_bpf.policy.semantics.regions_condition`), one action left to the
    default or to a final unconditional rule. A name stands for its call on every ABI that has
    it; the calls are grouped by decision, and a group covering only some ABIs is limited to
    them. On a 32-bit ABI a rule decides as its narrowed form (only the low half of each
@@ -44,19 +44,17 @@ from seccomp_bpf.arch import Arch, arches_by_audit
 from seccomp_bpf.errors import TooComplexError
 from seccomp_bpf.explain.behaviour import (
     FilterBehaviour,
-    Partition,
     Segment,
     abi_ranges,
-    action_key,
     overlay,
-    partition_differences,
     policy_behaviour,
     policy_segments,
 )
-from seccomp_bpf.explain.regions import region_atoms, regions_condition
 from seccomp_bpf.explain.summary import allows
-from seccomp_bpf.explain.valueset import count_values
 from seccomp_bpf.policy import Action, Condition, NumberRange, Policy, Rule
+from seccomp_bpf.policy.decisions import Partition, action_key
+from seccomp_bpf.policy.semantics import region_atoms, regions_condition
+from seccomp_bpf.policy.values import count_values
 
 _REPORTED: Final = 12  # differences listed in the notes before "... and N more"
 
@@ -141,7 +139,7 @@ def reported_segments(behaviour: FilterBehaviour, arch: Arch) -> list[tuple[int,
 
 
 def equivalent(a: Partition, b: Partition) -> bool:
-    return a == b or not partition_differences(a, b)
+    return a.same(b)
 
 
 @dataclass(frozen=True)
@@ -381,7 +379,7 @@ class _Synthesizer:
                 abi = next(arch for lo, hi, arch in abi_ranges(audit) if lo <= low <= hi)
                 if abi.name not in examined:
                     continue
-                differences = partition_differences(want, got)
+                differences = want.differences(got)
                 if not differences:
                     continue
                 total += 1

@@ -22,7 +22,8 @@ no instruction-pointer conditions, no ``unknown_syscall_action`` (unless it equa
 default) and no socket or IPC rule that ``socketcall``/``ipc`` would have to mirror. Argument
 conditions are written as the rules have them where go-seccomp-bpf's operations say the same
 (``masked_eq`` becomes one ``BitsSet`` per bit of the value and a ``BitsNotSet`` for the
-bits that must be clear), otherwise as the cells of the decision's diagram. The file is read
+bits that must be clear), otherwise as the cells of the decision's diagram
+(:mod:`seccomp_bpf.policy.diagrams`). The file is read
 back and compared with the policy on its architecture; calls of other architectures are
 outside the format (a comment in the file says what go-seccomp-bpf does with them).
 
@@ -39,14 +40,6 @@ from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.errors import ConversionError
-from seccomp_bpf.formats.decision_diagram import (
-    IP_TARGET,
-    Diagrams,
-    DiagramTooLargeError,
-    decision_differences,
-    syscall_decision,
-    variable_target,
-)
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
 from seccomp_bpf.formats.yaml_writer import scalar
 from seccomp_bpf.policy.actions import (
@@ -59,10 +52,37 @@ from seccomp_bpf.policy.actions import (
     TRAP,
     Action,
 )
-from seccomp_bpf.policy.conditions import All, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import (
+    All,
+    BitsClear,
+    BitsSet,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InRange,
+    InSet,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    Not,
+    NotEqual,
+    NotInSet,
+    ValueComparison,
+)
+from seccomp_bpf.policy.diagrams import (
+    IP_TARGET,
+    Diagrams,
+    DiagramTooLargeError,
+    decision_differences,
+    syscall_decision,
+    variable_target,
+)
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
+from seccomp_bpf.policy.values import Within
 
 GO_ARCHES: Final = ("x86_64", "i386", "arm", "aarch64")
 """The architectures go-seccomp-bpf has system call tables for (its README)."""
@@ -85,14 +105,10 @@ _FLAG_BITS: Final[dict[str, int]] = {
     "tsync_esrch": 16,
     "wait_killable_recv": 32,
 }
-_SIMPLE: Final[dict[str, tuple[str, str]]] = {
-    # model op: (go operation, go operation of the negation)
-    "eq": ("Equal", "NotEqual"),
-    "ne": ("NotEqual", "Equal"),
-    "lt": ("LessThan", "GreaterOrEqual"),
-    "ge": ("GreaterOrEqual", "LessThan"),
-    "le": ("LessOrEqual", "GreaterThan"),
-    "gt": ("GreaterThan", "LessOrEqual"),
+# go-seccomp-bpf's operations that are comparisons of the model (the names are the same).
+_SIMPLE: Final[dict[str, type[ValueComparison]]] = {
+    cls.__name__: cls
+    for cls in (Equal, NotEqual, LessThan, GreaterOrEqual, LessOrEqual, GreaterThan)
 }
 _MASK32: Final = 0xFFFFFFFF
 _MASK64: Final = (1 << 64) - 1
@@ -110,15 +126,17 @@ class GoCondition:
 
     def condition(self) -> Condition:
         """What go-seccomp-bpf's assembler tests, as a model condition."""
-        if self.operation == "BitsSet":  # some bit set: not all of them clear
-            return Not(Cmp(self.argument, "bits_clear", self.value))
-        if self.operation == "BitsNotSet":
-            return Cmp(self.argument, "bits_clear", self.value)
-        op = next(k for k, (go, _) in _SIMPLE.items() if go == self.operation)
-        return Cmp(self.argument, op, self.value)
+        simple = _SIMPLE.get(self.operation)
+        if simple is not None:
+            return simple(self.argument, self.value)
+        # BitsSet: some bit set, not all of them clear; BitsNotSet: all clear
+        clear = BitsClear(self.argument, self.value)
+        return clear if self.operation == _BITS_NOT_SET else Not(clear)
 
 
 Conjunction = tuple[GoCondition, ...]
+_BITS_SET: Final = "BitsSet"
+_BITS_NOT_SET: Final = "BitsNotSet"
 
 
 def _bits(value: int) -> list[int]:
@@ -130,50 +148,52 @@ def _masked(arg: int, mask: int, value: int, negated: bool) -> list[Conjunction]
     ``value`` set (one ``BitsSet`` each, as ``BitsSet`` means "any") and none of the others."""
     must_be_clear = mask & ~value
     if not negated:
-        conjunction = [GoCondition(arg, "BitsSet", bit) for bit in _bits(value)]
+        conjunction = [GoCondition(arg, _BITS_SET, bit) for bit in _bits(value)]
         if must_be_clear:
-            conjunction.append(GoCondition(arg, "BitsNotSet", must_be_clear))
+            conjunction.append(GoCondition(arg, _BITS_NOT_SET, must_be_clear))
         return [tuple(conjunction)]
     alternatives: list[Conjunction] = [
-        (GoCondition(arg, "BitsNotSet", bit),) for bit in _bits(value)
+        (GoCondition(arg, _BITS_NOT_SET, bit),) for bit in _bits(value)
     ]
     if must_be_clear:
-        alternatives.append((GoCondition(arg, "BitsSet", must_be_clear),))
+        alternatives.append((GoCondition(arg, _BITS_SET, must_be_clear),))
     return alternatives
 
 
-def _comparison(cmp: Cmp, negated: bool) -> list[Conjunction] | None:
+def _go(cmp: ValueComparison) -> GoCondition:
+    assert cmp.arg is not None
+    return GoCondition(cmp.arg, type(cmp).__name__, cmp.value)
+
+
+def _comparison(cmp: Comparison, negated: bool) -> list[Conjunction] | None:
     if cmp.arg is None:
         return None
-    arg, op, value = cmp.arg, cmp.op, cmp.value
+    arg = cmp.arg
     if cmp.width == 32:
-        if op in ("eq", "ne"):
-            assert isinstance(value, int)
-            return _masked(arg, _MASK32, value, (op == "ne") != negated)
-        if op in ("in", "not_in"):
-            assert isinstance(value, tuple)
-            if (op == "in") != negated:
-                return [c for v in value for c in _masked(arg, _MASK32, v, False)]
-            if len(value) != 1:
+        if isinstance(cmp, (Equal, NotEqual)):
+            return _masked(arg, _MASK32, cmp.value, isinstance(cmp, NotEqual) != negated)
+        if isinstance(cmp, (InSet, NotInSet)):
+            if isinstance(cmp, InSet) != negated:
+                return [c for v in cmp.values for c in _masked(arg, _MASK32, v, False)]
+            if len(cmp.values) != 1:
                 return None
-            return _masked(arg, _MASK32, value[0], True)
-        if op not in ("masked_eq", "bits_set", "bits_clear"):
+            return _masked(arg, _MASK32, cmp.values[0], True)
+        if not isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
             return None
-    if op in _SIMPLE:
-        assert isinstance(value, int)
-        return [(GoCondition(arg, _SIMPLE[op][1 if negated else 0], value),)]
-    if op == "masked_eq":
-        assert isinstance(value, int) and cmp.mask is not None
-        return _masked(arg, cmp.mask, value, negated)
-    if op in ("bits_set", "bits_clear"):
-        assert isinstance(value, int)
-        return _masked(arg, value, value if op == "bits_set" else 0, negated)
-    assert isinstance(value, tuple)
-    if op in ("in", "not_in"):
-        if (op == "in") != negated:
-            return [(GoCondition(arg, "Equal", v),) for v in value]
-        return [tuple(GoCondition(arg, "NotEqual", v) for v in value)]
-    low, high = value
+    if isinstance(cmp, ValueComparison):
+        chosen = cmp.negation() if negated else cmp
+        assert isinstance(chosen, ValueComparison)
+        return [(_go(chosen),)]
+    if isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
+        constraint = cmp.constraint()
+        assert not isinstance(constraint, Within)
+        return _masked(arg, constraint.mask, constraint.value, negated)
+    if isinstance(cmp, (InSet, NotInSet)):
+        if isinstance(cmp, InSet) != negated:
+            return [(GoCondition(arg, "Equal", v),) for v in cmp.values]
+        return [tuple(GoCondition(arg, "NotEqual", v) for v in cmp.values)]
+    assert isinstance(cmp, InRange)
+    low, high = cmp.low, cmp.high
     if negated:
         return [(GoCondition(arg, "LessThan", low),), (GoCondition(arg, "GreaterThan", high),)]
     return [(GoCondition(arg, "GreaterOrEqual", low), GoCondition(arg, "LessOrEqual", high))]
@@ -183,7 +203,7 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
     """``condition`` (or its negation) as an OR of ANDs of go operations, or ``None``."""
     if isinstance(condition, Not):
         return _alternatives(condition.condition, not negated)
-    if isinstance(condition, Cmp):
+    if isinstance(condition, Comparison):
         return _comparison(condition, negated)
     parts = [_alternatives(part, negated) for part in condition.conditions]
     if any(part is None for part in parts):

@@ -76,7 +76,20 @@ from seccomp_bpf.arch.registry import RETIRED_SYSCALL_NAMES
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.formats.json_nodes import JsonNode, line_and_column, parse_json
 from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
-from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition
+from seccomp_bpf.policy.conditions import (
+    All,
+    Any,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    NotEqual,
+    ValueComparison,
+)
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, name_is_on, unknown_name_message
 from seccomp_bpf.policy.rules import Rule, SourceLocation
@@ -111,14 +124,14 @@ _ACTION_KINDS: Final[dict[str, ActionKind]] = {
     "SCMP_ACT_NOTIFY": ActionKind.USER_NOTIF,
 }
 _EPERM: Final = 1  # <asm-generic/errno-base.h>; runc's default for ERRNO and TRACE
-_OPERATORS: Final[dict[str, str]] = {
-    "SCMP_CMP_EQ": "eq",
-    "SCMP_CMP_NE": "ne",
-    "SCMP_CMP_LT": "lt",
-    "SCMP_CMP_LE": "le",
-    "SCMP_CMP_GT": "gt",
-    "SCMP_CMP_GE": "ge",
-    "SCMP_CMP_MASKED_EQ": "masked_eq",
+_OPERATORS: Final[dict[str, type[ValueComparison] | type[MaskedEqual]]] = {
+    "SCMP_CMP_EQ": Equal,
+    "SCMP_CMP_NE": NotEqual,
+    "SCMP_CMP_LT": LessThan,
+    "SCMP_CMP_LE": LessOrEqual,
+    "SCMP_CMP_GT": GreaterThan,
+    "SCMP_CMP_GE": GreaterOrEqual,
+    "SCMP_CMP_MASKED_EQ": MaskedEqual,
 }
 _FLAGS: Final[dict[str, str]] = {
     "SECCOMP_FILTER_FLAG_TSYNC": "tsync",
@@ -170,7 +183,7 @@ class _Entry:
     node: JsonNode
     names: list[str]
     action: Action
-    alternatives: list[list[Cmp]]  # OR of ANDs; an empty AND means "no condition"
+    alternatives: list[list[Comparison]]  # OR of ANDs; an empty AND means "no condition"
     compared_args: set[int] = field(default_factory=set)
 
     @property
@@ -492,7 +505,9 @@ class _Reader:
             self.notes.append(f"{path}: not system calls on {where}, ignored: {', '.join(unknown)}")
         return _Entry(i, node, known, action, alternatives, set(indexes))
 
-    def read_arg(self, node: JsonNode, path: str, all_32: bool) -> tuple[int, Cmp | None]:
+    def read_arg(
+        self, node: JsonNode, path: str, all_32: bool
+    ) -> tuple[int, Comparison | None]:
         fields = self.obj(node, path, _ARG_KEYS)
         for key in ("index", "value", "op"):
             if key not in fields:
@@ -505,8 +520,8 @@ class _Reader:
             else 0
         )
         token = self.string(fields["op"], f"{path}.op")
-        op = _OPERATORS.get(token)
-        if op is None:
+        kind = _OPERATORS.get(token)
+        if kind is None:
             self.fail(
                 fields["op"].offset,
                 f"{path}.op",
@@ -515,13 +530,14 @@ class _Reader:
             )
         width = 32 if all_32 else 64
         mask = _MASK32 if all_32 else _MASK64
-        if op == "masked_eq":
+        if kind is MaskedEqual:
             # libseccomp: mask = value, datum = valueTwo & mask; a zero mask is no test at all.
             bits = value & mask
             if bits == 0:
                 return index, None
-            return index, Cmp(index, "masked_eq", value_two & bits, mask=bits, width=width)
-        return index, Cmp(index, op, value & mask, width=width)
+            return index, MaskedEqual(index, bits, value_two & bits, width=width)
+        assert issubclass(kind, ValueComparison)
+        return index, kind(index, value & mask, width=width)
 
     # --- rules in libseccomp's order ----------------------------------------------------------
 
@@ -635,20 +651,18 @@ def _capability_name(name: str) -> str:
     return upper if upper.startswith("CAP_") else f"CAP_{upper}"
 
 
-def _fixed_bits(cmp: Cmp) -> tuple[int, int] | None:
+def _fixed_bits(cmp: Comparison) -> tuple[int, int] | None:
     """``(mask, value)`` when ``cmp`` pins the bits under ``mask`` to ``value``."""
     width_mask = _MASK32 if cmp.width == 32 else _MASK64
-    if cmp.op == "eq":
-        assert isinstance(cmp.value, int)
+    if isinstance(cmp, Equal):
         return width_mask, cmp.value
-    if cmp.op == "masked_eq":
-        assert isinstance(cmp.value, int) and cmp.mask is not None
+    if isinstance(cmp, MaskedEqual):
         return cmp.mask, cmp.value
     return None
 
 
-def _conjuncts(condition: Condition | None) -> list[Cmp]:
-    if isinstance(condition, Cmp):
+def _conjuncts(condition: Condition | None) -> list[Comparison]:
+    if isinstance(condition, Comparison):
         return [condition]
     if isinstance(condition, All):
         return [c for part in condition.conditions for c in _conjuncts(part)]

@@ -11,10 +11,10 @@ actions by the shape of its decision tree. So the rules are not copied; each sys
    one (OCI has no such field: every known system call that decides otherwise is then
    listed), else its default action.
 2. For every system call name, the decision is a function of the arguments
-   (:mod:`.decision_diagram`). It must be the same on every architecture where the name is a
-   system call, since an entry names a call for all of them at once; where calls see 32-bit
-   arguments (i386, arm...) the reader compares their low words, so there it must be the
-   decision of the 64-bit architectures on arguments below 2**32.
+   (:mod:`seccomp_bpf.policy.diagrams`). It must be the same on every architecture where the
+   name is a system call, since an entry names a call for all of them at once; where calls
+   see 32-bit arguments (i386, arm...) the reader compares their low words, so there it must
+   be the decision of the 64-bit architectures on arguments below 2**32.
 3. A decision that is one action for every argument becomes an entry without ``args``
    (names with the same action share one entry). Nothing is written where it is ``D``.
 4. Otherwise the rules' conditions are first written as they are (``args`` of one entry must
@@ -67,7 +67,29 @@ from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.errors import ConversionError, PolicyError
-from seccomp_bpf.formats.decision_diagram import (
+from seccomp_bpf.formats.oci import load_oci_policy
+from seccomp_bpf.policy.actions import KILL_PROCESS, KILL_THREAD, Action, ActionKind
+from seccomp_bpf.policy.conditions import (
+    All,
+    Any,
+    BitsClear,
+    BitsSet,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InRange,
+    InSet,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    Not,
+    NotEqual,
+    NotInSet,
+    ValueComparison,
+)
+from seccomp_bpf.policy.diagrams import (
     IP_TARGET,
     Diagrams,
     DiagramTooLargeError,
@@ -77,12 +99,10 @@ from seccomp_bpf.formats.decision_diagram import (
     variable_bit,
     variable_target,
 )
-from seccomp_bpf.formats.oci import load_oci_policy
-from seccomp_bpf.policy.actions import KILL_PROCESS, KILL_THREAD, Action, ActionKind
-from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
+from seccomp_bpf.policy.values import Within
 
 _ACTION_TOKENS: Final[dict[ActionKind, str]] = {
     ActionKind.KILL_PROCESS: "SCMP_ACT_KILL_PROCESS",
@@ -100,22 +120,14 @@ _FLAG_TOKENS: Final[dict[str, str]] = {
     "spec_allow": "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
     "wait_killable_recv": "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 }
-_OPERATORS: Final[dict[str, str]] = {
-    "eq": "SCMP_CMP_EQ",
-    "ne": "SCMP_CMP_NE",
-    "lt": "SCMP_CMP_LT",
-    "le": "SCMP_CMP_LE",
-    "gt": "SCMP_CMP_GT",
-    "ge": "SCMP_CMP_GE",
-    "masked_eq": "SCMP_CMP_MASKED_EQ",
-}
-_NEGATION: Final[dict[str, str]] = {
-    "eq": "ne",
-    "ne": "eq",
-    "lt": "ge",
-    "ge": "lt",
-    "le": "gt",
-    "gt": "le",
+_OPERATORS: Final[dict[type[Comparison], str]] = {
+    Equal: "SCMP_CMP_EQ",
+    NotEqual: "SCMP_CMP_NE",
+    LessThan: "SCMP_CMP_LT",
+    LessOrEqual: "SCMP_CMP_LE",
+    GreaterThan: "SCMP_CMP_GT",
+    GreaterOrEqual: "SCMP_CMP_GE",
+    MaskedEqual: "SCMP_CMP_MASKED_EQ",
 }
 _MASK32: Final = 0xFFFFFFFF
 _MASK64: Final = (1 << 64) - 1
@@ -124,25 +136,23 @@ _MAX_CELLS: Final = 1024  # cells of one system call's decision
 _ENTRY_PATH: Final = re.compile(r"syscalls\[(\d+)\]")
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """One element of an entry's ``args``: ``op`` is the model's name (``masked_eq``: ``value``
-    is the mask and ``value_two`` the datum, as in OCI)."""
-
-    index: int
-    op: str
-    value: int
-    value_two: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        item: dict[str, object] = {"index": self.index, "value": self.value}
-        if self.op == "masked_eq":
-            item["valueTwo"] = self.value_two
-        item["op"] = _OPERATORS[self.op]
-        return item
+def _to_json(item: Comparison) -> dict[str, object]:
+    """One element of an entry's ``args``: a 64-bit comparison that OCI has (``masked_eq``
+    writes the mask as ``value`` and the datum as ``valueTwo``)."""
+    if isinstance(item, MaskedEqual):
+        return {
+            "index": item.arg,
+            "value": item.mask,
+            "valueTwo": item.value,
+            "op": _OPERATORS[MaskedEqual],
+        }
+    assert isinstance(item, ValueComparison)
+    return {"index": item.arg, "value": item.value, "op": _OPERATORS[type(item)]}
 
 
-Conjunction = tuple[Comparison, ...]  # at most one per argument; () = no condition
+Conjunction = tuple[Comparison, ...]
+"""An entry's ``args``: OCI comparisons (64-bit, of arguments), at most one per argument;
+``()`` is no condition."""
 
 
 @dataclass
@@ -165,11 +175,11 @@ def action_token(action: Action) -> tuple[str, int | None]:
 def _conjoin(first: Conjunction, second: Conjunction) -> Conjunction | bool | None:
     """Both conjunctions as one (one comparison per argument); ``False`` when they cannot
     both hold, ``None`` when one argument would need two comparisons."""
-    merged: dict[int, Comparison] = {c.index: c for c in first}
+    merged: dict[int, Comparison] = {_index(c): c for c in first}
     for item in second:
-        existing = merged.get(item.index)
+        existing = merged.get(_index(item))
         if existing is None or existing == item:
-            merged[item.index] = item
+            merged[_index(item)] = item
             continue
         pinned_a, pinned_b = _pinned(existing, _MASK64), _pinned(item, _MASK64)
         if pinned_a is None or pinned_b is None:
@@ -179,21 +189,25 @@ def _conjoin(first: Conjunction, second: Conjunction) -> Conjunction | bool | No
             return False
         mask = pinned_a[0] | pinned_b[0]
         value = pinned_a[1] | pinned_b[1]
-        merged[item.index] = (
-            Comparison(item.index, "eq", value)
-            if mask == _MASK64
-            else Comparison(item.index, "masked_eq", mask, value)
+        index = _index(item)
+        merged[index] = (
+            Equal(index, value) if mask == _MASK64 else MaskedEqual(index, mask, value)
         )
-    return tuple(sorted(merged.values(), key=lambda c: c.index))
+    return tuple(sorted(merged.values(), key=_index))
+
+
+def _index(item: Comparison) -> int:
+    assert item.arg is not None
+    return item.arg
 
 
 def _pinned(item: Comparison, width_mask: int) -> tuple[int, int] | None:
     """``(mask, value)`` when the comparison fixes those bits, as the reader reads it."""
-    if item.op == "eq":
+    if isinstance(item, Equal):
         return width_mask, item.value & width_mask
-    if item.op == "masked_eq":
-        bits = item.value & width_mask
-        return bits, item.value_two & bits
+    if isinstance(item, MaskedEqual):
+        bits = item.mask & width_mask
+        return bits, item.value & bits
     return None
 
 
@@ -202,7 +216,7 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
     ``None`` when it is not expressible that way within :data:`_MAX_ALTERNATIVES`."""
     if isinstance(condition, Not):
         return _alternatives(condition.condition, not negated)
-    if isinstance(condition, Cmp):
+    if isinstance(condition, Comparison):
         return _comparison_alternatives(condition, negated)
     conjunctive = isinstance(condition, All) != negated
     parts = [_alternatives(part, negated) for part in condition.conditions]
@@ -232,63 +246,58 @@ def _alternatives(condition: Condition, negated: bool = False) -> list[Conjuncti
 def _bitwise_differs(index: int, mask: int, value: int) -> list[Conjunction]:
     """``(arg & mask) != value`` as one masked test per bit of ``mask``."""
     return [
-        (Comparison(index, "masked_eq", 1 << bit, (value ^ (1 << bit)) & (1 << bit)),)
+        (MaskedEqual(index, 1 << bit, (value ^ (1 << bit)) & (1 << bit)),)
         for bit in range(64)
         if mask >> bit & 1
     ]
 
 
-def _comparison_alternatives(cmp: Cmp, negated: bool) -> list[Conjunction] | None:
+def _comparison_alternatives(cmp: Comparison, negated: bool) -> list[Conjunction] | None:
     if cmp.arg is None:
         return None
     index = cmp.arg
-    op = cmp.op
-    value = cmp.value
     if cmp.width == 32:
-        if op in ("eq", "ne", "in", "not_in"):
-            values = value if isinstance(value, tuple) else (value,)
-            equal = op in ("eq", "in")
+        if isinstance(cmp, (Equal, NotEqual, InSet, NotInSet)):
+            values = cmp.values if isinstance(cmp, (InSet, NotInSet)) else (cmp.value,)
+            equal = isinstance(cmp, (Equal, InSet))
             if equal != negated:
-                return [(Comparison(index, "masked_eq", _MASK32, v),) for v in values]
+                return [(MaskedEqual(index, _MASK32, v),) for v in values]
             if len(values) != 1:
                 return None
             return _bitwise_differs(index, _MASK32, values[0])
-        if op not in ("masked_eq", "bits_set", "bits_clear"):
-            return None  # ordered 32-bit comparisons: the diagram's cells write them
-    if op in _NEGATION:
-        assert isinstance(value, int)
-        return [(Comparison(index, _NEGATION[op] if negated else op, value),)]
-    if op in ("masked_eq", "bits_set", "bits_clear"):
-        assert isinstance(value, int)
-        if op == "masked_eq":
-            assert cmp.mask is not None
-            mask, datum = cmp.mask, value
-        else:
-            mask, datum = value, (value if op == "bits_set" else 0)
+        if not isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
+            return None  # ordered 32-bit comparisons: the decision's cells write them
+    if isinstance(cmp, ValueComparison):
+        chosen = cmp.negation() if negated else cmp
+        assert chosen is not None
+        return [(chosen,)]
+    if isinstance(cmp, (MaskedEqual, BitsSet, BitsClear)):
+        constraint = cmp.constraint()
+        assert not isinstance(constraint, Within)
         if negated:
-            return _bitwise_differs(index, mask, datum)
-        return [(Comparison(index, "masked_eq", mask, datum),)]
-    assert isinstance(value, tuple)
-    if op in ("in", "not_in"):
-        if (op == "in") != negated:
-            return [(Comparison(index, "eq", v),) for v in value]
-        if len(value) != 1:
+            return _bitwise_differs(index, constraint.mask, constraint.value)
+        return [(MaskedEqual(index, constraint.mask, constraint.value),)]
+    if isinstance(cmp, (InSet, NotInSet)):
+        if isinstance(cmp, InSet) != negated:
+            return [(Equal(index, v),) for v in cmp.values]
+        if len(cmp.values) != 1:
             return None
-        return [(Comparison(index, "ne", value[0]),)]
-    low, high = value  # range
+        return [(NotEqual(index, cmp.values[0]),)]
+    assert isinstance(cmp, InRange)
+    low, high = cmp.low, cmp.high
     if negated:
         outside: list[Conjunction] = []
         if low > 0:
-            outside.append((Comparison(index, "lt", low),))
+            outside.append((LessThan(index, low),))
         if high < _MASK64:
-            outside.append((Comparison(index, "gt", high),))
+            outside.append((GreaterThan(index, high),))
         return outside
     if low == high:
-        return [(Comparison(index, "eq", low),)]
+        return [(Equal(index, low),)]
     if low == 0:
-        return [(Comparison(index, "le", high),)]
+        return [(LessOrEqual(index, high),)]
     if high == _MASK64:
-        return [(Comparison(index, "ge", low),)]
+        return [(GreaterOrEqual(index, low),)]
     return None
 
 
@@ -535,7 +544,7 @@ class _Writer:
                 if action_a == action_b:
                     continue
                 if not any(
-                    self.conflict(x, y) for x in conj_a for y in conj_b if x.index == y.index
+                    self.conflict(x, y) for x in conj_a for y in conj_b if x.arg == y.arg
                 ):
                     return False
         return True
@@ -558,14 +567,13 @@ class _Writer:
         mask = _MASK32 if narrow else _MASK64
         parts: list[Condition] = []
         for item in conjunction:
-            if item.op == "masked_eq":
-                bits = item.value & mask
+            if isinstance(item, MaskedEqual):
+                bits = item.mask & mask
                 if bits:
-                    parts.append(
-                        Cmp(item.index, "masked_eq", item.value_two & bits, mask=bits, width=width)
-                    )
+                    parts.append(MaskedEqual(item.arg, bits, item.value & bits, width=width))
             else:
-                parts.append(Cmp(item.index, item.op, item.value & mask, width=width))
+                assert isinstance(item, ValueComparison)
+                parts.append(type(item)(item.arg, item.value & mask, width=width))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else All(tuple(parts))
@@ -588,15 +596,14 @@ class _Writer:
                 f"{name!r} would need more than {_MAX_CELLS} entries to be decided exactly",
             )
         result: list[tuple[Action, Conjunction]] = []
-        for value, cell in cells:
-            assert isinstance(value, Action)
+        for action, cell in cells:
+            assert isinstance(action, Action)
             conjunction = tuple(
-                Comparison(target, "eq", datum)
-                if mask == self.width_mask
-                else Comparison(target, "masked_eq", mask, datum)
+                Equal(target, datum) if mask == self.width_mask
+                else MaskedEqual(target, mask, datum)
                 for target, mask, datum in cell.tests
-            )
-            result.append((value, conjunction))
+            )  # fmt: skip
+            result.append((action, conjunction))
         return result
 
     def entries(self) -> list[_Entry]:
@@ -687,7 +694,7 @@ class _Writer:
             if errno_ret is not None:
                 item["errnoRet"] = errno_ret
             if entry.args:
-                item["args"] = [arg.to_json() for arg in entry.args]
+                item["args"] = [_to_json(arg) for arg in entry.args]
             if self.docker and entry.rules:
                 item["comment"] = "from " + ", ".join(
                     rule_label(i, policy.rules[i]) for i in sorted(entry.rules)
@@ -731,7 +738,7 @@ class _Writer:
 def _mentions_ip(condition: Condition | None) -> bool:
     if condition is None:
         return False
-    if isinstance(condition, Cmp):
+    if isinstance(condition, Comparison):
         return condition.arg is None
     if isinstance(condition, Not):
         return _mentions_ip(condition.condition)

@@ -70,7 +70,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -81,7 +81,27 @@ from seccomp_bpf.arch import Arch, all_arches
 from seccomp_bpf.arch.constants import parse_integer, parse_value
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.policy.actions import KILL_PROCESS, Action
-from seccomp_bpf.policy.conditions import OPERATIONS, All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import (
+    BY_OPERATION,
+    OPERATIONS,
+    All,
+    Any,
+    BitsClear,
+    Cmp,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InRange,
+    InSet,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
+    Not,
+    NotEqual,
+    NotInSet,
+)
 from seccomp_bpf.policy.policy import FILTER_FLAGS, Policy, expand_arch_name
 from seccomp_bpf.policy.resolution import MULTIPLEXER_MODES, name_is_on, unknown_name_message
 from seccomp_bpf.policy.rules import NumberRange, Rule, SourceLocation, Syscall
@@ -296,7 +316,7 @@ def _all_of(parts: list[Condition]) -> Condition:
     return parts[0] if len(parts) == 1 else All(tuple(parts))
 
 
-def _comparison(doc: _Document, node: Node, what: str) -> Cmp:
+def _comparison(doc: _Document, node: Node, what: str) -> Comparison:
     entries = doc.mapping(node, what, _COMPARISON_KEYS)
     if "arg" in entries and "ip" in entries:
         doc.fail(entries["ip"][0], f"{what}: give either arg or ip, not both")
@@ -333,12 +353,13 @@ def _comparison(doc: _Document, node: Node, what: str) -> Cmp:
         doc.fail(node, f"{what}: a comparison needs 'value'")
     value_node = entries["value"][1]
     value: int | tuple[int, ...]
-    if op in ("in", "not_in"):
+    kind = BY_OPERATION[op]
+    if issubclass(kind, (InSet, NotInSet)):
         items = doc.sequence(value_node, f"{what}.value (for {op})")
         if not items:
             doc.fail(value_node, f"{what}.value: {op} needs at least one value")
         value = tuple(doc.value(item, f"{what}.value") for item in items)
-    elif op == "range":
+    elif kind is InRange:
         items = doc.sequence(value_node, f"{what}.value (for range, [low, high])")
         if len(items) != 2:
             doc.fail(value_node, f"{what}.value: range takes [low, high]")
@@ -347,10 +368,10 @@ def _comparison(doc: _Document, node: Node, what: str) -> Cmp:
         value = doc.value(value_node, f"{what}.value")
     mask: int | None = None
     if "mask" in entries:
-        if op != "masked_eq":
+        if kind is not MaskedEqual:
             doc.fail(entries["mask"][0], f"{what}: mask belongs to op masked_eq, not {op}")
         mask = doc.value(entries["mask"][1], f"{what}.mask")
-    elif op == "masked_eq":
+    elif kind is MaskedEqual:
         doc.fail(node, f"{what}: masked_eq needs 'mask' ((arg & mask) == value)")
     try:
         return Cmp(arg, op, value, mask=mask, width=width)
@@ -359,20 +380,23 @@ def _comparison(doc: _Document, node: Node, what: str) -> Cmp:
 
 
 # go-seccomp-bpf operations (filter.go) and what they mean here.
+_GO_COMPARISONS: dict[str, Callable[[int, int], Comparison]] = {
+    "equal": Equal,
+    "notequal": NotEqual,
+    "greaterthan": GreaterThan,
+    "lessthan": LessThan,
+    "greaterorequal": GreaterOrEqual,
+    "lessorequal": LessOrEqual,
+    "bitsnotset": BitsClear,
+}
+
+
 def _go_operation(operation: str, arg: int, value: int) -> Condition:
-    simple = {
-        "equal": "eq",
-        "notequal": "ne",
-        "greaterthan": "gt",
-        "lessthan": "lt",
-        "greaterorequal": "ge",
-        "lessorequal": "le",
-        "bitsnotset": "bits_clear",
-    }
-    if operation in simple:
-        return Cmp(arg, simple[operation], value)
+    kind = _GO_COMPARISONS.get(operation)
+    if kind is not None:
+        return kind(arg, value)
     # BitsSet: "(Arg_hi & Val_hi != 0) || (Arg_lo & Val_lo != 0)", i.e. some bit of value set.
-    return Not(Cmp(arg, "bits_clear", value))
+    return Not(BitsClear(arg, value))
 
 
 _GO_OPERATIONS = (

@@ -21,7 +21,7 @@ import re
 from typing import Final
 
 from seccomp_bpf.policy.actions import Action, ActionKind, errno_name
-from seccomp_bpf.policy.conditions import All, Any, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import All, Any, Comparison, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import rule_label
 from seccomp_bpf.policy.rules import Rule
@@ -69,16 +69,16 @@ def action_text(action: Action) -> str:
     return str(action)
 
 
-def _comparison(cmp: Cmp) -> str:
+def _comparison(cmp: Comparison) -> str:
     target = "ip: true" if cmp.arg is None else f"arg: {cmp.arg}"
-    value = cmp.value
+    value, mask = cmp.parameters()
     if isinstance(value, tuple):
         shown = "[" + ", ".join(number(v) for v in value) + "]"
     else:
         shown = number(value)
-    parts = [target, f"op: {cmp.op}", f"value: {shown}"]
-    if cmp.mask is not None:
-        parts.append(f"mask: {number(cmp.mask)}")
+    parts = [target, f"op: {cmp.operation}", f"value: {shown}"]
+    if mask is not None:
+        parts.append(f"mask: {number(mask)}")
     if cmp.width != 64:
         parts.append(f"width: {cmp.width}")
     return "{" + ", ".join(parts) + "}"
@@ -88,14 +88,14 @@ def _condition_lines(condition: Condition, column: int) -> list[str]:
     """YAML for a condition whose first token starts at ``column``: the first line carries no
     indentation (it follows ``when:`` or a dash), the others are indented absolutely. A
     comparison is a flow mapping; ``all``/``any``/``not`` are blocks."""
-    if isinstance(condition, Cmp):
+    if isinstance(condition, Comparison):
         return [_comparison(condition)]
     if isinstance(condition, Not):
         inner = condition.condition
         if isinstance(inner, (All, Any)) and not inner.conditions:
             # not(empty all) never holds, not(empty any) always does
             return _condition_lines(Any(()) if isinstance(inner, All) else All(()), column)
-        if isinstance(inner, Cmp):
+        if isinstance(inner, Comparison):
             return ["{not: " + _comparison(inner) + "}"]
         body = _condition_lines(inner, column + 2)
         return ["not:", " " * (column + 2) + body[0], *body[1:]]

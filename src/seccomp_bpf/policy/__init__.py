@@ -1,6 +1,8 @@
 """The policy model (DESIGN §3): actions, conditions, rules, the policy, its meaning, and the
 sandbox around the filter.
 
+The condition engine lives beside it: :mod:`.values`, :mod:`.semantics`, :mod:`.decisions`.
+
 ``Any`` here is the condition "at least one holds", not ``typing.Any``.
 """
 
@@ -20,9 +22,22 @@ from seccomp_bpf.policy.conditions import (
     IP,
     All,
     Any,
+    BitsClear,
+    BitsSet,
     Cmp,
+    Comparison,
     Condition,
+    Equal,
+    GreaterOrEqual,
+    GreaterThan,
+    InRange,
+    InSet,
+    LessOrEqual,
+    LessThan,
+    MaskedEqual,
     Not,
+    NotEqual,
+    NotInSet,
     bits_clear,
     bits_set,
     eq,
@@ -57,10 +72,23 @@ __all__ = [
     "ActionKind",
     "All",
     "Any",
+    "BitsClear",
+    "BitsSet",
     "Cmp",
+    "Comparison",
     "Condition",
     "Decision",
+    "Equal",
+    "GreaterOrEqual",
+    "GreaterThan",
+    "InRange",
+    "InSet",
+    "LessOrEqual",
+    "LessThan",
+    "MaskedEqual",
     "Not",
+    "NotEqual",
+    "NotInSet",
     "NumberRange",
     "Policy",
     "ResolvedArch",

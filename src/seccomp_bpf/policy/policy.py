@@ -11,7 +11,8 @@ Meaning (DESIGN §3), for a call ``(arch, nr, args, ip)``:
    nor named by any rule (a number range a rule gives names each of its numbers); otherwise
    ``default_action``.
 
-:mod:`seccomp_bpf.policy.reference` implements exactly this; the compiler must agree with it.
+:mod:`seccomp_bpf.policy.reference` implements exactly this (``Policy.decide``); the compiler and
+it are both tested against an independent reference evaluator in ``tests/reference``.
 
 Names resolve per architecture. A name that none of the policy's architectures has is an
 error (a typo must not vanish); a name missing on only some is skipped there and reported by

@@ -1,7 +1,11 @@
-"""The reference evaluator: what a policy does with one call, straight from DESIGN §3.
+"""What a policy does with one call and why, straight from DESIGN §3: ``Policy.decide``.
 
-This is the oracle the compiled filters are tested against, so it is written to be obviously
-right rather than fast: no precomputed tables beyond the per-architecture name resolution.
+The library's explanation of a decision (which rule, through which multiplexer, on which ABI),
+used by ``seccomp-bpf check`` and the supervisor. It is written to be obviously right rather
+than fast, and reads the same per-architecture resolution as the compiler
+(:mod:`.resolution`), so that it explains what the compiled filter does. It is not the oracle
+the compiler is judged by: that one, ``tests/reference/evaluator.py``, shares nothing with the
+compiler, and this module is tested against it too.
 """
 
 from __future__ import annotations

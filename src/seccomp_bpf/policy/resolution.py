@@ -1,7 +1,8 @@
 """A policy seen from one architecture: names resolved to numbers, multiplexers mirrored.
 
-:func:`resolve_for_arch` is the one place where rule names become numbers; the reference
-evaluator and the compiler both read its :class:`ResolvedArch`, so they cannot disagree on it.
+:func:`resolve_for_arch` is the one place where rule names become numbers; ``Policy.decide``
+and the compiler both read its :class:`ResolvedArch`, so they cannot disagree on it (which is
+why the compiler is judged by a reference evaluator that does not: ``tests/reference``).
 
 Multiplexers. On some architectures the socket calls also arrive through ``socketcall(2)``
 (``net/socket.c``: ``SYSCALL_DEFINE2(socketcall, int, call, unsigned long __user *, args)``)
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from seccomp_bpf.arch import Arch, known_syscall_names
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.actions import Action, ActionKind
-from seccomp_bpf.policy.conditions import Cmp, Condition
+from seccomp_bpf.policy.conditions import Condition, Equal, MaskedEqual
 from seccomp_bpf.policy.rules import NumberRange
 
 if TYPE_CHECKING:
@@ -116,11 +117,11 @@ class ResolvedArch:
         return sorted({p for r in self.ranges for p in (r.first, r.last + 1)})
 
 
-def mirror_condition(multiplexer: str, call: int) -> Cmp:
+def mirror_condition(multiplexer: str, call: int) -> Equal | MaskedEqual:
     """The test that selects ``call`` on ``socketcall`` or ``ipc`` (first argument, an int)."""
     if multiplexer == "socketcall":
-        return Cmp(0, "eq", call, width=32)
-    return Cmp(0, "masked_eq", call, mask=_IPC_CALL_MASK, width=32)
+        return Equal(0, call, width=32)
+    return MaskedEqual(0, _IPC_CALL_MASK, call, width=32)
 
 
 def name_is_on(arch: Arch, name: str) -> bool:

@@ -51,7 +51,18 @@ from typing import Final, Literal
 
 from seccomp_bpf.arch import Arch, constant_family, constant_names, resolve_constant
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy.conditions import ARGUMENT_COUNT, All, Any, Cmp, Condition
+from seccomp_bpf.policy.conditions import (
+    ARGUMENT_COUNT,
+    All,
+    Any,
+    BitsClear,
+    Cmp,
+    Comparison,
+    Condition,
+    Equal,
+    InSet,
+    MaskedEqual,
+)
 
 Kind = Literal["values", "flags"]
 
@@ -317,19 +328,17 @@ def _read_part(part: Condition) -> tuple[ArgumentSpec, frozenset[int]] | None:
             return None
         united = frozenset(v for r in read if r is not None for v in r[1])
         return specs.pop(), united
-    if not isinstance(part, Cmp) or part.arg is None:
+    if not isinstance(part, Comparison) or part.arg is None:
         return None
-    if part.op in ("in", "eq"):
-        values = part.value if isinstance(part.value, tuple) else (part.value,)
+    if isinstance(part, (InSet, Equal)):
+        values = part.values if isinstance(part, InSet) else (part.value,)
         return ArgumentSpec("", part.arg, part.width), frozenset(values)
-    if part.op == "masked_eq":
-        assert isinstance(part.value, int) and part.mask is not None
+    if isinstance(part, MaskedEqual):
         return ArgumentSpec("", part.arg, part.width, mask=part.mask), frozenset({part.value})
-    if part.op == "bits_clear":
-        assert isinstance(part.value, int)
-        if not part.value:
+    if isinstance(part, BitsClear):
+        if not part.bits:
             return None
-        return ArgumentSpec("", part.arg, part.width, kind="flags", bits=part.value), frozenset()
+        return ArgumentSpec("", part.arg, part.width, kind="flags", bits=part.bits), frozenset()
     return None
 
 

@@ -10,16 +10,6 @@ from hypothesis import strategies as st
 
 from seccomp_bpf.arch import dispatched_arch, get_arch
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.formats.decision_diagram import (
-    IP_TARGET,
-    Diagrams,
-    DiagramTooLargeError,
-    decision_differences,
-    syscall_decision,
-    variable,
-    variable_bit,
-    variable_target,
-)
 from seccomp_bpf.policy import (
     ALLOW,
     ERRNO,
@@ -30,6 +20,16 @@ from seccomp_bpf.policy import (
     Policy,
     Rule,
     in_range,
+)
+from seccomp_bpf.policy.diagrams import (
+    IP_TARGET,
+    Diagrams,
+    DiagramTooLargeError,
+    decision_differences,
+    syscall_decision,
+    variable,
+    variable_bit,
+    variable_target,
 )
 from tests.compiler.strategies import MAX64, arguments, conditions, interesting_numbers, policies
 

@@ -1,39 +1,70 @@
-"""Regions of argument space, and how policy conditions cut them.
+"""The condition engine: regions of argument space, and what conditions say of them, exactly.
 
-A region is a conjunction of one :class:`~seccomp_bpf.explain.valueset.ValueSet` per target
+Every question about conditions is answered here, by one model: explain, diff, union and
+intersection, audit, the format writers and the libseccomp binding all ask it (and its
+decisions, :mod:`seccomp_bpf.policy.decisions`).
+
+A region is a conjunction of one :class:`~seccomp_bpf.policy.values.ValueSet` per target
 (``args[0..5]`` and the instruction pointer), each a set of 64-bit values; a target that is not
 mentioned may hold anything. A region is written as a sorted tuple of ``(target, set)``
-pairs, so that equal regions compare equal.
+pairs, so that equal regions compare equal. The targets are independent of each other, so a
+region is empty exactly when one of its sets is.
 
-Both directions are exact:
-
-- :func:`split` cuts a region by a policy :class:`~seccomp_bpf.policy.Condition` into the
-  parts where it holds and where it does not (every comparison and its negation is one
-  constraint on one target; ``All``/``Any``/``Not`` combine the parts).
+- :func:`split` cuts a region by a :class:`~seccomp_bpf.policy.conditions.Condition` into the
+  parts where it holds and where it does not: each comparison is one
+  :data:`~seccomp_bpf.policy.values.Constraint` on its target (and its negation another);
+  ``All``/``Any``/``Not`` combine the parts.
+- :func:`satisfiable` decides whether a condition holds for some call without listing the
+  parts: a depth-first search over the condition's negation normal form, the first solution
+  ending it (within a budget of steps). :func:`implies` and :func:`equivalent` are built on it.
 - :func:`region_condition` writes a region back as a condition: per target, the 64-bit
   intervals as ``eq``/``in``/``range``/... comparisons, low-word intervals as ``width: 32``
   comparisons, fixed bits as ``masked_eq`` (or ``bits_set``/``bits_clear``), excluded bit
   patterns as their negation.
+- :func:`with_upper_half` fixes the upper half of an argument, and :func:`narrowed` gives a set
+  as an ABI with 32-bit arguments sees it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
-from seccomp_bpf.explain.valueset import (
+from seccomp_bpf.errors import TooComplexError
+from seccomp_bpf.policy.conditions import (
+    FALSE,
+    TRUE,
+    All,
+    Any,
+    BitsClear,
+    BitsSet,
+    Comparison,
+    Condition,
+    Equal,
+    GreaterOrEqual,
+    InRange,
+    InSet,
+    LessOrEqual,
+    MaskedEqual,
+    Not,
+    NotEqual,
+    NotInSet,
+    rewrite,
+)
+from seccomp_bpf.policy.values import (
     FULL32,
     MASK32,
     MASK64,
     Intervals,
+    Matches,
     ValueSet,
+    Within,
     complement_intervals,
     count_values,
     intersect_intervals,
-    points,
     width_max,
 )
-from seccomp_bpf.policy import All, Any, Cmp, Condition, Not
 
 IP_TARGET: Final = 6
 """The target index of the instruction pointer (0..5 are the arguments)."""
@@ -144,61 +175,19 @@ def narrowed_region(region: Region) -> Region | None:
 # -- conditions -> regions ----------------------------------------------------------------------
 
 
-def _cmp_sets(cmp: Cmp, values: ValueSet) -> tuple[ValueSet, ValueSet]:
-    """``values`` where ``cmp`` holds, and where it does not."""
-    op = cmp.op
-    top = width_max(cmp.width)
-    if op in ("masked_eq", "bits_set", "bits_clear"):
-        assert isinstance(cmp.value, int)
-        if op == "masked_eq":
-            assert cmp.mask is not None
-            mask, value = cmp.mask, cmp.value
-        elif op == "bits_set":
-            mask, value = cmp.value, cmp.value
-        else:
-            mask, value = cmp.value, 0
-        return values.with_fixed(mask, value), values.with_excluded(mask, value)
-    holds = _cmp_intervals(cmp, top)
-    fails = complement_intervals(holds, top)
-    if cmp.width == 32:
-        return values.with_low(holds), values.with_low(fails)
-    return values.with_intervals(holds), values.with_intervals(fails)
-
-
-def _cmp_intervals(cmp: Cmp, top: int) -> Intervals:
-    """The values (of the comparison's width) where an ordering comparison holds."""
-    value = cmp.value
-    op = cmp.op
-    if op in ("in", "not_in"):
-        assert isinstance(value, tuple)
-        listed = points(value)
-        return listed if op == "in" else complement_intervals(listed, top)
-    if op == "range":
-        assert isinstance(value, tuple)
-        return ((value[0], value[1]),)
-    assert isinstance(value, int)
-    if op == "eq":
-        return ((value, value),)
-    if op == "ne":
-        return complement_intervals(((value, value),), top)
-    if op == "lt":
-        return ((0, value - 1),) if value else ()
-    if op == "le":
-        return ((0, value),)
-    if op == "gt":
-        return ((value + 1, top),) if value < top else ()
-    if op == "ge":
-        return ((value, top),)
-    raise ValueError(f"unknown comparison {op!r}")
+def target_of(cmp: Comparison) -> int:
+    """The target a comparison reads: its argument index, or :data:`IP_TARGET`."""
+    return IP_TARGET if cmp.arg is None else cmp.arg
 
 
 def split(condition: Condition, region: Region) -> tuple[list[Region], list[Region]]:
     """The parts of ``region`` where ``condition`` holds and where it does not (disjoint)."""
-    if isinstance(condition, Cmp):
-        target = IP_TARGET if condition.arg is None else condition.arg
-        holds, fails = _cmp_sets(condition, region_get(region, target))
-        true = region_with(region, target, holds)
-        false = region_with(region, target, fails)
+    if isinstance(condition, Comparison):
+        target = target_of(condition)
+        values = region_get(region, target)
+        constraint = condition.constraint()
+        true = region_with(region, target, constraint.apply(values))
+        false = region_with(region, target, constraint.negation().apply(values))
         return ([true] if true is not None else []), ([false] if false is not None else [])
     if isinstance(condition, Not):
         true_parts, false_parts = split(condition.condition, region)
@@ -231,15 +220,15 @@ def _arg(target: int) -> int | None:
     return None if target == IP_TARGET else target
 
 
-def _interval_part(arg: int | None, lo: int, hi: int, width: int) -> Cmp:
+def _interval_part(arg: int | None, lo: int, hi: int, width: int) -> Comparison:
     top = width_max(width)
     if lo == hi:
-        return Cmp(arg, "eq", lo, width=width)
+        return Equal(arg, lo, width=width)
     if lo == 0:
-        return Cmp(arg, "le", hi, width=width)
+        return LessOrEqual(arg, hi, width=width)
     if hi == top:
-        return Cmp(arg, "ge", lo, width=width)
-    return Cmp(arg, "range", (lo, hi), width=width)
+        return GreaterOrEqual(arg, lo, width=width)
+    return InRange(arg, lo, hi, width=width)
 
 
 def intervals_condition(target: int, intervals: Intervals, width: int) -> Condition:
@@ -252,13 +241,13 @@ def intervals_condition(target: int, intervals: Intervals, width: int) -> Condit
     if count_values(intervals) <= _LISTED_VALUES:
         values = tuple(v for lo, hi in intervals for v in range(lo, hi + 1))
         if len(values) == 1:
-            return Cmp(arg, "eq", values[0], width=width)
-        return Cmp(arg, "in", values, width=width)
+            return Equal(arg, values[0], width=width)
+        return InSet(arg, values, width=width)
     if complement and count_values(complement) <= _LISTED_VALUES:
         values = tuple(v for lo, hi in complement for v in range(lo, hi + 1))
         if len(values) == 1:
-            return Cmp(arg, "ne", values[0], width=width)
-        return Cmp(arg, "not_in", values, width=width)
+            return NotEqual(arg, values[0], width=width)
+        return NotInSet(arg, values, width=width)
     if len(complement) < len(intervals):
         if len(complement) == 1:
             return Not(_interval_part(arg, *complement[0], width))
@@ -266,12 +255,12 @@ def intervals_condition(target: int, intervals: Intervals, width: int) -> Condit
     return Any(tuple(_interval_part(arg, lo, hi, width) for lo, hi in intervals))
 
 
-def _masked(arg: int | None, mask: int, value: int) -> Cmp:
+def _masked(arg: int | None, mask: int, value: int) -> Comparison:
     if value == 0:
-        return Cmp(arg, "bits_clear", mask)
+        return BitsClear(arg, mask)
     if value == mask:
-        return Cmp(arg, "bits_set", mask)
-    return Cmp(arg, "masked_eq", value, mask=mask)
+        return BitsSet(arg, mask)
+    return MaskedEqual(arg, mask, value)
 
 
 def values_condition(target: int, values: ValueSet) -> list[Condition]:
@@ -287,7 +276,7 @@ def values_condition(target: int, values: ValueSet) -> list[Condition]:
     for mask, value in values.excluded:
         if value == 0:
             # (v & mask) != 0: some bit of mask is set
-            parts.append(Not(Cmp(arg, "bits_clear", mask)))
+            parts.append(Not(BitsClear(arg, mask)))
         else:
             parts.append(Not(_masked(arg, mask, value)))
     return parts
@@ -373,3 +362,152 @@ def compact(regions: Iterable[Region]) -> list[Region]:
                 if FULL_REGION in items:
                     return [FULL_REGION]
     return items
+
+
+# -- whether a condition can hold ---------------------------------------------------------------
+# A condition holds for some call when one conjunction of its negation normal form does: each
+# comparison (or its negation) is one constraint on one target, the targets are independent of
+# each other, so a conjunction is satisfiable exactly when every target's set is non-empty.
+
+SEARCH_BUDGET: Final = 20_000
+"""Steps one question may take before it is given up as undecided (TooComplexError)."""
+
+ZERO_EXTENDED: Final[Region] = tuple((i, ValueSet.of(64, ((0, MASK32),))) for i in range(6))
+"""Every call whose arguments have their upper half clear: what the calls of an ABI with
+32-bit arguments are decided by (see :func:`narrowed`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    cmp: Comparison
+    positive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Junction:
+    conjunction: bool
+    parts: tuple[_Node, ...]
+
+
+_Node = _Literal | _Junction
+
+
+def _nnf(condition: Condition, positive: bool = True) -> _Node:
+    """``condition`` (negated unless ``positive``) with negations on comparisons only."""
+    if isinstance(condition, Comparison):
+        return _Literal(condition, positive)
+    if isinstance(condition, Not):
+        return _nnf(condition.condition, not positive)
+    parts = tuple(_nnf(c, positive) for c in condition.conditions)
+    conjunction = isinstance(condition, All) == positive
+    return _Junction(conjunction, parts)
+
+
+class _Budget:
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise TooComplexError("a condition is too large to decide within the budget")
+
+
+def _search(pending: Sequence[_Node], sets: Mapping[int, ValueSet], budget: _Budget) -> bool:
+    """Whether the conjunction of ``pending`` has a solution within ``sets``.
+
+    Literals and conjunctions are applied first (each may empty a set and end the search);
+    then the first disjunction left is split, one alternative at a time.
+    """
+    current = dict(sets)
+    stack = list(pending)
+    choices: list[_Junction] = []
+    while stack:
+        node = stack.pop()
+        budget.spend()
+        if isinstance(node, _Literal):
+            target = target_of(node.cmp)
+            constraint = node.cmp.constraint()
+            if not node.positive:
+                constraint = constraint.negation()
+            narrowed_set = constraint.apply(current.get(target, _FULL64))
+            if narrowed_set.is_empty:
+                return False
+            current[target] = narrowed_set
+        elif node.conjunction:
+            stack.extend(node.parts)
+        elif not node.parts:
+            return False
+        elif len(node.parts) == 1:
+            stack.append(node.parts[0])
+        else:
+            choices.append(node)
+    if not choices:
+        return True
+    first, rest = choices[0], choices[1:]
+    return any(_search((part, *rest), current, budget) for part in first.parts)
+
+
+def satisfiable(
+    condition: Condition | None, *, budget: int = SEARCH_BUDGET, within: Region = FULL_REGION
+) -> bool:
+    """Whether some call (in the region ``within``) makes ``condition`` hold (``None``: any).
+
+    Exact; raises :class:`~seccomp_bpf.errors.TooComplexError` when the search needs more
+    than ``budget`` steps.
+    """
+    if condition is None:
+        return True
+    return _search((_nnf(condition),), dict(within), _Budget(budget))
+
+
+def implies(
+    first: Condition | None, second: Condition | None, *, within: Region = FULL_REGION
+) -> bool:
+    """Whether every call (in ``within``) for which ``first`` holds makes ``second`` hold
+    (``None`` is always true)."""
+    if second is None:
+        return True
+    return not satisfiable(All((first or TRUE, Not(second))), within=within)
+
+
+def equivalent(
+    first: Condition | None, second: Condition | None, *, within: Region = FULL_REGION
+) -> bool:
+    """Whether the two conditions hold for exactly the same calls (in ``within``)."""
+    return implies(first, second, within=within) and implies(second, first, within=within)
+
+
+# -- the upper half of an argument ----------------------------------------------------------------
+
+
+def with_upper_half(condition: Condition, index: int, high: int) -> Condition:
+    """``condition`` for calls whose argument ``index`` has upper half ``high``: its 64-bit
+    comparisons of that argument become comparisons of the low half (or true, or false)."""
+
+    def fixed(cmp: Comparison) -> Condition:
+        if cmp.arg != index or cmp.width == 32:
+            return cmp
+        constraint = cmp.constraint()
+        if isinstance(constraint, Within):
+            # The values inside the upper half ``high``, by their low halves.
+            base = high << 32
+            inside = intersect_intervals(constraint.intervals, ((base, base | MASK32),))
+            lows = tuple((lo - base, hi - base) for lo, hi in inside)
+            if not lows:
+                return FALSE
+            if lows == FULL32:
+                return TRUE
+            return intervals_condition(index, lows, 32)
+        # (v & mask) == value: the upper halves must agree, then the low halves decide.
+        mask, value = constraint.mask, constraint.value
+        low_mask = mask & MASK32
+        if high & (mask >> 32) != value >> 32:
+            matches: Condition = FALSE
+        elif not low_mask:
+            matches = TRUE
+        else:
+            matches = MaskedEqual(index, low_mask, value & MASK32, width=32)
+        return matches if isinstance(constraint, Matches) else Not(matches)
+
+    return rewrite(condition, fixed)

@@ -1,4 +1,10 @@
-"""Exact sets of 32- and 64-bit unsigned values, as filters constrain them.
+"""Exact sets of 32- and 64-bit unsigned values, and the tests that cut them.
+
+This is the ground floor of the condition engine (:mod:`seccomp_bpf.policy.semantics` builds
+regions of argument space on it). Every comparison of the model
+(:mod:`seccomp_bpf.policy.conditions`) states its meaning as one :data:`Constraint` on its
+operand, and so does every jump of a program on one 32-bit word
+(:mod:`seccomp_bpf.explain.symbolic`); both are then answered by the same sets.
 
 A classic-BPF filter tests 32-bit words with ``JEQ``, ``JGT``, ``JGE`` and ``JSET``, possibly
 after ``A &= mask``; a policy tests 64-bit arguments with comparisons, masks and 32-bit
@@ -28,7 +34,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeAlias
 
 from seccomp_bpf.errors import TooComplexError
 
@@ -613,3 +619,79 @@ def _search(s: ValueSet, a: int, b: int, c: int, d: int) -> int | None:
         return None
 
     return go(width - 1, 0, 0b1111, (1 << len(patterns)) - 1)
+
+
+# -- constraints --------------------------------------------------------------------------------
+# One test on one value, with its negation: ``apply`` intersects a set with the values that pass.
+# A comparison of the model is one constraint on its 64-bit operand; a jump of a program on a
+# 32-bit word is one on that word (``width`` 32), which :meth:`on_upper_word` moves to the upper
+# half of a 64-bit field.
+
+
+@dataclass(frozen=True, slots=True)
+class Within:
+    """``v in intervals``; with ``width`` 32, ``(v & 0xffffffff) in intervals`` (of a 64-bit
+    value; a 32-bit value is its own low word)."""
+
+    intervals: Intervals
+    width: int = 64
+
+    def apply(self, values: ValueSet) -> ValueSet:
+        if self.width == 32:
+            return values.with_low(self.intervals)
+        return values.with_intervals(self.intervals)
+
+    def negation(self) -> Within:
+        return Within(complement_intervals(self.intervals, width_max(self.width)), self.width)
+
+    def on_upper_word(self) -> Within:
+        """The test of a 32-bit word, made on the upper half of a 64-bit value."""
+        assert self.width == 32
+        return Within(tuple((lo << 32, (hi << 32) | MASK32) for lo, hi in self.intervals))
+
+    def reads_upper_half(self) -> bool:
+        """Whether the test of a 64-bit value can change with its upper 32 bits alone."""
+        return self.width == 64 and self.intervals not in ((), ((0, MASK64),))
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """``(v & mask) == value``."""
+
+    mask: int
+    value: int
+
+    def apply(self, values: ValueSet) -> ValueSet:
+        return values.with_fixed(self.mask, self.value)
+
+    def negation(self) -> Differs:
+        return Differs(self.mask, self.value)
+
+    def on_upper_word(self) -> Matches:
+        return Matches(self.mask << 32, self.value << 32)
+
+    def reads_upper_half(self) -> bool:
+        return self.mask >> 32 != 0
+
+
+@dataclass(frozen=True, slots=True)
+class Differs:
+    """``(v & mask) != value``."""
+
+    mask: int
+    value: int
+
+    def apply(self, values: ValueSet) -> ValueSet:
+        return values.with_excluded(self.mask, self.value)
+
+    def negation(self) -> Matches:
+        return Matches(self.mask, self.value)
+
+    def on_upper_word(self) -> Differs:
+        return Differs(self.mask << 32, self.value << 32)
+
+    def reads_upper_half(self) -> bool:
+        return self.mask >> 32 != 0
+
+
+Constraint: TypeAlias = Within | Matches | Differs

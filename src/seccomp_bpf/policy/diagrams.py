@@ -1,18 +1,25 @@
-"""Decision diagrams over a call's arguments: exact comparison and rewriting of conditions.
+"""Canonical decisions: reduced ordered decision diagrams over a call's arguments.
 
-A condition of the model (:mod:`seccomp_bpf.policy.conditions`) is a boolean function of the
-six 64-bit arguments and the 64-bit instruction pointer; the decision a policy takes for one
-system call number is a function of the same bits whose values are actions. The writers
-need to know such functions *exactly*: whether a translated profile decides every call as
-the policy does, whether a condition looks at the upper half of an argument, and how to cut
-a decision into disjoint cells that another format can write down.
+Part of the condition engine (:mod:`seccomp_bpf.policy.semantics`). A condition of the model
+is a boolean function of the six 64-bit arguments and the 64-bit instruction pointer; the
+decision a policy takes for one system call number is a function of the same bits whose
+values are actions. Regions (:mod:`.semantics`, :mod:`.decisions`) cut such functions into
+pieces that read back as conditions; the writers also need them *canonical*: whether a
+translated profile decides every call as the policy does (two diagrams are equal exactly when
+their node numbers are), whether a decision looks at the upper half of an argument, and how
+to cut a decision into disjoint cells that another format can write down. Cutting by regions
+cannot do the first at scale: the conditions a profile reads back as (a cell per alternative)
+overlap pairwise, and their regions multiply (2**32 for 32 cells of one argument).
 
-They are represented here as reduced ordered decision diagrams (Bryant, "Graph-Based
-Algorithms for Boolean Function Manipulation", 1986), with any hashable value at the leaves:
+A comparison's diagram is built from its :meth:`~seccomp_bpf.policy.conditions.Comparison.
+constraint`, the same set of operand values the regions use, so a comparison means one thing.
+
+They are represented as reduced ordered decision diagrams (Bryant, "Graph-Based Algorithms for
+Boolean Function Manipulation", 1986), with any hashable value at the leaves:
 
 - one variable per bit; targets in order ``args[0] .. args[5]``, then ``ip``, and within a
   target the most significant bit first, so that a comparison with a constant is a chain of
-  at most 64 nodes (the derivation is above :meth:`Diagrams.compare`);
+  at most 64 nodes (the derivation is above :meth:`Diagrams.ordered`);
 - nodes are shared through a table of unique ``(variable, low, high)`` triples and a node
   whose two children are equal is never made, so two functions are equal exactly when their
   node numbers are, within one :class:`Diagrams`.
@@ -32,8 +39,9 @@ from typing import Final
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.actions import Action
-from seccomp_bpf.policy.conditions import All, Cmp, Condition, Not
+from seccomp_bpf.policy.conditions import All, Comparison, Condition, Equal, MaskedEqual, Not
 from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.policy.values import Matches, Within
 
 BITS: Final = 64
 IP_TARGET: Final = 6
@@ -56,7 +64,7 @@ def variable_bit(var: int) -> int:
     return BITS - 1 - var % BITS
 
 
-def target_of(cmp: Cmp) -> int:
+def target_of(cmp: Comparison) -> int:
     """The target a comparison reads: its argument index, or :data:`IP_TARGET`."""
     return IP_TARGET if cmp.arg is None else cmp.arg
 
@@ -88,9 +96,9 @@ class Cell:
         for target, mask, value in self.tests:
             arg = None if target == IP_TARGET else target
             if mask == _MASK64:
-                parts.append(Cmp(arg, "eq", value))
+                parts.append(Equal(arg, value))
             else:
-                parts.append(Cmp(arg, "masked_eq", value, mask=mask))
+                parts.append(MaskedEqual(arg, mask, value))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else All(tuple(parts))
@@ -112,7 +120,7 @@ class Diagrams:
         self._unique: dict[tuple[int, int, int], int] = {}
         self._leaves: dict[tuple[type, Hashable], int] = {}
         self._ite_memo: dict[tuple[int, int, int], int] = {}
-        self._cmp_memo: dict[Cmp, int] = {}
+        self._cmp_memo: dict[Comparison, int] = {}
         self.true = self.leaf(True)
         self.false = self.leaf(False)
 
@@ -223,36 +231,30 @@ class Diagrams:
 
     # --- conditions ---------------------------------------------------------------------------
 
-    def compare(self, target: int, op: str, value: int, width: int = 64, mask: int = 0) -> int:
-        """``(target & width mask) OP value`` for one scalar operation.
+    def pattern(self, target: int, mask: int, value: int) -> int:
+        """``(target & mask) == value``: every bit of ``mask`` equal to ``value``'s, one node
+        each, from the least significant bit up (``value`` lies inside ``mask``)."""
+        node = self.true
+        for bit in range(BITS):
+            if mask >> bit & 1:
+                var = variable(target, bit)
+                if value >> bit & 1:
+                    node = self.node(var, self.false, node)
+                else:
+                    node = self.node(var, node, self.false)
+        return node
 
-        Built from the least significant bit up, each new node above the previous ones:
+    def ordered(self, target: int, value: int, width: int, *, less: bool, strict: bool) -> int:
+        """``(target & width mask) < value`` (``<=``, ``>``, ``>=``), unsigned.
 
-        - ``eq``: every bit equal: bit i is 1 when value's is, else the diagram is false;
-        - ``lt``/``le``/``gt``/``ge``: the most significant bit where ``target`` and
-          ``value`` differ decides; below it, "all bits equal so far" is the diagram built
-          so far, which starts as false for the strict comparisons (``lt``, ``gt``) and true
-          for the others (``le``, ``ge``). At bit i with value bit 1, ``target`` bit 0
-          means less (true for lt/le, false for gt/ge) and bit 1 means "look lower"; with
-          value bit 0, bit 1 means greater and bit 0 "look lower";
-        - ``masked_eq``: like ``eq`` over the bits of ``mask`` only.
+        Built from the least significant bit up, each new node above the previous ones: the
+        most significant bit where ``target`` and ``value`` differ decides; below it, "all
+        bits equal so far" is the diagram built so far, which starts as false for the strict
+        comparisons and true for the others. At bit i with value bit 1, ``target`` bit 0 means
+        less and bit 1 means "look lower"; with value bit 0, bit 1 means greater and bit 0
+        "look lower".
         """
-        if op == "masked_eq":
-            node = self.true
-            for bit in range(width):
-                if mask >> bit & 1:
-                    var = variable(target, bit)
-                    if value >> bit & 1:
-                        node = self.node(var, self.false, node)
-                    else:
-                        node = self.node(var, node, self.false)
-            return node
-        if op == "eq":
-            return self.compare(target, "masked_eq", value, width, (1 << width) - 1)
-        if op == "ne":
-            return self.not_(self.compare(target, "eq", value, width))
-        less = op in ("lt", "le")
-        node = self.true if op in ("le", "ge") else self.false
+        node = self.false if strict else self.true
         for bit in range(width):
             var = variable(target, bit)
             if value >> bit & 1:
@@ -261,40 +263,33 @@ class Diagrams:
                 node = self.node(var, node, self.false if less else self.true)
         return node
 
-    def comparison(self, cmp: Cmp) -> int:
-        """The boolean diagram of one :class:`Cmp` (every operation of the model)."""
+    def interval(self, target: int, low: int, high: int, width: int) -> int:
+        """``low <= (target & width mask) <= high``."""
+        if low == high:
+            return self.pattern(target, (1 << width) - 1, low)
+        node = self.true
+        if low:
+            node = self.ordered(target, low, width, less=False, strict=False)
+        if high < (1 << width) - 1:
+            node = self.and_(node, self.ordered(target, high, width, less=True, strict=False))
+        return node
+
+    def comparison(self, cmp: Comparison) -> int:
+        """The boolean diagram of one comparison: of its operand values
+        (:meth:`~seccomp_bpf.policy.conditions.Comparison.constraint`)."""
         found = self._cmp_memo.get(cmp)
         if found is not None:
             return found
         target = target_of(cmp)
-        width = cmp.width
-        op = cmp.op
-        value = cmp.value
-        if op in ("in", "not_in"):
-            assert isinstance(value, tuple)
+        constraint = cmp.constraint()
+        if isinstance(constraint, Within):
             node = self.false
-            for item in value:
-                node = self.or_(node, self.compare(target, "eq", item, width))
-            if op == "not_in":
-                node = self.not_(node)
-        elif op == "range":
-            assert isinstance(value, tuple)
-            node = self.and_(
-                self.compare(target, "ge", value[0], width),
-                self.compare(target, "le", value[1], width),
-            )
-        elif op == "bits_set":
-            assert isinstance(value, int)
-            node = self.compare(target, "masked_eq", value, width, value)
-        elif op == "bits_clear":
-            assert isinstance(value, int)
-            node = self.compare(target, "masked_eq", 0, width, value)
-        elif op == "masked_eq":
-            assert isinstance(value, int) and cmp.mask is not None
-            node = self.compare(target, "masked_eq", value, width, cmp.mask)
+            for low, high in constraint.intervals:
+                node = self.or_(node, self.interval(target, low, high, constraint.width))
         else:
-            assert isinstance(value, int)
-            node = self.compare(target, op, value, width)
+            node = self.pattern(target, constraint.mask, constraint.value)
+            if not isinstance(constraint, Matches):
+                node = self.not_(node)
         self._cmp_memo[cmp] = node
         return node
 
@@ -302,7 +297,7 @@ class Diagrams:
         """The boolean diagram of a condition (``None``: always true)."""
         if condition is None:
             return self.true
-        if isinstance(condition, Cmp):
+        if isinstance(condition, Comparison):
             return self.comparison(condition)
         if isinstance(condition, Not):
             return self.not_(self.condition(condition.condition))

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seccomp_bpf.errors import TooComplexError
-from seccomp_bpf.explain.valueset import (
+from seccomp_bpf.policy.values import (
     MASK32,
     ValueSet,
     complement_intervals,
