@@ -15,10 +15,11 @@ LIBSECCOMP = libseccomp_reference.load()
 # The names libseccomp, Docker's and systemd's deny lists know that the kernel's current
 # tables dropped (issue: "old deny lists compile").
 DENY_LIST_NAMES = (
-    "afs_syscall arm_sync_file_range bdflush break create_module ftime get_kernel_syms getpmsg "
-    "gtty idle lock mpx nfsservctl prof profil putpmsg query_module security stty _sysctl "
-    "tuxcall ulimit uselib vserver"
-).split()
+    *("afs_syscall", "arm_sync_file_range", "bdflush", "break", "create_module", "ftime"),
+    *("get_kernel_syms", "getpmsg", "gtty", "idle", "lock", "mpx", "nfsservctl", "prof"),
+    *("profil", "putpmsg", "query_module", "security", "stty", "_sysctl", "tuxcall"),
+    *("ulimit", "uselib", "vserver"),
+)
 
 # Known numbers, written here by hand rather than read from the data file: the __NR_*
 # values of the unistd headers of the releases that still defined them (x86-64 and i386

@@ -45,11 +45,10 @@ import struct
 import sys
 from typing import Final
 
+from seccomp_bpf.arch import retired
 from seccomp_bpf.arch.architecture import Arch, ByteOrder, SyscallTable
 from seccomp_bpf.arch.audit import AUDIT_ARCH
 from seccomp_bpf.arch.multiplexers import EMPTY, IPC_CALLS, SOCKETCALL_CALLS
-from seccomp_bpf.arch.retired import RETIRED_SYSCALL_NAMES as RETIRED_SYSCALL_NAMES
-from seccomp_bpf.arch.retired import RETIRED_SYSCALLS
 from seccomp_bpf.errors import UnknownArchError
 
 X32_SYSCALL_BIT: Final = 0x40000000
@@ -86,7 +85,7 @@ _TABLES: dict[str, SyscallTable] = {}
 def _table(source: str) -> SyscallTable:
     if source not in _TABLES:
         _TABLES[source] = SyscallTable(
-            source, _PREFERRED_NAMES.get(source), RETIRED_SYSCALLS.get(source)
+            source, _PREFERRED_NAMES.get(source), retired.RETIRED_SYSCALLS.get(source)
         )
     return _TABLES[source]
 
@@ -372,6 +371,10 @@ def dispatch_boundaries(audit_arch: int) -> tuple[int, ...]:
         if arch.syscall_nr_base:
             points |= {arch.syscall_nr_base, arch.syscall_nr_base + _MIPS_RANGE_SIZE}
     return tuple(sorted(points))
+
+
+RETIRED_SYSCALL_NAMES: Final = retired.RETIRED_SYSCALL_NAMES
+"""Calls no current kernel table lists, which the tables keep (:mod:`.retired`)."""
 
 
 @functools.cache
