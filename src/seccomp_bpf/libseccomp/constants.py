@@ -335,4 +335,3 @@ def action_name(action: int) -> str:
         NOTIFY: "NOTIFY",
     }
     return names.get(action, f"{action:#010x}")
-

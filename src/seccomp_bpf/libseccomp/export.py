@@ -13,9 +13,14 @@ from seccomp_bpf.arch import Arch as ArchInfo
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program, ja
 from seccomp_bpf.compiler.frequency import FrequencyProfile
-from seccomp_bpf.errors import LibseccompError
 from seccomp_bpf.libseccomp.constants import Attr, action_name, token_of
-from seccomp_bpf.libseccomp.rules import FilterRule, FilterState, library_error, ordered
+from seccomp_bpf.libseccomp.rules import (
+    FilterRule,
+    FilterState,
+    library_error,
+    ordered,
+    system_failure,
+)
 from seccomp_bpf.policy.actions import Action, ActionKind
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.rules import Rule
@@ -90,7 +95,6 @@ def byteorder(state: FilterState) -> ByteOrder:
     return state.arches[0].byteorder
 
 
-
 _RET_K: Final = op.BPF_RET | op.BPF_K
 
 
@@ -146,8 +150,8 @@ def write_fd(file: IO[bytes] | IO[str], data: bytes, raw: bool) -> None:
             written = os.write(fd, view)
             view = view[written:]
     except OSError as error:
-        code = (error.errno or errno_codes.ECANCELED) if raw else errno_codes.ECANCELED
-        raise LibseccompError(code, f"writing to descriptor {fd}: {error.strerror}") from error
+        detail = f"writing to descriptor {fd}: {error.strerror}"
+        raise system_failure(error.errno, detail, raw=raw) from error
 
 
 def pfc(state: FilterState) -> str:

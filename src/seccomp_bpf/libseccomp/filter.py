@@ -47,6 +47,7 @@ from seccomp_bpf.libseccomp.rules import (
     comparison_key,
     condition_of,
     library_error,
+    system_failure,
     translate,
 )
 from seccomp_bpf.libseccomp.syscalls import (
@@ -201,9 +202,7 @@ class SyscallFilter:
                 )
         elif attr == Attr.CTL_OPTIMIZE:
             if value not in (1, 2):
-                raise library_error(
-                    errno_codes.EOPNOTSUPP, "SCMP_FLTATR_CTL_OPTIMIZE takes 1 or 2"
-                )
+                raise library_error(errno_codes.EOPNOTSUPP, "SCMP_FLTATR_CTL_OPTIMIZE takes 1 or 2")
         else:
             if attr == Attr.CTL_TSYNC and value and get_api() < 6 and self._uses_notify():
                 raise LibseccompValueError(
@@ -320,8 +319,7 @@ class SyscallFilter:
                 ):
                     raise library_error(
                         errno_codes.EEXIST,
-                        f"{existing.call} already gives these calls "
-                        f"{action_name(existing.action)}",
+                        f"{existing.call} already gives these calls {action_name(existing.action)}",
                     )
         for arch, rule in additions:
             rules = state.rules[arch.name]
@@ -334,7 +332,6 @@ class SyscallFilter:
         return state.default == NOTIFY or any(
             rule.action == NOTIFY for rules in state.rules.values() for rule in rules
         )
-
 
     # --- the model ----------------------------------------------------------------------------
 
@@ -413,9 +410,7 @@ class SyscallFilter:
         except TsyncError as error:
             raise library_error(errno_codes.ESRCH, str(error)) from error
         except KernelError as error:
-            raw = self._raw_errors()
-            code = (error.errno or errno_codes.ECANCELED) if raw else errno_codes.ECANCELED
-            raise library_error(code, str(error)) from error
+            raise system_failure(error.errno, str(error), raw=self._raw_errors()) from error
         if new_listener and fd is not None:
             LISTENER.fd = fd
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from seccomp_bpf.errors import KernelError, LibseccompError
+from seccomp_bpf.libseccomp.rules import system_failure
 
 
 class Notification:
@@ -102,8 +103,6 @@ class NotificationResponse:
         )
 
 
-
-
 class NotificationAddfd:
     """A descriptor to install into the process that made a :class:`Notification`
     (``struct seccomp_notif_addfd``, ``seccomp_notify_addfd(3)``, libseccomp 2.6): a duplicate
@@ -157,13 +156,10 @@ def listener_fd(fd: int | None) -> int:
 
 
 def failure(error: KernelError | ValueError, raw: bool) -> LibseccompError:
-    """A kernel failure as libseccomp reports it: ``-ECANCELED``, or the kernel's errno with
-    ``Attr.API_SYSRAWRC``."""
+    """A kernel failure (or an answer the kernel would refuse) as libseccomp reports it."""
     if isinstance(error, KernelError):
-        code = (error.errno or errno_codes.ECANCELED) if raw else errno_codes.ECANCELED
-    else:
-        code = errno_codes.EINVAL if raw else errno_codes.ECANCELED
-    return LibseccompError(code, str(error))
+        return system_failure(error.errno, str(error), raw=raw)
+    return system_failure(errno_codes.EINVAL, str(error), raw=raw)
 
 
 def gone(raw: bool) -> LibseccompError:

@@ -104,6 +104,14 @@ def library_error(code: int, detail: str) -> LibseccompError:
     return LibseccompError(code, detail)
 
 
+def system_failure(code: int | None, detail: str, *, raw: bool) -> LibseccompError:
+    """A failed system call as libseccomp reports it: ``-ECANCELED``, or its errno with
+    ``Attr.API_SYSRAWRC`` (``raw``)."""
+    return LibseccompError(
+        (code or errno_codes.ECANCELED) if raw else errno_codes.ECANCELED, detail
+    )
+
+
 def comparison_key(args: Sequence[Arg]) -> tuple[tuple[int, str, int, int], ...]:
     """libseccomp's reading of the comparisons: ``(arg, op, mask, datum)`` sorted by argument;
     for MASKED_EQ ``mask`` is ``datum_a`` and the datum is masked (``_db_node_mask_fixup``),
@@ -138,7 +146,6 @@ def condition_of(key: Sequence[tuple[int, str, int, int]]) -> Condition | None:
 def call_text(method: str, action: int, syscall: int | str, args: Sequence[Arg]) -> str:
     shown = ", ".join([action_name(action), repr(syscall), *(repr(a) for a in args)])
     return f"{method}({shown})"
-
 
 
 def check_argument_objects(args: Sequence[object]) -> None:
