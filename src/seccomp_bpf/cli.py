@@ -265,8 +265,9 @@ _REGISTRARS.append(_register_check)
 
 
 # --- disasm, asm, emu -----------------------------------------------------------------------------
-# A program file is raw ``struct sock_filter`` records in this machine's byte order (what
-# libseccomp's seccomp_export_bpf writes and bubblewrap's --seccomp reads) or assembly text.
+# A program file is raw ``struct sock_filter`` records in the byte order of its architecture
+# (--arch; what libseccomp's seccomp_export_bpf writes and bubblewrap's --seccomp reads) or
+# assembly text.
 
 _PROGRAM_FORMATS = ("auto", "raw", "text")
 
@@ -359,7 +360,7 @@ def _register_asm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "Assemble pseudo-code (a `seccomp-bpf disasm` listing, or hand-written text with "
             "labels and comments) into a validated program: raw struct sock_filter records "
-            "in this machine's byte order (the default), a C array, hex, or the listing."
+            "in ARCH's byte order (the default), a C array, hex, or the listing."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="assembly text ('-' for standard input)")
