@@ -27,9 +27,23 @@ from seccomp_bpf.libseccomp import (
 from tests.kernel.forked import run_in_child
 
 pytestmark = pytest.mark.kernel
+NOBODY = 65534
 
 
-def _second_filter_with_notify() -> tuple[int, int, int, int, int]:
+def _become(uid: int | None) -> None:
+    """Drop to ``uid`` (no groups) in the forked child: the filters load unprivileged, with
+    no_new_privs, as a program confining itself would."""
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+
+AS_WHOM = pytest.mark.parametrize("uid", [None, NOBODY], ids=["as is", "as nobody"])
+
+
+def _second_filter_with_notify(uid: int | None) -> tuple[int, int, int, int, int]:
+    _become(uid)
     magic = os.getuid() + 1
     f = SyscallFilter(ALLOW)
     f.add_rule(NOTIFY, "getuid")
@@ -61,8 +75,10 @@ def _second_filter_with_notify() -> tuple[int, int, int, int, int]:
     return first, first_fd, second_fd, second, answered
 
 
-def test_a_second_filter_with_notify_reuses_the_listener() -> None:
-    first, first_fd, second_fd, second, answered = run_in_child(_second_filter_with_notify)
+@AS_WHOM
+def test_a_second_filter_with_notify_reuses_the_listener(uid: int | None) -> None:
+    found = run_in_child(_second_filter_with_notify, uid)
+    first, first_fd, second_fd, second, answered = found
     assert first == 0
     assert second_fd == first_fd >= 0
     assert second == 0
@@ -73,7 +89,8 @@ def _send_fd(sock: socket.socket, fd: int) -> None:
     socket.send_fds(sock, [b" "], [fd])
 
 
-def _addfd() -> tuple[int, int, bool, int]:
+def _addfd(uid: int | None) -> tuple[int, int, bool, int]:
+    _become(uid)
     f = SyscallFilter(ALLOW)
     f.add_rule(NOTIFY, "openat")
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -100,8 +117,9 @@ def _addfd() -> tuple[int, int, bool, int]:
     return status, installed, is_openat, notify.pid - pid
 
 
-def test_notify_addfd_installs_a_descriptor_into_the_target() -> None:
-    status, installed, is_openat, pid_difference = run_in_child(_addfd)
+@AS_WHOM
+def test_notify_addfd_installs_a_descriptor_into_the_target(uid: int | None) -> None:
+    status, installed, is_openat, pid_difference = run_in_child(_addfd, uid)
     assert is_openat and pid_difference == 0
     assert installed >= 3
     assert status == 0
