@@ -484,3 +484,20 @@ def test_each_compatibility_case_against_libseccomp() -> None:
         numbers = [abi.syscalls[name] for name in retired if name in abi.syscalls]
         assert numbers
         _same_decisions(theirs, ours, abi, numbers)
+
+    # priorities are hints: numbers native has no call for are taken on native alone and
+    # refused (-EFAULT) where another architecture needs a name, by both
+    for arches, tokens in ((["x86_64"], []), (["x86_64", "x86"], [Arch.X86])):
+        ctx = _their_filter(ALLOW, arches)
+        ours = _ours(ALLOW, tokens)
+        try:
+            for number in (-10001, -10003, 100000, 0):
+                theirs_rc = lib.seccomp_syscall_priority(ctx, number, 7)
+                try:
+                    ours.syscall_priority(number, 7)
+                    ours_rc = 0
+                except LibseccompError as error:
+                    ours_rc = error.rc
+                assert theirs_rc == ours_rc, (arches, number)
+        finally:
+            lib.seccomp_release(ctx)

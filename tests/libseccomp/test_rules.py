@@ -85,6 +85,12 @@ def test_pseudo_number_stands_for_the_call_native_lacks() -> None:
     assert decide(f, "i386", 18) == ALLOW
     assert decide(f, "x86_64", 17) == ALLOW  # x86-64's 17 is pread64
     f.syscall_priority(-10003, 5)  # a hint, for the name it stands for
+    # priorities of numbers native has no call for: a hint on native alone, -EFAULT where
+    # another architecture needs the name (as libseccomp 2.5.4)
+    for number in (-10001, 100000):
+        with library_error(errno.EFAULT):
+            f.syscall_priority(number, 5)
+        SyscallFilter(ALLOW).syscall_priority(number, 5)
 
 
 def test_resolve_syscall_gives_libseccomps_pseudo_numbers() -> None:

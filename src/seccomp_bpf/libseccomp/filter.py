@@ -239,7 +239,21 @@ class SyscallFilter:
         self._check_number(syscall)
         if syscall == NR_SCMP_ERROR:
             return None
-        return native_name(syscall, f"syscall_priority({syscall})")
+        what = f"syscall_priority({syscall})"
+        try:
+            name = native_name(syscall, what)
+        except LibseccompError:
+            name = None  # a number native has no call for: see below
+        native = native_arch()
+        others = [a.name for a in self._state.arches if a.name != native.name]
+        if name is None and others:
+            # as libseccomp: accepted on native alone, -EFAULT where it must be translated
+            raise library_error(
+                errno_codes.EFAULT,
+                f"{what}: no call of {native.name} has this number, so it has no "
+                f"equivalent on {', '.join(others)}",
+            )
+        return name
 
     def _check_number(self, syscall: int | str) -> None:
         """libseccomp refuses -99..-1 as a system call (-1 is allowed with API_TSKIP)."""
