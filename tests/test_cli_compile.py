@@ -120,3 +120,42 @@ def test_emu_foreign_arch_on_a_policy(
     assert main(["emu", str(policy_file), "--arch", "aarch64", "read"]) == 0
     out = capsys.readouterr().out
     assert "KILL_PROCESS" in out and "bad architecture" in out
+
+
+@pytest.mark.parametrize("arch_name", ["s390x", "ppc64"])
+def test_raw_output_for_a_big_endian_arch(
+    arch_name: str, policy_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """compile and convert write a big-endian target's program big-endian; emu, disasm and
+    explain read it back with --arch in that order."""
+    arch = get_arch(arch_name)
+    out, converted = tmp_path / "out.bpf", tmp_path / "converted.bpf"
+    assert main(["compile", str(policy_file), "--arch", arch_name, "-o", str(out)]) == 0
+    convert = ["convert", str(policy_file), "--arch", arch_name, "--to", "raw"]
+    assert main([*convert, "-o", str(converted)]) == 0
+    assert out.read_bytes() == converted.read_bytes()
+    expected = compile_policy(read_policy_file(str(policy_file), arches=[arch_name]))
+    assert Program.from_bytes(out.read_bytes(), "big") == expected
+    capsys.readouterr()
+    assert main(["emu", str(out), "--arch", arch_name, "openat", "-100"]) == 0
+    assert capsys.readouterr().out.startswith("ERRNO(13)")
+    assert main(["emu", str(out), "--arch", arch_name, "openat", "3"]) == 0
+    assert capsys.readouterr().out.startswith("ALLOW")
+    assert main(["disasm", str(out), "--arch", arch_name]) == 0
+    assert f"ARCH_{arch.name.upper()}" in capsys.readouterr().out
+    assert main(["explain", str(out), "--arch", arch_name, "--format", "summary"]) == 0
+    assert "openat" in capsys.readouterr().out
+    # in this machine's (little-endian) order the file is no program
+    assert main(["emu", str(out), "--arch", "x86_64", "read"]) == 1
+    assert "not a classic-BPF instruction" in capsys.readouterr().err
+
+
+def test_raw_output_needs_one_byte_order(
+    policy_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.bpf"
+    args = ["compile", str(policy_file), "--arch", "x86_64", "--arch", "s390x", "-o", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "one byte order" in err and "big-endian: s390x" in err and not out.exists()
+    assert main([*args[:-2], "--format", "c"]) == 0

@@ -265,8 +265,9 @@ _REGISTRARS.append(_register_check)
 
 
 # --- disasm, asm, emu -----------------------------------------------------------------------------
-# A program file is raw ``struct sock_filter`` records in this machine's byte order (what
-# libseccomp's seccomp_export_bpf writes and bubblewrap's --seccomp reads) or assembly text.
+# A program file is raw ``struct sock_filter`` records in the byte order of its architecture
+# (--arch; what libseccomp's seccomp_export_bpf writes and bubblewrap's --seccomp reads) or
+# assembly text.
 
 _PROGRAM_FORMATS = ("auto", "raw", "text")
 
@@ -333,7 +334,8 @@ def _register_disasm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--format",
         choices=_PROGRAM_FORMATS,
         default="auto",
-        help="FILE holds raw struct sock_filter records or assembly text (default: auto)",
+        help="FILE holds raw struct sock_filter records (in ARCH's byte order) or assembly "
+        "text (default: auto)",
     )
     parser.set_defaults(handler=_cmd_disasm)
 
@@ -358,7 +360,7 @@ def _register_asm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description=(
             "Assemble pseudo-code (a `seccomp-bpf disasm` listing, or hand-written text with "
             "labels and comments) into a validated program: raw struct sock_filter records "
-            "in this machine's byte order (the default), a C array, hex, or the listing."
+            "in ARCH's byte order (the default), a C array, hex, or the listing."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="assembly text ('-' for standard input)")
@@ -394,7 +396,8 @@ def _program_format_argument(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=PROGRAM_FORMATS,
         default="raw",
-        help="raw struct sock_filter bytes (default), a C array, hex, or disassembly",
+        help="raw struct sock_filter bytes (default; in the architecture's byte order: "
+        "big-endian for s390x, ppc64, mips...), a C array, hex, or disassembly",
     )
 
 
@@ -451,7 +454,11 @@ def _register_emu(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     parser.add_argument("file", metavar="FILE", help="program file ('-' for standard input)")
-    _arch_argument(parser, "the architecture making the call, for seccomp_data.arch")
+    _arch_argument(
+        parser,
+        "the architecture making the call, for seccomp_data.arch (a raw FILE is read in its "
+        "byte order)",
+    )
     parser.add_argument("nr", metavar="NR", help="system call number or name on ARCH")
     parser.add_argument(
         "args",
@@ -609,7 +616,10 @@ def _register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="compile a policy into a seccomp filter",
         description=(
             "Compile POLICY (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) into one classic-BPF "
-            "program for all its architectures."
+            "program for all its architectures. Raw output is in their byte order, as the "
+            "kernel that loads it reads it (big-endian for s390x, ppc64, mips...); a policy "
+            "whose architectures have both byte orders is compiled to raw bytes one byte "
+            "order at a time (--arch)."
         ),
     )
     parser.add_argument("policy", metavar="POLICY", help="policy file ('-' for standard input)")
@@ -645,6 +655,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     from seccomp_bpf.arch import ArchSymbols
     from seccomp_bpf.compiler import compile_policy, load_frequency
     from seccomp_bpf.compiler.statistics import program_statistics
+    from seccomp_bpf.formats.export import program_byteorder
     from seccomp_bpf.formats.program_output import render_program
 
     policy = _read_policy_argument(args.policy, args.arch)
@@ -652,7 +663,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     program = compile_policy(policy, frequency=frequency, optimize=not args.no_optimize)
     first = policy.resolved_arches()[0]
     symbols = ArchSymbols(default=first)
-    byteorder = first.byteorder
+    # raw records are in the target's byte order, which must be one (program_byteorder)
+    byteorder = program_byteorder(policy) if args.format == "raw" else first.byteorder
     output = render_program(program, args.format, symbols=symbols, byteorder=byteorder)
     if not _write_output(output, args.output, binary=args.format == "raw", command="compile"):
         return 1
@@ -1457,7 +1469,9 @@ def _register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Read IN (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) and write it as --to: "
             "yaml, oci, docker (OCI with Docker's archMap), raw (struct sock_filter records "
-            "for bubblewrap --seccomp FD), c (a C array) or go-seccomp-bpf. A policy that the "
+            "for bubblewrap --seccomp FD, in the byte order of the policy's architectures: "
+            "big-endian for s390x, ppc64, mips...; one byte order per program), c (a C "
+            "array) or go-seccomp-bpf. A policy that the "
             "target format cannot express exactly is refused with the rule named. Without "
             "--to the format follows OUT's extension (.yaml, .json, .bpf, .h)."
         ),
@@ -1531,7 +1545,8 @@ def _register_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="A",
         help=(
             "examine only this architecture (repeatable); for a policy, replaces its "
-            "architectures; the first also names the system calls of assembly text"
+            "architectures; the first also names the system calls of assembly text, and a "
+            "raw program is read in its byte order"
         ),
     )
     parser.add_argument(

@@ -457,9 +457,9 @@ needs_libseccomp = pytest.mark.skipif(LIBSECCOMP is None, reason="libseccomp.so.
 
 # Names libseccomp 2.5.4 resolves that system-calls 7.2 does not have, by ABI, and why:
 # parisc64 _llseek: Linux made it 32-bit only (da3680f564bd, "parisc: _llseek syscall is only
-# available for 32-bit userspace"). Every other name libseccomp has and we lack is a call the
-# kernel has dropped from its tables (uselib, _sysctl, create_module, ...), which the next
-# test sees as libseccomp-only names; only a *different number* for one name is an error.
+# available for 32-bit userspace"). The calls the kernel dropped from its tables (uselib,
+# _sysctl, create_module, ...) are in ours too (arch/retired.py); only a *different number*
+# for one name is an error.
 _LIBSECCOMP_ONLY_KNOWN = {"parisc64": {"_llseek"}}
 
 

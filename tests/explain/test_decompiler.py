@@ -153,9 +153,9 @@ EXACT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("riscv64",): ("riscv64",),
     ("x86_64", "x86", "x32"): ("x86_64", "i386", "x32"),
     # x86-64 numbers 2**31.. without bit 30 are killed, other numbers not in the table get
-    # the default; of x32's numbers only nr -1 gets through (to the x86-64 rules' default):
-    # x32 is listed, with a rule on the ranges of its other numbers.
-    ("x86_64",): ("x86_64", "x32"),
+    # the default; nr -1 (a tracer's skipped call) gets through to the x86-64 rules' default,
+    # which is what -1 means here too (DESIGN §3): x32 stays out.
+    ("x86_64",): ("x86_64",),
     # x86-64 numbers 2**31.. without bit 30 get the x32 rules' default, the others are killed.
     ("x32",): ("x32", "x86_64"),
     # libseccomp refuses another MIPS ABI's range only under that ABI's own AUDIT_ARCH value
@@ -166,7 +166,7 @@ EXACT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("mipsel64n32",): ("mipsel64n32", "mipsel", "mipsel64"),
     ("mipsel", "mipsel64", "mipsel64n32"): ("mipsel", "mipsel64", "mipsel64n32"),
     ("aarch64", "arm"): ("aarch64", "arm"),
-    ("x86", "x86_64"): ("x86_64", "i386", "x32"),
+    ("x86", "x86_64"): ("x86_64", "i386"),
     ("x32", "x86"): ("i386", "x32", "x86_64"),
 }
 

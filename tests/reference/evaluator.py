@@ -7,9 +7,11 @@ comparisons, through their public fields) and decides a call from its own small 
 
 - the ABIs and their ``AUDIT_ARCH_*`` values, written from <linux/elf-em.h> and
   <linux/audit.h>;
-- system call numbers read straight from the ``system-calls`` tables;
+- system call numbers read straight from the ``system-calls`` tables, plus the calls those
+  tables no longer list, from the data of ``seccomp_bpf.arch.retired`` (libseccomp's numbers);
 - the x32 bit (``__X32_SYSCALL_BIT``), the MIPS number ranges (o32 4000, n64 5000, n32 6000)
   and which ABIs see 32-bit arguments (no ``__AUDIT_ARCH_64BIT``);
+- the skipped call: number -1 (DESIGN §3) is the reporting ABI's own, never x32's;
 - the call numbers of ``socketcall(2)`` (<linux/net.h>) and ``ipc(2)`` (<linux/ipc.h>);
 - each comparison's meaning, from the table of DESIGN §3 (by its format name and values);
 - the return value of each action, from <linux/seccomp.h>.
@@ -26,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from seccomp_bpf.arch.retired import RETIRED_SYSCALLS
 from seccomp_bpf.policy import Action, All, Any, Condition, Not, NumberRange, Policy
 
 MASK32: Final = 0xFFFFFFFF
@@ -41,6 +44,9 @@ AUDIT_LE: Final = 0x40000000
 AUDIT_MIPS64_N32: Final = 0x20000000
 # arch/x86/include/uapi/asm/unistd.h
 X32_SYSCALL_BIT: Final = 0x40000000
+# The number a tracer sets to skip a call (ptrace(2): "the system call is skipped" when the
+# tracer changes it to -1 at syscall-entry-stop), as seccomp_data.nr shows it.
+SKIPPED_CALL: Final = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,10 @@ class MultiplexerRefusedError(ValueError):
 def table(abi: Abi) -> dict[str, int]:
     """``name -> number`` of ``abi``, as ``seccomp_data.nr`` shows it."""
     module = importlib.import_module(f"system_calls.tables.{abi.table}")
-    return dict(getattr(module, f"syscalls_{abi.table}"))
+    numbers = dict(getattr(module, f"syscalls_{abi.table}"))
+    for name, number in RETIRED_SYSCALLS.get(abi.table, {}).items():
+        numbers.setdefault(name, number)
+    return numbers
 
 
 def return_value(action: Action) -> int:
@@ -166,6 +175,8 @@ def dispatched(audit: int, nr: int) -> Abi | None:
     reporting = [abi for abi in ABIS if abi.audit == audit]
     if not reporting:
         return None
+    if nr == SKIPPED_CALL:
+        return reporting[0]  # no range claims it: the task's own ABI (x86_64, not x32)
     if audit == BY_NAME["x86_64"].audit:
         return BY_NAME["x32"] if nr & X32_SYSCALL_BIT else BY_NAME["x86_64"]
     if audit & 0xFFFF == EM_MIPS:

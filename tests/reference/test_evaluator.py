@@ -145,7 +145,12 @@ def test_x32_and_i386_are_other_abis() -> None:
     only_64 = Policy(ERRNO(1), (Rule(("read",), ALLOW),), arches=("x86_64",))
     assert evaluate(only_64, AUDIT_X86_64, X86_64_READ) == ALLOW
     assert evaluate(only_64, AUDIT_X86_64, X32 | 0) == KILL_PROCESS  # x32 read: bad arch
-    assert evaluate(only_64, AUDIT_X86_64, 0xFFFFFFFF) == KILL_PROCESS  # bit 30 set
+    assert evaluate(only_64, AUDIT_X86_64, 0xFFFFFFFE) == KILL_PROCESS  # bit 30 set
+    # -1, a tracer's skipped call, has bit 30 set but is x86-64's: the default decides
+    assert evaluate(only_64, AUDIT_X86_64, 0xFFFFFFFF) == ERRNO(1)
+    only_x32 = Policy(ERRNO(1), (Rule(("read",), ALLOW),), arches=("x32",))
+    assert evaluate(only_x32, AUDIT_X86_64, 0xFFFFFFFF) == KILL_PROCESS  # x86-64 not listed
+    assert evaluate(only_x32, AUDIT_X86_64, 0xFFFFFFFE) == ERRNO(1)  # an unknown x32 number
     assert evaluate(only_64, AUDIT_I386, I386_READ) == KILL_PROCESS  # int 0x80
     assert evaluate(only_64, AUDIT_AARCH64, AARCH64_READ) == KILL_PROCESS
     assert evaluate(only_64, 0x12345678, 0) == KILL_PROCESS

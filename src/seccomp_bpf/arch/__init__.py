@@ -22,6 +22,7 @@ from seccomp_bpf.arch.constants import (
 )
 from seccomp_bpf.arch.multiplexers import IPC_CALL_MASK, IPC_CALLS, SOCKETCALL_CALLS
 from seccomp_bpf.arch.registry import (
+    SKIPPED_SYSCALL,
     X32_SYSCALL_BIT,
     all_arches,
     arch_for_machine,
@@ -40,6 +41,7 @@ from seccomp_bpf.arch.symbols import ArchSymbols
 __all__ = [
     "IPC_CALLS",
     "IPC_CALL_MASK",
+    "SKIPPED_SYSCALL",
     "SOCKETCALL_CALLS",
     "X32_SYSCALL_BIT",
     "Arch",

@@ -7,6 +7,9 @@ every number with the UAPI ``unistd`` headers of Linux 6.1 and with libseccomp 2
 found no number that differs (only calls added or removed since). The numbers are already in
 the form ``seccomp_data.nr`` shows: x32 numbers include ``__X32_SYSCALL_BIT`` and MIPS numbers
 include their ABI's base (4000 o32, 5000 n64, 6000 n32).
+
+Calls the kernel's tables no longer list (``uselib``, ``_sysctl``, ``tuxcall``...) are added
+to each table from :mod:`seccomp_bpf.arch.retired`, with the numbers they had there.
 """
 
 from __future__ import annotations
@@ -29,13 +32,21 @@ class SyscallTable(Mapping[str, int]):
 
     When a number has two names (Alpha's ``getxpid`` is also listed as ``getpid``),
     ``preferred_names`` says which one :meth:`name_of` gives: the kernel table's.
+    ``retired`` adds calls the kernel's table no longer lists; a current name keeps its
+    number's name.
     """
 
-    __slots__ = ("_by_name", "_by_number", "_preferred", "source")
+    __slots__ = ("_by_name", "_by_number", "_preferred", "_retired", "source")
 
-    def __init__(self, source: str, preferred_names: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        preferred_names: Mapping[int, str] | None = None,
+        retired: Mapping[str, int] | None = None,
+    ) -> None:
         self.source = source
         self._preferred = dict(preferred_names or {})
+        self._retired = dict(retired or {})
         self._by_name: dict[str, int] | None = None
         self._by_number: dict[int, str] | None = None
 
@@ -44,6 +55,9 @@ class SyscallTable(Mapping[str, int]):
         table: dict[str, int] = dict(getattr(module, f"syscalls_{self.source}"))
         by_number: dict[int, str] = {}
         for name, number in sorted(table.items()):
+            by_number.setdefault(number, name)
+        for name, number in self._retired.items():
+            table.setdefault(name, number)
             by_number.setdefault(number, name)
         by_number.update(self._preferred)
         self._by_number = by_number

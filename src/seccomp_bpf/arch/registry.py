@@ -45,6 +45,7 @@ import struct
 import sys
 from typing import Final
 
+from seccomp_bpf.arch import retired
 from seccomp_bpf.arch.architecture import Arch, ByteOrder, SyscallTable
 from seccomp_bpf.arch.audit import AUDIT_ARCH
 from seccomp_bpf.arch.multiplexers import EMPTY, IPC_CALLS, SOCKETCALL_CALLS
@@ -52,6 +53,14 @@ from seccomp_bpf.errors import UnknownArchError
 
 X32_SYSCALL_BIT: Final = 0x40000000
 """``__X32_SYSCALL_BIT`` (``arch/x86/include/uapi/asm/unistd.h``)."""
+
+SKIPPED_SYSCALL: Final = 0xFFFFFFFF
+"""System call -1 as ``seccomp_data.nr`` shows it: the number a tracer sets at syscall-entry
+stop to skip the call (``ptrace(2)``; ``strace -e inject``). Since Linux 4.8 seccomp runs after
+the tracer (``syscall_trace_enter`` in ``kernel/entry/common.c``), so a filter sees it. It is
+no call of any ABI and no x32 call although bit 30 is set: it belongs to the task's own ABI
+of its ``AUDIT_ARCH`` value (x86-64 for ``AUDIT_ARCH_X86_64``), whose rules and default
+action decide it, as libseccomp's filters do (``_gen_bpf_arch`` lets -1 past the x32 check)."""
 
 # Tables with socketcall(2) and ipc(2); tests/arch checks these against the tables themselves,
 # so that the maps exist exactly where the calls do. One exception: microblaze lists ipc (117)
@@ -75,7 +84,9 @@ _TABLES: dict[str, SyscallTable] = {}
 
 def _table(source: str) -> SyscallTable:
     if source not in _TABLES:
-        _TABLES[source] = SyscallTable(source, _PREFERRED_NAMES.get(source))
+        _TABLES[source] = SyscallTable(
+            source, _PREFERRED_NAMES.get(source), retired.RETIRED_SYSCALLS.get(source)
+        )
     return _TABLES[source]
 
 
@@ -314,7 +325,14 @@ def dispatched_arch(audit_arch: int, nr: int) -> Arch | None:
     (``arch/mips/kernel/scall64-o32.S``, ``scall64-n32.S``), while ``seccomp_data.arch``
     still names the task's ABI. A filter that only checks the audit value lets an n64 task
     make o32 calls that its o32 rules never see.
+
+    :data:`SKIPPED_SYSCALL` (-1) is the task's own ABI's: x86-64's, not x32's.
     """
+    if nr == SKIPPED_SYSCALL:
+        candidates = _BY_AUDIT.get(audit_arch)
+        if not candidates:
+            return None
+        return next((a for a in candidates if not a.syscall_nr_mask_bit), candidates[0])
     arch = arch_for_syscall(audit_arch, nr)
     if arch is None or not arch.syscall_nr_base:
         return arch
@@ -343,6 +361,8 @@ def dispatch_boundaries(audit_arch: int) -> tuple[int, ...]:
     Between two consecutive boundaries every number belongs to the same ABI.
     """
     points: set[int] = set()
+    if any(arch.syscall_nr_mask_bit for arch in _BY_AUDIT.get(audit_arch, ())):
+        points.add(SKIPPED_SYSCALL)  # x32's range ends below it
     for arch in dispatched_arches(audit_arch):
         bit = arch.syscall_nr_mask_bit
         if bit:
@@ -353,21 +373,8 @@ def dispatch_boundaries(audit_arch: int) -> tuple[int, ...]:
     return tuple(sorted(points))
 
 
-RETIRED_SYSCALL_NAMES: Final = frozenset(
-    {
-        # Calls the kernel removed, never implemented, or reserved a number for (the
-        # tables above no longer list them), as libseccomp 2.5.4 and systemd 252 still
-        # name them (libseccomp's src/syscalls.csv; systemd's @obsolete and @known).
-        *("_sysctl", "afs_syscall", "bdflush", "break", "create_module", "ftime"),
-        *("get_kernel_syms", "getpmsg", "gtty", "idle", "lock", "mpx", "nfsservctl"),
-        *("prof", "profil", "putpmsg", "query_module", "security", "stty", "tuxcall"),
-        *("ulimit", "uselib", "vserver"),
-        # libseccomp's name for arm's sync_file_range2 (Docker's default profile uses it)
-        "arm_sync_file_range",
-    }
-)
-"""Names that are no system call of any table here but name one elsewhere: a profile that
-lists them has no typo."""
+RETIRED_SYSCALL_NAMES: Final = retired.RETIRED_SYSCALL_NAMES
+"""Calls no current kernel table lists, which the tables keep (:mod:`.retired`)."""
 
 
 @functools.cache

@@ -40,6 +40,7 @@ the offending token; a program the kernel would refuse raises
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Final, Literal, NoReturn
 
@@ -693,18 +694,23 @@ def read_program(
     byteorder: ByteOrder | None = None,
     source: str = "<bytes>",
 ) -> Program:
-    """A program from raw ``struct sock_filter`` records (native byte order) or from text.
+    """A program from raw ``struct sock_filter`` records or from text.
+
+    ``byteorder`` is the target's: raw records are read in it (a program for s390x is
+    big-endian, as the kernel there loads it and libseccomp exports it), and text names the
+    words of ``seccomp_data`` by it. Without it, this machine's byte order.
 
     ``kind="auto"`` takes ``data`` as raw records when it is a whole number of them and they
     form a valid program, and as text otherwise. Text never passes for records by accident: an
     opcode fits in one byte, so every record holds a NUL byte, which text does not.
     An InvalidProgramError (for raw records) or AssemblyError (for text) says what is wrong.
     """
+    records = byteorder or sys.byteorder
     if kind == "raw":
-        return Program.from_bytes(data)
+        return Program.from_bytes(data, records)
     if kind == "auto":
         try:
-            return Program.from_bytes(data)
+            return Program.from_bytes(data, records)
         except InvalidProgramError:
             if b"\0" in data or not _is_utf8(data):
                 raise

@@ -1,8 +1,9 @@
 """``Instruction`` and ``Program``: classic BPF as the kernel stores it.
 
 ``struct sock_filter`` (``<linux/filter.h>``) is ``{ __u16 code; __u8 jt; __u8 jf; __u32 k; }``:
-8 bytes in the machine's byte order. That is also the format of libseccomp's ``export_bpf``
-and of the file descriptor bubblewrap's ``--seccomp FD`` reads.
+8 bytes in the byte order of the machine that loads it (``to_bytes``/``from_bytes`` take it).
+That is also the format of libseccomp's ``export_bpf`` and of the file descriptor
+bubblewrap's ``--seccomp FD`` reads.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
 ``yaml``          the project's YAML (:mod:`.yaml_writer`); reads back equal
 ``oci``           an OCI runtime-spec profile (:mod:`.oci_writer`), exactly or refused
 ``docker``        the same with Docker's ``archMap`` and a comment per entry
-``raw``           the compiled program as ``struct sock_filter`` records in this machine's
-                  byte order: what bubblewrap's ``--seccomp FD`` and ``seccomp(2)`` take
+``raw``           the compiled program as ``struct sock_filter`` records in the byte order
+                  of the policy's architectures (:func:`program_byteorder`): what
+                  bubblewrap's ``--seccomp FD`` and ``seccomp(2)`` take on that machine
 ``c``             the compiled program as a C array (:func:`.program_output.to_c`)
 ``go-seccomp-bpf``  an elastic/go-seccomp-bpf policy (:mod:`.go_writer`), where expressible
 ================  ===========================================================================
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 from typing import Final, Literal
 
+from seccomp_bpf.arch import ByteOrder
+from seccomp_bpf.errors import ConversionError
 from seccomp_bpf.policy.policy import Policy
 
 ExportFormat = Literal["yaml", "oci", "docker", "raw", "c", "go-seccomp-bpf"]
@@ -44,6 +47,28 @@ def format_for_path(path: str) -> ExportFormat | None:
     return _BY_EXTENSION.get(os.path.splitext(path)[1].lower())
 
 
+def program_byteorder(policy: Policy) -> ByteOrder:
+    """The byte order of a raw program for ``policy``: its architectures'.
+
+    A raw program is loaded by a kernel of one of its architectures, which reads the records
+    in its own byte order, so a program for s390x or ppc64 is big-endian, as libseccomp's
+    ``seccomp_export_bpf`` writes it. One program for architectures of both byte orders
+    cannot be raw bytes for all of them (libseccomp refuses to mix them in one filter,
+    ``-EDOM``): :class:`~seccomp_bpf.errors.ConversionError`, naming them, for that.
+    """
+    arches = policy.resolved_arches()
+    orders = {arch.byteorder for arch in arches}
+    if len(orders) == 1:
+        return arches[0].byteorder
+    little = ", ".join(a.name for a in arches if a.byteorder == "little")
+    big = ", ".join(a.name for a in arches if a.byteorder == "big")
+    raise ConversionError(
+        f"a raw program is in one byte order, and the policy's architectures have two "
+        f"(little-endian: {little}; big-endian: {big}): write one program per byte order "
+        "(--arch), or a C array or listing, which have no byte order"
+    )
+
+
 def export_policy(
     policy: Policy, format: ExportFormat, notes: list[str] | None = None
 ) -> bytes:
@@ -70,9 +95,10 @@ def export_policy(
     from seccomp_bpf.compiler import compile_policy
     from seccomp_bpf.formats.program_output import to_c
 
-    program = compile_policy(policy)
     if format == "raw":
-        return program.to_bytes()
+        byteorder = program_byteorder(policy)  # refuses before compiling
+        return compile_policy(policy).to_bytes(byteorder)
+    program = compile_policy(policy)
     if format == "c":
         first = policy.resolved_arches()[0]
         symbols = ArchSymbols(default=first)

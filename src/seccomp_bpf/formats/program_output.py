@@ -1,7 +1,8 @@
 """Write a compiled program in the forms people embed or load it in.
 
-- ``raw``: ``struct sock_filter`` records in the machine's byte order, as libseccomp's
-  ``seccomp_export_bpf`` writes them and bubblewrap's ``--seccomp FD`` reads them;
+- ``raw``: ``struct sock_filter`` records in the target's byte order (``byteorder``: that of
+  the machine that loads it), as libseccomp's ``seccomp_export_bpf`` writes them and
+  bubblewrap's ``--seccomp FD`` reads them;
 - ``c``: a C array of ``struct sock_filter`` initialisers plus a ``struct sock_fprog``
   (``<linux/filter.h>``), with the disassembly as comments;
 - ``hex``: one instruction per line, ``code jt jf k`` in hex;
@@ -65,9 +66,11 @@ def render_program(
     symbols: Symbols | None = None,
     byteorder: ByteOrder = "little",
 ) -> bytes:
-    """``program`` in ``format`` (see the module docstring); text formats are UTF-8."""
+    """``program`` in ``format`` (see the module docstring); text formats are UTF-8.
+    ``byteorder`` is the target's: the order of raw records, and of ``seccomp_data``'s
+    words in the names the text formats print."""
     if format == "raw":
-        return program.to_bytes()
+        return program.to_bytes(byteorder)
     if format == "c":
         return to_c(program, symbols=symbols, byteorder=byteorder).encode()
     if format == "hex":

@@ -232,16 +232,23 @@ def _notif_ioctl(
 ) -> bool:
     """Run one notification ioctl, again after ``EINTR``. False when the notification is gone
     (``ENOENT``: its thread died or was interrupted); any other failure is a KernelError."""
+    return _notif_ioctl_result(fd, request, name, buffer) is not None
+
+
+def _notif_ioctl_result(
+    fd: int, request: int, name: str, buffer: ctypes.Structure | ctypes.c_uint64
+) -> int | None:
+    """:func:`_notif_ioctl` giving the ioctl's return value, or None for ``ENOENT``."""
     while True:
         try:
-            fcntl.ioctl(fd, request, buffer, True)
+            result = fcntl.ioctl(fd, request, buffer, True)
         except InterruptedError:
             continue
         except OSError as error:
             if error.errno == errno_codes.ENOENT:
-                return False
+                return None
             raise KernelError(f"ioctl({name})", error.errno or errno_codes.EIO) from None
-        return True
+        return int(result)
 
 
 def respond(fd: int, id: int, error: int = 0, val: int = 0, *, continue_: bool = False) -> bool:
@@ -268,3 +275,21 @@ def id_valid(fd: int, id: int) -> bool:
     (its thread is alive and blocked in the call)."""
     value = ctypes.c_uint64(id)
     return _notif_ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, "SECCOMP_IOCTL_NOTIF_ID_VALID", value)
+
+
+SECCOMP_ADDFD_FLAG_SETFD: Final = 1 << 0
+"""<linux/seccomp.h>: install at ``newfd`` (replacing what is there), not the lowest free."""
+SECCOMP_ADDFD_FLAG_SEND: Final = 1 << 1
+"""<linux/seccomp.h> (Linux 5.14): install and answer the notification with the new number in
+one step, so the target cannot see the descriptor before its call returns."""
+
+
+def add_fd(
+    fd: int, id: int, srcfd: int, *, newfd: int = 0, flags: int = 0, newfd_flags: int = 0
+) -> int | None:
+    """``SECCOMP_IOCTL_NOTIF_ADDFD`` (Linux 5.9): install a duplicate of this process's
+    ``srcfd`` into the process that made notification ``id``; returns the number it has
+    there. ``flags`` are ``SECCOMP_ADDFD_FLAG_*``, ``newfd_flags`` ``O_CLOEXEC`` or 0.
+    Returns None when the notification no longer exists (``ENOENT``)."""
+    request = SeccompNotifAddfd(id, flags, srcfd, newfd, newfd_flags)
+    return _notif_ioctl_result(fd, SECCOMP_IOCTL_NOTIF_ADDFD, "SECCOMP_IOCTL_NOTIF_ADDFD", request)

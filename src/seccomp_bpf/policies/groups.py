@@ -324,9 +324,13 @@ _DEFINITIONS: Final[tuple[tuple[str, str, str], ...]] = (
     ),
     (
         "obsolete",
-        "Old interfaces that newer calls replaced",
+        "Old interfaces that newer calls replaced, and calls the kernel removed or never "
+        "implemented (kept in the tables with their old numbers)",
         """
         sgetmask ssetmask sysfs ustat
+        _sysctl afs_syscall bdflush break create_module ftime get_kernel_syms getpmsg gtty
+        idle lock mpx nfsservctl prof profil putpmsg query_module security stty tuxcall
+        ulimit uselib vserver
         """,
     ),
 )

@@ -28,7 +28,8 @@ when a required layer (``--require``) is not in force; a failed ``execve`` exits
 or 127 and a shell-like message.
 
 ``PROGRAM`` files and file descriptors (``--program``, ``--program-fd``) hold raw ``struct
-sock_filter`` records in this machine's byte order, as ``seccomp-bpf compile`` writes them.
+sock_filter`` records in this machine's byte order, as ``seccomp-bpf compile`` writes them
+for this machine's architecture.
 """
 
 from __future__ import annotations
