@@ -173,7 +173,7 @@ def _cmd_policy_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_policy_groups(args: argparse.Namespace) -> int:
-    from seccomp_bpf.policies.groups import get_group, groups_markdown, groups_text
+    from seccomp_bpf.policy.groups import get_group, groups_markdown, groups_text
 
     if args.markdown:
         if args.names:

@@ -21,7 +21,7 @@ The policy:
      ``clone`` without namespace flags);
   2. one rule per call whose arguments were recorded, allowing the values seen
      (:mod:`.arguments`);
-  3. one rule per group of :mod:`seccomp_bpf.policies.groups` (``@basic-io``,
+  3. one rule per group of :mod:`seccomp_bpf.policy.groups` (``@basic-io``,
      ``@file-system``...), in the groups' order, allowing the calls seen of that group (a call
      in several groups goes to the first); then the calls in no group; then the numbers
      without a name.
@@ -52,8 +52,8 @@ from typing import Final
 
 from seccomp_bpf.arch import Arch, get_arch, native_arch
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policies.groups import GROUPS, get_group
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, All, Condition, Policy, Rule
+from seccomp_bpf.policy.groups import GROUPS, get_group
 from seccomp_bpf.policy.resolution import name_is_on, unknown_name_message
 from seccomp_bpf.profiling.arguments import FALLBACKS, ArgumentSpec, describe_value, flags_spec
 from seccomp_bpf.profiling.merge import EarlierRun, read_generated

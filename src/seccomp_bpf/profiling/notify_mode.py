@@ -52,8 +52,8 @@ from typing import Final
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.kernel.notify_stream import NotificationStream
-from seccomp_bpf.policies.groups import select as select_names
 from seccomp_bpf.policy import ALLOW, ERRNO, USER_NOTIF, Condition, Policy, Rule
+from seccomp_bpf.policy.groups import select as select_names
 from seccomp_bpf.profiling.arguments import FALLBACKS, flags_spec
 from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
 from seccomp_bpf.run.notified_child import NotifiedChild, start_notified, thread_group
