@@ -380,10 +380,10 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
 
 
 def _kill_sources(policy: Policy) -> list[str]:
-    from seccomp_bpf.policy.actions import ActionKind
+    from seccomp_bpf.bpf.emulator import SeccompAction
     from seccomp_bpf.policy.resolution import rule_label
 
-    kinds = (ActionKind.KILL_PROCESS, ActionKind.KILL_THREAD)
+    kinds = (SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD)
     sources = [
         f"{rule_label(index, rule)} gives {rule.action.describe()}"
         for index, rule in enumerate(policy.rules)

@@ -83,17 +83,18 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 from seccomp_bpf.arch import Arch, dispatched_arch, native_arch
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.kernel.notify import Notification, receive, require_user_notif, respond
-from seccomp_bpf.policy import ERRNO, USER_NOTIF, Action, ActionKind, Decision, Policy
+from seccomp_bpf.policy import ERRNO, USER_NOTIF, Action, Decision, Policy
 from seccomp_bpf.policy.sandbox import Sandbox
 from seccomp_bpf.run.command import find_executable, sigsys_cause
 from seccomp_bpf.run.launch import Launch, Started, StartError, note, start
 from seccomp_bpf.run.notified_child import SignalForwarder, exit_status, signals_blocked
 from seccomp_bpf.run.plan import SandboxPlan, plan_sandbox
 
-REPORTED_KINDS: Final = frozenset({ActionKind.ERRNO, ActionKind.USER_NOTIF})
+REPORTED_KINDS: Final = frozenset({SeccompAction.ERRNO, SeccompAction.USER_NOTIF})
 """The actions that fail a call and are not kills; the supervisor receives exactly these."""
 
 FALLBACK: Final = ERRNO("ENOSYS")
@@ -262,9 +263,9 @@ class _Supervisor:
         decision = self.policy.decide(data.arch, data.nr, data.args, data.instruction_pointer)
         action = decision.action
         outcome: str | None = None
-        if action.kind is ActionKind.ERRNO:
+        if action.kind is SeccompAction.ERRNO:
             answer_errno = action.data
-        elif action.kind is ActionKind.USER_NOTIF:
+        elif action.kind is SeccompAction.USER_NOTIF:
             answer_errno = errno_codes.ENOSYS
             outcome = "no other supervisor listens: fails with ENOSYS"
         else:

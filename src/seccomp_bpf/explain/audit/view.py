@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.arch.constants import resolve_constant
-from seccomp_bpf.policy.actions import Action, ActionKind
+from seccomp_bpf.bpf.emulator import SeccompAction
+from seccomp_bpf.policy.actions import Action
 from seccomp_bpf.policy.conditions import TRUE, All, Any, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import ResolvedRule
@@ -24,17 +25,17 @@ def conjunction(*conditions: Condition | None) -> Condition:
 
 def is_permissive(action: Action) -> bool:
     """The call runs: ALLOW, or LOG (which allows after logging)."""
-    return action.kind in (ActionKind.ALLOW, ActionKind.LOG)
+    return action.kind in (SeccompAction.ALLOW, SeccompAction.LOG)
 
 
 def is_denial(action: Action) -> bool:
     """The call does not run and nothing else decides: an errno, a signal or a kill.
     TRACE and USER_NOTIF leave the decision to a tracer or a supervisor."""
     return action.kind in (
-        ActionKind.ERRNO,
-        ActionKind.TRAP,
-        ActionKind.KILL_THREAD,
-        ActionKind.KILL_PROCESS,
+        SeccompAction.ERRNO,
+        SeccompAction.TRAP,
+        SeccompAction.KILL_THREAD,
+        SeccompAction.KILL_PROCESS,
     )
 
 
@@ -54,7 +55,7 @@ def describe_on(action: Action, arch: Arch) -> str:
     """``action.describe()``, but an errno whose generic name is wrong on ``arch`` (MIPS,
     PA-RISC, Alpha and SPARC number errnos their own way) as a number with that said."""
     text = action.describe()
-    if action.kind is not ActionKind.ERRNO or text == f"errno({action.data})":
+    if action.kind is not SeccompAction.ERRNO or text == f"errno({action.data})":
         return text
     name = text[len("errno(") : -1]
     if resolve_constant(name, arch) == action.data:
@@ -63,7 +64,7 @@ def describe_on(action: Action, arch: Arch) -> str:
 
 
 def is_enosys(action: Action, arch: Arch) -> bool:
-    return action.kind is ActionKind.ERRNO and action.data == enosys_number(arch)
+    return action.kind is SeccompAction.ERRNO and action.data == enosys_number(arch)
 
 
 class Outcome(NamedTuple):
