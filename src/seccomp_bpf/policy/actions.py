@@ -3,9 +3,9 @@
 An :class:`Action` is a kind plus its 16-bit data, and maps one-to-one onto the filter's return
 value (``SECCOMP_RET_<KIND> | data``). The kind is
 :class:`~seccomp_bpf.bpf.emulator.SeccompAction`, the action part of a return value, which
-the emulator decodes too: one enum of actions, in ``bpf/``, which the model builds on. The data has a meaning only for ``ERRNO`` (the errno the
-caller sees), ``TRAP`` (``si_errno`` of the SIGSYS) and ``TRACE`` (the tracer's event message);
-for every other kind it must be 0.
+the emulator decodes too: one enum of actions, in ``bpf/``, which the model builds on. The
+data has a meaning only for ``ERRNO`` (the errno the caller sees), ``TRAP`` (``si_errno`` of
+the SIGSYS) and ``TRACE`` (the tracer's event message); for every other kind it must be 0.
 
 ``ERRNO`` data is refused above ``MAX_ERRNO`` (4095): ``kernel/seccomp.c`` caps it there, so a
 larger number would not be what the caller sees.
