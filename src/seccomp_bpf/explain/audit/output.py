@@ -6,6 +6,7 @@ import json
 from pathlib import PurePath
 from typing import Final
 
+from seccomp_bpf.__about__ import __version__
 from seccomp_bpf.explain.audit.findings import CHECKS, AuditReport, Finding, Severity
 
 
@@ -86,8 +87,6 @@ def _artifact_uri(path: str) -> str:
 
 def to_sarif(report: AuditReport) -> dict[str, object]:
     """The report as a SARIF 2.1.0 log: one run, every check as a rule, a result per finding."""
-    from seccomp_bpf import __version__
-
     check_ids = list(CHECKS)
     rules = [
         {
