@@ -145,8 +145,8 @@ def _dump_command(argv: list[str], args: argparse.Namespace) -> int:
     from seccomp_bpf.bpf.disassembler import disassemble
     from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Program
     from seccomp_bpf.errors import CommandError, InvalidProgramError
+    from seccomp_bpf.kernel.child import describe_exit, find_executable
     from seccomp_bpf.kernel.filter_watch import watch_filters
-    from seccomp_bpf.run.command import describe_exit, find_executable
 
     chosen = get_arch(args.arch) if args.arch else None
     try:
