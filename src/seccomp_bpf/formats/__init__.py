@@ -92,12 +92,10 @@ def read_policy_file(
     path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
 ) -> Policy:
     """Read a policy file in either format; ``arches`` as for :func:`load_policy_text`."""
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+    from seccomp_bpf.formats.yaml_policy import read_policy_text
 
-    name = os.fspath(path)
-    with open(name, "rb") as stream:
-        data = stream.read()
-    return load_policy_text(decode_policy_bytes(data, name), source=name, arches=arches)
+    name, text = read_policy_text(path)
+    return load_policy_text(text, source=name, arches=arches)
 
 
 __all__ = [

@@ -717,13 +717,11 @@ def read_oci_policy(
     unknown_syscall_action: Action | None = None,
 ) -> Policy:
     """Read an OCI/Docker JSON profile file; options as for :func:`load_oci_policy`."""
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+    from seccomp_bpf.formats.yaml_policy import read_policy_text
 
-    name = os.fspath(path)
-    with open(name, "rb") as stream:
-        data = stream.read()
+    name, text = read_policy_text(path)
     return load_oci_policy(
-        decode_policy_bytes(data, name),
+        text,
         source=name,
         capabilities=capabilities,
         arch=arch,

@@ -928,10 +928,17 @@ def read_yaml_policy(
     path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
 ) -> Policy:
     """Read a YAML policy file; ``arches`` as for :func:`load_yaml_policy`."""
+    name, text = read_policy_text(path)
+    return load_yaml_policy(text, source=name, arches=arches)
+
+
+def read_policy_text(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """A policy file's name and text (:func:`decode_policy_bytes`: UTF-8, or a PolicyError
+    naming where it is not), for the readers of every format."""
     name = os.fspath(path)
     with open(name, "rb") as stream:
         data = stream.read()
-    return load_yaml_policy(decode_policy_bytes(data, name), source=name, arches=arches)
+    return name, decode_policy_bytes(data, name)
 
 
 def decode_policy_bytes(data: bytes, source: str) -> str:

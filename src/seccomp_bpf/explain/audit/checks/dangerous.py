@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from seccomp_bpf.arch.constants import resolve_constant
+from seccomp_bpf.arch.constants import CLONE_NAMESPACE_FLAGS, resolve_constant
 from seccomp_bpf.explain.audit.findings import Severity, Sink, undecided
 from seccomp_bpf.explain.audit.view import ArchView, conjunction, is_permissive
 from seccomp_bpf.policy.conditions import Cmp, Condition, Not
@@ -111,26 +111,15 @@ argument. ``unshare``, ``clone``, ``clone3`` (namespaces) and ``personality`` (e
 domains) are judged on their arguments (:func:`_check_namespaces`, :func:`_check_personality`)."""
 
 
-# <linux/sched.h>: the namespace flags. CLONE_NEWTIME (0x80) only exists for unshare and
-# clone3: in clone's flags that bit is part of the exit signal (CSIGNAL, 0xff).
-_NAMESPACE_FLAGS: Final = (
-    "CLONE_NEWNS",
-    "CLONE_NEWCGROUP",
-    "CLONE_NEWUTS",
-    "CLONE_NEWIPC",
-    "CLONE_NEWUSER",
-    "CLONE_NEWPID",
-    "CLONE_NEWNET",
-)
-
-
 def _constant(name: str) -> int:
     value = resolve_constant(name)
     assert value is not None, name
     return value
 
 
-_CLONE_NAMESPACES: Final = sum(_constant(name) for name in _NAMESPACE_FLAGS)
+# <linux/sched.h>: CLONE_NEWTIME (0x80) only exists for unshare and clone3: in clone's flags
+# that bit is part of the exit signal (CSIGNAL, 0xff).
+_CLONE_NAMESPACES: Final = sum(_constant(name) for name in CLONE_NAMESPACE_FLAGS)
 
 
 _UNSHARE_NAMESPACES: Final = _CLONE_NAMESPACES | _constant("CLONE_NEWTIME")
