@@ -6,9 +6,11 @@ the command given. Every command is a function ``_cmd_NAME(args) -> int`` beside
 (:class:`~seccomp_bpf.errors.SeccompBPFError`, unreadable files) become one line on stderr
 and exit status 1; usage errors exit with 2, as argparse does.
 
-Nothing here imports the library at module level, and neither do the command modules: each
-handler imports what it uses when it runs, so that ``--version`` and ``--help`` import none of
-it.
+Nothing here imports the library at module level but its exceptions
+(:mod:`seccomp_bpf.errors`), and neither do the command modules: each handler imports what it
+uses when it runs, and the parser needs only the names of the output formats
+(:mod:`seccomp_bpf.formats.program_output`, :mod:`seccomp_bpf.formats.export`), so that
+``--version`` and ``--help`` load none of the rest.
 """
 
 from __future__ import annotations

@@ -37,6 +37,9 @@ from seccomp_bpf.policy.policy import Policy
 def policy_checks(
     policy: Policy, views: Sequence[ArchView], sink: Sink, *, decompiled: bool
 ) -> None:
+    """Run the checks that judge ``policy`` on ``views``, in this order (the order of the
+    findings of one check, and of the notes); a ``decompiled`` policy is judged on its rules
+    only."""
     check_dangerous(views, sink)
     check_equivalents(views, sink)
     check_argument_widths(views, sink)
