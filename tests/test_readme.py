@@ -86,7 +86,7 @@ def test_every_block_has_a_runner() -> None:
 
 # --- shell ----------------------------------------------------------------------------------------
 
-TEST_COMMAND = "ruff check . && mypy && python -m pytest -q"
+TEST_COMMAND = "ruff check . && mypy && lint-imports && python -m pytest -q"
 
 
 def test_the_shell_commands(tmp_path: Path) -> None:

@@ -9,73 +9,109 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING
 
-from seccomp_bpf.arch import Arch, ArchSymbols, get_arch, native_arch
-from seccomp_bpf.bpf import (
-    Execution,
-    Instruction,
-    Program,
-    ProgramBuilder,
-    SeccompAction,
-    SeccompData,
-    emulate,
-    validate,
+from seccomp_bpf.__about__ import __version__
+from seccomp_bpf.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from seccomp_bpf.arch import Arch, ArchSymbols, get_arch, native_arch
+    from seccomp_bpf.bpf import (
+        Execution,
+        Instruction,
+        Program,
+        ProgramBuilder,
+        SeccompAction,
+        SeccompData,
+        emulate,
+        validate,
+    )
+    from seccomp_bpf.bpf.assembler import assemble
+    from seccomp_bpf.bpf.disassembler import disassemble
+    from seccomp_bpf.compiler import compile, compile_policy, load_frequency
+    from seccomp_bpf.errors import (
+        ActionUnavailableError,
+        AssemblyError,
+        CompileError,
+        InvalidProgramError,
+        KernelError,
+        PolicyError,
+        SeccompBPFError,
+        TsyncError,
+        UnknownArchError,
+        UnknownSyscallError,
+    )
+    from seccomp_bpf.explain import Decompiled, Difference, decompile, diff, intersection, union
+    from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
+    from seccomp_bpf.policies import default_policy
+    from seccomp_bpf.policy import (
+        ALLOW,
+        ERRNO,
+        KILL_PROCESS,
+        KILL_THREAD,
+        LOG,
+        TRACE,
+        TRAP,
+        USER_NOTIF,
+        Action,
+        All,
+        Any,
+        BitsClear,
+        BitsSet,
+        Cmp,
+        Comparison,
+        Condition,
+        Decision,
+        Equal,
+        GreaterOrEqual,
+        GreaterThan,
+        InRange,
+        InSet,
+        LessOrEqual,
+        LessThan,
+        MaskedEqual,
+        Not,
+        NotEqual,
+        NotInSet,
+        Policy,
+        Rule,
+        Sandbox,
+    )
+    from seccomp_bpf.profiling import SyscallTrace, profile
+    from seccomp_bpf.run.confine import install
+    from seccomp_bpf.run.subprocess import Popen
+
+# Where each public name lives: read on first use (see seccomp_bpf.lazy), so that importing
+# the package imports none of the library.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "seccomp_bpf.arch": "Arch ArchSymbols get_arch native_arch",
+        "seccomp_bpf.bpf": (
+            "Execution Instruction Program ProgramBuilder SeccompAction SeccompData emulate "
+            "validate"
+        ),
+        "seccomp_bpf.bpf.assembler": "assemble",
+        "seccomp_bpf.bpf.disassembler": "disassemble",
+        "seccomp_bpf.compiler": "compile compile_policy load_frequency",
+        "seccomp_bpf.errors": (
+            "ActionUnavailableError AssemblyError CompileError InvalidProgramError KernelError "
+            "PolicyError SeccompBPFError TsyncError UnknownArchError UnknownSyscallError"
+        ),
+        "seccomp_bpf.explain": "Decompiled Difference decompile diff intersection union",
+        "seccomp_bpf.formats": "load_oci_policy load_yaml_policy read_policy_file",
+        "seccomp_bpf.policies": "default_policy",
+        "seccomp_bpf.policy": (
+            "ALLOW ERRNO KILL_PROCESS KILL_THREAD LOG TRACE TRAP USER_NOTIF Action All Any "
+            "BitsClear BitsSet Cmp Comparison Condition Decision Equal GreaterOrEqual GreaterThan "
+            "InRange InSet LessOrEqual LessThan MaskedEqual Not NotEqual NotInSet Policy Rule "
+            "Sandbox"
+        ),
+        "seccomp_bpf.profiling": "SyscallTrace profile",
+        "seccomp_bpf.run.confine": "install",
+        "seccomp_bpf.run.subprocess": "Popen",
+    },
 )
-from seccomp_bpf.bpf.assembler import assemble
-from seccomp_bpf.bpf.disassembler import disassemble
-from seccomp_bpf.compiler import compile, compile_policy, load_frequency
-from seccomp_bpf.errors import (
-    ActionUnavailableError,
-    AssemblyError,
-    CompileError,
-    InvalidProgramError,
-    KernelError,
-    PolicyError,
-    SeccompBPFError,
-    TsyncError,
-    UnknownArchError,
-    UnknownSyscallError,
-)
-from seccomp_bpf.explain import Decompiled, Difference, decompile, diff, intersection, union
-from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
-from seccomp_bpf.policies import default_policy
-from seccomp_bpf.policy import (
-    ALLOW,
-    ERRNO,
-    KILL_PROCESS,
-    KILL_THREAD,
-    LOG,
-    TRACE,
-    TRAP,
-    USER_NOTIF,
-    Action,
-    All,
-    Any,
-    BitsClear,
-    BitsSet,
-    Cmp,
-    Comparison,
-    Condition,
-    Decision,
-    Equal,
-    GreaterOrEqual,
-    GreaterThan,
-    InRange,
-    InSet,
-    LessOrEqual,
-    LessThan,
-    MaskedEqual,
-    Not,
-    NotEqual,
-    NotInSet,
-    Policy,
-    Rule,
-    Sandbox,
-)
-from seccomp_bpf.profiling import SyscallTrace, profile
-from seccomp_bpf.run.confine import install
-from seccomp_bpf.run.subprocess import Popen
 
 __all__ = [
     "ALLOW",

@@ -20,6 +20,7 @@ from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import Program, jump, load_abs, ret
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.kernel import install
+from seccomp_bpf.kernel.libc import ptrace_function
 from seccomp_bpf.kernel.tracer import (
     PTRACE_EVENT_STOP,
     PTRACE_O_EXITKILL,
@@ -27,7 +28,6 @@ from seccomp_bpf.kernel.tracer import (
     PTRACE_SYSCALL_INFO_ENTRY,
     Tracer,
     interrupt,
-    ptrace_function,
     seize,
 )
 from seccomp_bpf.policy import Action, Policy, Rule

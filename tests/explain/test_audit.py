@@ -94,6 +94,23 @@ def test_the_clean_allowlist_has_no_findings() -> None:
     assert audit_policy(policy(CLEAN)).findings == ()
 
 
+def test_each_check_declares_the_severities_its_findings_get() -> None:
+    """The table names, for each check, the severities it reports, worst first; the audits
+    of this module (the sink refuses any other) and of real profiles keep to them."""
+    assert list(CHECKS) == [f"SB{n:03d}" for n in range(1, len(CHECKS) + 1)]
+    for check in CHECKS.values():
+        assert check.severities
+        assert list(check.severities) == sorted(check.severities, reverse=True)
+    reports = [
+        audit_policy(default_policy()),
+        audit_policy(read_policy_file(DOCKER_DEFAULT, arches=["x86_64"])),
+        audit_program(compile_policy(read_policy_file(DOCKER_DEFAULT, arches=["x86_64"]))),
+    ]
+    for report in reports:
+        for finding in report.findings:
+            assert finding.severity in CHECKS[finding.check].severities
+
+
 # --- deciding conditions ---------------------------------------------------------------------
 # With constants and masks below 8, a comparison's truth depends only on the low three bits
 # and on whether the value (and its low half) is below 8; the values h * 2**32 + l, with h in

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from seccomp_bpf.arch import dispatched_arch, get_arch
-from seccomp_bpf.bpf.emulator import SeccompData, emulate
+from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import ConversionError, PolicyError
 from seccomp_bpf.formats.oci import load_oci_policy
@@ -29,7 +29,6 @@ from seccomp_bpf.policy import (
     LOG,
     TRAP,
     Action,
-    ActionKind,
     Any,
     Cmp,
     Not,
@@ -63,7 +62,7 @@ def _kill_thread_and_plain_traps(policy: Policy) -> Policy:
     """The policy with what OCI has no field for replaced, so that most examples export."""
 
     def plain(action: Action) -> Action:
-        return TRAP(0) if action.kind is ActionKind.TRAP else action
+        return TRAP(0) if action.kind is SeccompAction.TRAP else action
 
     unknown = policy.unknown_syscall_action
     return dataclasses.replace(

@@ -11,8 +11,8 @@ import pytest
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.formats import load_policy_text
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
-from seccomp_bpf.policies.groups import GROUPS
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, SourceLocation
+from seccomp_bpf.policy.groups import GROUPS
 
 PROT_EXEC = 0x4  # <asm-generic/mman-common.h>
 

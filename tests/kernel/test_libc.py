@@ -101,3 +101,41 @@ def test_arguments_must_fit_in_a_register(value: int) -> None:
 def test_at_most_six_arguments() -> None:
     with pytest.raises(ValueError, match="at most 6 arguments"):
         syscall(BASE_NR, *range(7))
+
+
+def _ctypes_uses() -> dict[str, set[str]]:
+    """For each module of the package that uses ctypes, what it uses of it: ``import``,
+    ``CDLL`` (opens a library) and ``CFUNCTYPE`` (calls foreign code through a pointer)."""
+    import ast
+    from pathlib import Path
+
+    import seccomp_bpf
+
+    root = Path(seccomp_bpf.__file__).parent
+    found: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        uses: set[str] = set()
+        for node in ast.walk(tree):
+            imported = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            )
+            if isinstance(node, ast.ImportFrom):
+                imported = [node.module or ""]
+            if any(name.split(".")[0] == "ctypes" for name in imported):
+                uses.add("import")
+            elif isinstance(node, ast.Attribute) and node.attr in ("CDLL", "CFUNCTYPE"):
+                uses.add(node.attr)
+        if uses:
+            found[path.relative_to(root).as_posix()] = uses
+    return found
+
+
+def test_ctypes_is_in_kernel_only_and_the_c_library_is_opened_once() -> None:
+    """What ``kernel/__init__``'s docstring says: ctypes only in ``kernel/``; the C library
+    opened and its functions declared in ``libc.py`` alone; foreign code called through a
+    pointer only in ``compat.py``."""
+    uses = _ctypes_uses()
+    assert all(module.startswith("kernel/") for module in uses), sorted(uses)
+    assert [m for m, used in uses.items() if "CDLL" in used] == ["kernel/libc.py"]
+    assert [m for m, used in uses.items() if "CFUNCTYPE" in used] == ["kernel/compat.py"]

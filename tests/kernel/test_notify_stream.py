@@ -15,9 +15,9 @@ import pytest
 
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.kernel.notified_child import start_notified
 from seccomp_bpf.kernel.notify_stream import NOTIF, NOTIF_RESP, NotificationStream
 from seccomp_bpf.policy import ALLOW, USER_NOTIF, Policy, Rule
-from seccomp_bpf.run.notified_child import start_notified
 from tests.kernel.forked import run_in_child
 
 pytestmark = [

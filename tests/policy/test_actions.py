@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy import (
     ALLOW,
@@ -17,19 +18,18 @@ from seccomp_bpf.policy import (
     TRAP,
     USER_NOTIF,
     Action,
-    ActionKind,
 )
 
 # <linux/seccomp.h>, written out here rather than taken from the code under test.
 RET_VALUES = {
-    ActionKind.KILL_PROCESS: 0x80000000,
-    ActionKind.KILL_THREAD: 0x00000000,
-    ActionKind.TRAP: 0x00030000,
-    ActionKind.ERRNO: 0x00050000,
-    ActionKind.USER_NOTIF: 0x7FC00000,
-    ActionKind.TRACE: 0x7FF00000,
-    ActionKind.LOG: 0x7FFC0000,
-    ActionKind.ALLOW: 0x7FFF0000,
+    SeccompAction.KILL_PROCESS: 0x80000000,
+    SeccompAction.KILL_THREAD: 0x00000000,
+    SeccompAction.TRAP: 0x00030000,
+    SeccompAction.ERRNO: 0x00050000,
+    SeccompAction.USER_NOTIF: 0x7FC00000,
+    SeccompAction.TRACE: 0x7FF00000,
+    SeccompAction.LOG: 0x7FFC0000,
+    SeccompAction.ALLOW: 0x7FFF0000,
 }
 
 
@@ -93,9 +93,13 @@ def test_ret_value_is_kind_bits_or_data() -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    [k for k in ActionKind if k not in (ActionKind.ERRNO, ActionKind.TRAP, ActionKind.TRACE)],
+    [
+        k
+        for k in SeccompAction
+        if k not in (SeccompAction.ERRNO, SeccompAction.TRAP, SeccompAction.TRACE)
+    ],
 )
-def test_data_less_kinds_refuse_data(kind: ActionKind) -> None:
+def test_data_less_kinds_refuse_data(kind: SeccompAction) -> None:
     with pytest.raises(PolicyError, match="takes no data"):
         Action(kind, 1)
 
@@ -155,8 +159,8 @@ def test_from_ret_strict_and_lenient() -> None:
         Action.from_ret(1 << 32)
 
 
-@given(st.sampled_from(list(ActionKind)), st.integers(0, 0xFFFF))
-def test_from_ret_inverts_ret_value(kind: ActionKind, data: int) -> None:
+@given(st.sampled_from(list(SeccompAction)), st.integers(0, 0xFFFF))
+def test_from_ret_inverts_ret_value(kind: SeccompAction, data: int) -> None:
     if data > kind.max_data:
         return
     action = Action(kind, data)

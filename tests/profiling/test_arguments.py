@@ -7,11 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seccomp_bpf.arch import get_arch, resolve_constant
+from seccomp_bpf.arch.constants import CLONE_NAMESPACE_FLAGS, SOCK_TYPE_MASK
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy import All, Any, Cmp
 from seccomp_bpf.profiling.arguments import (
-    CLONE_NAMESPACE_FLAGS,
-    SOCK_TYPE_MASK,
     ArgumentSpec,
     condition_specs,
     default_specs,

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from seccomp_bpf.arch import get_arch, native_arch
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policies.groups import GROUPS
 from seccomp_bpf.policy import ALLOW, ERRNO
+from seccomp_bpf.policy.groups import GROUPS
 from seccomp_bpf.profiling.arguments import default_specs
 from seccomp_bpf.profiling.generate import ALWAYS_ALLOWED, generate
 from seccomp_bpf.profiling.trace import SyscallKey

@@ -24,9 +24,10 @@ import pytest
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import CommandError
+from seccomp_bpf.kernel.child import find_executable
 from seccomp_bpf.policies.default import builtin_policy_text
 from seccomp_bpf.policy import ALLOW, ERRNO, Policy, Rule
-from seccomp_bpf.run.command import describe_exit, find_executable
+from seccomp_bpf.run.command import describe_exit
 
 pytestmark = [
     pytest.mark.kernel,

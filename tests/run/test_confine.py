@@ -318,7 +318,7 @@ def _exec_mappings() -> tuple[str, str, str]:
     import mmap
 
     from seccomp_bpf.arch import native_arch
-    from seccomp_bpf.policies.rulesets import deny_new_exec_mappings
+    from seccomp_bpf.policy.rulesets import deny_new_exec_mappings
 
     install(Policy(ALLOW, deny_new_exec_mappings(arches=[native_arch()])))
     outcomes = []

@@ -80,6 +80,18 @@ SHM_FLAGS: Final[dict[str, int]] = {
     "SHM_EXEC": 0o100000,
 }
 
+# <linux/sched.h>: the namespace flags clone(2) accepts, the same on every architecture
+# (CLONE_NEWTIME, 0x80, overlaps the exit signal there and exists for clone3 and unshare only).
+CLONE_NAMESPACE_FLAGS: Final = (
+    "CLONE_NEWNS",
+    "CLONE_NEWCGROUP",
+    "CLONE_NEWUTS",
+    "CLONE_NEWIPC",
+    "CLONE_NEWUSER",
+    "CLONE_NEWPID",
+    "CLONE_NEWNET",
+)
+
 # <linux/userfaultfd.h> (Linux 6.1): USERFAULTFD_IOC_NEW = _IO(USERFAULTFD_IOC, 0x00), with
 # USERFAULTFD_IOC 0xAA: the request that makes a userfaultfd out of /dev/userfaultfd, which
 # vm.unprivileged_userfaultfd does not govern. _IO(type, nr) = _IOC(_IOC_NONE, type, nr, 0):

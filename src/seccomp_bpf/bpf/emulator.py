@@ -56,8 +56,21 @@ class SeccompAction(enum.IntEnum):
 
     @property
     def precedence(self) -> int:
-        """Lower wins when filters are stacked (``ACTION_ONLY`` as a signed 32-bit value)."""
+        """Lower wins when filters are stacked (``kernel/seccomp.c``, ``seccomp_run_filters``:
+        ``ACTION_ONLY`` as a signed 32-bit value), so KILL_PROCESS < KILL_THREAD < TRAP <
+        ERRNO < USER_NOTIF < TRACE < LOG < ALLOW."""
         return signed32(self.value)
+
+    @property
+    def max_data(self) -> int:
+        """The largest data (``SECCOMP_RET_DATA``) this action gives a meaning to, 0 for none:
+        the errno, capped at ``MAX_ERRNO`` (``kernel/seccomp.c``); ``si_errno`` of TRAP's
+        SIGSYS; TRACE's event message."""
+        if self is SeccompAction.ERRNO:
+            return op.MAX_ERRNO
+        if self in (SeccompAction.TRAP, SeccompAction.TRACE):
+            return op.SECCOMP_RET_DATA
+        return 0
 
 
 def signed32(value: int) -> int:

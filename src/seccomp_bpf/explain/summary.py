@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from seccomp_bpf.arch import Arch, all_arches, dispatched_arch
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.explain.behaviour import abi_ranges
-from seccomp_bpf.policy import Action, ActionKind, NumberRange, Policy
+from seccomp_bpf.policy import Action, NumberRange, Policy
 from seccomp_bpf.policy.resolution import ResolvedRule
 
 _SHOWN: Final = 8  # names listed before "and N more"
 _CONDITION_TEXT: Final = 120  # characters of a condition shown
-ALLOWING: Final = frozenset({ActionKind.ALLOW, ActionKind.LOG})
+ALLOWING: Final = frozenset({SeccompAction.ALLOW, SeccompAction.LOG})
 
 
 def allows(action: Action) -> bool:

@@ -1,15 +1,35 @@
-"""Policy file formats: YAML (with go-seccomp-bpf files) and OCI/Docker JSON profiles."""
+"""Policy file formats: YAML (with go-seccomp-bpf files) and OCI/Docker JSON profiles.
+
+The readers of each format are imported when first used (:mod:`seccomp_bpf.lazy`): the command
+line reads the names of the output formats from here without loading any of them.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.formats.oci import DOCKER_DEFAULT_CAPABILITIES, load_oci_policy, read_oci_policy
-from seccomp_bpf.formats.yaml_policy import decode_policy_bytes, load_yaml_policy, read_yaml_policy
-from seccomp_bpf.policy.policy import Policy
+from seccomp_bpf.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from seccomp_bpf.formats.oci import (
+        DOCKER_DEFAULT_CAPABILITIES,
+        load_oci_policy,
+        read_oci_policy,
+    )
+    from seccomp_bpf.formats.yaml_policy import load_yaml_policy, read_yaml_policy
+    from seccomp_bpf.policy.policy import Policy
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "seccomp_bpf.formats.oci": "DOCKER_DEFAULT_CAPABILITIES load_oci_policy read_oci_policy",
+        "seccomp_bpf.formats.yaml_policy": "load_yaml_policy read_yaml_policy",
+    },
+)
 
 _OCI_KEY = re.compile(r'"defaultAction"\s*:')
 # A top-level key of a policy at the start of a line: this project's YAML, OCI JSON written
@@ -53,6 +73,9 @@ def load_policy_text(
     ``includes``/``excludes`` are resolved for. ``strict`` refuses in an OCI/Docker profile
     what runc ignores and a YAML policy refuses: names that no architecture has.
     """
+    from seccomp_bpf.formats.oci import load_oci_policy
+    from seccomp_bpf.formats.yaml_policy import load_yaml_policy
+
     if looks_like_oci(text):
         if arches is not None and len(arches) != 1:
             raise PolicyError(
@@ -69,10 +92,10 @@ def read_policy_file(
     path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
 ) -> Policy:
     """Read a policy file in either format; ``arches`` as for :func:`load_policy_text`."""
-    name = os.fspath(path)
-    with open(name, "rb") as stream:
-        data = stream.read()
-    return load_policy_text(decode_policy_bytes(data, name), source=name, arches=arches)
+    from seccomp_bpf.formats.yaml_policy import read_policy_text
+
+    name, text = read_policy_text(path)
+    return load_policy_text(text, source=name, arches=arches)
 
 
 __all__ = [

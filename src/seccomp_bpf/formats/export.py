@@ -15,11 +15,13 @@
 from __future__ import annotations
 
 import os
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from seccomp_bpf.arch import ByteOrder
 from seccomp_bpf.errors import ConversionError
-from seccomp_bpf.policy.policy import Policy
+
+if TYPE_CHECKING:
+    from seccomp_bpf.arch import ByteOrder
+    from seccomp_bpf.policy.policy import Policy
 
 ExportFormat = Literal["yaml", "oci", "docker", "raw", "c", "go-seccomp-bpf"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = (

@@ -73,9 +73,10 @@ from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch, all_arches, get_arch
 from seccomp_bpf.arch.registry import RETIRED_SYSCALL_NAMES
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.formats.json_nodes import JsonNode, line_and_column, parse_json
-from seccomp_bpf.policy.actions import KILL_THREAD, Action, ActionKind
+from seccomp_bpf.policy.actions import KILL_THREAD, Action
 from seccomp_bpf.policy.conditions import (
     All,
     Any,
@@ -112,16 +113,16 @@ DOCKER_DEFAULT_CAPABILITIES: Final[tuple[str, ...]] = (
 )
 """The capabilities Docker gives a container by default (moby ``oci/caps/defaults.go``)."""
 
-_ACTION_KINDS: Final[dict[str, ActionKind]] = {
-    "SCMP_ACT_KILL": ActionKind.KILL_THREAD,
-    "SCMP_ACT_KILL_THREAD": ActionKind.KILL_THREAD,
-    "SCMP_ACT_KILL_PROCESS": ActionKind.KILL_PROCESS,
-    "SCMP_ACT_TRAP": ActionKind.TRAP,
-    "SCMP_ACT_ERRNO": ActionKind.ERRNO,
-    "SCMP_ACT_TRACE": ActionKind.TRACE,
-    "SCMP_ACT_ALLOW": ActionKind.ALLOW,
-    "SCMP_ACT_LOG": ActionKind.LOG,
-    "SCMP_ACT_NOTIFY": ActionKind.USER_NOTIF,
+_ACTION_KINDS: Final[dict[str, SeccompAction]] = {
+    "SCMP_ACT_KILL": SeccompAction.KILL_THREAD,
+    "SCMP_ACT_KILL_THREAD": SeccompAction.KILL_THREAD,
+    "SCMP_ACT_KILL_PROCESS": SeccompAction.KILL_PROCESS,
+    "SCMP_ACT_TRAP": SeccompAction.TRAP,
+    "SCMP_ACT_ERRNO": SeccompAction.ERRNO,
+    "SCMP_ACT_TRACE": SeccompAction.TRACE,
+    "SCMP_ACT_ALLOW": SeccompAction.ALLOW,
+    "SCMP_ACT_LOG": SeccompAction.LOG,
+    "SCMP_ACT_NOTIFY": SeccompAction.USER_NOTIF,
 }
 _EPERM: Final = 1  # <asm-generic/errno-base.h>; runc's default for ERRNO and TRACE
 _OPERATORS: Final[dict[str, type[ValueComparison] | type[MaskedEqual]]] = {
@@ -294,9 +295,9 @@ class _Reader:
                 snippet=token,
             )
         if errno_node is None:
-            data = _EPERM if kind in (ActionKind.ERRNO, ActionKind.TRACE) else 0
+            data = _EPERM if kind in (SeccompAction.ERRNO, SeccompAction.TRACE) else 0
             return Action(kind, data)
-        if kind not in (ActionKind.ERRNO, ActionKind.TRACE):
+        if kind not in (SeccompAction.ERRNO, SeccompAction.TRACE):
             self.fail(
                 errno_node.offset,
                 errno_path,
@@ -716,13 +717,11 @@ def read_oci_policy(
     unknown_syscall_action: Action | None = None,
 ) -> Policy:
     """Read an OCI/Docker JSON profile file; options as for :func:`load_oci_policy`."""
-    from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+    from seccomp_bpf.formats.yaml_policy import read_policy_text
 
-    name = os.fspath(path)
-    with open(name, "rb") as stream:
-        data = stream.read()
+    name, text = read_policy_text(path)
     return load_oci_policy(
-        decode_policy_bytes(data, name),
+        text,
         source=name,
         capabilities=capabilities,
         arch=arch,

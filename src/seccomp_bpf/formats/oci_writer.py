@@ -66,9 +66,10 @@ from dataclasses import dataclass, field
 from typing import Final, NoReturn
 
 from seccomp_bpf.arch import Arch
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import ConversionError, PolicyError
 from seccomp_bpf.formats.oci import load_oci_policy
-from seccomp_bpf.policy.actions import KILL_PROCESS, KILL_THREAD, Action, ActionKind
+from seccomp_bpf.policy.actions import KILL_PROCESS, KILL_THREAD, Action
 from seccomp_bpf.policy.conditions import (
     All,
     Any,
@@ -104,15 +105,15 @@ from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
 from seccomp_bpf.policy.rules import NumberRange
 from seccomp_bpf.policy.values import Within
 
-_ACTION_TOKENS: Final[dict[ActionKind, str]] = {
-    ActionKind.KILL_PROCESS: "SCMP_ACT_KILL_PROCESS",
-    ActionKind.KILL_THREAD: "SCMP_ACT_KILL",  # every runc version reads it as kill-thread
-    ActionKind.TRAP: "SCMP_ACT_TRAP",
-    ActionKind.ERRNO: "SCMP_ACT_ERRNO",
-    ActionKind.USER_NOTIF: "SCMP_ACT_NOTIFY",
-    ActionKind.TRACE: "SCMP_ACT_TRACE",
-    ActionKind.LOG: "SCMP_ACT_LOG",
-    ActionKind.ALLOW: "SCMP_ACT_ALLOW",
+_ACTION_TOKENS: Final[dict[SeccompAction, str]] = {
+    SeccompAction.KILL_PROCESS: "SCMP_ACT_KILL_PROCESS",
+    SeccompAction.KILL_THREAD: "SCMP_ACT_KILL",  # every runc version reads it as kill-thread
+    SeccompAction.TRAP: "SCMP_ACT_TRAP",
+    SeccompAction.ERRNO: "SCMP_ACT_ERRNO",
+    SeccompAction.USER_NOTIF: "SCMP_ACT_NOTIFY",
+    SeccompAction.TRACE: "SCMP_ACT_TRACE",
+    SeccompAction.LOG: "SCMP_ACT_LOG",
+    SeccompAction.ALLOW: "SCMP_ACT_ALLOW",
 }
 _FLAG_TOKENS: Final[dict[str, str]] = {
     "tsync": "SECCOMP_FILTER_FLAG_TSYNC",
@@ -167,7 +168,7 @@ def action_token(action: Action) -> tuple[str, int | None]:
     """``(SCMP_ACT_*, errnoRet)``; ``errnoRet`` for ERRNO and TRACE (written even when it is
     1, the runtime's default, so that the profile says what it means)."""
     token = _ACTION_TOKENS[action.kind]
-    if action.kind in (ActionKind.ERRNO, ActionKind.TRACE):
+    if action.kind in (SeccompAction.ERRNO, SeccompAction.TRACE):
         return token, action.data
     return token, None
 
@@ -374,10 +375,10 @@ class _Writer:
             ("default_action", policy.default_action),
             ("unknown_syscall_action", policy.unknown_syscall_action),
         ):
-            if action is not None and action.kind is ActionKind.TRAP and action.data:
+            if action is not None and action.kind is SeccompAction.TRAP and action.data:
                 self.refuse((), f"{what} {action}: OCI's SCMP_ACT_TRAP carries no data")
         for index, rule in enumerate(policy.rules):
-            if rule.action.kind is ActionKind.TRAP and rule.action.data:
+            if rule.action.kind is SeccompAction.TRAP and rule.action.data:
                 self.refuse((index,), f"{rule.action}: OCI's SCMP_ACT_TRAP carries no data")
             for item in rule.syscalls:
                 if isinstance(item, NumberRange):

@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from seccomp_bpf.bpf.disassembler import Symbols, get_instructions
-from seccomp_bpf.bpf.instruction import ByteOrder, Program
+if TYPE_CHECKING:
+    from seccomp_bpf.bpf.disassembler import Symbols
+    from seccomp_bpf.bpf.instruction import ByteOrder, Program
 
 ProgramFormat = Literal["raw", "c", "hex", "disasm"]
 PROGRAM_FORMATS: tuple[ProgramFormat, ...] = ("raw", "c", "hex", "disasm")
@@ -29,6 +30,8 @@ def to_c(
     byteorder: ByteOrder = "little",
 ) -> str:
     """A C header defining ``struct sock_filter NAME[]`` and ``struct sock_fprog NAME_prog``."""
+    from seccomp_bpf.bpf.disassembler import get_instructions
+
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(f"not a C identifier: {name!r}")
     decoded = get_instructions(program, symbols=symbols, byteorder=byteorder)

@@ -55,11 +55,11 @@ as in go-seccomp-bpf's assembler. Groups are read as rules in order, the first m
 deciding (go-seccomp-bpf's documented meaning; its 1.4 assembler in fact returns the default
 action right after the first group). ``errno`` is EPERM there as here.
 
-Groups (``@network``...) are those of :mod:`seccomp_bpf.policies.groups`; a member that none
+Groups (``@network``...) are those of :mod:`seccomp_bpf.policy.groups`; a member that none
 of the policy's architectures has is left out (a group lists a call under all its names); an
 entry whose groups leave no name there is an error. An ``include`` entry takes the keys
 ``include``, ``action`` and ``comment``; its rules come from
-:mod:`seccomp_bpf.policies.rulesets` and carry the entry's position.
+:mod:`seccomp_bpf.policy.rulesets` and carry the entry's position.
 
 Every error names ``file:line:column`` and the offending text. Keys are checked: an unknown
 or repeated key is an error (YAML itself would keep the last of two equal keys).
@@ -755,7 +755,7 @@ class _Reader:
 
     def read_group(self, item: Node) -> tuple[str, ...]:
         """``@name``: the group's members that one of the policy's arches has (maybe none)."""
-        from seccomp_bpf.policies.groups import get_group
+        from seccomp_bpf.policy.groups import get_group
 
         doc = self.doc
         text = doc.text(item, "names: a group such as @network")
@@ -767,7 +767,7 @@ class _Reader:
 
     def read_include(self, node: Node) -> list[Rule]:
         """``{include: RULE_SET, action: ACTION}``: the rule set's rules, at this place."""
-        from seccomp_bpf.policies.rulesets import get_rule_set
+        from seccomp_bpf.policy.rulesets import get_rule_set
 
         doc = self.doc
         entries = doc.mapping(node, "include entry", _INCLUDE_KEYS)
@@ -928,10 +928,17 @@ def read_yaml_policy(
     path: str | os.PathLike[str], *, arches: Sequence[str] | None = None
 ) -> Policy:
     """Read a YAML policy file; ``arches`` as for :func:`load_yaml_policy`."""
+    name, text = read_policy_text(path)
+    return load_yaml_policy(text, source=name, arches=arches)
+
+
+def read_policy_text(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """A policy file's name and text (:func:`decode_policy_bytes`: UTF-8, or a PolicyError
+    naming where it is not), for the readers of every format."""
     name = os.fspath(path)
     with open(name, "rb") as stream:
         data = stream.read()
-    return load_yaml_policy(decode_policy_bytes(data, name), source=name, arches=arches)
+    return name, decode_policy_bytes(data, name)
 
 
 def decode_policy_bytes(data: bytes, source: str) -> str:

@@ -20,7 +20,8 @@ import json
 import re
 from typing import Final
 
-from seccomp_bpf.policy.actions import Action, ActionKind, errno_name
+from seccomp_bpf.bpf.emulator import SeccompAction
+from seccomp_bpf.policy.actions import Action, errno_name
 from seccomp_bpf.policy.conditions import All, Any, Comparison, Condition, Not
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.resolution import rule_label
@@ -62,7 +63,7 @@ def number(value: int) -> str:
 
 def action_text(action: Action) -> str:
     """The action as the format writes it: errnos by name where the name reads back."""
-    if action.kind is ActionKind.ERRNO:
+    if action.kind is SeccompAction.ERRNO:
         name = errno_name(action.data)
         if name is not None and Action.parse(f"errno({name})") == action:
             return f"errno({name})"

@@ -1,7 +1,23 @@
-"""Talk to the kernel: no_new_privs, ``seccomp(2)``, and the seccomp state in ``/proc``.
+"""Talk to the kernel: one small module per kernel interface (``seccomp(2)``, ``prctl``,
+``ptrace``, pidfds, user notifications, Landlock, capabilities, namespaces, mounts, the
+network, the seccomp state in ``/proc``), and the processes a command is started in
+(:mod:`.child`, :mod:`.notified_child`). What this module exports: no_new_privs,
+``seccomp(2)`` and the seccomp state in ``/proc``.
 
-This package holds the only ctypes code of seccomp-bpf (in ``libc.py``). It builds on
-:mod:`seccomp_bpf.bpf` (programs, the validator that explains refusals) and on nothing above.
+ctypes is used in this package and nowhere else in seccomp-bpf (a test holds to it):
+
+- :mod:`.libc` opens the C library and declares, with argument and return types, every
+  function of it that seccomp-bpf calls: ``syscall``, ``prctl``, ``unshare``, ``mount``,
+  ``capget``, ``capset`` and ``ptrace``;
+- :mod:`.compat` calls a few bytes of machine code (its ``int 0x80`` stub) through a ctypes
+  function pointer;
+- the others (:mod:`.capabilities`, :mod:`.landlock`, :mod:`.notify`, :mod:`.notify_stream`,
+  :mod:`.prctl`, :mod:`.ptrace`, :mod:`.tracer`) only lay the kernel's structures out with
+  ctypes, pass their addresses, and read ``errno``.
+
+It builds on :mod:`seccomp_bpf.bpf` (programs, the validator that explains refusals, the
+actions of a return value) and :mod:`seccomp_bpf.arch` (the ABI of a call), and on nothing
+above them.
 """
 
 from seccomp_bpf.kernel.abi import SECCOMP_SYSCALL_NUMBERS, seccomp_syscall_number, syscall_abi

@@ -190,16 +190,7 @@ def i386_syscall(nr: int, *args: int) -> SyscallResult:
     x86-64. Without IA-32 emulation in the kernel the ``int 0x80`` faults and the process
     dies by SIGSEGV: ask :func:`has_i386_emulation` first.
     """
-    if len(args) > MAX_SYSCALL_ARGUMENTS:
-        raise ValueError(
-            f"a system call has at most {MAX_SYSCALL_ARGUMENTS} arguments, not {len(args)}"
-        )
-    _require_x86_64("int 0x80", "i386 system calls through int 0x80")
-    number = _as_u32(nr, "system call number")
-    words = [_as_u32(arg, f"argument {i}") for i, arg in enumerate(args)]
-    words += [0] * (MAX_SYSCALL_ARGUMENTS - len(words))
-    signed_number = number - (1 << 32) if number >> 31 else number
-    return _result(int(_int80().call(signed_number, *words)))
+    return _call_int80(_int80, _as_u32, nr, args)
 
 
 def _result(value: int) -> SyscallResult:
@@ -218,16 +209,27 @@ def i386_syscall_full_registers(nr: int, *args: int) -> SyscallResult:
     system call never sees. Arguments are unsigned 64-bit numbers, or negative ones
     (two's complement).
     """
+    return _call_int80(_int80_full_registers, _as_u64, nr, args)
+
+
+def _call_int80(
+    stub: Callable[[], _Int80Function],
+    as_word: Callable[[int, str], int],
+    nr: int,
+    args: tuple[int, ...],
+) -> SyscallResult:
+    """``nr(args...)`` through the ``int 0x80`` stub, each argument made a register word by
+    ``as_word``; the stub is made (and the ABI checked) only once the arguments are."""
     if len(args) > MAX_SYSCALL_ARGUMENTS:
         raise ValueError(
             f"a system call has at most {MAX_SYSCALL_ARGUMENTS} arguments, not {len(args)}"
         )
     _require_x86_64("int 0x80", "i386 system calls through int 0x80")
     number = _as_u32(nr, "system call number")
-    words = [_as_u64(arg, f"argument {i}") for i, arg in enumerate(args)]
+    words = [as_word(arg, f"argument {i}") for i, arg in enumerate(args)]
     words += [0] * (MAX_SYSCALL_ARGUMENTS - len(words))
     signed_number = number - (1 << 32) if number >> 31 else number
-    return _result(int(_int80_full_registers().call(signed_number, *words)))
+    return _result(int(stub().call(signed_number, *words)))
 
 
 def x32_syscall(nr: int, *args: int) -> SyscallResult:

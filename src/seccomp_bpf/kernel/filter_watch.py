@@ -41,6 +41,7 @@ from typing import Final
 from seccomp_bpf.arch import Arch, dispatched_arch
 from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE
 from seccomp_bpf.errors import KernelError
+from seccomp_bpf.kernel.child import EXIT_SETUP_FAILED, exec_command
 from seccomp_bpf.kernel.procfs import read_memory
 from seccomp_bpf.kernel.seccomp import FilterFlag
 from seccomp_bpf.kernel.tracer import (
@@ -83,10 +84,6 @@ _SYSCALL_STOP: Final = signal.SIGTRAP | 0x80  # a syscall stop under PTRACE_O_TR
 _MASK32: Final = 0xFFFFFFFF
 _GO: Final = b"g"
 
-# Statuses of the forked child when the command cannot run (as `seccomp-bpf run` uses them).
-_EXIT_NOT_STARTED: Final = 125
-_EXIT_CANNOT_EXECUTE: Final = 126
-_EXIT_NOT_FOUND: Final = 127
 
 
 @dataclass(frozen=True)
@@ -226,20 +223,14 @@ def watch_filters(
 
 def _child(argv: Sequence[str], executable: str, sync_read: int, sync_write: int) -> None:
     """In the forked child: wait to be traced, then exec. Never returns."""
-    status = _EXIT_NOT_STARTED
     try:
         os.close(sync_write)
         if os.read(sync_read, 1) != _GO:
-            os._exit(status)  # not traced: run nothing
+            os._exit(EXIT_SETUP_FAILED)  # not traced: run nothing
         os.close(sync_read)
-        try:
-            os.execv(executable, list(argv))
-        except OSError as error:
-            status = _EXIT_NOT_FOUND if error.errno == 2 else _EXIT_CANNOT_EXECUTE
-            with contextlib.suppress(OSError):
-                os.write(2, f"seccomp-bpf: {argv[0]}: {error.strerror}\n".encode())
+        exec_command(executable, argv)
     finally:
-        os._exit(status)
+        os._exit(EXIT_SETUP_FAILED)
 
 
 def _watch(

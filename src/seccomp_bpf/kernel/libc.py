@@ -1,4 +1,5 @@
-"""The C library through ctypes: the only place in seccomp-bpf that calls foreign code.
+"""The C library through ctypes: the only place in seccomp-bpf that opens it and declares its
+functions.
 
 Every function is declared with its argument and return types, so ctypes never guesses a
 width. ``syscall(2)`` takes ``long`` arguments: a value given as an unsigned 64-bit number
@@ -7,7 +8,8 @@ width. ``syscall(2)`` takes ``long`` arguments: a value given as an unsigned 64-
 Nothing here raises for a failed call: each returns a :class:`SyscallResult` holding the
 return value and ``errno``, and the callers (``prctl.py``, ``seccomp.py``, ``landlock.py``,
 ``capabilities.py``, ``namespaces.py``, ``mounts.py``) decide what a failure means and name the
-call in the error. The library is opened on first use, so that
+call in the error. ``ptrace`` is handed over as declared (:func:`ptrace_function`) to
+``tracer.py``, the one binding of ``ptrace(2)``. The library is opened on first use, so that
 importing this module works on any operating system.
 """
 
@@ -86,6 +88,7 @@ class _Functions:
     mount: Callable[..., int]
     capget: Callable[..., int]
     capset: Callable[..., int]
+    ptrace: Callable[..., int]
 
 
 @functools.cache
@@ -124,9 +127,28 @@ def _functions() -> _Functions:
     capset = libc.capset
     capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     capset.restype = ctypes.c_int
+    ptrace = libc.ptrace
+    # long ptrace(enum __ptrace_request request, pid_t pid, void *addr, void *data): glibc's
+    # variadic wrapper passes these through unchanged for the requests used here. addr and
+    # data are declared as unsigned longs, which every Linux ABI passes like pointers, so a
+    # number goes through without a conversion object.
+    ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong]
+    ptrace.restype = ctypes.c_long
     return _Functions(
-        syscall=syscall, prctl=prctl, unshare=unshare, mount=mount, capget=capget, capset=capset
+        syscall=syscall,
+        prctl=prctl,
+        unshare=unshare,
+        mount=mount,
+        capget=capget,
+        capset=capset,
+        ptrace=ptrace,
     )
+
+
+def ptrace_function() -> Callable[..., int]:
+    """glibc's ``ptrace``, declared, itself: :mod:`.tracer` calls it on the profiler's hot
+    path, where a :class:`SyscallResult` per call would cost, and reads ``errno`` itself."""
+    return _functions().ptrace
 
 
 def _call(function: Callable[..., int], *args: object) -> SyscallResult:

@@ -35,14 +35,13 @@ from collections.abc import Iterator
 from typing import Final
 
 from seccomp_bpf.errors import KernelError
-from seccomp_bpf.kernel.libc import SockFilter
+from seccomp_bpf.kernel.libc import SockFilter, ptrace_function
 from seccomp_bpf.kernel.tracer import (
     PTRACE_DETACH,
     PTRACE_EVENT_STOP,
     PTRACE_INTERRUPT,
     PTRACE_SEIZE,
     WALL,
-    ptrace_function,
 )
 
 # <linux/ptrace.h>

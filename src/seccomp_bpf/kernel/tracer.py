@@ -33,23 +33,22 @@ Stops a tracer sees (``ptrace(2)``; ``status`` is the ``waitpid`` status, ``even
   be, and reports again when ``SIGCONT`` or another signal arrives.
 - No event: a signal-delivery stop; restarting with the signal delivers it.
 
-Like ``libc.py``, this module declares C functions with ``ctypes``: glibc's ``ptrace``, the
-one binding of it (:func:`ptrace_function`; :mod:`.ptrace` and :mod:`.filter_watch` use it
-too).
+This is the one binding of glibc's ``ptrace``, declared in :mod:`.libc`
+(:func:`~seccomp_bpf.kernel.libc.ptrace_function`; :mod:`.ptrace` and :mod:`.filter_watch`
+use it too).
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno as errno_codes
-import functools
 import os
 import signal
 import struct
-from collections.abc import Callable
 from typing import Final
 
 from seccomp_bpf.errors import KernelError
+from seccomp_bpf.kernel.libc import ptrace_function
 
 # <linux/ptrace.h>
 PTRACE_CONT: Final = 7
@@ -113,18 +112,6 @@ SYSCALL_INFO_SIZE: Final = SYSCALL_INFO.size
 GROUP_STOP_SIGNALS: Final = frozenset(
     {signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 )
-
-
-@functools.cache
-def ptrace_function() -> Callable[..., int]:
-    function = ctypes.CDLL(None, use_errno=True).ptrace
-    # long ptrace(enum __ptrace_request request, pid_t pid, void *addr, void *data): glibc's
-    # variadic wrapper passes these through unchanged for the requests used here. addr and
-    # data are declared as unsigned longs, which every Linux ABI passes like pointers, so a
-    # number goes through without a conversion object.
-    function.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong]
-    function.restype = ctypes.c_long
-    return function
 
 
 def _failure(name: str, pid: int, code: int) -> KernelError:

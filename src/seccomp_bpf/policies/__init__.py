@@ -1,24 +1,10 @@
-"""Prebuilt parts of policies: named system call groups, rule sets, and the built-in default
-policy (``default.yaml``, shipped in the package).
+"""The built-in policies, shipped in the package: for now ``default`` (``default.yaml``), what
+``seccomp-bpf run`` applies without ``-p``; :func:`default_policy` reads it.
 
-- :mod:`.groups`: ``@network``, ``@file-system``... with their members (``groups.NETWORK``).
-- :mod:`.rulesets`: ``deny_new_exec_mappings`` and any later rule set, by name.
-- :mod:`.default`: :func:`default_policy`, what ``seccomp-bpf run`` applies without ``-p``.
+The parts policies are written with, system call groups and rule sets, belong to the model:
+:mod:`seccomp_bpf.policy.groups`, :mod:`seccomp_bpf.policy.rulesets`.
 """
 
-from seccomp_bpf.policies import groups
 from seccomp_bpf.policies.default import builtin_policy_text, default_policy
-from seccomp_bpf.policies.groups import GROUPS, SyscallGroup, get_group
-from seccomp_bpf.policies.rulesets import RULE_SETS, deny_new_exec_mappings, get_rule_set
 
-__all__ = [
-    "GROUPS",
-    "RULE_SETS",
-    "SyscallGroup",
-    "builtin_policy_text",
-    "default_policy",
-    "deny_new_exec_mappings",
-    "get_group",
-    "get_rule_set",
-    "groups",
-]
+__all__ = ["builtin_policy_text", "default_policy"]

@@ -1,7 +1,9 @@
-"""The policy model (DESIGN §3): actions, conditions, rules, the policy, its meaning, and the
-sandbox around the filter.
+"""The policy model (``docs/design.md`` §3): actions, conditions, rules, the policy, its meaning,
+and the sandbox around the filter.
 
-The condition engine lives beside it: :mod:`.values`, :mod:`.semantics`, :mod:`.decisions`.
+The condition engine lives beside it: :mod:`.values`, :mod:`.semantics`, :mod:`.decisions`; and
+so do the parts policies are written with: the named system call groups (:mod:`.groups`, with
+systemd's in :mod:`.systemd_groups`) and the rule sets (:mod:`.rulesets`).
 
 ``Any`` here is the condition "at least one holds", not ``typing.Any``.
 """

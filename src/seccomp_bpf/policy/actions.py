@@ -1,9 +1,11 @@
 """What a filter does with a system call: the actions of ``<linux/seccomp.h>``.
 
 An :class:`Action` is a kind plus its 16-bit data, and maps one-to-one onto the filter's return
-value (``SECCOMP_RET_<KIND> | data``). The data has a meaning only for ``ERRNO`` (the errno the
-caller sees), ``TRAP`` (``si_errno`` of the SIGSYS) and ``TRACE`` (the tracer's event message);
-for every other kind it must be 0.
+value (``SECCOMP_RET_<KIND> | data``). The kind is
+:class:`~seccomp_bpf.bpf.emulator.SeccompAction`, the action part of a return value, which
+the emulator decodes too: one enum of actions, in ``bpf/``, which the model builds on. The
+data has a meaning only for ``ERRNO`` (the errno the caller sees), ``TRAP`` (``si_errno`` of
+the SIGSYS) and ``TRACE`` (the tracer's event message); for every other kind it must be 0.
 
 ``ERRNO`` data is refused above ``MAX_ERRNO`` (4095): ``kernel/seccomp.c`` caps it there, so a
 larger number would not be what the caller sees.
@@ -25,7 +27,6 @@ some errnos differently; for those write the number.
 
 from __future__ import annotations
 
-import enum
 import errno as errno_module
 import re
 from dataclasses import dataclass
@@ -33,64 +34,40 @@ from typing import Final
 
 from seccomp_bpf.arch.constants import constant_family, resolve_constant
 from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError
 
 _DATA_MASK: Final = op.SECCOMP_RET_DATA
 _ACTION_MASK: Final = op.SECCOMP_RET_ACTION_FULL
 
 
-class ActionKind(enum.Enum):
-    """The action part of a return value; the value is ``SECCOMP_RET_<KIND>``."""
-
-    KILL_PROCESS = op.SECCOMP_RET_KILL_PROCESS
-    KILL_THREAD = op.SECCOMP_RET_KILL_THREAD
-    TRAP = op.SECCOMP_RET_TRAP
-    ERRNO = op.SECCOMP_RET_ERRNO
-    USER_NOTIF = op.SECCOMP_RET_USER_NOTIF
-    TRACE = op.SECCOMP_RET_TRACE
-    LOG = op.SECCOMP_RET_LOG
-    ALLOW = op.SECCOMP_RET_ALLOW
-
-    @property
-    def precedence(self) -> int:
-        """Lower wins when several filters answer one call (``kernel/seccomp.c``,
-        ``seccomp_run_filters``: the action compared as a signed 32-bit number), so
-        KILL_PROCESS < KILL_THREAD < TRAP < ERRNO < USER_NOTIF < TRACE < LOG < ALLOW."""
-        value: int = self.value
-        return value - (1 << 32) if value & 0x80000000 else value
-
-    @property
-    def max_data(self) -> int:
-        """The largest data this kind accepts (0: none)."""
-        if self is ActionKind.ERRNO:
-            return op.MAX_ERRNO
-        if self in (ActionKind.TRAP, ActionKind.TRACE):
-            return _DATA_MASK
-        return 0
+ActionKind = SeccompAction
+"""The former name of :class:`~seccomp_bpf.bpf.emulator.SeccompAction`, the one enum of
+actions, for code not yet ported to it."""
 
 
 # Text names; several spellings map to one kind.
-_KIND_BY_NAME: Final[dict[str, ActionKind]] = {
-    "allow": ActionKind.ALLOW,
-    "log": ActionKind.LOG,
-    "errno": ActionKind.ERRNO,
-    "trap": ActionKind.TRAP,
-    "trace": ActionKind.TRACE,
-    "user_notif": ActionKind.USER_NOTIF,
-    "notify": ActionKind.USER_NOTIF,
-    "kill_thread": ActionKind.KILL_THREAD,
-    "kill": ActionKind.KILL_THREAD,
-    "kill_process": ActionKind.KILL_PROCESS,
+_KIND_BY_NAME: Final[dict[str, SeccompAction]] = {
+    "allow": SeccompAction.ALLOW,
+    "log": SeccompAction.LOG,
+    "errno": SeccompAction.ERRNO,
+    "trap": SeccompAction.TRAP,
+    "trace": SeccompAction.TRACE,
+    "user_notif": SeccompAction.USER_NOTIF,
+    "notify": SeccompAction.USER_NOTIF,
+    "kill_thread": SeccompAction.KILL_THREAD,
+    "kill": SeccompAction.KILL_THREAD,
+    "kill_process": SeccompAction.KILL_PROCESS,
 }
-_CANONICAL_NAME: Final[dict[ActionKind, str]] = {
-    ActionKind.ALLOW: "allow",
-    ActionKind.LOG: "log",
-    ActionKind.ERRNO: "errno",
-    ActionKind.TRAP: "trap",
-    ActionKind.TRACE: "trace",
-    ActionKind.USER_NOTIF: "user_notif",
-    ActionKind.KILL_THREAD: "kill_thread",
-    ActionKind.KILL_PROCESS: "kill_process",
+_CANONICAL_NAME: Final[dict[SeccompAction, str]] = {
+    SeccompAction.ALLOW: "allow",
+    SeccompAction.LOG: "log",
+    SeccompAction.ERRNO: "errno",
+    SeccompAction.TRAP: "trap",
+    SeccompAction.TRACE: "trace",
+    SeccompAction.USER_NOTIF: "user_notif",
+    SeccompAction.KILL_THREAD: "kill_thread",
+    SeccompAction.KILL_PROCESS: "kill_process",
 }
 ACTION_NAMES: Final[tuple[str, ...]] = tuple(_KIND_BY_NAME)
 """Every action word :meth:`Action.parse` accepts."""
@@ -118,12 +95,12 @@ def errno_name(number: int) -> str | None:
 class Action:
     """One seccomp action and its data; see the module docstring for the text form."""
 
-    kind: ActionKind
+    kind: SeccompAction
     data: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.kind, ActionKind):
-            raise PolicyError(f"action kind must be an ActionKind, not {self.kind!r}")
+        if not isinstance(self.kind, SeccompAction):
+            raise PolicyError(f"action kind must be a SeccompAction, not {self.kind!r}")
         if isinstance(self.data, bool) or not isinstance(self.data, int):
             raise PolicyError(f"action data must be an integer, not {self.data!r}")
         limit = self.kind.max_data
@@ -131,7 +108,7 @@ class Action:
             name = _CANONICAL_NAME[self.kind]
             if limit == 0:
                 raise PolicyError(f"{name} takes no data (got {self.data})")
-            if self.kind is ActionKind.ERRNO:
+            if self.kind is SeccompAction.ERRNO:
                 raise PolicyError(
                     f"errno must be 0..{op.MAX_ERRNO} (MAX_ERRNO: kernel/seccomp.c caps the "
                     f"value there), not {self.data}"
@@ -146,7 +123,8 @@ class Action:
 
     @property
     def precedence(self) -> int:
-        """Lower wins between stacked filters; see :attr:`ActionKind.precedence`."""
+        """Lower wins between stacked filters; see
+        :attr:`~seccomp_bpf.bpf.emulator.SeccompAction.precedence`."""
         return self.kind.precedence
 
     @classmethod
@@ -164,11 +142,11 @@ class Action:
         bits = value & _ACTION_MASK
         data = value & _DATA_MASK
         try:
-            kind = ActionKind(bits)
+            kind = SeccompAction(bits)
         except ValueError:
             if strict:
                 raise PolicyError(f"{value:#010x} is not a seccomp action") from None
-            return cls(ActionKind.KILL_PROCESS)
+            return cls(SeccompAction.KILL_PROCESS)
         if not strict:
             data = min(data, kind.max_data)
         return cls(kind, data)
@@ -190,7 +168,7 @@ class Action:
                 f"unknown action {match.group(1)!r}; expected one of {', '.join(ACTION_NAMES)}"
             )
         if argument is None:
-            return cls(kind, 1 if kind is ActionKind.ERRNO else 0)
+            return cls(kind, 1 if kind is SeccompAction.ERRNO else 0)
         if kind.max_data == 0:
             raise PolicyError(f"{word} takes no argument (got {text.strip()!r})")
         return cls(kind, _parse_data(kind, argument))
@@ -198,22 +176,22 @@ class Action:
     def __str__(self) -> str:
         """Canonical text: ``allow``, ``errno(1)``, ``trap``, ``trace(7)``; parses back."""
         name = _CANONICAL_NAME[self.kind]
-        if self.kind is ActionKind.ERRNO or self.data:
+        if self.kind is SeccompAction.ERRNO or self.data:
             return f"{name}({self.data})"
         return name
 
     def describe(self) -> str:
         """For people: like ``str()`` but errnos by name, e.g. ``errno(EPERM)``."""
-        if self.kind is ActionKind.ERRNO:
+        if self.kind is SeccompAction.ERRNO:
             return f"errno({errno_name(self.data) or self.data})"
         return str(self)
 
 
-def _parse_data(kind: ActionKind, argument: str) -> int:
+def _parse_data(kind: SeccompAction, argument: str) -> int:
     try:
         number = int(argument, 0)
     except ValueError:
-        if kind is not ActionKind.ERRNO:
+        if kind is not SeccompAction.ERRNO:
             raise PolicyError(
                 f"{_CANONICAL_NAME[kind]}(...) takes a number 0..{kind.max_data}, not {argument!r}"
             ) from None
@@ -226,25 +204,25 @@ def _parse_data(kind: ActionKind, argument: str) -> int:
     return number
 
 
-ALLOW: Final = Action(ActionKind.ALLOW)
-LOG: Final = Action(ActionKind.LOG)
-USER_NOTIF: Final = Action(ActionKind.USER_NOTIF)
-KILL_THREAD: Final = Action(ActionKind.KILL_THREAD)
-KILL_PROCESS: Final = Action(ActionKind.KILL_PROCESS)
+ALLOW: Final = Action(SeccompAction.ALLOW)
+LOG: Final = Action(SeccompAction.LOG)
+USER_NOTIF: Final = Action(SeccompAction.USER_NOTIF)
+KILL_THREAD: Final = Action(SeccompAction.KILL_THREAD)
+KILL_PROCESS: Final = Action(SeccompAction.KILL_PROCESS)
 
 
 def ERRNO(number: int | str = 1) -> Action:  # noqa: N802 - reads like the other constants
     """Fail the call with ``number`` (an int or a name such as ``"EACCES"``); EPERM by default."""
     if isinstance(number, str):
         return Action.parse(f"errno({number})")
-    return Action(ActionKind.ERRNO, number)
+    return Action(SeccompAction.ERRNO, number)
 
 
 def TRAP(data: int = 0) -> Action:  # noqa: N802
     """Send SIGSYS with ``si_errno = data``."""
-    return Action(ActionKind.TRAP, data)
+    return Action(SeccompAction.TRAP, data)
 
 
 def TRACE(data: int = 0) -> Action:  # noqa: N802
     """Notify a ptrace tracer (``PTRACE_EVENT_SECCOMP``) with ``data`` as the event message."""
-    return Action(ActionKind.TRACE, data)
+    return Action(SeccompAction.TRACE, data)

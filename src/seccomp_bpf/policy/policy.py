@@ -262,12 +262,10 @@ class Policy:
     ) -> Policy:
         """Read an OCI runtime-spec or Docker JSON profile (see :mod:`seccomp_bpf.formats.oci`)."""
         from seccomp_bpf.formats.oci import load_oci_policy
-        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+        from seccomp_bpf.formats.yaml_policy import read_policy_text
 
         if isinstance(text_or_path, os.PathLike):
-            path = os.fspath(text_or_path)
-            with open(path, "rb") as stream:
-                text = decode_policy_bytes(stream.read(), path)
+            path, text = read_policy_text(text_or_path)
             source = source or path
         else:
             text = text_or_path

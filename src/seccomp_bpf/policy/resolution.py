@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from seccomp_bpf.arch import Arch, known_syscall_names
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy.actions import Action, ActionKind
+from seccomp_bpf.policy.actions import Action
 from seccomp_bpf.policy.conditions import Condition, Equal, MaskedEqual
 from seccomp_bpf.policy.rules import NumberRange
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 MULTIPLEXERS = ("socketcall", "ipc")
 MULTIPLEXER_MODES = ("error", "drop", "strict")
 _IPC_CALL_MASK = 0xFFFF  # ipc/syscall.c: call &= 0xffff; the high half is the version
-_RUNS = (ActionKind.ALLOW, ActionKind.LOG)  # actions under which the call itself runs
+_RUNS = (SeccompAction.ALLOW, SeccompAction.LOG)  # actions under which the call itself runs
 
 
 class ResolvedRule(NamedTuple):

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from seccomp_bpf.arch import Arch, constant_family, constant_names, resolve_constant
+from seccomp_bpf.arch.constants import CLONE_NAMESPACE_FLAGS, SOCK_TYPE_MASK
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.conditions import (
     ARGUMENT_COUNT,
@@ -68,22 +69,6 @@ Kind = Literal["values", "flags"]
 
 _MASK32: Final = 0xFFFFFFFF
 _MASK64: Final = (1 << 64) - 1
-
-# include/linux/net.h: the type of socket(2)'s second argument is its low four bits
-# (SOCK_TYPE_MASK); SOCK_NONBLOCK and SOCK_CLOEXEC sit above them.
-SOCK_TYPE_MASK: Final = 0xF
-
-# <linux/sched.h>: the namespace flags clone(2) accepts (CLONE_NEWTIME, 0x80, overlaps the
-# exit signal there and exists for clone3 and unshare only).
-CLONE_NAMESPACE_FLAGS: Final = (
-    "CLONE_NEWNS",
-    "CLONE_NEWCGROUP",
-    "CLONE_NEWUTS",
-    "CLONE_NEWIPC",
-    "CLONE_NEWUSER",
-    "CLONE_NEWPID",
-    "CLONE_NEWNET",
-)
 
 # clone3(struct clone_args *, size) takes its flags in memory, out of a filter's reach
 # (kernel/fork.c): allowed, it creates every namespace clone's rule refuses. C libraries

@@ -98,7 +98,7 @@ def write_policy(
 def run_profile(options: ProfileOptions) -> int:
     """Profile the command and write the outputs; the exit status to leave with."""
     from seccomp_bpf.formats import read_policy_file
-    from seccomp_bpf.run.command import describe_exit
+    from seccomp_bpf.kernel.child import describe_exit
 
     stream = options.stream
     argv = list(options.command)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policy import ERRNO, ActionKind, NumberRange, Policy
+from seccomp_bpf.policy import ERRNO, NumberRange, Policy
 from seccomp_bpf.policy.resolution import rule_label
 from seccomp_bpf.profiling.arguments import (
     FALLBACKS,
@@ -65,7 +66,7 @@ def read_generated(policy: Policy) -> EarlierRun:
             raise _refused(index, policy, "a rule limited to some AUDIT_ARCH values")
         if rule.action == ERRNO("ENOSYS") and set(syscalls) <= set(FALLBACKS):
             continue  # clone3 failing with ENOSYS: the new policy says so again
-        if rule.action.kind is not ActionKind.ALLOW:
+        if rule.action.kind is not SeccompAction.ALLOW:
             if rule.when is not None or rule.arches is not None:
                 raise _refused(index, policy, "a rule that denies on a condition or some ABIs")
             earlier.denied.update(syscalls)

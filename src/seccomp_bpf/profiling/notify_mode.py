@@ -5,7 +5,7 @@ The command runs under a learning filter (:func:`learning_policy`): the calls of
 recorder, which counts it (with the argument values asked for) and answers
 ``SECCOMP_USER_NOTIF_FLAG_CONTINUE``: the kernel then runs the call as if the filter had
 allowed it (Linux 5.5). The listener reaches the recorder as for ``seccomp-bpf run
---report-denials`` (:mod:`seccomp_bpf.run.notified_child`). No ptrace is needed, so this
+--report-denials`` (:mod:`seccomp_bpf.kernel.notified_child`). No ptrace is needed, so this
 works where ptrace is forbidden (a container's default seccomp profile denies it), and the
 command may itself use ptrace (a debugger) or be traced.
 
@@ -51,12 +51,12 @@ from typing import Final
 
 from seccomp_bpf.arch import Arch
 from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.kernel.notified_child import NotifiedChild, start_notified, thread_group
 from seccomp_bpf.kernel.notify_stream import NotificationStream
-from seccomp_bpf.policies.groups import select as select_names
 from seccomp_bpf.policy import ALLOW, ERRNO, USER_NOTIF, Condition, Policy, Rule
+from seccomp_bpf.policy.groups import select as select_names
 from seccomp_bpf.profiling.arguments import FALLBACKS, flags_spec
 from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
-from seccomp_bpf.run.notified_child import NotifiedChild, start_notified, thread_group
 
 BASE_SET: Final = (
     "read",

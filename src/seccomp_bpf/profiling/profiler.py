@@ -145,7 +145,7 @@ def _forwarding(enabled: bool) -> Iterator[tuple[frozenset[int], Callable[[int],
     if not enabled:
         yield frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, ())), lambda pid: None
         return
-    from seccomp_bpf.run.notified_child import SignalForwarder, signals_blocked
+    from seccomp_bpf.kernel.notified_child import SignalForwarder, signals_blocked
 
     forwarders: list[tuple[SignalForwarder, int]] = []
 
@@ -197,8 +197,8 @@ def profile(
     executable (``exit_status`` 127 or 126) or could not be started under the profiler, and
     :class:`KernelError` when the kernel lacks what the mode needs.
     """
-    from seccomp_bpf.run.command import find_executable
-    from seccomp_bpf.run.notified_child import exit_status
+    from seccomp_bpf.kernel.child import find_executable
+    from seccomp_bpf.kernel.notified_child import exit_status
 
     if not sys.platform.startswith("linux"):
         raise KernelError("profiling", errno_codes.ENOSYS, "profiling needs Linux")

@@ -23,13 +23,12 @@ can per stop, with the functions it calls bound to locals.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 from typing import NoReturn
 
 from seccomp_bpf.errors import SeccompBPFError
 from seccomp_bpf.kernel import install
+from seccomp_bpf.kernel.child import EXIT_SETUP_FAILED, exec_command, note, restore_signals
 from seccomp_bpf.kernel.tracer import (
     GROUP_STOP_SIGNALS,
     PTRACE_EVENT_CLONE,
@@ -44,42 +43,25 @@ from seccomp_bpf.kernel.tracer import (
 )
 from seccomp_bpf.profiling.recorder import Channel, RecorderConfig, Recording, close_other_fds
 
-# Statuses of the child when it could not run the command (as `seccomp-bpf run` uses them).
-_EXIT_INSTALL_FAILED = 125
-_EXIT_CANNOT_EXECUTE = 126
-_EXIT_NOT_FOUND = 127
 _GO = b"g"
 
 
 def _child(config: RecorderConfig, sync_read: int, sync_write: int) -> NoReturn:
     """In the forked child: wait to be seized, confine, exec. Never returns."""
-    status = _EXIT_INSTALL_FAILED
     try:
         os.close(sync_write)
-        signal.pthread_sigmask(signal.SIG_SETMASK, config.mask)
-        # Python ignores SIGPIPE and SIGXFSZ; an exec keeps ignored signals ignored.
-        for number in (signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(number, signal.SIG_DFL)
+        restore_signals(config.mask)
         if os.read(sync_read, 1) != _GO:
-            os._exit(status)  # the recorder could not seize this process: run nothing
+            os._exit(EXIT_SETUP_FAILED)  # the recorder could not seize this process: run nothing
         os.close(sync_read)
         try:
             install(config.program, tsync=False)
         except (SeccompBPFError, OSError) as error:
-            _say(f"error: could not install the profiler's filter: {error}; nothing was run")
-            os._exit(status)
-        try:
-            os.execv(config.executable, config.argv)
-        except OSError as error:
-            status = _EXIT_NOT_FOUND if error.errno == 2 else _EXIT_CANNOT_EXECUTE
-            _say(f"{config.argv[0]}: {error.strerror}")
+            note(f"error: could not install the profiler's filter: {error}; nothing was run")
+            os._exit(EXIT_SETUP_FAILED)
+        exec_command(config.executable, config.argv)
     finally:
-        os._exit(status)
-
-
-def _say(message: str) -> None:
-    with contextlib.suppress(OSError):
-        os.write(2, f"seccomp-bpf: {message}\n".encode(errors="backslashreplace"))
+        os._exit(EXIT_SETUP_FAILED)
 
 
 def record(config: RecorderConfig, channel: Channel) -> None:

@@ -6,7 +6,8 @@ denied system call.
 
 The sandbox around the filter: :mod:`.plan` decides it, :mod:`.layers` holds one function per
 layer, :mod:`.mount_namespace` builds the filesystem the command sees, and :mod:`.launch`
-starts the processes (namespace parent, init, command) and hears back from them.
+starts the processes (namespace parent, init, command) and hears back from them, through
+:mod:`seccomp_bpf.kernel.child`, which the profiler's learning mode uses too.
 """
 
 from seccomp_bpf.run.confine import check_actions_available, install, program_return_values

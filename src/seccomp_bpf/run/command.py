@@ -13,7 +13,7 @@ kernel lacks). Then:
   waits. The command's exit status is passed through. A death by a signal is reported on
   stderr (``CMD was killed by SIGSYS (...)``, saying which actions of the filter can have
   done it; not for SIGINT and SIGPIPE, as shells do) and becomes exit status 128+N, as in a
-  shell. The signals of ``notified_child.FORWARDED_SIGNALS`` sent to ``seccomp-bpf`` are
+  shell. The signals of ``kernel.notified_child.FORWARDED_SIGNALS`` sent to ``seccomp-bpf`` are
   passed on to the command; those the terminal sends reach it through ``seccomp-bpf`` too
   when it is in a session of its own (the default), and ``SIGTSTP`` stops it.
 - :func:`exec_confined` (``--no-fork``) makes this very process the command when it can
@@ -51,12 +51,15 @@ from seccomp_bpf.bpf.emulator import (
 )
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, PolicyError
+from seccomp_bpf.kernel import child
+from seccomp_bpf.kernel.child import EXIT_NOT_FOUND, find_executable
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.run.confine import check_actions_available, program_return_values
 
 if TYPE_CHECKING:
+    from seccomp_bpf.kernel.child import Started
     from seccomp_bpf.policy.sandbox import Sandbox
-    from seccomp_bpf.run.launch import Launch, Started
+    from seccomp_bpf.run.launch import Launch
     from seccomp_bpf.run.plan import SandboxPlan
 
 PROG: Final = "seccomp-bpf"
@@ -65,11 +68,6 @@ EXIT_INSTALL_FAILED: Final = 125
 """The sandbox or the filter could not be set up in the child: nothing was run."""
 EXIT_LAYER_MISSING: Final = 123
 """A required layer (``--require``) is not in force: nothing was run."""
-EXIT_NOT_EXECUTABLE: Final = 126
-EXIT_NOT_FOUND: Final = 127
-
-# Signals a shell does not report when they end a command.
-_QUIET_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGPIPE})
 
 
 @dataclass(frozen=True)
@@ -174,34 +172,6 @@ def check_exec_allowed(program: Program, policy: Policy | None, command: str) ->
     )
 
 
-def find_executable(command: str, path: Sequence[str] | None = None) -> str:
-    """Where ``command`` is, as ``execvp`` would look: as given when it holds a ``/``,
-    otherwise in each ``PATH`` directory. Raises :class:`CommandError` (127 not found, 126
-    found but a directory or not executable)."""
-    if not command:
-        raise CommandError(command, errno.ENOENT, EXIT_NOT_FOUND, "command not found")
-    if "/" in command:
-        candidates = [command]
-    else:
-        directories = os.get_exec_path() if path is None else list(path)
-        candidates = [os.path.join(directory or ".", command) for directory in directories]
-    refused: CommandError | None = None
-    for candidate in candidates:
-        if not os.path.exists(candidate):
-            continue
-        if os.path.isdir(candidate):
-            refused = refused or CommandError(command, errno.EISDIR, EXIT_NOT_EXECUTABLE)
-        elif os.access(candidate, os.X_OK):
-            return candidate
-        else:
-            refused = refused or CommandError(command, errno.EACCES, EXIT_NOT_EXECUTABLE)
-    if refused is not None:
-        raise refused
-    if "/" in command:
-        raise CommandError(command, errno.ENOENT, EXIT_NOT_FOUND)
-    raise CommandError(command, errno.ENOENT, EXIT_NOT_FOUND, "command not found")
-
-
 def prepare(
     argv: Sequence[str],
     *,
@@ -266,7 +236,7 @@ def _launch(prepared: PreparedRun, mask: frozenset[int]) -> Launch:
 
 
 def _print_notes(prepared: PreparedRun) -> None:
-    from seccomp_bpf.run.launch import note
+    from seccomp_bpf.kernel.child import note
 
     for line in prepared.plan.notes if prepared.plan is not None else ():
         note(line)
@@ -290,8 +260,9 @@ def run_confined(prepared: PreparedRun, *, stand_in: bool = False) -> int:
     """Start the command in its sandbox, wait for it, and return the exit status to leave
     with (see the module docstring). ``stand_in`` ends this process as the command ended
     (the same exit status, or killed by the same signal) and reports nothing."""
-    from seccomp_bpf.run.launch import StartError, note, start
-    from seccomp_bpf.run.notified_child import FORWARDED_SIGNALS, JOB_CONTROL_SIGNALS
+    from seccomp_bpf.kernel.child import StartError, note
+    from seccomp_bpf.kernel.notified_child import FORWARDED_SIGNALS, JOB_CONTROL_SIGNALS
+    from seccomp_bpf.run.launch import start
 
     _print_notes(prepared)
     watched: set[int] = {*FORWARDED_SIGNALS, *JOB_CONTROL_SIGNALS, signal.SIGCHLD}
@@ -348,7 +319,7 @@ def end_like(status: int) -> NoReturn:
 def _wait_forwarding(started: Started, watched: set[int]) -> int:
     """Wait for the command to end, passing on the signals sent to this process; its wait
     status."""
-    from seccomp_bpf.run.notified_child import forward
+    from seccomp_bpf.kernel.notified_child import forward
 
     while True:
         info = signal.sigwaitinfo(watched)
@@ -381,10 +352,10 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
 
 
 def _kill_sources(policy: Policy) -> list[str]:
-    from seccomp_bpf.policy.actions import ActionKind
+    from seccomp_bpf.bpf.emulator import SeccompAction
     from seccomp_bpf.policy.resolution import rule_label
 
-    kinds = (ActionKind.KILL_PROCESS, ActionKind.KILL_THREAD)
+    kinds = (SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD)
     sources = [
         f"{rule_label(index, rule)} gives {rule.action.describe()}"
         for index, rule in enumerate(policy.rules)
@@ -410,21 +381,6 @@ def describe_exit(
 ) -> tuple[int, str | None]:
     """The exit status to leave with for a command's wait ``status``, and what to report
     (with the filter ``program`` and its ``policy``, what a SIGSYS came from)."""
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status), None
-    if not os.WIFSIGNALED(status):  # stopped or continued: not an end (waitpid asked for ends)
-        return EXIT_INSTALL_FAILED, f"{command} ended with wait status {status:#x}"
-    number = os.WTERMSIG(status)
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    message: str | None = f"{command} was killed by {name}"
-    if number == signal.SIGSYS:
-        cause = sigsys_cause(program, policy) if program is not None else "seccomp"
-        message = f"{message} ({cause})"
-    if os.WCOREDUMP(status):
-        message = f"{message}, core dumped"
-    if number in _QUIET_SIGNALS:
-        message = None
-    return 128 + number, message
+    if program is None:
+        return child.describe_exit(command, status)
+    return child.describe_exit(command, status, lambda: sigsys_cause(program, policy))

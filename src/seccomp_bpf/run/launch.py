@@ -24,17 +24,9 @@ Without a PID namespace there is only the command, which creates its other names
 itself. Every process sets its parent-death signal first, so the whole sandbox ends when
 ``seccomp-bpf run`` does, however it ends.
 
-What travels back, on a ``SOCK_SEQPACKET`` socket pair (``seccomp-bpf run``'s end has
-``SO_PASSCRED``, so each message carries its sender's pid as ``seccomp-bpf run`` sees it,
-inside a PID namespace or not, ``unix(7)``):
-
-- ``H`` with a pidfd of the command (``SCM_RIGHTS``): its pid (from the credentials) and a
-  handle on it that stays its own, where signals go;
-- ``N<n>``: the descriptor number its seccomp listener will get (supervised runs only);
-- ``L`` with the listener (``SCM_RIGHTS``), once the filter is installed;
-- ``E<json>``: a failure before ``execve``: the exit status to use, and the error;
-- end of file: the command has exec'd (its end is close-on-exec and init has closed its
-  copy), or everything has ended.
+What travels back, on a socket pair, and how the command's process is started, set up and
+exec'd is :mod:`seccomp_bpf.kernel.child`'s (the profiler's learning mode starts its command
+the same way, without a sandbox).
 
 init reports the command's wait status on a pipe; when the pipe is empty, the status of
 ``seccomp-bpf run``'s own child is the command's (there was no init).
@@ -45,21 +37,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno as errno_codes
-import fcntl
-import functools
-import json
 import os
 import select
 import signal
 import socket
 import struct
 import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, NoReturn
+from dataclasses import dataclass
+from typing import Final, NoReturn
 
-from seccomp_bpf.arch import native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import KernelError, LayerUnavailableError, SeccompBPFError
+from seccomp_bpf.kernel.child import (
+    EXIT_SETUP_FAILED,
+    LISTENER_WAIT_MS,
+    Started,
+    announce,
+    exec_command,
+    hand_over_listener,
+    install_filter,
+    note,
+    restore_signals,
+)
+from seccomp_bpf.kernel.child import fail as _fail
+from seccomp_bpf.kernel.child import start as start_child
 from seccomp_bpf.run.layers import (
     LayerReport,
     die_with_parent,
@@ -73,38 +74,8 @@ from seccomp_bpf.run.layers import (
 )
 from seccomp_bpf.run.plan import SandboxPlan
 
-if TYPE_CHECKING:
-    from seccomp_bpf.kernel.notify import Notification
-
 EXIT_LAYER_MISSING: Final = LayerUnavailableError.exit_status
 """A required layer is not in force: nothing was run (123)."""
-EXIT_SETUP_FAILED: Final = 125
-"""The sandbox or the filter could not be set up in the child: nothing was run."""
-EXIT_NOT_EXECUTABLE: Final = 126
-EXIT_NOT_FOUND: Final = 127
-
-# <linux/socket.h> struct ucred: pid, uid, gid.
-_UCRED: Final = struct.Struct("iII")
-# How long to wait for the listener on the socket before taking it with pidfd_getfd.
-LISTENER_WAIT_MS: Final = 50
-# Python ignores these at start-up (Python/pylifecycle.c); a command must get them at their
-# default, as subprocess's restore_signals does.
-_PYTHON_IGNORED: Final = tuple(
-    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
-)
-
-
-@functools.cache
-def _native_sendmsg() -> int:
-    sendmsg = native_arch().syscall_number("sendmsg")
-    return -1 if sendmsg is None else sendmsg
-
-
-def note(message: str) -> None:
-    """One line on stderr, written at once (the process may exec next)."""
-    with contextlib.suppress(OSError):
-        os.write(2, f"seccomp-bpf: {message}\n".encode(errors="backslashreplace"))
-
 
 @dataclass(frozen=True)
 class Launch:
@@ -126,294 +97,28 @@ class Launch:
     show_layers: bool = False
 
 
-class StartError(SeccompBPFError):
-    """The sandbox or the filter could not be set up; nothing was run. ``exit_status`` is
-    what ``seccomp-bpf run`` exits with, ``error`` the child's error (a
-    :class:`~seccomp_bpf.errors.LayerUnavailableError` for a required layer)."""
-
-    def __init__(self, exit_status: int, error: KernelError | LayerUnavailableError) -> None:
-        self.exit_status = exit_status
-        self.error = error
-        super().__init__(str(error))
-
-
-@dataclass
-class Started:
-    """The command, started: how ``seccomp-bpf run`` sees it."""
-
-    child: int
-    """``seccomp-bpf run``'s own child: the namespace parent, or the command itself."""
-    control: socket.socket | None
-    """Its end of the socket pair, until the command has exec'd."""
-    control_fd_in_child: int
-    status_fd: int | None
-    pid: int = 0
-    """The command's pid, as ``seccomp-bpf run`` sees it."""
-    pidfd: int = -1
-    own_group: bool = False
-    """Whether the command leads a process group of its own (a terminal's signals to
-    ``seccomp-bpf run``'s group do not reach it)."""
-    listener: int = -1
-    bootstrap_sendmsg_pending: bool = False
-    reaped: bool = False
-    status: int | None = None
-    _predicted: int | None = field(default=None, repr=False)
-
-    # --- ending -------------------------------------------------------------------------------
-
-    def wait(self) -> int:
-        """Wait for the command to end; its wait status."""
-        if self.status is not None:
-            return self.status
-        _, status = os.waitpid(self.child, 0)
-        return self.reaped_with(status)
-
-    def reaped_with(self, status: int) -> int:
-        """The command's wait status, once ``seccomp-bpf run``'s child has been reaped with
-        wait ``status``: init's report when there is one, else ``status`` itself."""
-        self.reaped = True
-        if self.status_fd is not None:
-            data = os.read(self.status_fd, 16)
-            os.close(self.status_fd)
-            self.status_fd = None
-            if len(data) == 4:
-                status = struct.unpack("i", data)[0]
-        self.status = status
-        return status
-
-    def close(self, *, kill: bool) -> None:
-        """Release everything; with ``kill``, first end the sandbox if it still runs."""
-        if kill and not self.reaped:
-            if self.pidfd >= 0:
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            # The namespace parent's end ends init's, which ends the namespace.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signal.SIGKILL)
-            self.wait()
-        if self.listener >= 0:
-            os.close(self.listener)
-            self.listener = -1
-        if self.control is not None:
-            self.control.close()
-            self.control = None
-        if self.pidfd >= 0:
-            os.close(self.pidfd)
-            self.pidfd = -1
-        if self.status_fd is not None:
-            os.close(self.status_fd)
-            self.status_fd = None
-
-    # --- messages -----------------------------------------------------------------------------
-
-    @property
-    def sock(self) -> socket.socket | None:
-        """The socket pair's end, until the command has exec'd (watch it for its end)."""
-        return self.control
-
-    def read_socket(self, poller: select.poll) -> None:
-        """Read what arrived on the socket; at its end, unregister it from ``poller``."""
-        assert self.control is not None
-        fd = self.control.fileno()
-        if not self.read_message():
-            with contextlib.suppress(KeyError):
-                poller.unregister(fd)
-
-    def is_bootstrap_sendmsg(self, notification: Notification) -> bool:
-        """Whether ``notification`` is the command's own ``sendmsg`` of the listener."""
-        data = notification.data
-        return self.is_bootstrap_call(notification.pid, data.arch, data.nr, data.args[0])
-
-    def is_bootstrap_call(self, pid: int, arch: int, nr: int, arg0: int) -> bool:
-        """Whether a notified call by thread ``pid`` (``seccomp_data`` ``arch``, ``nr`` and
-        first argument) is the command's own ``sendmsg`` of the listener."""
-        return (
-            self.bootstrap_sendmsg_pending
-            and pid == self.pid
-            and arch == native_arch().audit_arch
-            and nr == _native_sendmsg()
-            and arg0 == self.control_fd_in_child
-        )
-
-    def read_message(self) -> bool:
-        """Read one message of the socket pair; False at end of file (the socket is then
-        closed). A listener arriving after it was taken is closed (it is the same)."""
-        assert self.control is not None
-        ancillary = socket.CMSG_SPACE(_UCRED.size) + socket.CMSG_SPACE(4)
-        message, data, _, _ = self.control.recvmsg(4096, ancillary)
-        fds: list[int] = []
-        sender = 0
-        for level, kind, payload in data:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                sender = _UCRED.unpack(payload[: _UCRED.size])[0]
-            elif level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) // 4 * 4]))
-        if not message:
-            for fd in fds:
-                os.close(fd)
-            self.control.close()
-            self.control = None
-            self.bootstrap_sendmsg_pending = False
-            return False
-        tag, body = message[:1], message[1:]
-        if tag == b"H" and fds:
-            # The command's own pidfd: it refers to the command even once the command has
-            # ended and its pid is used again, where pidfd_open(pid) could not tell.
-            self.pid = sender
-            self.pidfd = fds.pop(0)
-        elif tag == b"N":
-            self._predicted = int(body)
-        elif tag == b"E":
-            fields = json.loads(body)
-            error: KernelError | LayerUnavailableError
-            if fields.get("layer"):
-                error = LayerUnavailableError(fields["layer"], fields.get("detail") or "")
-            else:
-                error = KernelError(
-                    fields.get("call") or "starting the command",
-                    fields.get("errno") or errno_codes.EIO,
-                    fields.get("detail") or "",
-                )
-            raise StartError(int(fields["status"]), error)
-        elif tag == b"L" and fds:
-            if self.listener < 0:
-                self.listener = fds.pop(0)
-            else:
-                self.bootstrap_sendmsg_pending = False  # its sendmsg went through after all
-        for fd in fds:
-            os.close(fd)
-        return True
-
-    def take_listener(self) -> bool:
-        """Copy the listener out of the command (``pidfd_getfd``) when its hand-over blocks
-        in a ``sendmsg`` the filter notifies; True when taken."""
-        from seccomp_bpf.kernel.pidfd import pidfd_getfd
-
-        if self._predicted is None or self.pidfd < 0:
-            return False
-        try:
-            fd = pidfd_getfd(self.pidfd, self._predicted)
-        except KernelError as error:
-            if error.errno in (errno_codes.EBADF, errno_codes.ESRCH):
-                return False  # not installed yet, or the command is gone
-            raise
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") == LISTENER_LINK:
-                self.listener = fd
-                self.bootstrap_sendmsg_pending = True
-                return True
-        except OSError:
-            pass
-        os.close(fd)
-        return False
-
-
-# The readlink(2) text of a listener's /proc/PID/fd entry (anon_inode_getfile(
-# "seccomp notify", ...) in init_listener, kernel/seccomp.c).
-LISTENER_LINK: Final = "anon_inode:seccomp notify"
-
-
 def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Started:
     """Start ``launch``; returns once the command has exec'd or, for a supervised run, once
-    its listener is here. Raises :class:`StartError` when the sandbox or the filter could
-    not be set up (the processes are gone then)."""
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    its listener is here. Raises :class:`~seccomp_bpf.kernel.child.StartError` when the
+    sandbox or the filter could not be set up (the processes are gone then)."""
     plan = launch.plan
     pid_namespace = plan is not None and plan.pid_namespace
-    status_read, status_write = os.pipe() if pid_namespace else (-1, -1)
-    run_pid = os.getpid()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            ours.close()
-            if status_read >= 0:
-                os.close(status_read)
-            if pid_namespace:
-                _namespace_parent(launch, theirs, status_write, run_pid)
-            _command(launch, theirs, parent=run_pid, in_pid_namespace=False)
-        finally:
-            os._exit(EXIT_SETUP_FAILED)
-    theirs_number = theirs.fileno()
-    theirs.close()
-    if status_write >= 0:
-        os.close(status_write)
-    started = Started(
-        child=pid,
-        control=ours,
-        control_fd_in_child=theirs_number,
-        status_fd=status_read if status_read >= 0 else None,
+
+    def child(theirs: socket.socket, run_pid: int, status_write: int) -> NoReturn:
+        if pid_namespace:
+            _namespace_parent(launch, theirs, status_write, run_pid)
+        _command(launch, theirs, parent=run_pid, in_pid_namespace=False)
+
+    return start_child(
+        child,
+        listener=launch.listener,
+        status_pipe=pid_namespace,
         own_group=plan is not None and plan.sandbox.new_session,
+        listener_wait_ms=listener_wait_ms,
     )
-    try:
-        _handshake(started, launch.listener, listener_wait_ms)
-    except BaseException:
-        started.close(kill=True)
-        raise
-    return started
-
-
-def _handshake(started: Started, listener: bool, wait_ms: int) -> None:
-    """Read the messages until the command has exec'd (or, when supervised, its listener is
-    here)."""
-    while started.control is not None:
-        if listener and started.listener >= 0:
-            return
-        timeout = wait_ms if listener and started._predicted is not None else None
-        ready = select.poll()
-        ready.register(started.control, select.POLLIN)
-        if ready.poll(timeout):
-            if not started.read_message() and listener and started.listener < 0:
-                raise StartError(
-                    EXIT_SETUP_FAILED,
-                    KernelError(
-                        "starting the command",
-                        errno_codes.EPROTO,
-                        "the policy's action for sendmsg kept the command from handing its "
-                        "seccomp listener to the supervisor; allow or deny sendmsg",
-                    ),
-                )
-        elif listener:
-            started.take_listener()
-    if started.pid == 0:
-        status = started.wait()
-        raise StartError(
-            EXIT_SETUP_FAILED,
-            KernelError(
-                "starting the command",
-                errno_codes.ECHILD,
-                f"the sandbox ended with wait status {status:#x} before the command started",
-            ),
-        )
 
 
 # --- in the children ----------------------------------------------------------------------------
-
-
-def _fail(control: socket.socket | None, status: int, error: BaseException) -> NoReturn:
-    """Report a failure before ``execve`` to ``seccomp-bpf run`` (or, in place, on stderr)
-    and end."""
-    if isinstance(error, KernelError):
-        detail = error.detail
-    elif isinstance(error, OSError) and error.strerror:
-        detail = error.strerror
-    else:
-        detail = str(error)
-    fields = {
-        "status": status,
-        "layer": getattr(error, "layer", None),
-        "call": getattr(error, "call", None),
-        "errno": getattr(error, "errno", None),
-        "detail": detail,
-    }
-    if control is None:
-        note(f"error: {error}; nothing was run")
-    else:
-        with contextlib.suppress(OSError):
-            control.send(b"E" + json.dumps(fields).encode())
-    os._exit(status)
 
 
 def _refused(
@@ -564,12 +269,8 @@ def _command(
             if plan.namespaces and not in_pid_namespace:
                 plan = _own_namespaces(plan, control, report)
         if control is not None:
-            own = os.pidfd_open(os.getpid())
-            socket.send_fds(control, [b"H"], [own])
-            os.close(own)
-        signal.pthread_sigmask(signal.SIG_SETMASK, launch.mask)
-        for number in _PYTHON_IGNORED:
-            signal.signal(number, signal.SIG_DFL)
+            announce(control)
+        restore_signals(launch.mask)
         if plan is not None:
             no_new_privs(report)
             try:
@@ -579,23 +280,19 @@ def _command(
                     raise
                 note(_refused(plan, control, "landlock", error))
             drop_capabilities(plan, report)
-        listener = _install(launch, control)
+        listener = install_filter(
+            launch.program, launch.filter_flags, listener=launch.listener, control=control
+        )
         report.add("seccomp", f"filter of {len(launch.program)} instructions, installed last")
         if launch.show_layers:
             os.write(2, report.text(launch.argv[0]).encode(errors="backslashreplace"))
         if listener is not None and control is not None:
-            with contextlib.suppress(OSError):
-                socket.send_fds(control, [b"L"], [listener])
+            hand_over_listener(control, listener)
     except (SeccompBPFError, OSError) as error:
         _fail(control, getattr(error, "exit_status", status), error)
     except BaseException as error:
         _fail(control, status, KernelError("starting the command", errno_codes.EIO, repr(error)))
-    try:
-        os.execv(launch.executable, launch.argv)
-    except OSError as error:
-        status = EXIT_NOT_FOUND if error.errno == errno_codes.ENOENT else EXIT_NOT_EXECUTABLE
-        note(f"{launch.argv[0]}: {error.strerror}")
-    os._exit(status)
+    exec_command(launch.executable, launch.argv)
 
 
 def exec_in_place(launch: Launch) -> NoReturn:
@@ -626,29 +323,3 @@ def _fall_back(plan: SandboxPlan, control: socket.socket | None, error: KernelEr
     for line in fallback.notes[len(plan.notes) :]:
         note(line)
     return fallback
-
-
-def _install(launch: Launch, control: socket.socket | None) -> int | None:
-    """Install the filter (with a listener when supervised, announced first); the listener."""
-    from seccomp_bpf.kernel import install
-
-    flags = {name: True for name in ("log", "spec_allow") if name in launch.filter_flags}
-    if not launch.listener or control is None:
-        install(launch.program, tsync=control is None, **flags)
-        return None
-    # The listener takes the lowest free descriptor: say which, for the case where handing
-    # it over is itself a call the filter notifies or denies.
-    probe = fcntl.fcntl(control.fileno(), fcntl.F_DUPFD_CLOEXEC, 0)
-    os.close(probe)
-    control.send(b"N%d" % probe)
-    try:
-        # Once a notification is received, a non-fatal signal no longer interrupts the wait
-        # (Linux 5.19): without it, a signal makes the call restart and be reported twice.
-        listener = install(
-            launch.program, tsync=False, new_listener=True, wait_killable_recv=True, **flags
-        )
-    except KernelError as error:
-        if error.errno != errno_codes.EINVAL:
-            raise
-        listener = install(launch.program, tsync=False, new_listener=True, **flags)
-    return listener

@@ -29,12 +29,11 @@ from __future__ import annotations
 import errno as errno_codes
 import fcntl
 import os
-import signal
 import stat
 from dataclasses import dataclass, field
 
 from seccomp_bpf.errors import KernelError
-from seccomp_bpf.kernel import landlock, set_no_new_privs
+from seccomp_bpf.kernel import child, landlock, set_no_new_privs
 from seccomp_bpf.kernel.capabilities import capability_name, keep_only
 from seccomp_bpf.kernel.namespaces import (
     CLONE_NEWIPC,
@@ -46,8 +45,10 @@ from seccomp_bpf.kernel.namespaces import (
     map_own_ids,
     unshare,
 )
-from seccomp_bpf.kernel.prctl import set_parent_death_signal
 from seccomp_bpf.run.plan import SandboxPlan
+
+die_with_parent = child.die_with_parent
+"""Layer 1, the same in every command started in a child (:mod:`seccomp_bpf.kernel.child`)."""
 
 
 @dataclass
@@ -63,15 +64,6 @@ class LayerReport:
         width = max((len(layer) for layer, _ in self.lines), default=0)
         body = "".join(f"seccomp-bpf:   {layer:<{width}}  {what}\n" for layer, what in self.lines)
         return f"seccomp-bpf: layers in force for {command}:\n{body}"
-
-
-def die_with_parent(parent: int | None) -> None:
-    """``PR_SET_PDEATHSIG(SIGKILL)``, then end at once if the parent already went: its pid
-    is no longer ``parent`` (the process was adopted). ``parent`` None skips the check
-    (the parent is outside this PID namespace: its pid reads 0)."""
-    set_parent_death_signal(signal.SIGKILL)
-    if parent is not None and os.getppid() != parent:
-        os._exit(128 + signal.SIGKILL)
 
 
 def namespace_flags(plan: SandboxPlan, *, pid: bool) -> int:

@@ -55,14 +55,14 @@ listener is closed and the command's status returned; with a PID namespace, what
 command left behind ends with it. Without one (``--share-pid``), processes it left behind
 then get ENOSYS (the kernel's answer when nobody listens) for the calls the policy fails.
 
-Starting (:mod:`.launch`, :mod:`.notified_child`). The command installs the filter with
-``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the listener to the supervisor over a socket,
-then execs. When the policy denies ``sendmsg``, the supervisor copies the listener out of the
-command with ``pidfd_getfd`` instead, answers that one ``sendmsg`` with EPERM without a
+Starting (:mod:`.launch`, :mod:`seccomp_bpf.kernel.child`). The command installs the filter
+with ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the listener to the supervisor over a
+socket, then execs. When the policy denies ``sendmsg``, the supervisor copies the listener out
+of the command with ``pidfd_getfd`` instead, answers that one ``sendmsg`` with EPERM without a
 report, and the command execs. A policy that traps or traces ``sendmsg`` keeps the listener
 from ever arriving: that is an error, and the command is killed before it runs unsupervised.
 
-Signals are passed on as ``seccomp-bpf run`` does (:mod:`.notified_child`).
+Signals are passed on as ``seccomp-bpf run`` does (:mod:`seccomp_bpf.kernel.notified_child`).
 
 The supervisor is meant to run in a single-threaded process (``seccomp-bpf run`` is one): it
 forks, and it blocks those four signals while the command runs.
@@ -83,17 +83,19 @@ from dataclasses import dataclass
 from typing import Final, TextIO
 
 from seccomp_bpf.arch import Arch, dispatched_arch, native_arch
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.kernel.child import Started, StartError, find_executable, note
+from seccomp_bpf.kernel.notified_child import SignalForwarder, exit_status, signals_blocked
 from seccomp_bpf.kernel.notify import Notification, receive, require_user_notif, respond
-from seccomp_bpf.policy import ERRNO, USER_NOTIF, Action, ActionKind, Decision, Policy
+from seccomp_bpf.policy import ERRNO, USER_NOTIF, Action, Decision, Policy
 from seccomp_bpf.policy.sandbox import Sandbox
-from seccomp_bpf.run.command import find_executable, sigsys_cause
-from seccomp_bpf.run.launch import Launch, Started, StartError, note, start
-from seccomp_bpf.run.notified_child import SignalForwarder, exit_status, signals_blocked
+from seccomp_bpf.run.command import sigsys_cause
+from seccomp_bpf.run.launch import Launch, start
 from seccomp_bpf.run.plan import SandboxPlan, plan_sandbox
 
-REPORTED_KINDS: Final = frozenset({ActionKind.ERRNO, ActionKind.USER_NOTIF})
+REPORTED_KINDS: Final = frozenset({SeccompAction.ERRNO, SeccompAction.USER_NOTIF})
 """The actions that fail a call and are not kills; the supervisor receives exactly these."""
 
 FALLBACK: Final = ERRNO("ENOSYS")
@@ -262,9 +264,9 @@ class _Supervisor:
         decision = self.policy.decide(data.arch, data.nr, data.args, data.instruction_pointer)
         action = decision.action
         outcome: str | None = None
-        if action.kind is ActionKind.ERRNO:
+        if action.kind is SeccompAction.ERRNO:
             answer_errno = action.data
-        elif action.kind is ActionKind.USER_NOTIF:
+        elif action.kind is SeccompAction.USER_NOTIF:
             answer_errno = errno_codes.ENOSYS
             outcome = "no other supervisor listens: fails with ENOSYS"
         else:

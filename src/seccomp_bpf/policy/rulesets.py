@@ -3,7 +3,7 @@
 In Python a rule set is a function returning a tuple of :class:`~seccomp_bpf.policy.Rule`;
 put them where they should decide, since the first matching rule wins::
 
-    from seccomp_bpf.policies.rulesets import deny_new_exec_mappings
+    from seccomp_bpf.policy.rulesets import deny_new_exec_mappings
     rules = (*deny_new_exec_mappings(arches=["x86_64"]), Rule(groups.MEMORY, ALLOW), ...)
 
 In a YAML policy a rule set is an entry of ``syscalls`` of its own, whose rules take its

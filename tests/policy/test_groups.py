@@ -9,8 +9,8 @@ import pytest
 
 from seccomp_bpf.arch import all_arches, get_arch, known_syscall_names
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policies import groups
-from seccomp_bpf.policies.groups import GROUPS, get_group, groups_markdown, select
+from seccomp_bpf.policy import groups
+from seccomp_bpf.policy.groups import GROUPS, get_group, groups_markdown, select
 
 DOCS = Path(__file__).parents[2] / "docs" / "groups.md"
 

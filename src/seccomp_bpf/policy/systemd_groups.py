@@ -2,7 +2,7 @@
 
 The lists are those of ``syscall_filter_sets`` in ``src/shared/seccomp-util.c`` of systemd
 v252.38 (the systemd-stable release Debian 12 ships), as ``systemd-analyze syscall-filter``
-prints them; ``tests/policies/test_systemd_groups.py`` compares them with that command when
+prints them; ``tests/policy/test_systemd_groups.py`` compares them with that command when
 systemd 252 is installed. They are kept verbatim, nested groups (``@default`` in
 ``@system-service``) included, with the names systemd's architectures have and ours may
 not (``s390_runtime_instr``, ``_sysctl``...): a policy uses the members its architectures
@@ -10,7 +10,7 @@ have, as systemd does. The descriptions are ours.
 
 systemd resolves a nested group with its own definition, and so does :data:`SYSTEMD_GROUPS`:
 ``@system-service`` holds systemd's ``@file-system``, not :mod:`.groups`' one. Where a name
-is both systemd's and ours, :func:`seccomp_bpf.policies.groups.get_group` gives ours and
+is both systemd's and ours, :func:`seccomp_bpf.policy.groups.get_group` gives ours and
 ``@systemd:NAME`` gives systemd's (``docs/groups.md`` lists the differences).
 """
 

@@ -9,8 +9,8 @@ import pytest
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policies.rulesets import RULE_SETS, deny_new_exec_mappings, get_rule_set
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, Policy, Rule
+from seccomp_bpf.policy.rulesets import RULE_SETS, deny_new_exec_mappings, get_rule_set
 
 # <asm-generic/mman-common.h>
 PROT_READ, PROT_WRITE, PROT_EXEC = 0x1, 0x2, 0x4

@@ -15,14 +15,14 @@ from seccomp_bpf.arch import get_arch
 from seccomp_bpf.cli import main
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
-from seccomp_bpf.policies.groups import (
+from seccomp_bpf.policy import ALLOW, ERRNO
+from seccomp_bpf.policy.groups import (
     GROUPS,
     SYSTEMD_GROUPS,
     get_group,
     groups_markdown,
 )
-from seccomp_bpf.policies.systemd_groups import SYSTEMD_DEFINITIONS, SYSTEMD_VERSION
-from seccomp_bpf.policy import ALLOW, ERRNO
+from seccomp_bpf.policy.systemd_groups import SYSTEMD_DEFINITIONS, SYSTEMD_VERSION
 
 # The names a systemd user writes that this project did not know before.
 SYSTEMD_ONLY = (

@@ -1,8 +1,9 @@
 """Start a command under a filter that has a user-notification listener, and take the listener.
 
-Shared by the ``--report-denials`` supervisor (:mod:`.supervisor`) and the profiler's
-learning mode (:mod:`seccomp_bpf.profiling`), which both answer the command's notified calls.
-The processes and the hand-over are :mod:`.launch`'s: the command installs the filter with
+Shared by the ``--report-denials`` supervisor (:mod:`seccomp_bpf.run.supervisor`) and the
+profiler's learning mode (:mod:`seccomp_bpf.profiling`), which both answer the command's
+notified calls. The processes and the hand-over are :mod:`.child`'s (in a sandbox, started by
+:mod:`seccomp_bpf.run.launch`; here without one): the command installs the filter with
 ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the listener over a socket (``SCM_RIGHTS``).
 Sending is itself a call under the filter: when the filter notifies ``sendmsg``, the command
 blocks there, and the listener is copied out of it with ``pidfd_getfd`` at the descriptor
@@ -25,15 +26,31 @@ and it blocks those signals while the command runs.
 from __future__ import annotations
 
 import contextlib
+import errno as errno_codes
 import os
 import select
 import signal
+import socket
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Final, NoReturn
 
 from seccomp_bpf.bpf.instruction import Program
-from seccomp_bpf.run.launch import LISTENER_WAIT_MS, Launch, Started, StartError, start
+from seccomp_bpf.errors import KernelError, SeccompBPFError
+from seccomp_bpf.kernel.child import (
+    EXIT_SETUP_FAILED,
+    LISTENER_WAIT_MS,
+    Started,
+    StartError,
+    announce,
+    die_with_parent,
+    exec_command,
+    fail,
+    hand_over_listener,
+    install_filter,
+    restore_signals,
+    start,
+)
 
 FORWARDED_SIGNALS: Final = frozenset(
     {
@@ -177,16 +194,22 @@ def start_notified(
     child could not be confined (with the child's own error) or the listener never came; the
     child is then killed and reaped.
     """
-    launch = Launch(
-        executable=executable,
-        argv=tuple(argv),
-        program=program,
-        plan=None,
-        filter_flags=tuple(flags),
-        listener=True,
-        mask=mask,
-    )
+    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+        try:
+            die_with_parent(parent)
+            announce(control)
+            restore_signals(mask)
+            listener = install_filter(program, flags, listener=True, control=control)
+            assert listener is not None
+            hand_over_listener(control, listener)
+        except (SeccompBPFError, OSError) as error:
+            fail(control, getattr(error, "exit_status", EXIT_SETUP_FAILED), error)
+        except BaseException as error:
+            failure = KernelError("starting the command", errno_codes.EIO, repr(error))
+            fail(control, EXIT_SETUP_FAILED, failure)
+        exec_command(executable, argv)
+
     try:
-        return start(launch, listener_wait_ms=listener_wait_ms)
+        return start(child, listener=True, listener_wait_ms=listener_wait_ms)
     except StartError as error:
         raise error.error from None

@@ -29,8 +29,8 @@ from typing import Final
 
 from seccomp_bpf.arch import Arch, get_arch
 from seccomp_bpf.errors import PolicyError
-from seccomp_bpf.policies.systemd_groups import SYSTEMD_DEFINITIONS, SYSTEMD_VERSION
 from seccomp_bpf.policy.resolution import name_is_on
+from seccomp_bpf.policy.systemd_groups import SYSTEMD_DEFINITIONS, SYSTEMD_VERSION
 
 SYSTEMD_PREFIX: Final = "systemd:"
 """``@systemd:NAME`` is systemd's group NAME, whether or not this project has one."""
@@ -452,7 +452,7 @@ def groups_markdown() -> str:
         "# System call groups",
         "",
         'Write `@NAME` in a YAML policy\'s `names` (`names: ["@network", read]`) or use',
-        "`seccomp_bpf.policies.groups.NAME` in Python. A group lists a call under every name it",
+        "`seccomp_bpf.policy.groups.NAME` in Python. A group lists a call under every name it",
         "has on any architecture; a policy uses the members its architectures have.",
         "This file is generated: `seccomp-bpf policy groups --markdown > docs/groups.md`.",
         "",

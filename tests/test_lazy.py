@@ -1,0 +1,84 @@
+"""``seccomp_bpf.lazy``: the package's public names are imported when first read, every one of
+``__all__`` resolves, and type checkers know each (from the ``TYPE_CHECKING`` imports)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+
+import seccomp_bpf
+import seccomp_bpf.formats
+
+LAZY_PACKAGES = (seccomp_bpf, seccomp_bpf.formats)
+
+
+def _type_checking_names(package: ModuleType) -> set[str]:
+    """The names the package imports under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(inspect.getsource(package))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom)
+                names.update(alias.name for alias in statement.names)
+    return names
+
+
+def _defined_names(package: ModuleType) -> set[str]:
+    """What the package defines itself (functions, and ``__version__``)."""
+    tree = ast.parse(inspect.getsource(package))
+    names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if hasattr(package, "__version__"):
+        names.add("__version__")
+    return names
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda p: p.__name__)
+def test_every_public_name_resolves(package: ModuleType) -> None:
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    assert set(package.__all__) <= set(dir(package))
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda p: p.__name__)
+def test_type_checkers_know_every_lazy_name(package: ModuleType) -> None:
+    lazy = set(package.__all__) - _defined_names(package)
+    assert lazy <= _type_checking_names(package)
+
+
+def test_a_name_is_the_object_of_its_module() -> None:
+    from seccomp_bpf.policy.policy import Policy
+
+    assert seccomp_bpf.Policy is Policy
+    assert seccomp_bpf.formats.load_yaml_policy is importlib.import_module(
+        "seccomp_bpf.formats.yaml_policy"
+    ).load_yaml_policy
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES, ids=lambda p: p.__name__)
+def test_an_unknown_name_is_an_attribute_error(package: ModuleType) -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        package.no_such_name  # noqa: B018
+    assert not hasattr(package, "no_such_name")
+
+
+def test_importing_the_package_imports_none_of_the_library() -> None:
+    script = (
+        "import sys\n"
+        "import seccomp_bpf\n"
+        "print(sorted(m for m in sys.modules if m.startswith('seccomp_bpf')))\n"
+        "from seccomp_bpf import Policy\n"
+        "print('seccomp_bpf.policy.policy' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    first, second = done.stdout.splitlines()
+    assert first == "['seccomp_bpf', 'seccomp_bpf.__about__', 'seccomp_bpf.lazy']"
+    assert second == "True"
