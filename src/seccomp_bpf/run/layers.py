@@ -32,6 +32,7 @@ import os
 import signal
 import stat
 from dataclasses import dataclass, field
+from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import landlock, set_no_new_privs
@@ -65,6 +66,12 @@ class LayerReport:
         return f"seccomp-bpf: layers in force for {command}:\n{body}"
 
 
+PARENT_GONE: Final = signal.SIGRTMIN
+"""The parent-death signal of a process that must act when its parent ends rather than die
+with it (the keeper, which ends the sandbox first; a stand-in started by a thread): it is
+blocked and taken with ``sigwaitinfo``, then :func:`parent_gone` says whether it meant it."""
+
+
 def die_with_parent(parent: int | None) -> None:
     """``PR_SET_PDEATHSIG(SIGKILL)``, then end at once if the parent already went: its pid
     is no longer ``parent`` (the process was adopted). ``parent`` None skips the check
@@ -72,6 +79,25 @@ def die_with_parent(parent: int | None) -> None:
     set_parent_death_signal(signal.SIGKILL)
     if parent is not None and os.getppid() != parent:
         os._exit(128 + signal.SIGKILL)
+
+
+def watch_parent(parent: int) -> bool:
+    """Send :data:`PARENT_GONE` (which the caller has blocked) to this process when the thread
+    that started it ends; False when the parent, process ``parent``, has already ended.
+
+    ``PR_SET_PDEATHSIG`` follows the parent *thread* (``prctl(2)``): a process started from a
+    thread that then ends gets the signal while the parent process lives on. The kernel then
+    gives the process to another thread of the same parent, as long as one lives
+    (``forget_original_parent``, ``find_alive_thread`` in ``kernel/exit.c``), and sets the
+    new parent before it sends the signal; the signal comes again when that thread ends. So
+    the parent process has ended exactly when ``getppid()`` is no longer ``parent``."""
+    set_parent_death_signal(PARENT_GONE)
+    return not parent_gone(parent)
+
+
+def parent_gone(parent: int) -> bool:
+    """Whether process ``parent`` has ended (see :func:`watch_parent`)."""
+    return os.getppid() != parent
 
 
 def namespace_flags(plan: SandboxPlan, *, pid: bool) -> int:
@@ -87,10 +113,15 @@ def namespace_flags(plan: SandboxPlan, *, pid: bool) -> int:
 
 
 def enter_namespaces(plan: SandboxPlan, flags: int, report: LayerReport) -> None:
-    """``unshare(flags)``, and the ID maps of a new user namespace (the same IDs inside)."""
-    unshare(flags)
+    """``unshare(flags)``, and the ID maps of a new user namespace (the same IDs inside).
+
+    The user namespace comes first, on its own: when its ID maps cannot be written, the
+    process is left in it, but not yet in a new PID namespace, whose first child would be
+    its PID 1 (the sandbox then goes on without namespaces, in this same process tree)."""
     if flags & CLONE_NEWUSER:
+        unshare(CLONE_NEWUSER)
         map_own_ids(plan.uid, plan.gid)
+    unshare(flags & ~CLONE_NEWUSER)
     names = [
         name
         for bit, name in (
@@ -195,8 +226,17 @@ def drop_capabilities(plan: SandboxPlan, report: LayerReport) -> None:
     if plan.keep is None:
         report.add("capabilities", "all kept (--cap all)")
         return
-    keep_only(plan.keep)
+    left = keep_only(plan.keep)
     kept = ", ".join(capability_name(number) for number in sorted(plan.keep))
+    if left:
+        # An unprivileged user outside a user namespace (--no-namespaces): no capability
+        # held, and none to gain under no_new_privs (kernel/capabilities.py: keep_only).
+        report.add(
+            "capabilities",
+            f"four sets empty{f' but {kept}' if kept else ''}; the bounding set stays (changing "
+            "it needs CAP_SETPCAP), which no_new_privs makes moot",
+        )
+        return
     report.add("capabilities", f"all five sets empty{f' but {kept}' if kept else ''}")
 
 
