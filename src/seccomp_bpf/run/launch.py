@@ -20,9 +20,22 @@ With a PID namespace (the default)::
   execs. It leads its own process group (or stays in ``seccomp-bpf run``'s group with
   ``--no-new-session``).
 
-Without a PID namespace there is only the command, which creates its other namespaces
-itself. Every process sets its parent-death signal first, so the whole sandbox ends when
-``seccomp-bpf run`` does, however it ends.
+Without a PID namespace (``--share-pid``, ``--no-namespaces``, or a kernel that refuses
+one)::
+
+    seccomp-bpf run ──> keeper ──> command
+                        (reaps,     (namespaces but PID, mount namespace, layers,
+                         reports)    filter, execve)
+
+- the *keeper* stands where init would: the command's parent, a child subreaper, so that
+  whatever the command starts stays beneath it however it detaches; it reports the
+  command's wait status and, when the command ends or ``seccomp-bpf run`` does, kills every
+  process left beneath it, which a PID namespace's end would have done (:func:`_keeper`).
+  Not dumpable, outside the command's Landlock domain.
+- the *command* creates its other namespaces itself.
+
+Every process sets its parent-death signal first (the keeper one it catches, to end the
+rest first), so the whole sandbox ends when ``seccomp-bpf run`` does, however it ends.
 
 What travels back, on a ``SOCK_SEQPACKET`` socket pair (``seccomp-bpf run``'s end has
 ``SO_PASSCRED``, so each message carries its sender's pid as ``seccomp-bpf run`` sees it,
@@ -36,8 +49,9 @@ inside a PID namespace or not, ``unix(7)``):
 - end of file: the command has exec'd (its end is close-on-exec and init has closed its
   copy), or everything has ended.
 
-init reports the command's wait status on a pipe; when the pipe is empty, the status of
-``seccomp-bpf run``'s own child is the command's (there was no init).
+init (or the keeper) reports the command's wait status on a pipe; when the pipe is empty,
+the status of ``seccomp-bpf run``'s own child is the command's (there was no sandbox: the
+filter alone, or the sandbox failed before the command started).
 """
 
 from __future__ import annotations
@@ -61,6 +75,7 @@ from seccomp_bpf.arch import native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import KernelError, LayerUnavailableError, SeccompBPFError
 from seccomp_bpf.run.layers import (
+    PARENT_GONE,
     LayerReport,
     die_with_parent,
     drop_capabilities,
@@ -69,7 +84,9 @@ from seccomp_bpf.run.layers import (
     namespace_flags,
     new_session,
     no_new_privs,
+    parent_gone,
     restrict_filesystem,
+    watch_parent,
 )
 from seccomp_bpf.run.plan import SandboxPlan
 
@@ -185,11 +202,14 @@ class Started:
         """Release everything; with ``kill``, first end the sandbox if it still runs."""
         if kill and not self.reaped:
             if self.pidfd >= 0:
+                # init (or the keeper) sees it end, ends what it left behind, and ends.
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            # The namespace parent's end ends init's, which ends the namespace.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signal.SIGKILL)
+            else:
+                # Not started yet: nothing left behind. The namespace parent's end ends
+                # init's, which ends the namespace; the keeper's ends the command's.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.child, signal.SIGKILL)
             self.wait()
         if self.listener >= 0:
             os.close(self.listener)
@@ -320,8 +340,7 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     plan = launch.plan
-    pid_namespace = plan is not None and plan.pid_namespace
-    status_read, status_write = os.pipe() if pid_namespace else (-1, -1)
+    status_read, status_write = os.pipe() if plan is not None else (-1, -1)
     run_pid = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -331,8 +350,10 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
             ours.close()
             if status_read >= 0:
                 os.close(status_read)
-            if pid_namespace:
+            if plan is not None and plan.pid_namespace:
                 _namespace_parent(launch, theirs, status_write, run_pid)
+            if plan is not None:
+                _keeper(launch, theirs, status_write, run_pid)
             _command(launch, theirs, parent=run_pid, in_pid_namespace=False)
         finally:
             os._exit(EXIT_SETUP_FAILED)
@@ -444,8 +465,7 @@ def _namespace_parent(
         if not is_refusal(error):
             _fail(control, EXIT_SETUP_FAILED, error)
         fallback = dataclasses.replace(launch, plan=_fall_back(plan, control, error))
-        os.close(status_write)
-        _command(fallback, control, parent=run_pid, in_pid_namespace=False)
+        _keeper(fallback, control, status_write, run_pid)
     init = os.fork()
     if init == 0:
         _init(launch, control, status_write, report)
@@ -502,6 +522,77 @@ def _init(
         if pid == command:
             os.write(status_write, struct.pack("i", status))
             os._exit(0)
+
+
+def _keeper(
+    launch: Launch, control: socket.socket, status_write: int, run_pid: int
+) -> NoReturn:
+    """Without a PID namespace, what init is with one: the command's parent, which reports
+    its wait status and, when it ends or ``seccomp-bpf run`` does, ends whatever the command
+    left behind. It is a child subreaper (``prctl(2)``), so every process the command starts
+    stays beneath it however it detaches (double fork, ``setsid``, its parent-death signal
+    cleared), and it takes :data:`PARENT_GONE` as its parent-death signal instead of dying
+    of SIGKILL, so as to end them first. Like init, it keeps its capabilities, is not
+    dumpable and stays out of the command's Landlock domain (no ptrace, no signal from the
+    command); unlike init it is visible to the command, so the signals it does not wait
+    for stay blocked, as ``seccomp-bpf run`` blocked them."""
+    from seccomp_bpf.kernel import set_dumpable
+    from seccomp_bpf.kernel.prctl import set_child_subreaper
+
+    watched = {signal.SIGCHLD, PARENT_GONE}
+    signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    if not watch_parent(run_pid):
+        os._exit(128 + signal.SIGKILL)
+    set_child_subreaper()
+    keeper = os.getpid()
+    command = os.fork()
+    if command == 0:
+        os.close(status_write)
+        _command(launch, control, parent=keeper, in_pid_namespace=False)
+    control.close()
+    set_dumpable(False)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    while True:
+        info = signal.sigwaitinfo(watched)
+        if info.si_signo == PARENT_GONE:
+            if parent_gone(run_pid):
+                _end_descendants()
+                os._exit(128 + signal.SIGKILL)
+            continue
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid == command:
+                os.write(status_write, struct.pack("i", status))
+                _end_descendants()
+                os._exit(0)
+
+
+def _end_descendants() -> None:
+    """SIGKILL every process beneath this one, and reap them, until none is left (one that
+    forks as it is killed leaves a child, which comes to this subreaper and goes next)."""
+    from seccomp_bpf.kernel.procfs import descendants
+
+    while doomed := descendants(os.getpid()):
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in doomed:  # only this process's children can be waited for
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _mount_namespace(plan: SandboxPlan, control: socket.socket | None, report: LayerReport) -> None:
