@@ -68,6 +68,7 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, NoReturn
 
@@ -544,9 +545,13 @@ def _keeper(
     if not watch_parent(run_pid):
         os._exit(128 + signal.SIGKILL)
     set_child_subreaper()
+    ending = _Ending()
+    shielded = _shield_limits()
     keeper = os.getpid()
     command = os.fork()
     if command == 0:
+        if shielded:
+            os.setresuid(-1, -1, 0)
         os.close(status_write)
         _command(launch, control, parent=keeper, in_pid_namespace=False)
     control.close()
@@ -559,7 +564,7 @@ def _keeper(
         info = signal.sigwaitinfo(watched)
         if info.si_signo == PARENT_GONE:
             if parent_gone(run_pid):
-                _end_descendants()
+                ending.end()
                 os._exit(128 + signal.SIGKILL)
             continue
         while True:
@@ -571,15 +576,64 @@ def _keeper(
                 break
             if pid == command:
                 os.write(status_write, struct.pack("i", status))
-                _end_descendants()
+                ending.end()
                 os._exit(0)
 
 
-def _end_descendants() -> None:
-    """SIGKILL every process beneath this one, and reap them, until none is left (one that
-    forks as it is killed leaves a child, which comes to this subreaper and goes next)."""
-    from seccomp_bpf.kernel.procfs import descendants
+# A saved user ID that no process of a sandbox run as root has: the overflow ID.
+_SHIELD_UID: Final = 65534
 
+
+def _shield_limits() -> bool:
+    """As root, make this process's limits none of the command's business: ``prlimit64`` on
+    another process needs its real, effective and saved user IDs (and group IDs) all to be
+    the caller's, or ``CAP_SYS_RESOURCE`` (``check_prlimit_permission`` in ``kernel/sys.c``),
+    so a saved user ID other than 0 refuses the command, root without capabilities. The
+    real and effective IDs stay 0, and with them the capabilities (``capabilities(7)``).
+    True when done; the command's process puts its own saved ID back."""
+    if os.getresuid() != (0, 0, 0):
+        return False
+    try:
+        os.setresuid(-1, -1, _SHIELD_UID)
+    except OSError:
+        return False
+    return True
+
+
+class _Ending:
+    """How the keeper ends what is left beneath it, made ready before the command starts:
+    the command can see the keeper and, being of the same user, lower its resource limits
+    (``prlimit64``, which neither Landlock nor dumpability guards) so that it could no
+    longer open ``/proc`` or import anything. As root the keeper refuses that
+    (:func:`_shield_limits`), and puts its limits back should they have changed anyway; an
+    unprivileged keeper whose limits were lowered cannot end what is left (the README says
+    so)."""
+
+    def __init__(self) -> None:
+        import resource
+
+        from seccomp_bpf.kernel.procfs import descendants
+
+        self._descendants = descendants
+        self._setrlimit = resource.setrlimit
+        self._limits = [
+            (number, resource.getrlimit(number))
+            for name, number in vars(resource).items()
+            if name.startswith("RLIMIT_") and isinstance(number, int)
+        ]
+
+    def end(self) -> None:
+        for number, limits in self._limits:
+            with contextlib.suppress(OSError, ValueError):
+                self._setrlimit(number, limits)
+        with contextlib.suppress(OSError, MemoryError):
+            _end_descendants(self._descendants)
+
+
+def _end_descendants(descendants: Callable[[int], list[int]]) -> None:
+    """SIGKILL every process beneath this one (``descendants``), and reap them, until none
+    is left (one that forks as it is killed leaves a child, which comes to this subreaper
+    and goes next)."""
     while doomed := descendants(os.getpid()):
         for pid in doomed:
             with contextlib.suppress(ProcessLookupError):
