@@ -1714,12 +1714,13 @@ LAYERS: Final = (
     Layer(
         "proc-self-mem-code", ("-p", "{exec}", "--no-landlock"), ROOT, "ESCAPED", "no filter can"
     ),
-    # Without Landlock, only their not being dumpable keeps the keeper (1) and seccomp-bpf
-    # run (2) from an unprivileged command of the same user.
+    # Without Landlock and namespaces (a user namespace of its own would keep the command
+    # out too), only their not being dumpable keeps the keeper (1) and seccomp-bpf run (2)
+    # from an unprivileged command of the same user.
     *(
         Layer(
             f"{route}@{level}",
-            ("--share-pid", "--no-landlock", "-p", "{allow}"),
+            ("--no-namespaces", "--no-landlock", "-p", "{allow}"),
             UNPRIVILEGED,
             error,
             "not dumpable",
@@ -1731,6 +1732,13 @@ LAYERS: Final = (
             ("fds-ancestor", "EPERM"),
         )
         for level in (1, 2)
+    ),
+    Layer(
+        "environ-ancestor@2",
+        ("--report-denials", "--no-namespaces", "--no-landlock", "-p", "{allow}"),
+        UNPRIVILEGED,
+        "EACCES",
+        "the supervisor is not dumpable",
     ),
 )
 
