@@ -20,7 +20,9 @@ kernel lacks). Then:
   (no PID namespace): the exit status, signals and pid are the command's own. With a PID
   namespace it cannot (the command is PID 2 of its own namespace), so it stands in for the
   command: it forwards signals and ends as the command ends, with its exit status or by
-  the same signal. The subprocess API (:mod:`seccomp_bpf.run.subprocess`) uses it.
+  the same signal. With ``--die-with PID`` (its parent) it always stands in, and ends the
+  sandbox when that process ends, whichever of its threads started it. The subprocess API
+  (:mod:`seccomp_bpf.run.subprocess`) uses both.
 
 A failure after the point of no return (the kernel refusing a layer or the filter in the
 child) exits with status 125, as ``env`` and ``timeout`` do for their own failures, or 123

@@ -4,7 +4,8 @@ The order is bubblewrap's and minijail's, with seccomp last (``STYLE.md`` §15):
 
 1. :func:`die_with_parent`: ``PR_SET_PDEATHSIG`` (SIGKILL), first thing in every process
    started: the window between ``fork`` and ``prctl`` is the start-up race, closed by
-   checking the parent is still the expected one afterwards.
+   checking the parent is still the expected one afterwards. :func:`watch_parent` is the
+   same for a process that must act before it ends (the keeper, the stand-in of ``Popen``).
 2. :func:`enter_namespaces`: user (when not root), PID, mount, IPC, UTS (network).
 3. :func:`new_session`: ``setsid`` (``--no-new-session`` turns it off). A process that is
    not in its terminal's session cannot push input into it (``TIOCSTI`` needs the caller's
