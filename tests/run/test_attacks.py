@@ -1391,6 +1391,19 @@ def test_another_process_cannot_be_signalled_or_rescheduled(
     held(arsenal, batch, "signals", entry=entry, case=case, user=user)
 
 
+def test_without_a_new_session_the_process_group_is_shared(arsenal: Arsenal) -> None:
+    """``--no-new-session`` leaves the command in ``seccomp-bpf run``'s process group, a shell
+    pipeline's: as the README says, signals to the group's other processes stay refused, but
+    ``setpriority(PRIO_PGRP, 0)`` renices those that hold no more capabilities."""
+    entry = run_entry("--no-new-session")
+    kill, renice = (next(case for case in SIGNALS if case.route == route) for route in
+                    ("kill-own-pgrp", "setpriority-own-pgrp"))  # fmt: skip
+    run = launch(arsenal, plan_for((kill,), UNPRIVILEGED, entry, "shared", same_pgrp=True))
+    assert not run.changes_for(kill), f"{run.changes_for(kill)}{run.context()}"
+    run = launch(arsenal, plan_for((renice,), UNPRIVILEGED, entry, "shared", same_pgrp=True))
+    assert "the victim's nice changed: 0 -> 19" in run.changes_for(renice), run.context()
+
+
 # --- 5. the --report-denials supervisor -----------------------------------------------------------
 
 
