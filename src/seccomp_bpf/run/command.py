@@ -319,12 +319,6 @@ def run_confined(
             what = "a required layer is missing" if missing else "error"
             note(f"{what}: {error.error.strerror}; nothing was run")
             return error.exit_status
-        if prepared.plan is not None and not prepared.plan.pid_namespace:
-            from seccomp_bpf.kernel import set_dumpable
-
-            # The command can see this process: keep it from tracing it or reading its
-            # memory and environment, whatever its Landlock.
-            set_dumpable(False)
         try:
             status = _wait_forwarding(started, watched, starter)
         finally:

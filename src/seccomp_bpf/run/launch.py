@@ -75,6 +75,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import KernelError, LayerUnavailableError, SeccompBPFError
+from seccomp_bpf.kernel import set_dumpable
 from seccomp_bpf.run.layers import (
     PARENT_GONE,
     LayerReport,
@@ -342,6 +343,11 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     plan = launch.plan
     status_read, status_write = os.pipe() if plan is not None else (-1, -1)
+    if plan is not None:
+        # The command may see this process (no PID namespace, or one the kernel refuses):
+        # not dumpable, so that it cannot trace it or read its memory whatever its Landlock,
+        # from before the fork (every child starts so, until it says otherwise).
+        set_dumpable(False)
     run_pid = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -459,6 +465,9 @@ def _namespace_parent(
     plan = launch.plan
     assert plan is not None
     die_with_parent(run_pid)
+    # Outside the PID namespace, out of the command's sight; a process that is not dumpable
+    # could not write its own uid_map (/proc/self belongs to root then, proc(5)).
+    set_dumpable(True)
     report = LayerReport()
     try:
         enter_namespaces(plan, namespace_flags(plan, pid=True), report)
@@ -489,8 +498,6 @@ def _init(
     launch: Launch, control: socket.socket, status_write: int, report: LayerReport
 ) -> NoReturn:
     """PID 1 of the sandbox."""
-    from seccomp_bpf.kernel import set_dumpable
-
     plan = launch.plan
     assert plan is not None
     die_with_parent(None)  # the namespace parent is outside: getppid() is 0
@@ -499,12 +506,12 @@ def _init(
     if plan.sandbox.new_session:
         new_session(report)
     _mount_namespace(plan, control, report)
+    set_dumpable(False)
     command = os.fork()
     if command == 0:
         os.close(status_write)
         _command(launch, control, parent=1, in_pid_namespace=True, report=report)
     control.close()
-    set_dumpable(False)
     for number in range(1, signal.NSIG):
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             signal.signal(number, signal.SIG_DFL)
@@ -537,7 +544,6 @@ def _keeper(
     dumpable and stays out of the command's Landlock domain (no ptrace, no signal from the
     command); unlike init it is visible to the command, so the signals it does not wait
     for stay blocked, as ``seccomp-bpf run`` blocked them."""
-    from seccomp_bpf.kernel import set_dumpable
     from seccomp_bpf.kernel.prctl import set_child_subreaper
 
     watched = {signal.SIGCHLD, PARENT_GONE}
@@ -545,6 +551,7 @@ def _keeper(
     if not watch_parent(run_pid):
         os._exit(128 + signal.SIGKILL)
     set_child_subreaper()
+    set_dumpable(False)
     ending = _Ending()
     shielded = _shield_limits()
     keeper = os.getpid()
@@ -555,7 +562,6 @@ def _keeper(
         os.close(status_write)
         _command(launch, control, parent=keeper, in_pid_namespace=False)
     control.close()
-    set_dumpable(False)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -699,6 +705,9 @@ def _command(
     try:
         if parent is not None:
             die_with_parent(parent)
+            # Its parent made itself not dumpable before the fork; this process writes its
+            # own uid_map when it makes a user namespace, and execve decides anew anyway.
+            set_dumpable(True)
             if plan is not None:
                 report.add("pdeathsig", "SIGKILL when seccomp-bpf run ends")
         if plan is not None:

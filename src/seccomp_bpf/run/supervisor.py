@@ -352,12 +352,6 @@ def run_with_reports(
             child = start(launch)
         except StartError as error:
             raise error.error from None
-        if not plan.pid_namespace:
-            from seccomp_bpf.kernel import set_dumpable
-
-            # The command can see this process: keep it from tracing it or reading its
-            # memory, whatever its Landlock (as run_confined does).
-            set_dumpable(False)
         forwarder = SignalForwarder(child.pid, child.pidfd, own_group=child.own_group)
         forwarder.start()
         completed = False
