@@ -85,7 +85,7 @@ CONFIGURATIONS: Final = (
     Configuration("alone", "the command alone, no seccomp-bpf", None),
     Configuration(
         "filter",
-        "the default filter, no_new_privs, parent-death signal",
+        "the default filter, no_new_privs, parent-death signal, the keeper",
         ("--no-namespaces", "--no-landlock", "--cap", "all", "--no-new-session"),
     ),
     Configuration(
@@ -98,7 +98,7 @@ CONFIGURATIONS: Final = (
         "mount, IPC, UTS namespaces: /proc, /dev, /tmp, /run, read-only mounts",
         ("--share-pid",),
     ),
-    Configuration("+ pid (default)", "a PID namespace and its init", ()),
+    Configuration("+ pid (default)", "a PID namespace and its init (for the keeper)", ()),
 )
 
 

@@ -95,6 +95,24 @@ def test_a_kept_capability_survives_exec(in_user_namespace: bool) -> None:
     assert after_exec.split() == ["CapEff:", f"{1 << number:016x}"]
 
 
+def _drop_all_unprivileged() -> tuple[frozenset[int], CapabilitySets]:
+    os.setgroups([])
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)
+    left = keep_only()
+    return left, capabilities()
+
+
+@pytest.mark.kernel
+@root
+def test_without_cap_setpcap_the_bounding_set_is_left_and_said() -> None:
+    # uid 65534 outside a user namespace of its own: no capability to change the bounding
+    # set with (PR_CAPBSET_DROP needs CAP_SETPCAP), nothing held to drop.
+    left, sets = run_in_child(_drop_all_unprivileged)
+    assert left == sets.bounding != frozenset()
+    assert not (sets.effective or sets.permitted or sets.inheritable or sets.ambient)
+
+
 def _keep_a_missing_one() -> str:
     keep_only()
     try:

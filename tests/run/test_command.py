@@ -249,6 +249,39 @@ def test_signals_sent_to_seccomp_bpf_reach_the_command() -> None:
         process.wait()
 
 
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if token.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("options", [(), ("--share-pid",), ("--no-namespaces",)])
+def test_what_the_command_leaves_behind_ends_with_it(options: tuple[str, ...]) -> None:
+    """A daemon the command starts (double fork, a session of its own) ends when the
+    command does: with the PID namespace, or through the keeper without one."""
+    token = f"left-behind-{os.getpid()}-{len(options)}"
+    daemon = f'( setsid "$0" -c "import time; time.sleep(300)" {token} & ); echo started'
+    try:
+        result = run_cli("run", *options, "--", "sh", "-c", daemon, PYTHON)
+        assert (result.returncode, result.stdout) == (0, "started\n"), result.stderr
+        assert _processes_with(token) == []
+    finally:
+        for pid in _processes_with(token):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_die_with_names_the_parent() -> None:
+    result = run_cli("run", "--no-fork", "--die-with", "1", "--", "true")
+    assert result.returncode == 1
+    assert "--die-with 1: that process is not (or no longer) the parent" in result.stderr
+
+
 def test_a_compiled_program_file(tmp_path: Path) -> None:
     program = compile_policy(Policy(ALLOW, (Rule((1000,), ERRNO(42)),)))
     path = tmp_path / "filter.bpf"

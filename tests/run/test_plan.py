@@ -62,6 +62,8 @@ def test_a_working_directory_that_holds_the_home_directory_stays_read_only(
     cwd = {"home": home, "above home": tmp_path, "root": Path("/")}[where]
     result = plan_sandbox(None, cwd=str(cwd), environ={"HOME": str(home)})
     assert str(cwd) not in result.writable
+    # Beneath /tmp, which the sandbox has its own of: bound back, read-only.
+    assert (str(cwd) in result.read_only) == (where != "root")
     (line,) = [n for n in result.notes if n.startswith("filesystem: the working directory")]
     assert f"give --rw {cwd} to let the program write there" in line
     below = home / "project"

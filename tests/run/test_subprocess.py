@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import resource
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,14 +74,23 @@ def test_the_default_policy_applies_without_one() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
-def test_popen_is_the_command_itself_without_a_pid_namespace() -> None:
+def test_popen_stands_in_for_the_command_without_a_pid_namespace() -> None:
+    code = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(9))\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(30)\n"
+    )
     for sandbox in (Sandbox(share_pid=True), Sandbox(namespaces=False)):
         with Popen(
-            ["sh", "-c", "echo $$"], sandbox=sandbox, stdout=subprocess.PIPE, text=True
+            [PYTHON, "-c", code], sandbox=sandbox, stdout=subprocess.PIPE, text=True
         ) as process:
-            output, _ = process.communicate(timeout=30)
-        assert output == f"{process.pid}\n"
-        assert process.args == ["sh", "-c", "echo $$"]
+            assert process.stdout is not None
+            # The command is visible, under a pid of its own (the stand-in's child's child).
+            assert process.stdout.readline() not in ("", f"{process.pid}\n", "2\n")
+            process.terminate()
+            assert process.wait(timeout=20) == 9
+        assert process.args == [PYTHON, "-c", code]
 
 
 def test_popen_stands_in_for_the_command_in_its_pid_namespace() -> None:
@@ -146,3 +158,97 @@ def test_the_sandbox_travels_as_options(tmp_path: Path) -> None:
     assert (odd / "f").read_text() == "x\n"
     with pytest.raises(SandboxError, match="cannot grant rw on missing"):
         Popen(["true"], sandbox=Sandbox(rw=("missing",)), cwd=tmp_path)
+
+
+# --- the command's lifetime -------------------------------------------------------------------
+
+# The command starts a child, and a grandchild that leaves (its parent ends at once) for a
+# session of its own, as a daemon does; then it says "up" and waits.
+DETACHING = (
+    '( setsid "$0" -c "import time; time.sleep(300)" "detached-$1" & ); '
+    '"$0" -c "import time; time.sleep(300)" "child-$1" & echo up; wait'
+)
+STARTER = """\
+import subprocess, sys, threading
+import seccomp_bpf
+from seccomp_bpf import Sandbox
+
+python, token, share_pid = sys.argv[1], sys.argv[2], sys.argv[3] == "share-pid"
+def start():
+    # From a thread that ends once the command is up: only the process's end counts.
+    process = seccomp_bpf.Popen(
+        ["sh", "-c", sys.argv[4], python, token],
+        sandbox=Sandbox(share_pid=share_pid), stdout=subprocess.PIPE, text=True,
+    )
+    print(process.stdout.readline(), end="", flush=True)
+thread = threading.Thread(target=start)
+thread.start()
+thread.join()
+threading.Event().wait()
+"""
+
+
+def _processes_with(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if token.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("sandbox", ["pid-namespace", "share-pid"])
+def test_the_command_does_not_outlive_the_process_that_started_it(sandbox: str) -> None:
+    token = f"started-by-{os.getpid()}-{time.monotonic_ns()}"
+    starter = subprocess.Popen(
+        [PYTHON, "-c", STARTER, PYTHON, token, sandbox, DETACHING],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert starter.stdout is not None
+        assert starter.stdout.readline() == "up\n"
+        deadline = time.monotonic() + 10
+        while len(_processes_with(token)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the detached grandchild may still be on its way
+        # The stand-in, the command's child and its detached grandchild, at least.
+        assert len(_processes_with(token)) >= 3
+        starter.kill()
+        starter.wait()
+        deadline = time.monotonic() + 10
+        while _processes_with(token) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _processes_with(token) == []
+    finally:
+        starter.kill()
+        starter.wait()
+        for pid in _processes_with(token):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sandbox", [Sandbox(), Sandbox(share_pid=True)], ids=["pid", "share-pid"])
+def test_the_thread_that_started_the_command_may_end(sandbox: Sandbox) -> None:
+    started: list[Popen] = []
+
+    def start() -> None:
+        process = Popen(
+            ["sh", "-c", "echo up; read line; echo done; exit 7"],
+            sandbox=sandbox,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline() == "up\n"  # the stand-in watches its starter now
+        started.append(process)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    (process,) = started
+    time.sleep(0.5)  # what the end of the thread would have done, it has done
+    assert process.poll() is None
+    output, _ = process.communicate("go\n", timeout=20)
+    assert (output, process.returncode) == ("done\n", 7)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -86,6 +87,14 @@ def register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--executable",
         metavar="PATH",
         help="the file to execute instead of looking CMD up in PATH (CMD stays argv[0])",
+    )
+    parser.add_argument(
+        "--die-with",
+        type=int,
+        metavar="PID",
+        help="end CMD and its whole sandbox when process PID, the parent of seccomp-bpf, "
+        "ends (not merely the thread of it that started seccomp-bpf); with --no-fork, "
+        "seccomp-bpf then always stands in for CMD (seccomp_bpf.Popen passes its own pid)",
     )
     sandbox = parser.add_argument_group(
         "sandbox",
@@ -207,10 +216,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     compiled = args.program is not None or args.program_fd is not None
     if compiled and args.arch:
         return _fail("run: --arch applies to a policy; a compiled program has its own")
-    if args.report_denials and (compiled or args.no_fork or args.executable):
+    if args.report_denials and (compiled or args.no_fork or args.executable or args.die_with):
         return _fail(
             "run: --report-denials needs a policy (-p) and a command run in a forked "
-            "child (no --program, --program-fd, --no-fork or --executable)"
+            "child (no --program, --program-fd, --no-fork, --executable or --die-with)"
+        )
+    if args.die_with is not None and args.die_with != os.getppid():
+        return _fail(
+            f"run: --die-with {args.die_with}: that process is not (or no longer) the parent "
+            "of seccomp-bpf; nothing was run"
         )
     try:
         options = _sandbox_options(args)
@@ -249,8 +263,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except SandboxError as error:
         return _fail_with(error.exit_status, f"run: {error}")
     if args.no_fork:
-        running.exec_confined(prepared)
-    return running.run_confined(prepared)
+        running.exec_confined(prepared, starter=args.die_with)
+    return running.run_confined(prepared, starter=args.die_with)
 
 
 def _fail_with(status: int, message: str) -> int:

@@ -182,14 +182,20 @@ def capabilities() -> CapabilitySets:
     )
 
 
-def keep_only(kept: Iterable[int] = ()) -> None:
+def keep_only(kept: Iterable[int] = ()) -> frozenset[int]:
     """Empty all five sets of the calling thread but ``kept``, which stay (or become) effective,
     permitted, inheritable and ambient, and stay in the bounding set, so that they survive
-    ``execve`` whatever the user ID.
+    ``execve`` whatever the user ID. Returns what is left of the bounding set beyond ``kept``.
 
     A kept capability the thread does not have raises :class:`KernelError` (EPERM) naming it.
     The order matters: the bounding set first (``PR_CAPBSET_DROP`` needs ``CAP_SETPCAP``
     effective), the ambient set, then ``capset``, then the ambient capabilities to keep.
+
+    A thread without ``CAP_SETPCAP`` (an unprivileged user outside a user namespace of its
+    own) cannot change its bounding set: it is left as it is and returned. The bounding set
+    only limits what ``execve`` can grant from a file's capabilities or a set-user-ID root
+    program, which ``no_new_privs`` ignores (``prctl(2)``), so under no_new_privs a thread
+    that holds no capability has none to gain either way.
     """
     keep = frozenset(kept)
     _, data = _sets()
@@ -200,11 +206,15 @@ def keep_only(kept: Iterable[int] = ()) -> None:
         raise KernelError(
             "capset", errno_codes.EPERM, f"cannot keep {names}: this process does not have it"
         )
+    setpcap = CAPABILITIES["CAP_SETPCAP"] in _bits(word.effective for word in data)
+    left: set[int] = set()
     for number in range(last_capability() + 1):
         if number in keep or libc.prctl(PR_CAPBSET_READ, number).value == 0:
-            continue  # kept, or not in the bounding set already (dropping needs CAP_SETPCAP)
+            continue  # kept, or not in the bounding set already
         result = libc.prctl(PR_CAPBSET_DROP, number)
-        if result.failed and result.errno != errno_codes.EINVAL:  # EINVAL: no such capability
+        if result.failed and result.errno == errno_codes.EPERM and not setpcap:
+            left.add(number)
+        elif result.failed and result.errno != errno_codes.EINVAL:  # EINVAL: no such one
             raise KernelError(f"prctl(PR_CAPBSET_DROP, {capability_name(number)})", result.errno)
     result = libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     if result.failed and result.errno != errno_codes.EINVAL:  # EINVAL: before Linux 4.3
@@ -222,3 +232,4 @@ def keep_only(kept: Iterable[int] = ()) -> None:
                 f"prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, {capability_name(number)})",
                 result.errno,
             )
+    return frozenset(left)

@@ -218,11 +218,14 @@ class Started:
         """Release everything; with ``kill``, first end the sandbox if it still runs."""
         if kill and not self.reaped:
             if self.pidfd >= 0:
+                # init (or the keeper) sees it end, ends what it left behind, and ends.
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            # The namespace parent's end ends init's, which ends the namespace.
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.child, signal.SIGKILL)
+            else:
+                # Not started yet: nothing left behind. The namespace parent's end ends
+                # init's, which ends the namespace; the keeper's ends the command's.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.child, signal.SIGKILL)
             self.wait()
         if self.listener >= 0:
             os.close(self.listener)

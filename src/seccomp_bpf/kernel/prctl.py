@@ -1,5 +1,5 @@
-"""The ``prctl(2)`` settings that matter for confinement: no_new_privs, dumpability and the
-parent-death signal."""
+"""The ``prctl(2)`` settings that matter for confinement: no_new_privs, dumpability, the
+parent-death signal and the child subreaper."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ PR_GET_PDEATHSIG: Final = 2
 PR_GET_DUMPABLE: Final = 3
 PR_SET_DUMPABLE: Final = 4
 PR_SET_NO_NEW_PRIVS: Final = 38
+PR_SET_CHILD_SUBREAPER: Final = 36
 PR_GET_NO_NEW_PRIVS: Final = 39
 
 
@@ -68,3 +69,12 @@ def get_parent_death_signal() -> int:
     if result.failed:
         raise KernelError("prctl(PR_GET_PDEATHSIG)", result.errno)
     return value.value
+
+
+def set_child_subreaper() -> None:
+    """``prctl(PR_SET_CHILD_SUBREAPER, 1)``: the descendants of this process whose parent ends
+    are given to it rather than to init (``prctl(2)``), so that it can still find and end
+    them, however they detached (double fork, ``setsid``)."""
+    result = libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+    if result.failed:
+        raise KernelError("prctl(PR_SET_CHILD_SUBREAPER, 1)", result.errno)

@@ -1,4 +1,5 @@
-"""The seccomp state of a process as ``/proc/PID/status`` shows it (``proc(5)``).
+"""What ``/proc`` shows of a process (``proc(5)``): its seccomp state, its memory, and the
+processes beneath it.
 
 ``Seccomp:`` is the mode (Linux 3.8) and ``Seccomp_filters:`` the number of filters attached
 (Linux 5.9); both are missing on kernels without ``CONFIG_SECCOMP``.
@@ -76,3 +77,28 @@ def read_memory(pid: int, address: int, size: int) -> bytes:
     if len(data) != size:
         raise OSError(5, f"process {pid}: {size} bytes at {address:#x} are not all readable")
     return data
+
+
+def descendants(pid: int, *, proc_root: str = "/proc") -> list[int]:
+    """The processes beneath process ``pid`` (children first), from the parent of each
+    process in ``/proc`` (field 4 of ``/proc/PID/stat``, after the command name in
+    parentheses, which may itself hold spaces and parentheses). A process that ends while
+    ``/proc`` is read is left out."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir(proc_root):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc_root}/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        below = children.get(queue.pop(0), [])
+        found.extend(below)
+        queue.extend(below)
+    return found

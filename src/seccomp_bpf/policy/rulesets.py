@@ -34,11 +34,19 @@ Rule sets:
     ``shmat`` rule would lose the condition, so the rule names ``ipc`` itself, and ``shmat``
     by number on those ABIs); and ``personality`` turning on ``READ_IMPLIES_EXEC``, after
     which every readable mapping is executable (``mm/mmap.c``: ``do_mmap``) — asking for the
-    current value (``0xffffffff``) stays allowed. What a filter cannot see is left to the other
-    layers: writing ``/proc/self/mem``, which the kernel lets a process do to its own
-    read-only code (``FOLL_FORCE``), is refused under ``seccomp-bpf run`` by Landlock (nothing
-    under ``/proc`` is writable); and a file already mapped executable changes when the file
-    is written (a shared library in a writable directory).
+    current value (``0xffffffff``) stays allowed.
+
+    What a filter cannot see, the rule set does not cover:
+
+    - writing ``/proc/self/mem``, which the kernel lets a process do to its own read-only
+      code (``FOLL_FORCE``): under ``seccomp-bpf run`` (and ``install(sandbox=...)``)
+      Landlock refuses it, nothing under ``/proc`` being writable; without Landlock
+      (``--no-landlock``, ``install()`` alone) nothing does;
+    - a stack the program's own file asks to be executable (``PT_GNU_STACK`` with ``PF_X``,
+      ``gcc -z execstack``): ``execve`` maps it so before the program's first instruction,
+      without a call a filter sees (``PR_SET_MDWE`` does not refuse it either);
+    - a file already mapped executable changes when the file is written (a shared library in
+      a writable directory).
 
     On i386 and m68k the call named ``mmap`` is ``old_mmap``, which takes one pointer to a
     structure holding its arguments (``arch/x86/entry/syscalls/syscall_32.tbl``: ``90 i386

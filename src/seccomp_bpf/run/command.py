@@ -20,7 +20,9 @@ kernel lacks). Then:
   (no PID namespace): the exit status, signals and pid are the command's own. With a PID
   namespace it cannot (the command is PID 2 of its own namespace), so it stands in for the
   command: it forwards signals and ends as the command ends, with its exit status or by
-  the same signal. The subprocess API (:mod:`seccomp_bpf.run.subprocess`) uses it.
+  the same signal. With ``--die-with PID`` (its parent) it always stands in, and ends the
+  sandbox when that process ends, whichever of its threads started it. The subprocess API
+  (:mod:`seccomp_bpf.run.subprocess`) uses both.
 
 A failure after the point of no return (the kernel refusing a layer or the filter in the
 child) exits with status 125, as ``env`` and ``timeout`` do for their own failures, or 123
@@ -242,34 +244,46 @@ def _print_notes(prepared: PreparedRun) -> None:
         note(line)
 
 
-def exec_confined(prepared: PreparedRun) -> NoReturn:
+def exec_confined(prepared: PreparedRun, *, starter: int | None = None) -> NoReturn:
     """``--no-fork``: this process becomes the command, or stands in for it (see the module
-    docstring); never returns."""
+    docstring); never returns. With ``starter`` (``--die-with``) it always stands in, and
+    the sandbox ends when that process, its parent, does."""
     from seccomp_bpf.run.launch import exec_in_place
 
     plan = prepared.plan
     leads_group = os.getpgrp() == os.getpid()
-    if plan is None or not (plan.pid_namespace or (plan.sandbox.new_session and leads_group)):
+    if starter is None and (
+        plan is None or not (plan.pid_namespace or (plan.sandbox.new_session and leads_group))
+    ):
         _print_notes(prepared)
         exec_in_place(_launch(prepared, frozenset()))
-    code = run_confined(prepared, stand_in=True)
+    code = run_confined(prepared, stand_in=True, starter=starter)
     raise SystemExit(code)
 
 
-def run_confined(prepared: PreparedRun, *, stand_in: bool = False) -> int:
+def run_confined(
+    prepared: PreparedRun, *, stand_in: bool = False, starter: int | None = None
+) -> int:
     """Start the command in its sandbox, wait for it, and return the exit status to leave
     with (see the module docstring). ``stand_in`` ends this process as the command ended
-    (the same exit status, or killed by the same signal) and reports nothing."""
+    (the same exit status, or killed by the same signal) and reports nothing. ``starter``
+    is this process's parent (``--die-with``): when that process ends, with whichever of
+    its threads started this one, the sandbox is ended (``run.layers.watch_parent``)."""
     from seccomp_bpf.kernel.child import StartError, note
     from seccomp_bpf.kernel.notified_child import FORWARDED_SIGNALS, JOB_CONTROL_SIGNALS
     from seccomp_bpf.run.launch import start
+    from seccomp_bpf.run.layers import PARENT_GONE, watch_parent
 
     _print_notes(prepared)
     watched: set[int] = {*FORWARDED_SIGNALS, *JOB_CONTROL_SIGNALS, signal.SIGCHLD}
+    if starter is not None:
+        watched.add(PARENT_GONE)
     # Blocked from before the fork, so that neither the child's end nor a signal to pass on
     # can arrive before this process waits for them.
     previous = frozenset(signal.pthread_sigmask(signal.SIG_BLOCK, watched))
     try:
+        if starter is not None and not watch_parent(starter):
+            return 128 + signal.SIGKILL  # the starter is gone: nothing to run it for
         try:
             started = start(_launch(prepared, previous))
         except StartError as error:
@@ -277,14 +291,8 @@ def run_confined(prepared: PreparedRun, *, stand_in: bool = False) -> int:
             what = "a required layer is missing" if missing else "error"
             note(f"{what}: {error.error.strerror}; nothing was run")
             return error.exit_status
-        if prepared.plan is not None and not prepared.plan.pid_namespace:
-            from seccomp_bpf.kernel import set_dumpable
-
-            # The command can see this process: keep it from tracing it or reading its
-            # memory and environment, whatever its Landlock.
-            set_dumpable(False)
         try:
-            status = _wait_forwarding(started, watched)
+            status = _wait_forwarding(started, watched, starter)
         finally:
             started.close(kill=False)
         # Signals for the command that arrived as it ended are not for seccomp-bpf.
@@ -316,10 +324,11 @@ def end_like(status: int) -> NoReturn:
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else EXIT_INSTALL_FAILED)
 
 
-def _wait_forwarding(started: Started, watched: set[int]) -> int:
+def _wait_forwarding(started: Started, watched: set[int], starter: int | None) -> int:
     """Wait for the command to end, passing on the signals sent to this process; its wait
-    status."""
+    status. When ``starter`` has ended, the sandbox is ended first."""
     from seccomp_bpf.kernel.notified_child import forward
+    from seccomp_bpf.run.layers import PARENT_GONE, parent_gone
 
     while True:
         info = signal.sigwaitinfo(watched)
@@ -328,6 +337,12 @@ def _wait_forwarding(started: Started, watched: set[int]) -> int:
             if waited == started.child:
                 return started.reaped_with(status)
             continue
+        if info.si_signo == PARENT_GONE:
+            if starter is not None and parent_gone(starter):
+                started.close(kill=True)
+                assert started.status is not None
+                return started.status
+            continue  # a thread of the starter ended, not the starter
         forward(started.pid, started.pidfd, started.own_group, info.si_signo, info.si_code)
 
 

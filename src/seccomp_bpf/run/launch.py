@@ -20,16 +20,30 @@ With a PID namespace (the default)::
   execs. It leads its own process group (or stays in ``seccomp-bpf run``'s group with
   ``--no-new-session``).
 
-Without a PID namespace there is only the command, which creates its other namespaces
-itself. Every process sets its parent-death signal first, so the whole sandbox ends when
-``seccomp-bpf run`` does, however it ends.
+Without a PID namespace (``--share-pid``, ``--no-namespaces``, or a kernel that refuses
+one)::
+
+    seccomp-bpf run ──> keeper ──> command
+                        (reaps,     (namespaces but PID, mount namespace, layers,
+                         reports)    filter, execve)
+
+- the *keeper* stands where init would: the command's parent, a child subreaper, so that
+  whatever the command starts stays beneath it however it detaches; it reports the
+  command's wait status and, when the command ends or ``seccomp-bpf run`` does, kills every
+  process left beneath it, which a PID namespace's end would have done (:func:`_keeper`).
+  Not dumpable, outside the command's Landlock domain.
+- the *command* creates its other namespaces itself.
+
+Every process sets its parent-death signal first (the keeper one it catches, to end the
+rest first), so the whole sandbox ends when ``seccomp-bpf run`` does, however it ends.
 
 What travels back, on a socket pair, and how the command's process is started, set up and
 exec'd is :mod:`seccomp_bpf.kernel.child`'s (the profiler's learning mode starts its command
 the same way, without a sandbox).
 
-init reports the command's wait status on a pipe; when the pipe is empty, the status of
-``seccomp-bpf run``'s own child is the command's (there was no init).
+init (or the keeper) reports the command's wait status on a pipe; when the pipe is empty,
+the status of ``seccomp-bpf run``'s own child is the command's (there was no sandbox: the
+filter alone, or the sandbox failed before the command started).
 """
 
 from __future__ import annotations
@@ -43,6 +57,7 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
@@ -61,7 +76,9 @@ from seccomp_bpf.kernel.child import (
 )
 from seccomp_bpf.kernel.child import fail as _fail
 from seccomp_bpf.kernel.child import start as start_child
+from seccomp_bpf.kernel.prctl import set_dumpable
 from seccomp_bpf.run.layers import (
+    PARENT_GONE,
     LayerReport,
     die_with_parent,
     drop_capabilities,
@@ -70,7 +87,9 @@ from seccomp_bpf.run.layers import (
     namespace_flags,
     new_session,
     no_new_privs,
+    parent_gone,
     restrict_filesystem,
+    watch_parent,
 )
 from seccomp_bpf.run.plan import SandboxPlan
 
@@ -103,16 +122,23 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
     sandbox or the filter could not be set up (the processes are gone then)."""
     plan = launch.plan
     pid_namespace = plan is not None and plan.pid_namespace
+    if plan is not None:
+        # The command may see this process (no PID namespace, or one the kernel refuses):
+        # not dumpable, so that it cannot trace it or read its memory whatever its Landlock,
+        # from before the fork (every child starts so, until it says otherwise).
+        set_dumpable(False)
 
     def child(theirs: socket.socket, run_pid: int, status_write: int) -> NoReturn:
         if pid_namespace:
             _namespace_parent(launch, theirs, status_write, run_pid)
+        if plan is not None:
+            _keeper(launch, theirs, status_write, run_pid)
         _command(launch, theirs, parent=run_pid, in_pid_namespace=False)
 
     return start_child(
         child,
         listener=launch.listener,
-        status_pipe=pid_namespace,
+        status_pipe=plan is not None,
         own_group=plan is not None and plan.sandbox.new_session,
         listener_wait_ms=listener_wait_ms,
     )
@@ -142,6 +168,9 @@ def _namespace_parent(
     plan = launch.plan
     assert plan is not None
     die_with_parent(run_pid)
+    # Outside the PID namespace, out of the command's sight; a process that is not dumpable
+    # could not write its own uid_map (/proc/self belongs to root then, proc(5)).
+    set_dumpable(True)
     report = LayerReport()
     try:
         enter_namespaces(plan, namespace_flags(plan, pid=True), report)
@@ -149,8 +178,7 @@ def _namespace_parent(
         if not is_refusal(error):
             _fail(control, EXIT_SETUP_FAILED, error)
         fallback = dataclasses.replace(launch, plan=_fall_back(plan, control, error))
-        os.close(status_write)
-        _command(fallback, control, parent=run_pid, in_pid_namespace=False)
+        _keeper(fallback, control, status_write, run_pid)
     init = os.fork()
     if init == 0:
         _init(launch, control, status_write, report)
@@ -173,8 +201,6 @@ def _init(
     launch: Launch, control: socket.socket, status_write: int, report: LayerReport
 ) -> NoReturn:
     """PID 1 of the sandbox."""
-    from seccomp_bpf.kernel import set_dumpable
-
     plan = launch.plan
     assert plan is not None
     die_with_parent(None)  # the namespace parent is outside: getppid() is 0
@@ -183,12 +209,12 @@ def _init(
     if plan.sandbox.new_session:
         new_session(report)
     _mount_namespace(plan, control, report)
+    set_dumpable(False)
     command = os.fork()
     if command == 0:
         os.close(status_write)
         _command(launch, control, parent=1, in_pid_namespace=True, report=report)
     control.close()
-    set_dumpable(False)
     for number in range(1, signal.NSIG):
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             signal.signal(number, signal.SIG_DFL)
@@ -207,6 +233,129 @@ def _init(
         if pid == command:
             os.write(status_write, struct.pack("i", status))
             os._exit(0)
+
+
+def _keeper(
+    launch: Launch, control: socket.socket, status_write: int, run_pid: int
+) -> NoReturn:
+    """Without a PID namespace, what init is with one: the command's parent, which reports
+    its wait status and, when it ends or ``seccomp-bpf run`` does, ends whatever the command
+    left behind. It is a child subreaper (``prctl(2)``), so every process the command starts
+    stays beneath it however it detaches (double fork, ``setsid``, its parent-death signal
+    cleared), and it takes :data:`PARENT_GONE` as its parent-death signal instead of dying
+    of SIGKILL, so as to end them first. Like init, it keeps its capabilities, is not
+    dumpable and stays out of the command's Landlock domain (no ptrace, no signal from the
+    command); unlike init it is visible to the command, so the signals it does not wait
+    for stay blocked, as ``seccomp-bpf run`` blocked them."""
+    from seccomp_bpf.kernel.prctl import set_child_subreaper
+
+    watched = {signal.SIGCHLD, PARENT_GONE}
+    signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    if not watch_parent(run_pid):
+        os._exit(128 + signal.SIGKILL)
+    set_child_subreaper()
+    set_dumpable(False)
+    ending = _Ending()
+    shielded = _shield_limits()
+    keeper = os.getpid()
+    command = os.fork()
+    if command == 0:
+        if shielded:
+            os.setresuid(-1, -1, 0)
+        os.close(status_write)
+        _command(launch, control, parent=keeper, in_pid_namespace=False)
+    control.close()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    while True:
+        info = signal.sigwaitinfo(watched)
+        if info.si_signo == PARENT_GONE:
+            if parent_gone(run_pid):
+                ending.end()
+                os._exit(128 + signal.SIGKILL)
+            continue
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid == command:
+                os.write(status_write, struct.pack("i", status))
+                ending.end()
+                os._exit(0)
+
+
+# A saved user ID that no process of a sandbox run as root has: the overflow ID.
+_SHIELD_UID: Final = 65534
+
+
+def _shield_limits() -> bool:
+    """As root, make this process's limits none of the command's business: ``prlimit64`` on
+    another process needs its real, effective and saved user IDs (and group IDs) all to be
+    the caller's, or ``CAP_SYS_RESOURCE`` (``check_prlimit_permission`` in ``kernel/sys.c``),
+    so a saved user ID other than 0 refuses the command, root without capabilities. The
+    real and effective IDs stay 0, and with them the capabilities (``capabilities(7)``).
+    True when done; the command's process puts its own saved ID back."""
+    if os.getresuid() != (0, 0, 0):
+        return False
+    try:
+        os.setresuid(-1, -1, _SHIELD_UID)
+    except OSError:
+        return False
+    return True
+
+
+class _Ending:
+    """How the keeper ends what is left beneath it, made ready before the command starts:
+    the command can see the keeper and, being of the same user, lower its resource limits
+    (``prlimit64``, which neither Landlock nor dumpability guards) so that it could no
+    longer open ``/proc`` or import anything. As root the keeper refuses that
+    (:func:`_shield_limits`), and puts its limits back should they have changed anyway; an
+    unprivileged keeper whose limits were lowered cannot end what is left (the README says
+    so)."""
+
+    def __init__(self) -> None:
+        import resource
+
+        from seccomp_bpf.kernel.procfs import descendants
+
+        self._descendants = descendants
+        self._setrlimit = resource.setrlimit
+        self._limits = [
+            (number, resource.getrlimit(number))
+            for name, number in vars(resource).items()
+            if name.startswith("RLIMIT_") and isinstance(number, int)
+        ]
+
+    def end(self) -> None:
+        for number, limits in self._limits:
+            with contextlib.suppress(OSError, ValueError):
+                self._setrlimit(number, limits)
+        with contextlib.suppress(OSError, MemoryError):
+            _end_descendants(self._descendants)
+
+
+def _end_descendants(descendants: Callable[[int], list[int]]) -> None:
+    """SIGKILL every process beneath this one (``descendants``), and reap them, until none
+    is left (one that forks as it is killed leaves a child, which comes to this subreaper
+    and goes next)."""
+    while doomed := descendants(os.getpid()):
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in doomed:  # only this process's children can be waited for
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _mount_namespace(plan: SandboxPlan, control: socket.socket | None, report: LayerReport) -> None:
@@ -259,6 +408,9 @@ def _command(
     try:
         if parent is not None:
             die_with_parent(parent)
+            # Its parent made itself not dumpable before the fork; this process writes its
+            # own uid_map when it makes a user namespace, and execve decides anew anyway.
+            set_dumpable(True)
             if plan is not None:
                 report.add("pdeathsig", "SIGKILL when seccomp-bpf run ends")
         if plan is not None:

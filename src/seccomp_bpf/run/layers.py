@@ -4,7 +4,8 @@ The order is bubblewrap's and minijail's, with seccomp last (``STYLE.md`` §15):
 
 1. :func:`die_with_parent`: ``PR_SET_PDEATHSIG`` (SIGKILL), first thing in every process
    started: the window between ``fork`` and ``prctl`` is the start-up race, closed by
-   checking the parent is still the expected one afterwards.
+   checking the parent is still the expected one afterwards. :func:`watch_parent` is the
+   same for a process that must act before it ends (the keeper, the stand-in of ``Popen``).
 2. :func:`enter_namespaces`: user (when not root), PID, mount, IPC, UTS (network).
 3. :func:`new_session`: ``setsid`` (``--no-new-session`` turns it off). A process that is
    not in its terminal's session cannot push input into it (``TIOCSTI`` needs the caller's
@@ -29,8 +30,10 @@ from __future__ import annotations
 import errno as errno_codes
 import fcntl
 import os
+import signal
 import stat
 from dataclasses import dataclass, field
+from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import child, landlock, set_no_new_privs
@@ -45,6 +48,7 @@ from seccomp_bpf.kernel.namespaces import (
     map_own_ids,
     unshare,
 )
+from seccomp_bpf.kernel.prctl import set_parent_death_signal
 from seccomp_bpf.run.plan import SandboxPlan
 
 die_with_parent = child.die_with_parent
@@ -66,6 +70,31 @@ class LayerReport:
         return f"seccomp-bpf: layers in force for {command}:\n{body}"
 
 
+PARENT_GONE: Final = signal.SIGRTMIN
+"""The parent-death signal of a process that must act when its parent ends rather than die
+with it (the keeper, which ends the sandbox first; a stand-in started by a thread): it is
+blocked and taken with ``sigwaitinfo``, then :func:`parent_gone` says whether it meant it."""
+
+
+def watch_parent(parent: int) -> bool:
+    """Send :data:`PARENT_GONE` (which the caller has blocked) to this process when the thread
+    that started it ends; False when the parent, process ``parent``, has already ended.
+
+    ``PR_SET_PDEATHSIG`` follows the parent *thread* (``prctl(2)``): a process started from a
+    thread that then ends gets the signal while the parent process lives on. The kernel then
+    gives the process to another thread of the same parent, as long as one lives
+    (``forget_original_parent``, ``find_alive_thread`` in ``kernel/exit.c``), and sets the
+    new parent before it sends the signal; the signal comes again when that thread ends. So
+    the parent process has ended exactly when ``getppid()`` is no longer ``parent``."""
+    set_parent_death_signal(PARENT_GONE)
+    return not parent_gone(parent)
+
+
+def parent_gone(parent: int) -> bool:
+    """Whether process ``parent`` has ended (see :func:`watch_parent`)."""
+    return os.getppid() != parent
+
+
 def namespace_flags(plan: SandboxPlan, *, pid: bool) -> int:
     """The ``CLONE_NEW*`` flags of the plan's namespaces; ``pid`` includes the PID one."""
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
@@ -79,10 +108,15 @@ def namespace_flags(plan: SandboxPlan, *, pid: bool) -> int:
 
 
 def enter_namespaces(plan: SandboxPlan, flags: int, report: LayerReport) -> None:
-    """``unshare(flags)``, and the ID maps of a new user namespace (the same IDs inside)."""
-    unshare(flags)
+    """``unshare(flags)``, and the ID maps of a new user namespace (the same IDs inside).
+
+    The user namespace comes first, on its own: when its ID maps cannot be written, the
+    process is left in it, but not yet in a new PID namespace, whose first child would be
+    its PID 1 (the sandbox then goes on without namespaces, in this same process tree)."""
     if flags & CLONE_NEWUSER:
+        unshare(CLONE_NEWUSER)
         map_own_ids(plan.uid, plan.gid)
+    unshare(flags & ~CLONE_NEWUSER)
     names = [
         name
         for bit, name in (
@@ -187,8 +221,17 @@ def drop_capabilities(plan: SandboxPlan, report: LayerReport) -> None:
     if plan.keep is None:
         report.add("capabilities", "all kept (--cap all)")
         return
-    keep_only(plan.keep)
+    left = keep_only(plan.keep)
     kept = ", ".join(capability_name(number) for number in sorted(plan.keep))
+    if left:
+        # An unprivileged user outside a user namespace (--no-namespaces): no capability
+        # held, and none to gain under no_new_privs (kernel/capabilities.py: keep_only).
+        report.add(
+            "capabilities",
+            f"four sets empty{f' but {kept}' if kept else ''}; the bounding set stays (changing "
+            "it needs CAP_SETPCAP), which no_new_privs makes moot",
+        )
+        return
     report.add("capabilities", f"all five sets empty{f' but {kept}' if kept else ''}")
 
 

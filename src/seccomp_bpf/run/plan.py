@@ -325,6 +325,12 @@ def plan_sandbox(
         else:
             read_only.append(resolved)
 
+    if cwd not in writable and any(_holds(d, cwd) and d != cwd for d in PRIVATE_DIRECTORIES):
+        # A working directory that stays read-only (the home directory, or one holding it)
+        # in a directory the sandbox has its own of: bound back read-only, or the command
+        # would start in a directory it cannot see.
+        read_only.append(cwd)
+
     if executable is not None:
         command = os.path.normpath(os.path.join(cwd, executable))
         grants.append(Grant(command, RIGHTS["rox"], "the command"))

@@ -16,13 +16,20 @@ the compiled program travels on an inherited memory file (``memfd_create``), the
 (``sandbox=``, else the policy's own section, else the defaults) as the options of
 ``seccomp-bpf run``, and that process sets the sandbox up and runs ``ARGS`` in it.
 
-The command runs in the same sandbox as under ``seccomp-bpf run``: by default in a PID
-namespace of its own, where it is PID 2. The :class:`Popen`'s process then stands in for it:
+The command runs in the same sandbox as under ``seccomp-bpf run`` (by default in a PID
+namespace of its own, where it is PID 2), and the :class:`Popen`'s process stands in for it:
 signals sent to it (``send_signal``, ``terminate``) are passed on, and it ends as the command
 ends, with its exit status or killed by the same signal, so ``returncode`` is the command's
 (``-N`` for a signal N), as with :class:`subprocess.Popen`; ``kill()`` ends the whole
-sandbox. Without a PID namespace (``Sandbox(share_pid=True)`` or ``namespaces=False``) the
-:class:`Popen`'s pid is the command's own.
+sandbox. ``pid`` is the stand-in's, not the command's (which in a PID namespace of its own
+has no number outside anyway).
+
+Unlike a child of :class:`subprocess.Popen`, which outlives its parent, a confined command
+does not outlive the process that started it: when that process ends, however it ends
+(``SIGKILL`` included), the whole sandbox ends with it, every process the command started
+too, detached or not, as under ``seccomp-bpf run`` (``--die-with``). Only the end of the
+process counts: a thread that called :class:`Popen` and then ends does not end the command,
+and any thread can still ``wait()`` for it.
 
 Every keyword of :class:`subprocess.Popen` works as there (``stdin``, ``stdout``, ``cwd``,
 ``env``, ``shell``, ``executable``, ``pass_fds``, ``text``...), except ``preexec_fn``, which is
@@ -170,7 +177,7 @@ class Popen(subprocess.Popen[Any]):
         fd = _program_fd(compiled)
         try:
             runner = [sys.executable, "-P", "-m", "seccomp_bpf", "run", "--no-fork"]
-            runner += ["--program-fd", str(fd)]
+            runner += ["--die-with", str(os.getpid()), "--program-fd", str(fd)]
             runner += sandbox_arguments(sandbox) if sandbox is not None else []
             if executable is not None:
                 runner += ["--executable", executable]

@@ -36,8 +36,9 @@ When the command dies by SIGSYS, one line says which actions of the policy can h
 (``run.command.sigsys_cause``).
 
 The supervisor is out of the program's reach: outside its PID namespace (invisible), outside
-its Landlock domain (no signal, no ptrace), and the whole sandbox dies with it (every process
-of it has SIGKILL as its parent-death signal, and the PID namespace ends with its init). So
+its Landlock domain (no signal, no ptrace), not dumpable, and the whole sandbox dies with it
+(the PID namespace ends with its init, whose parent-death signal is SIGKILL; without one,
+the keeper ends every process beneath it). So
 no call the policy fails can be made to succeed, or to fail otherwise, by stopping it.
 
 Filters the command stacks itself still combine by precedence (``seccomp_run_filters``):
@@ -50,10 +51,9 @@ process can forge.
 
 Processes and threads. The filter is inherited by the command's threads and children, and
 every one of their denied calls reaches this supervisor. The supervisor never outlives the
-command: when the command's process ends, the notifications still waiting are answered, the
-listener is closed and the command's status returned; with a PID namespace, whatever the
-command left behind ends with it. Without one (``--share-pid``), processes it left behind
-then get ENOSYS (the kernel's answer when nobody listens) for the calls the policy fails.
+command: when the command's process ends, whatever it left behind ends with it (the PID
+namespace's init, or the keeper without one: :mod:`.launch`), the notifications still
+waiting are answered, the listener is closed and the command's status returned.
 
 Starting (:mod:`.launch`, :mod:`seccomp_bpf.kernel.child`). The command installs the filter
 with ``SECCOMP_FILTER_FLAG_NEW_LISTENER`` and sends the listener to the supervisor over a

@@ -40,6 +40,20 @@ static int cap_inh(void) { return capability_set("CapInh"); }
 static int cap_bnd(void) { return capability_set("CapBnd"); }
 static int cap_amb(void) { return capability_set("CapAmb"); }
 
+/* no_new_privs (prctl(2)): without it a set-user-ID program or one with file capabilities
+ * raises its privileges at execve. */
+static int no_new_privs(void) {
+    char status[8192];
+    if (read_file("/proc/self/status", status, sizeof status) < 0)
+        return blocked("read", errno, "/proc/self/status");
+    char *line = strstr(status, "\nNoNewPrivs:\t");
+    if (!line)
+        return blocked("parse", ENOENT, "no NoNewPrivs line in /proc/self/status");
+    if (line[13] != '1')
+        return escaped("NoNewPrivs", "no_new_privs is not set: execve may raise privileges");
+    return nothing("NoNewPrivs", "no_new_privs is set");
+}
+
 static int open_for(int flags, const char *how) {
     int fd = open(param, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
@@ -225,6 +239,7 @@ ROUTES(host) = {
     {"cap-inh", cap_inh, 0},
     {"cap-bnd", cap_bnd, 0},
     {"cap-amb", cap_amb, 0},
+    {"no-new-privs", no_new_privs, 0},
     {"open-wronly", open_wronly, 0},
     {"open-rdonly", open_rdonly, 0},
     {"proc-sys-writable", proc_sys_writable, 0},

@@ -9,8 +9,9 @@
  * Each route runs in a forked child (so one that crashes or is killed does not stop the
  * others), except those marked IN_MAIN, which need to be this very process. "START <route>"
  * comes before each: a route that kills its own sandbox may vanish without a RESULT. With -K, after
- * the routes this process calls getcwd(2), which the test's policy kills: a RESULT line
- * "probe ESCAPED" means it came back (the kill_process rule had been switched off).
+ * the routes this process calls getcwd(2) twice: once as the test's policy fails with EXDEV
+ * through the supervisor, once as it kills. A RESULT line "probe ESCAPED" means the supervisor
+ * no longer answered, or the kill_process rule had been switched off.
  */
 #include "escape.h"
 
@@ -328,15 +329,24 @@ static void run_one(const char *spec) {
     }
 }
 
-/* -K: the call the test's policy answers with kill_process. */
+/* -K: first a call the test's policy fails with errno(EXDEV), which only the supervisor
+ * answers so (without it the kernel answers ENOSYS: nobody listens), then one it kills. */
 static void probe_kill_rule(void) {
     struct timespec pause = {0, 200 * 1000 * 1000};
     nanosleep(&pause, NULL); /* let signals sent by the routes land */
     route = "probe";
     char buffer[256];
     errno = 0;
-    long result = syscall(SYS_getcwd, buffer, sizeof buffer);
+    long result = syscall(SYS_getcwd, buffer, 1);
     int err = errno;
+    if (result >= 0 || err != EXDEV) {
+        escaped("getcwd", "the supervisor no longer answers: getcwd(buffer, 1) gave %ld (%s), "
+                "not the policy's EXDEV", result, result < 0 ? strerrorname_np(err) : "no error");
+        return;
+    }
+    errno = 0;
+    result = syscall(SYS_getcwd, buffer, sizeof buffer);
+    err = errno;
     escaped("getcwd",
             "getcwd came back (result %ld, %s) instead of the kill_process rule killing this "
             "process",

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -153,6 +154,30 @@ static int killpg_own(void) {
     return kill_group(0, "escape-attack's own group");
 }
 
+/* SIGKILL to process group GROUP through SIGIO (F_SETOWN_EX with F_OWNER_PGRP, fcntl(2)),
+ * which names a group by its number whatever the number is. */
+static int sigio_group(pid_t group, const char *which) {
+    int ends[2];
+    if (pipe(ends) < 0)
+        return blocked("pipe", errno, "-");
+    struct f_owner_ex owner = {F_OWNER_PGRP, group};
+    if (fcntl(ends[0], F_SETOWN_EX, &owner) < 0)
+        return blocked("F_SETOWN_EX", errno, "process group %d (%s)", group, which);
+    if (fcntl(ends[0], F_SETSIG, SIGKILL) < 0 ||
+        fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_ASYNC) < 0)
+        return blocked("fcntl", errno, "F_SETSIG/O_ASYNC");
+    if (write(ends[1], "x", 1) != 1)
+        return blocked("write", errno, "-");
+    struct timespec pause = {0, 100 * 1000 * 1000}; /* let the signal land */
+    nanosleep(&pause, NULL);
+    return done("F_SETOWN_EX", "SIGKILL queued for process group %d (%s) through SIGIO", group,
+                which);
+}
+
+/* The supervisor's process group. In a PID namespace the parent is its init, which leads
+ * group 1, and kill(-1) names no group: it is the broadcast to every process the caller may
+ * signal (kill(2)), here the sandbox's own, which kill-minus-one tries. So group 1 is
+ * signalled through SIGIO, which takes any group number. */
 static int killpg_parent(void) {
     if (no_parent() == 0)
         return 0;
@@ -161,7 +186,95 @@ static int killpg_parent(void) {
         return blocked("getpgid", errno, "supervisor pid %d", supervisor_pid);
     if (group == 0)
         return nothing("getpgid", "the supervisor's group has no number in this namespace");
+    if (group == 1)
+        return sigio_group(group, "the supervisor's group; kill(-1) would be no group");
     return kill_group(group, "the supervisor's group");
+}
+
+/* --- the sandbox's helpers --------------------------------------------------------------------
+ *
+ * The processes above escape-attack that it can see: in a PID namespace its init; without
+ * one the keeper, seccomp-bpf run (or the stand-in of seccomp_bpf.Popen, and the program
+ * that called it), and whatever started those. A helper that is traced, read or written
+ * runs code outside the filter. The route's parameter N picks the one N levels above
+ * escape-attack (1: its parent).
+ */
+
+static pid_t ancestor(void) {
+    int levels = *param ? atoi(param) : 1;
+    pid_t pid = supervisor_pid;
+    for (int i = 1; i < levels && pid > 0; i++) {
+        char path[64], status[8192];
+        snprintf(path, sizeof path, "/proc/%d/status", pid);
+        if (read_file(path, status, sizeof status) < 0)
+            return 0;
+        char *line = strstr(status, "\nPPid:\t");
+        pid = line ? atoi(line + 7) : 0;
+    }
+    return pid;
+}
+
+static int no_ancestor(pid_t pid) {
+    return pid > 0 ? -1
+                   : nothing("getppid", "nothing %s level(s) above escape-attack in this PID "
+                             "namespace", *param ? param : "1");
+}
+
+static int ptrace_ancestor(void) {
+    pid_t pid = ancestor();
+    if (no_ancestor(pid) == 0)
+        return 0;
+    if (ptrace(PTRACE_ATTACH, pid, 0, 0) < 0)
+        return blocked("PTRACE_ATTACH", errno, "pid %d", pid);
+    int status;
+    waitpid(pid, &status, __WALL);
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+    return escaped("PTRACE_ATTACH", "traced process %d, above the sandbox", pid);
+}
+
+/* Opened for writing only: proof enough, and nothing written. */
+static int mem_write_ancestor(void) {
+    pid_t pid = ancestor();
+    if (no_ancestor(pid) == 0)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", pid);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return blocked("open", errno, "%s for writing", path);
+    return escaped("open", "opened %s for writing", path);
+}
+
+static int environ_ancestor(void) {
+    pid_t pid = ancestor();
+    if (no_ancestor(pid) == 0)
+        return 0;
+    char path[64], buffer[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", pid);
+    ssize_t n = read_file(path, buffer, sizeof buffer);
+    if (n < 0)
+        return blocked("read", errno, "%s", path);
+    if (n == 0)
+        return nothing("read", "%s is empty", path);
+    return escaped("read", "read %zd bytes of %s", n, path);
+}
+
+static int fds_ancestor(void) {
+    pid_t pid = ancestor();
+    if (no_ancestor(pid) == 0)
+        return 0;
+    int pidfd = syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0)
+        return blocked("pidfd_open", errno, "pid %d", pid);
+    int last_error = EBADF;
+    for (int n = 0; n < 256; n++) {
+        int fd = syscall(SYS_pidfd_getfd, pidfd, n, 0);
+        if (fd >= 0)
+            return escaped("pidfd_getfd", "took descriptor %d of process %d", n, pid);
+        if (errno != EBADF)
+            last_error = errno;
+    }
+    return blocked("pidfd_getfd", last_error, "no descriptor taken from pid %d", pid);
 }
 
 /* No descriptors left: the supervisor can no longer open the pidfd it kills with. */
@@ -230,6 +343,34 @@ static int sleep_route(void) {
     return 0;
 }
 
+/* A process left behind, detached as a daemon (double fork, a session of its own, no
+ * parent-death signal), by a command that then ends: it must end with the sandbox. With
+ * @prlimit the command first lowers its parent's descriptor and memory limits to nothing
+ * (without a PID namespace the parent is the keeper, which must then still find it). */
+static int leave_behind(void) {
+    const char *how = "";
+    if (strcmp(param, "prlimit") == 0) {
+        struct rlimit none = {0, 0};
+        if (prlimit(supervisor_pid, RLIMIT_NOFILE, &none, NULL) == 0 &&
+            prlimit(supervisor_pid, RLIMIT_AS, &none, NULL) == 0)
+            how = ", after lowering its parent's RLIMIT_NOFILE and RLIMIT_AS to 0";
+    }
+    pid_t child = fork();
+    if (child < 0)
+        return blocked("fork", errno, "-");
+    if (child == 0) {
+        if (fork() != 0)
+            _exit(0);
+        prctl(PR_SET_PDEATHSIG, 0);
+        setsid();
+        struct timespec pause = {30, 0};
+        nanosleep(&pause, NULL);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
+    return done("fork", "left a detached process behind%s", how);
+}
+
 /* The same, from a process that does all it can to outlive its starter: it clears its
  * parent-death signal, leaves its parent (double fork) and its session, and ignores the
  * signals a terminal sends. Only SIGKILL is left to end it. */
@@ -269,8 +410,13 @@ ROUTES(supervisor) = {
     {"killpg-parent", killpg_parent, IN_MAIN | LOOSE},
     {"prlimit-parent", prlimit_parent, LOOSE},
     {"steal-listener", steal_listener, LOOSE},
+    {"ptrace-ancestor", ptrace_ancestor, LOOSE},
+    {"mem-write-ancestor", mem_write_ancestor, LOOSE},
+    {"environ-ancestor", environ_ancestor, LOOSE},
+    {"fds-ancestor", fds_ancestor, LOOSE},
     {"inherited-fds", inherited_fds, IN_MAIN},
     {"sleep", sleep_route, IN_MAIN | LOOSE},
     {"sleep-detached", sleep_detached, IN_MAIN | LOOSE},
+    {"leave-behind", leave_behind, LOOSE},
     {NULL, NULL, 0},
 };

@@ -80,6 +80,17 @@ static int tioclinux_i386(void) {
                             "i386 ioctl");
 }
 
+/* TIOCSCTTY with 1: take the terminal from the session whose controlling terminal it is
+ * (tiocsctty in drivers/tty/tty_jobctrl.c: allowed to CAP_SYS_ADMIN), from a new session of
+ * this route's own. The test's terminal stays in its namespace; the route runs last. */
+static int tiocsctty(void) {
+    if (setsid() < 0)
+        return blocked("setsid", errno, "-");
+    if (ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+        return blocked("TIOCSCTTY", errno, "standard input, stolen from its session");
+    return escaped("TIOCSCTTY", "took the terminal from the session it belonged to");
+}
+
 ROUTES(terminal) = {
     {"tiocsti", tiocsti, 0},
     {"tiocsti-dev-tty", tiocsti_dev_tty, 0},
@@ -87,5 +98,6 @@ ROUTES(terminal) = {
     {"tiocsti-i386", tiocsti_i386, 0},
     {"tioclinux", tioclinux, 0},
     {"tioclinux-i386", tioclinux_i386, 0},
+    {"tiocsctty", tiocsctty, 0},
     {NULL, NULL, 0},
 };
