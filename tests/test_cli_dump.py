@@ -12,7 +12,7 @@ from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.cli import main
 from seccomp_bpf.compiler import compile_policy
-from seccomp_bpf.policy import Policy
+from seccomp_bpf.formats.yaml_policy import read_yaml_policy
 from tests.kernel.filtered_process import filtered_process
 from tests.kernel.programs import errno_for
 
@@ -41,7 +41,7 @@ def test_the_dumped_program_is_the_compiled_policy(
 ) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(POLICY)
-    policy = Policy.from_yaml(path)
+    policy = read_yaml_policy(path)
     compiled = compile_policy(policy)
     out = tmp_path / "dumped.bpf"
     with filtered_process([compiled]) as pid:

@@ -29,6 +29,7 @@ from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import CommandError, KernelError
+from seccomp_bpf.formats.yaml_policy import read_yaml_policy
 from seccomp_bpf.policy import ERRNO, KILL_PROCESS, USER_NOTIF, Policy, Rule
 from seccomp_bpf.run.supervisor import (
     REPORTED_KINDS,
@@ -88,7 +89,7 @@ def test_the_notifying_policy_keeps_order_conditions_and_locations(tmp_path: Pat
         "  - names: [getcwd]\n"
         "    action: errno(EACCES)\n"
     )
-    policy = Policy.from_yaml(path)
+    policy = read_yaml_policy(path)
     notifying = notifying_policy(policy)
     # Kills stay kills (exact, in the kernel); trap stays too.
     assert [rule.action for rule in notifying.rules] == [
@@ -121,7 +122,7 @@ def test_call_names() -> None:
 def test_decided_by_names_the_rule_or_the_policy(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(DENY_GETCWD.format(action="errno(EPERM)"))
-    policy = Policy.from_yaml(path)
+    policy = read_yaml_policy(path)
     x86_64 = get_arch("x86_64")
     getcwd = x86_64.syscall_number("getcwd")
     assert getcwd is not None
@@ -168,7 +169,7 @@ def _supervise(
         started = time.monotonic()
         status = run_with_reports(
             [argv0, "-I", "-c", code],
-            Policy.from_yaml(path),
+            read_yaml_policy(path),
             arches,
             stream=stream,
             executable=sys.executable,
@@ -389,7 +390,7 @@ except PermissionError:
 
 def _start_failure(path: Path) -> str:
     try:
-        run_with_reports([sys.executable, "-I", "-c", "pass"], Policy.from_yaml(path))
+        run_with_reports([sys.executable, "-I", "-c", "pass"], read_yaml_policy(path))
     except KernelError as error:
         return str(error)
     return "started"
@@ -419,10 +420,10 @@ def test_sigterm_to_the_supervisor_reaches_the_command(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from seccomp_bpf.policy import Policy\n"
+        "from seccomp_bpf.formats.yaml_policy import read_yaml_policy\n"
         "from seccomp_bpf.run.supervisor import run_with_reports\n"
         f"sys.exit(run_with_reports([sys.executable, '-I', '-c', {command!r}], "
-        f"Policy.from_yaml(Path({str(path)!r}))))\n"
+        f"read_yaml_policy(Path({str(path)!r}))))\n"
     )
     # In tmp_path, so that the command may write there (its /tmp is its own otherwise).
     supervisor = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)

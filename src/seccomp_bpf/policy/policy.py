@@ -21,7 +21,6 @@ error (a typo must not vanish); a name missing on only some is skipped there and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -235,47 +234,3 @@ class Policy:
     ) -> Action:
         """The action for this call; ``arch`` is an Arch, a name or an ``AUDIT_ARCH_*`` value."""
         return self.decide(arch, nr, args, ip).action
-
-    # --- readers (formats/ does the work) -----------------------------------------------------
-
-    @classmethod
-    def from_yaml(
-        cls, text_or_path: str | os.PathLike[str], *, source: str | None = None
-    ) -> Policy:
-        """Read the YAML format (go-seccomp-bpf files too). A ``str`` is YAML text; a
-        ``pathlib.Path`` (any ``os.PathLike``) is a file to read."""
-        from seccomp_bpf.formats.yaml_policy import load_yaml_policy, read_yaml_policy
-
-        if isinstance(text_or_path, os.PathLike):
-            return read_yaml_policy(text_or_path)
-        return load_yaml_policy(text_or_path, source=source)
-
-    @classmethod
-    def from_oci(
-        cls,
-        text_or_path: str | os.PathLike[str],
-        *,
-        source: str | None = None,
-        capabilities: Iterable[str] | None = None,
-        arch: str | None = None,
-        kernel: str | None = None,
-    ) -> Policy:
-        """Read an OCI runtime-spec or Docker JSON profile (see :mod:`seccomp_bpf.formats.oci`)."""
-        from seccomp_bpf.formats.oci import load_oci_policy
-        from seccomp_bpf.formats.yaml_policy import read_policy_text
-
-        if isinstance(text_or_path, os.PathLike):
-            path, text = read_policy_text(text_or_path)
-            source = source or path
-        else:
-            text = text_or_path
-        return load_oci_policy(
-            text, source=source, capabilities=capabilities, arch=arch, kernel=kernel
-        )
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Policy:
-        """Read a policy file, OCI/Docker JSON or YAML, telling them apart by content."""
-        from seccomp_bpf.formats import read_policy_file
-
-        return read_policy_file(path)
