@@ -14,8 +14,9 @@ import pytest
 
 import seccomp_bpf
 import seccomp_bpf.formats
+import seccomp_bpf.policy
 
-LAZY_PACKAGES = (seccomp_bpf, seccomp_bpf.formats)
+LAZY_PACKAGES = (seccomp_bpf, seccomp_bpf.formats, seccomp_bpf.policy)
 
 
 def _type_checking_names(package: ModuleType) -> set[str]:
