@@ -13,10 +13,18 @@ from types import ModuleType
 import pytest
 
 import seccomp_bpf
+import seccomp_bpf.bpf
 import seccomp_bpf.formats
+import seccomp_bpf.policies
 import seccomp_bpf.policy
 
-LAZY_PACKAGES = (seccomp_bpf, seccomp_bpf.formats, seccomp_bpf.policy)
+LAZY_PACKAGES = (
+    seccomp_bpf,
+    seccomp_bpf.bpf,
+    seccomp_bpf.formats,
+    seccomp_bpf.policies,
+    seccomp_bpf.policy,
+)
 
 
 def _type_checking_names(package: ModuleType) -> set[str]:
