@@ -132,8 +132,6 @@ def compiled_policy(
     precompiled (:mod:`seccomp_bpf.policies.precompiled`), and any other is taken from the
     user's cache of compiled programs (:mod:`seccomp_bpf.run.program_cache`) when ``cache``
     is true and the cache is on, else read, compiled and put there."""
-    from seccomp_bpf.run import program_cache
-
     def read() -> Policy:
         return load_policy(spec, arches)
 
@@ -145,6 +143,8 @@ def compiled_policy(
         shipped = precompiled_default(native_arch().name)
         if shipped is not None:
             return CompiledPolicy(shipped.program, shipped.flags, None, read)
+    from seccomp_bpf.run import program_cache
+
     directory = program_cache.cache_directory() if cache else None
     if directory is None:
         return _compile(read())
