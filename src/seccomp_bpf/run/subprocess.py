@@ -35,19 +35,19 @@ Every keyword of :class:`subprocess.Popen` works as there (``stdin``, ``stdout``
 ``env``, ``shell``, ``executable``, ``pass_fds``, ``text``...), except ``preexec_fn``, which is
 refused. When the command cannot start, the child exits with 127 (not found) or 126 (not
 executable), or 125 when the kernel refused the filter, with a message on its stderr.
-The child imports :mod:`seccomp_bpf` with ``sys.executable``: an ``env`` that hides the
-package from that interpreter makes it fail with status 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.sandbox import ACCESS_MODES, Sandbox
 from seccomp_bpf.run.command import check_exec_allowed
@@ -123,6 +123,38 @@ def sandbox_arguments(sandbox: Sandbox) -> list[str]:
     return arguments
 
 
+_COMPILED_LIMIT: Final = 64
+"""How many policies' programs :func:`compile_checked` keeps (a policy is immutable)."""
+_compiled: dict[Policy, Program] = {}
+
+
+def _program_of(policy: Policy | None) -> Program:
+    """The program of ``policy`` (None: the default policy): precompiled for the default
+    policy of this machine, else compiled once per process."""
+    from seccomp_bpf.policies import default as builtin
+
+    if policy is None or policy is builtin.default_policy():
+        from seccomp_bpf.arch import native_arch
+        from seccomp_bpf.policies.precompiled import precompiled_default
+
+        shipped = precompiled_default(native_arch().name)
+        if shipped is not None:
+            return shipped.program
+        policy = builtin.default_policy()
+    try:
+        return _compiled[policy]
+    except (KeyError, TypeError):  # TypeError: a policy holding something unhashable
+        pass
+    from seccomp_bpf.compiler import compile_policy
+
+    program = compile_policy(policy)
+    with contextlib.suppress(TypeError):
+        if len(_compiled) >= _COMPILED_LIMIT:
+            _compiled.pop(next(iter(_compiled)))
+        _compiled[policy] = program
+    return program
+
+
 def compile_checked(
     policy: Policy | None, program: Program | None, command: str
 ) -> tuple[Program, Policy | None]:
@@ -131,14 +163,35 @@ def compile_checked(
     if policy is not None and program is not None:
         raise ValueError("give a policy or a program, not both")
     if program is None:
-        from seccomp_bpf.compiler import compile_policy
+        program = _program_of(policy)
+    check_actions_available(program)
+    try:
+        check_exec_allowed(program, policy, command)
+    except PolicyError:
+        if policy is not None or program is not _program_of(None):
+            raise
         from seccomp_bpf.policies.default import default_policy
 
-        policy = policy if policy is not None else default_policy()
-        program = compile_policy(policy)
-    check_actions_available(program)
-    check_exec_allowed(program, policy, command)
+        check_exec_allowed(program, default_policy(), command)  # names the rule
+        raise
     return program, policy
+
+
+def _runner() -> list[str]:
+    """The interpreter that runs ``seccomp-bpf run`` in the child (see the module docstring):
+    isolated and without site, its path the directories of the package and of its system call
+    tables."""
+    import importlib.util
+
+    package = sys.modules["seccomp_bpf"].__file__
+    assert package is not None
+    places = [os.path.dirname(os.path.dirname(os.path.abspath(package)))]
+    tables = importlib.util.find_spec("system_calls")
+    if tables is not None and tables.origin is not None:
+        places.append(os.path.dirname(os.path.dirname(tables.origin)))
+    path = list(dict.fromkeys(places))
+    boot = f"import sys; sys.path[:0] = {path!r}; import seccomp_bpf.cli as c; sys.exit(c.main())"
+    return [sys.executable, "-I", "-S", "-c", boot]
 
 
 class Popen(subprocess.Popen[Any]):
@@ -176,7 +229,7 @@ class Popen(subprocess.Popen[Any]):
             raise RuntimeError("sys.executable is unknown: cannot start the confining child")
         fd = _program_fd(compiled)
         try:
-            runner = [sys.executable, "-P", "-m", "seccomp_bpf", "run", "--no-fork"]
+            runner = [*_runner(), "run", "--no-fork"]
             runner += ["--die-with", str(os.getpid()), "--program-fd", str(fd)]
             runner += sandbox_arguments(sandbox) if sandbox is not None else []
             if executable is not None:
