@@ -101,6 +101,16 @@ def test_run_under_the_default_policy_loads_no_model_nor_compiler(argv: list[str
 
 
 @pytest.mark.kernel
+def test_run_without_the_cache_reads_and_compiles() -> None:
+    """The control of the tests above: --no-cache reads the YAML and compiles."""
+    loaded = _loaded_after(
+        "import sys\nfrom seccomp_bpf.cli import main\n"
+        "assert main(['run', '--no-cache', '--', 'true']) == 0"
+    )
+    assert {"yaml", "seccomp_bpf.compiler", "seccomp_bpf.policy.policy"} <= set(_heavy(loaded))
+
+
+@pytest.mark.kernel
 def test_run_of_a_program_fd_loads_no_model_nor_compiler() -> None:
     """What a Popen child runs: a compiled program on a file descriptor."""
     script = (

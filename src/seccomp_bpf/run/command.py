@@ -136,7 +136,7 @@ def compiled_policy(
         return load_policy(spec, arches)
 
     builtin = spec is None or spec == "default"
-    if builtin and not arches:
+    if builtin and not arches and cache:
         from seccomp_bpf.arch import native_arch
         from seccomp_bpf.policies.precompiled import precompiled_default
 
