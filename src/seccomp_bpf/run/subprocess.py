@@ -43,6 +43,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -126,31 +127,41 @@ def sandbox_arguments(sandbox: Sandbox) -> list[str]:
 _COMPILED_LIMIT: Final = 64
 """How many policies' programs :func:`compile_checked` keeps (a policy is immutable)."""
 _compiled: dict[Policy, Program] = {}
+_compiled_lock = threading.Lock()
+
+
+def _is_default(policy: Policy | None) -> bool:
+    """Whether ``policy`` is the built-in default for this machine (None, or the object
+    ``default_policy()`` returned), without reading the default to find out."""
+    if policy is None:
+        return True
+    default = sys.modules.get("seccomp_bpf.policies.default")
+    return default is not None and bool(default.is_default_policy(policy))
 
 
 def _program_of(policy: Policy | None) -> Program:
     """The program of ``policy`` (None: the default policy): precompiled for the default
     policy of this machine, else compiled once per process."""
-    from seccomp_bpf.policies import default as builtin
-
-    if policy is None or policy is builtin.default_policy():
+    if _is_default(policy):
         from seccomp_bpf.arch import native_arch
         from seccomp_bpf.policies.precompiled import precompiled_default
 
         shipped = precompiled_default(native_arch().name)
         if shipped is not None:
             return shipped.program
-        policy = builtin.default_policy()
-    try:
+        if policy is None:
+            from seccomp_bpf.policies.default import default_policy
+
+            policy = default_policy()
+    assert policy is not None
+    with _compiled_lock, contextlib.suppress(KeyError, TypeError):  # TypeError: unhashable
         return _compiled[policy]
-    except (KeyError, TypeError):  # TypeError: a policy holding something unhashable
-        pass
     from seccomp_bpf.compiler import compile_policy
 
     program = compile_policy(policy)
-    with contextlib.suppress(TypeError):
+    with _compiled_lock, contextlib.suppress(TypeError):
         if len(_compiled) >= _COMPILED_LIMIT:
-            _compiled.pop(next(iter(_compiled)))
+            del _compiled[next(iter(_compiled))]
         _compiled[policy] = program
     return program
 
@@ -162,17 +173,18 @@ def compile_checked(
     with its actions and the exec checked here, where errors can be raised."""
     if policy is not None and program is not None:
         raise ValueError("give a policy or a program, not both")
+    default = program is None and policy is None
     if program is None:
         program = _program_of(policy)
     check_actions_available(program)
     try:
         check_exec_allowed(program, policy, command)
     except PolicyError:
-        if policy is not None or program is not _program_of(None):
+        if not default:
             raise
         from seccomp_bpf.policies.default import default_policy
 
-        check_exec_allowed(program, default_policy(), command)  # names the rule
+        check_exec_allowed(program, default_policy(), command)  # to name the rule
         raise
     return program, policy
 
@@ -181,14 +193,18 @@ def _runner() -> list[str]:
     """The interpreter that runs ``seccomp-bpf run`` in the child (see the module docstring):
     isolated and without site, its path the directories of the package and of its system call
     tables."""
-    import importlib.util
-
     package = sys.modules["seccomp_bpf"].__file__
     assert package is not None
     places = [os.path.dirname(os.path.dirname(os.path.abspath(package)))]
-    tables = importlib.util.find_spec("system_calls")
-    if tables is not None and tables.origin is not None:
-        places.append(os.path.dirname(os.path.dirname(tables.origin)))
+    tables = sys.modules.get("system_calls")  # imported to check the exec, as a rule
+    origin = getattr(tables, "__file__", None)
+    if origin is None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("system_calls")
+        origin = spec.origin if spec is not None else None
+    if origin is not None:
+        places.append(os.path.dirname(os.path.dirname(origin)))
     path = list(dict.fromkeys(places))
     boot = f"import sys; sys.path[:0] = {path!r}; import seccomp_bpf.cli as c; sys.exit(c.main())"
     return [sys.executable, "-I", "-S", "-c", boot]
