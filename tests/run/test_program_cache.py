@@ -170,6 +170,37 @@ def test_a_fifo_entry_is_refused_without_blocking(entry: CachedProgram, director
     assert done.wait(10)
 
 
+def test_a_reader_sees_a_whole_entry_or_none_while_it_is_written(
+    entry: CachedProgram, directory: str
+) -> None:
+    """Entries are written beside and renamed over: readers racing writers of the same key
+    never get a partial entry (they would get None, as for a damaged one, or worse)."""
+    key = cache_key(b"policy", None)
+    other = CachedProgram(entry.program, (), True)
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def write() -> None:
+        while not stop.is_set():
+            if not store(key, entry, directory) or not store(key, other, directory):
+                failures.append("a write failed")
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    try:
+        seen = [load(key, directory) for _ in range(2000)]
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+    assert not failures
+    found = [item for item in seen if item is not None]
+    assert found and all(item in (entry, other) for item in found)
+    assert len(found) == len(seen) - seen.index(found[0])  # once there, always whole
+    assert os.listdir(directory) == [f"{key}.bpf"]
+
+
 def test_a_corrupted_entry_is_detected(entry: CachedProgram, directory: str) -> None:
     key = cache_key(b"policy", None)
     store(key, entry, directory)
