@@ -132,6 +132,7 @@ def compiled_policy(
     precompiled (:mod:`seccomp_bpf.policies.precompiled`), and any other is taken from the
     user's cache of compiled programs (:mod:`seccomp_bpf.run.program_cache`) when ``cache``
     is true and the cache is on, else read, compiled and put there."""
+
     def read() -> Policy:
         return load_policy(spec, arches)
 
