@@ -320,3 +320,67 @@ def test_run_uses_the_cache_and_names_the_rule_from_the_file(tmp_path: Path) -> 
         assert done.returncode == 1
         assert f"rule 1 ({policy}:4:5)" in done.stderr, done.stderr
     assert len(os.listdir(tmp_path / "cache")) == 1
+
+
+# --- another user's cache -------------------------------------------------------------------
+
+NO_EXEC = POLICY.replace("[mknod]", "[execve]")
+
+
+def _forge(directory: Path, policy_bytes: bytes, owner: int) -> None:
+    """An entry for ``policy_bytes`` that allows everything, well formed, owned by ``owner``."""
+    key = cache_key(policy_bytes, None)
+    store(key, CachedProgram(Program.from_bytes(_RET_ALLOW, "little"), (), False), str(directory))
+    for path in (directory, directory / f"{key}.bpf"):
+        os.chown(path, owner, owner)
+
+
+@as_root
+@pytest.mark.kernel
+def test_root_does_not_take_a_program_from_another_users_cache(tmp_path: Path) -> None:
+    """Another user plants an entry that allows everything for the key of root's policy, in
+    a cache directory of theirs: root refuses it, compiles, and the exec is refused as the
+    policy says. The control: the same entry in root's own cache is taken."""
+    from tests.run.sandboxed import NOBODY, run_cli
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(NO_EXEC)
+    theirs = tmp_path / "theirs"
+    _forge(theirs, policy.read_bytes(), NOBODY)
+    done = run_cli(
+        "run", "-p", str(policy), "--", "true", cwd=tmp_path,
+        env={"SECCOMP_BPF_CACHE_DIR": str(theirs)},
+    )  # fmt: skip
+    assert done.returncode == 1 and "does not allow execve" in done.stderr, done.stderr
+    ours = tmp_path / "ours"
+    _forge(ours, policy.read_bytes(), os.geteuid())
+    control = run_cli(
+        "run", "-p", str(policy), "--", "true", cwd=tmp_path,
+        env={"SECCOMP_BPF_CACHE_DIR": str(ours)},
+    )  # fmt: skip
+    assert control.returncode == 0, control.stderr
+
+
+@pytest.mark.kernel
+def test_an_unprivileged_user_keeps_a_cache_of_their_own() -> None:
+    """As uid 65534: root's cache directory is not used (nothing written into it), and one of
+    their own is created, mode 0700, with entries of theirs, mode 0600."""
+    from tests.run.sandboxed import NOBODY, run_cli, shared_directory
+
+    with shared_directory(owner=NOBODY) as place:
+        policy = place / "policy.yaml"
+        policy.write_text(POLICY)
+        policy.chmod(0o644)
+        roots = place / "roots"
+        roots.mkdir(mode=0o755)
+        for directory in (roots, place / "own" / "cache", place / "own" / "cache"):
+            done = run_cli(
+                "run", "-p", str(policy), "--", "true", cwd=place, user=NOBODY,
+                env={"SECCOMP_BPF_CACHE_DIR": str(directory)},
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        assert os.listdir(roots) == []
+        own = place / "own" / "cache"
+        (entry,) = own.iterdir()
+        assert own.stat().st_uid == NOBODY and stat.S_IMODE(own.stat().st_mode) == 0o700
+        assert entry.stat().st_uid == NOBODY and stat.S_IMODE(entry.stat().st_mode) == 0o600
