@@ -699,6 +699,10 @@ class ProcessState:
         except OSError:
             return cls("gone", None, None, None, None, None, None, None, None)
         fields = stat.rpartition(")")[2].split()  # fields 3.. of proc(5)
+        if _kill_pending(pid):
+            # SIGKILL sent and not yet acted on (the victim has not run since, which takes
+            # long on a busy machine): it will die, whatever it does (signal(7)).
+            return cls("dying", None, None, None, None, None, None, None, None)
 
         def read(function: Callable[[], object]) -> object:
             try:
@@ -730,7 +734,7 @@ class ProcessState:
 
     @property
     def alive(self) -> bool:
-        return self.state not in ("gone", "Z", "X", "x")
+        return self.state not in ("gone", "dying", "Z", "X", "x")
 
     def changes(self, after: ProcessState) -> list[str]:
         """What differs in ``after``, in words."""
@@ -753,6 +757,20 @@ class ProcessState:
             if before_value != after_value:
                 changed.append(f"the victim's {name} changed: {before_value!r} -> {after_value!r}")
         return changed
+
+
+def _kill_pending(pid: int) -> bool:
+    """Whether SIGKILL is pending for ``pid`` (SigPnd or ShdPnd of /proc/PID/status, proc(5))."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    bit = 1 << (signal.SIGKILL - 1)
+    for line in status.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("SigPnd", "ShdPnd") and int(value, 16) & bit:
+            return True
+    return False
 
 
 def _open_files_limit(pid: int) -> str:
