@@ -26,6 +26,7 @@ import pytest
 from seccomp_bpf.arch import native_arch
 from seccomp_bpf.compiler import load_frequency
 from seccomp_bpf.formats import read_policy_file
+from seccomp_bpf.policy import ERRNO
 from seccomp_bpf.profiling.notify_mode import BASE_SET
 from tests.profiling.modes import MODES
 
@@ -278,9 +279,17 @@ def test_oci_and_yaml_of_one_program_decide_alike_and_weigh_alike(tmp_path: Path
     yaml_program, oci_program = compile_policy(yaml_policy), compile_policy(oci_policy)
     assert len(oci_program) <= 1.5 * len(yaml_program)
     arch = native_arch()
+    # but for the calls newer than the YAML names: its newer_syscall_action (ENOSYS) has no
+    # field in a profile, whose default they get (the command says so)
+    highest = yaml_policy.highest_named(arch)
+    assert highest is not None and yaml_policy.newer_syscall_action == ERRNO("ENOSYS")
     for name, nr in arch.syscalls.items():
         data = SeccompData(nr, arch.audit_arch, 0, (0, 0, 0, 0, 0, 0))
-        assert emulate(oci_program, data).ret == emulate(yaml_program, data).ret, name
+        wanted = emulate(yaml_program, data).ret
+        if nr > highest:
+            assert wanted == ERRNO("ENOSYS").ret_value, name
+            wanted = ERRNO("EPERM").ret_value
+        assert emulate(oci_program, data).ret == wanted, name
     audited = cli("audit", "--fail-on", "medium", str(oci_file), cwd=tmp_path)
     assert audited.returncode == 0, audited.stdout
 

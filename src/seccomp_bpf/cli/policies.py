@@ -57,10 +57,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{arch.name}: {label}: skipped {len(names)}, not here: {', '.join(names)}")
         for warning in resolved.warnings:
             print(f"warning: {warning}")
-    unknown = policy.unknown_syscall_action
+    unknown, newer = policy.unknown_syscall_action, policy.newer_syscall_action
     print(
         f"actions: default {policy.default_action.describe()}; "
         + (f"numbers no table knows {unknown.describe()}; " if unknown is not None else "")
+        + (f"numbers above the highest named {newer.describe()}; " if newer is not None else "")
         + f"other architectures {policy.bad_arch_action.describe()}"
     )
     for note in policy.notes:

@@ -379,6 +379,7 @@ def _kill_sources(policy: Policy) -> list[str]:
     for what, action in (
         ("the default action", policy.default_action),
         ("the unknown-syscall action", policy.unknown_syscall_action),
+        ("the newer-syscall action", policy.newer_syscall_action),
     ):
         if action is not None and action.kind in kinds:
             sources.append(f"{what} {action.describe()}")
