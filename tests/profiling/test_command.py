@@ -330,6 +330,30 @@ def test_deny_and_allow(tmp_path: Path) -> None:
     assert confined.returncode == 1 and "PermissionError" in confined.stderr
 
 
+def test_list_files_and_names_of_other_architectures(tmp_path: Path) -> None:
+    """``--allow chown32`` on x86_64 is accepted with a note; a deny list file with comments
+    takes out a call the command makes; a typo in a list names its line and column."""
+    if native_arch().name != "x86_64":
+        pytest.skip("chown32 is a call of this machine's ABI")
+    command = [PYTHON, "-c", "import os; print(os.getcwd() != '')"]
+    deny = tmp_path / "deny.list"
+    deny.write_text("# calls this service never needs\ngetcwd   # it knows where it is\n\n")
+    policy = tmp_path / "p.yaml"
+    profiled = cli("profile", "-q", "--allow", "chown32", "--deny", f"@{deny}",
+                   "-o", str(policy), "--", *command, cwd=tmp_path)  # fmt: skip
+    assert profiled.returncode == 0, profiled.stderr
+    assert "--allow: no system call of x86_64, ignored there: chown32" in profiled.stderr
+    read = read_policy_file(policy)
+    assert read.evaluate(native_arch(), native_arch().syscalls["getcwd"]).kind.name == "ERRNO"
+    confined = cli("run", "-p", str(policy), "--", *command, cwd=tmp_path)
+    assert confined.returncode == 1 and "PermissionError" in confined.stderr
+    deny.write_text("getcwd\n  reed\n")
+    marker = tmp_path / "ran"
+    refused = cli("profile", "--deny", f"@{deny}", "--", "touch", str(marker), cwd=tmp_path)
+    assert refused.returncode == 1 and not marker.exists()
+    assert f"{deny}:2:3" in refused.stderr and "did you mean 'read'" in refused.stderr
+
+
 def test_notify_mode_writes_its_base_set_into_the_policy(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
     cli("profile", "-q", "--mode", "notify", "-o", str(policy), "--", "true", cwd=tmp_path)
