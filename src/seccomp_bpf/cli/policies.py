@@ -199,8 +199,10 @@ def register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "convert",
         help="convert a policy to another format (YAML, OCI/Docker JSON, raw BPF, C, ...)",
         description=(
-            "Read IN (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) and write it as --to: "
-            "yaml, oci, docker (OCI with Docker's archMap), raw (struct sock_filter records "
+            "Read IN (YAML, go-seccomp-bpf YAML, OCI/Docker JSON or a SeccompProfile) and "
+            "write it as --to: "
+            "yaml, oci, docker (OCI with Docker's archMap), kubernetes (the Security "
+            "Profiles Operator's SeccompProfile), raw (struct sock_filter records "
             "for bubblewrap --seccomp FD, in the byte order of the policy's architectures: "
             "big-endian for s390x, ppc64, mips...; one byte order per program), c (a C "
             "array) or go-seccomp-bpf. A policy that the "
@@ -222,6 +224,11 @@ def register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "profile, the one machine architecture to resolve it for"
         ),
     )
+    parser.add_argument(
+        "--name",
+        help="the name of the written policy (a SeccompProfile's metadata.name; default: the "
+        "policy's, or IN's file name)",
+    )
     parser.set_defaults(handler=_cmd_convert)
 
 
@@ -232,6 +239,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if target is None:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
     policy = _read_policy_argument(args.input, args.arch)
+    if args.name is not None:
+        import dataclasses
+
+        policy = dataclasses.replace(policy, name=args.name)
     notes: list[str] = []
     output = export_policy(policy, target, notes)
     for note in notes:
