@@ -97,15 +97,17 @@ class PreparedRun:
 
 
 def load_policy(spec: str | None, arches: Sequence[str] | None = None) -> Policy:
-    """The policy ``-p SPEC`` names: ``None`` or ``default`` is the built-in default policy,
-    anything else a file (YAML, or OCI/Docker JSON). ``arches`` replace the policy's own."""
-    if spec is None or spec == "default":
+    """The policy ``-p SPEC`` names: ``None`` is the built-in default policy, anything else
+    a named policy or a file (YAML, OCI/Docker JSON, a SeccompProfile), as
+    :func:`~seccomp_bpf.policies.registry.load_named_or_file` finds it. ``arches`` replace
+    the policy's own."""
+    if spec is None:
         from seccomp_bpf.policies.default import default_policy
 
         return default_policy(arches)
-    from seccomp_bpf.formats import read_policy_file
+    from seccomp_bpf.policies.registry import load_named_or_file
 
-    return read_policy_file(spec, arches=arches)
+    return load_named_or_file(spec, arches)
 
 
 def read_program_bytes(data: bytes, source: str) -> Program:
