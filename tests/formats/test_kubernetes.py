@@ -187,10 +187,10 @@ def test_kubectls_json_and_the_first_releases_string_errno_are_read() -> None:
     resource = yaml.safe_load(_resource(SPEC))
     resource["spec"]["syscalls"][2]["errnoRet"] = "38"
     resource["status"] = {"status": "Installed", "localhostProfile": "operator/shop/web.json"}
-    text = json.dumps(resource, indent=4)
-    policy = load_policy_text(text, source="web.json", arches=["x86_64"])
     x86_64 = get_arch("x86_64")
-    assert policy.evaluate(x86_64, x86_64.syscalls["clone3"]) == ERRNO("ENOSYS")
+    for text in (json.dumps(resource, indent=4), json.dumps(resource, separators=(",", ":"))):
+        policy = load_policy_text(text, source="web.json", arches=["x86_64"])
+        assert policy.evaluate(x86_64, x86_64.syscalls["clone3"]) == ERRNO("ENOSYS")
 
 
 def test_a_disabled_profile_is_read_with_a_note() -> None:
@@ -207,6 +207,10 @@ def test_a_disabled_profile_is_read_with_a_note() -> None:
         (_resource(SPEC.replace("SCMP_CMP_EQ", "SCMP_CMP_IS")), 15, 32, "spec.syscalls[1]."),
         (_resource(SPEC.replace("[clone3]", "[clone3, reed]")), 18, 21, "reed"),
         (_resource(SPEC) + "---\n" + _resource(SPEC), 20, 1, "2 SeccompProfile resources"),
+        (_resource(SPEC + "  defaultAction: SCMP_ACT_ALLOW\n"), 19, 3,
+         "given twice (first on line 7)"),
+        (_resource(SPEC.replace("    errnoRet: 38\n", "    errnoRet: 38\n    errnoRet: 1\n")),
+         18, 5, "'errnoRet' given twice"),
     ],
 )
 def test_mistakes_are_reported_at_their_line_and_column(

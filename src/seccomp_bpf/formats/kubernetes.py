@@ -80,9 +80,15 @@ _API_LINE: Final = re.compile(
 )
 
 
+_JSON_KIND: Final = re.compile(r'"kind"\s*:\s*"SeccompProfile"')
+_JSON_API: Final = re.compile(r'"apiVersion"\s*:\s*"security-profiles-operator\.x-k8s\.io/')
+
+
 def looks_like_kubernetes(text: str) -> bool:
-    """Whether ``text`` is a ``SeccompProfile`` resource (YAML or JSON written one key a line,
-    as ``kubectl get -o yaml|json`` writes it)."""
+    """Whether ``text`` is a ``SeccompProfile`` resource: YAML, or JSON (``kubectl get -o
+    json``, or minified)."""
+    if text.lstrip().startswith("{"):
+        return _JSON_KIND.search(text) is not None and _JSON_API.search(text) is not None
     return _KIND_LINE.search(text) is not None and _API_LINE.search(text) is not None
 
 
@@ -236,7 +242,28 @@ class _Reader:
             )
         document = profiles[0]
         assert isinstance(document, MappingNode)
+        self.check_keys(document)
         return document
+
+    def check_keys(self, node: Node) -> None:
+        """Refuse a key given twice in one mapping, anywhere: YAML would keep the last, the
+        reader of the file and the API server might not."""
+        if isinstance(node, MappingNode):
+            first: dict[object, int] = {}
+            for key, value in node.value:
+                name = getattr(key, "value", None)
+                if isinstance(name, str) and name in first:
+                    raise self.fail(
+                        key,
+                        f"key {name!r} given twice (first on line {first[name]})",
+                        snippet=name,
+                    )
+                if isinstance(name, str):
+                    first[name] = key.start_mark.line + 1
+                self.check_keys(value)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                self.check_keys(item)
 
     @staticmethod
     def kind_of(document: Node) -> str | None:
