@@ -22,6 +22,7 @@ from seccomp_bpf.cli import main
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import ConversionError
 from seccomp_bpf.formats import load_policy_text
+from seccomp_bpf.formats.go_writer import to_go_seccomp_bpf
 from seccomp_bpf.formats.oci_writer import to_oci, to_oci_json
 from seccomp_bpf.formats.yaml_writer import to_yaml
 from seccomp_bpf.kernel import syscall_abi
@@ -156,6 +157,8 @@ def test_yaml_round_trip_and_the_writers_that_refuse() -> None:
     assert again == policy
     with pytest.raises(ConversionError, match="newer_syscall_action"):
         to_oci(policy)
+    with pytest.raises(ConversionError, match="go-seccomp-bpf has no newer-syscall action"):
+        to_go_seccomp_bpf(policy)
     with pytest.raises(Exception, match="newer_syscall_action"):
         load_policy_text(text.replace("errno(ENOSYS)", "errno(NOPE)"), source="bad.yaml")
 
