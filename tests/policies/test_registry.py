@@ -289,3 +289,7 @@ def test_what_cannot_be_used_is_refused_by_name(
 def test_an_entry_point_does_not_replace_the_default(venv: Path, tmp_path: Path) -> None:
     shown = _run(venv / "bin" / "seccomp-bpf", "policy", "show", "default", cwd=tmp_path)
     assert shown.stdout == seccomp_bpf.policies.builtin_policy_text("default")
+    # a package's policy shows as YAML that reads back as it
+    shown = _run(venv / "bin" / "seccomp-bpf", "policy", "show", "acme-object", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "names: [uname]" in shown.stdout and "errno(EXDEV)" in shown.stdout
