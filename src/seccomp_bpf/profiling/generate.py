@@ -256,9 +256,10 @@ def generate(
 ) -> GeneratedPolicy:
     """The allowlist for ``trace``; see the module docstring, and
     :meth:`SyscallTrace.to_policy` for the options (``arch``: the ABI listed first, this
-    machine's when None: the static profiler's program's). Raises :class:`PolicyError` for a
-    name in ``allow`` or ``deny`` that no ABI of the policy has, or a merged policy the
-    profiler did not write."""
+    machine's when None: the static profiler's program's). ``allow`` and ``deny`` are read
+    by :func:`~.name_lists.resolve_names` (names, ``@groups``, ``@FILE`` lists; what the
+    policy's ABIs lack is in ``remarks``). Raises :class:`PolicyError` for a name no ABI
+    has, a list that cannot be read, or a merged policy the profiler did not write."""
     default = default_action if default_action is not None else ERRNO("EPERM")
     unknown = unknown_syscall_action if unknown_syscall_action is not None else ERRNO("ENOSYS")
     earlier = [read_generated(policy) for policy in merge]
