@@ -299,16 +299,19 @@ class _Reader:
         spec = self.mapping(spec_node, "spec", _SPEC_KEYS)
         assert isinstance(spec_node, MappingNode)
         notes: list[str] = []
-        if "baseProfileName" in spec and self.scalar(spec["baseProfileName"], "x"):
+        base = spec.get("baseProfileName")
+        if base is not None and self.scalar(base, "spec.baseProfileName"):
             raise self.fail(
                 spec["baseProfileName"],
                 "spec.baseProfileName: the base profile is another resource of the cluster, "
                 "united with this one there; a file cannot hold it: write the union (seccomp-bpf "
                 "profile --merge) into one profile",
             )
-        disabled = ("state" in spec and self.scalar(spec["state"], "spec.state") == "Disabled") or (
-            "disabled" in spec and self.scalar(spec["disabled"], "spec.disabled") == "true"
-        )
+        state = self.scalar(spec["state"], "spec.state") if "state" in spec else "Enabled"
+        if state not in ("Enabled", "Disabled"):
+            raise self.fail(spec["state"], "spec.state: Enabled or Disabled", snippet=state)
+        old_flag = self.scalar(spec["disabled"], "spec.disabled") if "disabled" in spec else ""
+        disabled = state == "Disabled" or old_flag.lower() == "true"
         if disabled:
             notes.append("spec: the profile is disabled: the operator does not install it")
         body, lines = self.oci_text(spec_node)
@@ -340,11 +343,13 @@ class _Reader:
         for key, value in spec_node.value:
             if key.value in _OPERATOR_KEYS:
                 continue
-            if key.value == "syscalls" and isinstance(value, SequenceNode):
+            if key.value == "syscalls":
+                if not isinstance(value, SequenceNode):
+                    raise self.fail(value, "spec.syscalls: must be a list")
                 entries = list(value.value)
                 continue
             head[key.value] = loader.construct_object(value, deep=True)
-        lines = [json.dumps(head)[:-1] + (", " if head else "") + '"syscalls": [']
+        lines = [json.dumps(head, default=str)[:-1] + (", " if head else "") + '"syscalls": [']
         by_line: dict[int, Node] = {}
         for index, entry in enumerate(entries):
             item = loader.construct_object(entry, deep=True)
@@ -360,10 +365,12 @@ class _Reader:
     def located(self, error: PolicyError, spec_node: Node) -> PolicyError:
         """The OCI reader's error, at the node of the resource its path names."""
         path, _, message = error.message.partition(": ")
-        node = _node_at(spec_node, path) if message else None
+        node = _node_at(spec_node, path) if message and _STEP.match(path) else None
         if node is None:
-            return self.fail(spec_node, f"spec: {error.message}", error.snippet)
-        return self.fail(node, f"spec.{path}: {message}", error.snippet)
+            return self.fail(spec_node, f"spec: {error.message}")
+        # the snippet is the resource's own text, not the OCI profile's
+        snippet = str(node.value) if isinstance(node, ScalarNode) else None
+        return self.fail(node, f"spec.{path}: {message}", snippet)
 
 
 _STEP: Final = re.compile(r"([A-Za-z]+)((?:\[\d+\])*)")
