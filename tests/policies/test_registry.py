@@ -104,6 +104,12 @@ def test_a_name_hides_no_file_but_a_registered_one(
     registered.append("web")
     assert load_named_or_file("web") is NO_UNAME
     assert load_named_or_file("./web").default_action == ERRNO("EPERM")
+    # a relative path is the file it names when registered, wherever the process goes then
+    (tmp_path / "rel.yaml").write_text(NO_UNAME_YAML)
+    seccomp_bpf.register_policy("rel", "rel.yaml")
+    registered.append("rel")
+    monkeypatch.chdir("/")
+    assert policy_by_name("rel").rules == NO_UNAME.rules
 
 
 @pytest.mark.kernel

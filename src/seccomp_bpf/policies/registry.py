@@ -89,6 +89,8 @@ def register_policy(
     readers of names find it. A name already registered (or built in) needs
     ``replace=True``."""
     _check_name(name)
+    if isinstance(policy_or_path, str | os.PathLike):
+        policy_or_path = os.path.abspath(policy_or_path)  # the file, wherever the process goes
     entry = _entry_for(name, "registered", policy_or_path, None)
     entry.load(None)  # read it now: a bad file or object fails at registration
     with _lock:
@@ -206,6 +208,11 @@ def _entry_point_loader(point: metadata.EntryPoint, distribution: str | None) ->
             value = point.load()
             if callable(value) and not hasattr(value, "read_text"):
                 value = value()
+            if isinstance(value, str | os.PathLike) and not os.path.isabs(value):
+                raise PolicyError(
+                    f"the path {os.fspath(value)!r} is relative (to no directory a package "
+                    "knows): give an absolute one, or importlib.resources.files(...) / NAME"
+                )
             entry = _entry_for(point.name, "entry point", value, distribution)
             return entry.load(arches)
         except PolicyError as error:
