@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from seccomp_bpf.arch import Arch, get_arch
-from seccomp_bpf.formats import load_oci_policy, load_yaml_policy
+from seccomp_bpf.arch import Arch, get_arch, native_arch
+from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -91,10 +92,10 @@ TEST_COMMAND = "ruff check . && mypy && lint-imports && python -m pytest -q"
 
 def test_the_shell_commands(tmp_path: Path) -> None:
     """The README's first two blocks: install and run, install and test. The only other
-    shell block is the static profiling example, which tests/profiling/static/test_readme.py
-    runs command by command."""
+    shell blocks are the static profiling example, which tests/profiling/static/test_readme.py
+    runs command by command, and the Kubernetes one (below)."""
     first, second, *others = blocks("sh")
-    assert all("profile --static" in code for code in others), others
+    assert all("profile --static" in code or "--to kubernetes" in code for code in others), others
     commands = [line for code in (first, second) for line in code.splitlines() if line.strip()]
     assert len(commands) == 2
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
@@ -110,6 +111,38 @@ def test_the_shell_commands(tmp_path: Path) -> None:
         done = shell(rest, tmp_path)
         assert done.returncode == 0, done.stderr
         assert done.stdout == "ok\n"
+
+
+@pytest.mark.kernel
+def test_the_kubernetes_example(tmp_path: Path) -> None:
+    """Record, merge, convert to a SeccompProfile, run under it: command by command."""
+    (code,) = [code for code in blocks("sh") if "--to kubernetes" in code]
+    outputs = []
+    for line in code.splitlines():
+        command = line.split("  #")[0].strip()
+        assert command.startswith("seccomp-bpf "), command
+        done = shell(command, tmp_path)
+        assert done.returncode == 0, (command, done.stderr)
+        outputs.append(done.stdout)
+    assert outputs[-1] == outputs[1] != ""  # the workload ran under the profile as recorded
+    resource = yaml.safe_load((tmp_path / "web-seccomp.yaml").read_text())
+    assert resource["apiVersion"] == "security-profiles-operator.x-k8s.io/v1beta1"
+    assert (resource["kind"], resource["metadata"]["name"]) == ("SeccompProfile", "web")
+    # what the README says of it: the same decisions but for what the resource cannot name
+    merged = read_policy_file(tmp_path / "web.yaml")
+    shipped = read_policy_file(tmp_path / "web-seccomp.yaml")
+    arch = native_arch()
+    highest = merged.highest_named(arch)
+    assert highest is not None
+    for name, nr in arch.syscalls.items():
+        expected = merged.evaluate(arch, nr)
+        if nr > highest:
+            assert expected.describe() == "errno(ENOSYS)"
+            expected = merged.default_action
+        assert shipped.evaluate(arch, nr) == expected, name
+    assert "no field for numbers it does not name" in shell(
+        "seccomp-bpf convert web.yaml --to kubernetes", tmp_path
+    ).stderr
 
 
 # --- the YAML policy ------------------------------------------------------------------------------

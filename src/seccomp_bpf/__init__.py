@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     )
     from seccomp_bpf.explain import Decompiled, Difference, decompile, diff, intersection, union
     from seccomp_bpf.formats import load_oci_policy, load_yaml_policy, read_policy_file
-    from seccomp_bpf.policies import default_policy
+    from seccomp_bpf.policies import default_policy, register_policy, unregister_policy
     from seccomp_bpf.policy import (
         ALLOW,
         ERRNO,
@@ -101,7 +101,7 @@ __getattr__, __dir__ = lazy_exports(
         ),
         "seccomp_bpf.explain": "Decompiled Difference decompile diff intersection union",
         "seccomp_bpf.formats": "load_oci_policy load_yaml_policy read_policy_file",
-        "seccomp_bpf.policies": "default_policy",
+        "seccomp_bpf.policies": "default_policy register_policy unregister_policy",
         "seccomp_bpf.policy": (
             "ALLOW ERRNO KILL_PROCESS KILL_THREAD LOG TRACE TRAP USER_NOTIF Action All Any "
             "BitsClear BitsSet Cmp Comparison Condition Decision Equal GreaterOrEqual GreaterThan "
@@ -186,6 +186,8 @@ __all__ = [
     "native_arch",
     "profile",
     "read_policy_file",
+    "register_policy",
     "union",
+    "unregister_policy",
     "validate",
 ]

@@ -17,6 +17,7 @@ from seccomp_bpf.formats.export import (
     format_for_path,
     program_byteorder,
 )
+from seccomp_bpf.formats.kubernetes import load_kubernetes_policy
 from seccomp_bpf.formats.yaml_policy import load_yaml_policy
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_THREAD, Cmp, Policy, Rule
 from tests.reference import evaluator as reference
@@ -45,6 +46,9 @@ def test_every_format(target: str) -> None:
         assert ("archMap" in profile) == (target == "docker")
     elif target == "c":
         assert b"static struct sock_filter filter[]" in output
+    elif target == "kubernetes":
+        again = load_kubernetes_policy(output.decode(), arch="x86_64")
+        assert again.evaluate("x86_64", 0) == ALLOW and again.evaluate("x86_64", 2) == ERRNO(1)
     else:
         arches = ["x86_64"] if target == "go-seccomp-bpf" else None
         again = load_yaml_policy(output.decode(), arches=arches)

@@ -284,6 +284,24 @@ def entries(policy: Policy, abi: Abi, audit: int, nr: int) -> list[Entry]:
     return found
 
 
+def highest_named(policy: Policy, abi: Abi) -> int | None:
+    """The highest number the rules that take part on ``abi`` name there: the table's number
+    of each name, and each number the kernel runs from ``abi``'s table (not a range, not -1)."""
+    numbers = table(abi)
+    found: list[int] = []
+    for rule in policy.rules:
+        if rule.arches is not None and abi.name not in rule.arches:
+            continue
+        for item in rule.syscalls:
+            if isinstance(item, str) and item in numbers:
+                found.append(numbers[item])
+            elif isinstance(item, int) and item != SKIPPED_CALL:
+                owner = dispatched(abi.audit, item)
+                if owner is not None and owner.name == abi.name:
+                    found.append(item)
+    return max(found, default=None)
+
+
 def evaluate(
     policy: Policy, audit: int, nr: int, args: Sequence[int] = (), ip: int = 0
 ) -> Action:
@@ -302,7 +320,14 @@ def evaluate(
     for entry in found:
         if entry.test(arguments, ip):
             return entry.action
-    # 3. Nothing decided: a number neither the table nor a rule knows gets the unknown action.
+    # 3. Nothing decided: a number above the highest the rules name on this ABI gets the
+    #    newer-call action (never -1, the skipped call); then a number neither the table nor
+    #    a rule knows gets the unknown action.
+    newer = policy.newer_syscall_action
+    if newer is not None and nr != SKIPPED_CALL:
+        top = highest_named(policy, abi)
+        if top is not None and nr > top:
+            return newer
     if policy.unknown_syscall_action is not None and not found and nr not in table(abi).values():
         return policy.unknown_syscall_action
     return policy.default_action

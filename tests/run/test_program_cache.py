@@ -384,3 +384,26 @@ def test_an_unprivileged_user_keeps_a_cache_of_their_own() -> None:
         (entry,) = own.iterdir()
         assert own.stat().st_uid == NOBODY and stat.S_IMODE(own.stat().st_mode) == 0o700
         assert entry.stat().st_uid == NOBODY and stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+
+def test_a_registered_policy_is_never_taken_for_the_default_or_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the process registered wins over the precompiled default and over a file of the
+    name in the working directory, as the registry's lookup order says; neither is cached."""
+    from seccomp_bpf.policies import register_policy, unregister_policy
+
+    own = Policy(default_action=ERRNO(1), rules=[Rule(["getcwd"], ALLOW)])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "acme").write_text("default_action: allow\n")  # a file that looks the same
+    register_policy("default", own, replace=True)
+    register_policy("acme", own)
+    try:
+        for name in ("default", "acme"):
+            compiled = compiled_policy(name)
+            assert compiled.program == compile_policy(own), name
+            assert compiled.policy is own or compiled.policy == own
+    finally:
+        unregister_policy("default")
+        unregister_policy("acme")
+    assert compiled_policy("default").program != compile_policy(own)

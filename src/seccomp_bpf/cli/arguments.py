@@ -126,10 +126,12 @@ def _read_policy_argument(
     """POLICY (see above); ``arches`` replace the policy's own (for an OCI/Docker profile:
     the one machine architecture to resolve it for). ``strict``: an OCI/Docker profile's
     names that no architecture has are errors, as in YAML (runc ignores them)."""
-    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+    from seccomp_bpf.policies.registry import check_file_or_name, find_policy
 
-    if path in BUILTIN_POLICIES:
-        return builtin_policy(path, arches)
+    named = find_policy(path, files_first=True)
+    if named is not None:
+        return named.policy(arches)
+    check_file_or_name(path)
     return _policy_from_bytes(_read_input(path), _source_name(path), arches, strict=strict)
 
 
@@ -147,10 +149,12 @@ def _read_policy_or_bytes(path: str, arches: Sequence[str] | None = None) -> Pol
     """FILE as a policy when it is one (a built-in name, YAML or OCI JSON), else its bytes
     (a program, read once: standard input cannot be read twice)."""
     from seccomp_bpf.formats import looks_like_policy
-    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy
+    from seccomp_bpf.policies.registry import check_file_or_name, find_policy
 
-    if path in BUILTIN_POLICIES:
-        return builtin_policy(path, arches)
+    named = find_policy(path, files_first=True)
+    if named is not None:
+        return named.policy(arches)
+    check_file_or_name(path)
     data = _read_input(path)
     if not looks_like_policy(data):
         return data

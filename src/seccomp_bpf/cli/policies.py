@@ -57,10 +57,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"{arch.name}: {label}: skipped {len(names)}, not here: {', '.join(names)}")
         for warning in resolved.warnings:
             print(f"warning: {warning}")
-    unknown = policy.unknown_syscall_action
+    unknown, newer = policy.unknown_syscall_action, policy.newer_syscall_action
     print(
         f"actions: default {policy.default_action.describe()}; "
         + (f"numbers no table knows {unknown.describe()}; " if unknown is not None else "")
+        + (f"numbers above the highest named {newer.describe()}; " if newer is not None else "")
         + f"other architectures {policy.bad_arch_action.describe()}"
     )
     for note in policy.notes:
@@ -135,8 +136,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 def register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "policy",
-        help="show the built-in policy, a policy file, or the system call groups",
-        description="Show the built-in default policy or a policy file, or list the groups "
+        help="show a policy by name or file, list the named policies, or the system call groups",
+        description="Show a named policy (the built-in default, one an installed package "
+        "ships) or a policy file, list the named policies, or list the groups "
         "(@network, @file-system..., and systemd's SystemCallFilter= groups: @system-service, "
         "@signal..., @systemd:NAME) that policies can name.",
     )
@@ -144,11 +146,23 @@ def register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show = actions.add_parser(
         "show",
         help="print a policy",
-        description="Print the built-in policy NAME ('default') as YAML, or check the policy "
-        "file PATH and print it as it is written.",
+        description="Print the built-in policy NAME ('default') as it is written, another "
+        "named policy as YAML, or check the policy file PATH and print it as it is written.",
     )
-    show.add_argument("policy", metavar="NAME|PATH", help="'default', or a policy file")
+    show.add_argument(
+        "policy", metavar="NAME|PATH", help="a policy's name ('default'...), or a policy file"
+    )
     show.set_defaults(handler=_cmd_policy_show)
+    listing = actions.add_parser(
+        "list",
+        help="list the policies known by name and where each comes from",
+        description="List the named policies -p NAME, compile NAME and install(NAME) find: "
+        "the built-in ones, then those installed packages ship through the "
+        "'seccomp_bpf.policies' entry points (with their distribution), and any that cannot "
+        "be used (shadowed by a built-in name, shipped by two distributions).",
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON object per policy")
+    listing.set_defaults(handler=_cmd_policy_list)
     groups = actions.add_parser(
         "groups",
         help="list the system call groups and their members",
@@ -162,11 +176,18 @@ def register_policy(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_policy_show(args: argparse.Namespace) -> int:
-    from seccomp_bpf.policies.default import BUILTIN_POLICIES, builtin_policy_text
+    from seccomp_bpf.policies.default import builtin_policy_text
+    from seccomp_bpf.policies.registry import check_file_or_name, find_policy
 
-    if args.policy in BUILTIN_POLICIES:
+    named = find_policy(args.policy, files_first=True)
+    if named is not None and named.origin == "built-in":
         text = builtin_policy_text(args.policy)
+    elif named is not None:
+        from seccomp_bpf.formats.yaml_writer import to_yaml
+
+        text = to_yaml(named.policy())
     else:
+        check_file_or_name(args.policy)
         from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
 
         source = _source_name(args.policy)
@@ -174,6 +195,36 @@ def _cmd_policy_show(args: argparse.Namespace) -> int:
         _policy_from_bytes(data, source, None)  # refuse what is no valid policy
         text = decode_policy_bytes(data, source)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _cmd_policy_list(args: argparse.Namespace) -> int:
+    import json
+
+    from seccomp_bpf.policies.registry import named_policies
+
+    entries = named_policies()
+    if args.json:
+        for entry in entries:
+            fields = {
+                "name": entry.name,
+                "origin": entry.origin,
+                "where": entry.where,
+                "distribution": entry.distribution,
+                "problem": entry.problem,
+            }
+            print(json.dumps(fields))
+        return 0
+    rows = []
+    for entry in entries:
+        origin = entry.origin
+        if entry.origin == "entry point" and entry.distribution:
+            origin += f" of {entry.distribution}"
+        where = entry.where + (f": {entry.problem}" if entry.problem else "")
+        rows.append((entry.name, origin, where))
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, origin, where in rows:
+        print(f"{name:<{widths[0]}}  {origin:<{widths[1]}}  {where}")
     return 0
 
 
@@ -198,8 +249,10 @@ def register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "convert",
         help="convert a policy to another format (YAML, OCI/Docker JSON, raw BPF, C, ...)",
         description=(
-            "Read IN (YAML, go-seccomp-bpf YAML or OCI/Docker JSON) and write it as --to: "
-            "yaml, oci, docker (OCI with Docker's archMap), raw (struct sock_filter records "
+            "Read IN (YAML, go-seccomp-bpf YAML, OCI/Docker JSON or a SeccompProfile) and "
+            "write it as --to: "
+            "yaml, oci, docker (OCI with Docker's archMap), kubernetes (the Security "
+            "Profiles Operator's SeccompProfile), raw (struct sock_filter records "
             "for bubblewrap --seccomp FD, in the byte order of the policy's architectures: "
             "big-endian for s390x, ppc64, mips...; one byte order per program), c (a C "
             "array) or go-seccomp-bpf. A policy that the "
@@ -221,6 +274,11 @@ def register_convert(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "profile, the one machine architecture to resolve it for"
         ),
     )
+    parser.add_argument(
+        "--name",
+        help="the name of the written policy (a SeccompProfile's metadata.name; default: the "
+        "policy's, or IN's file name)",
+    )
     parser.set_defaults(handler=_cmd_convert)
 
 
@@ -231,6 +289,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if target is None:
         return _fail("convert: give --to FORMAT (OUT's extension does not name one)")
     policy = _read_policy_argument(args.input, args.arch)
+    if args.name is not None:
+        import dataclasses
+
+        policy = dataclasses.replace(policy, name=args.name)
     notes: list[str] = []
     output = export_policy(policy, target, notes)
     for note in notes:

@@ -78,7 +78,8 @@ def register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="extend",
         default=[],
         metavar="NAME",
-        help="always allow these calls or @groups, seen or not",
+        help="always allow these calls, @groups or @FILE lists (one name a line, # comments), "
+        "seen or not; a name only other architectures have is ignored with a note",
     )
     parser.add_argument(
         "--deny",
@@ -86,7 +87,7 @@ def register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="extend",
         default=[],
         metavar="NAME",
-        help="never allow these calls or @groups, even when seen",
+        help="never allow these calls, @groups or @FILE lists, even when seen",
     )
     parser.add_argument(
         "--follow-daemons",

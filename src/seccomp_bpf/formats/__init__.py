@@ -1,4 +1,5 @@
-"""Policy file formats: YAML (with go-seccomp-bpf files) and OCI/Docker JSON profiles.
+"""Policy file formats: YAML (with go-seccomp-bpf files), OCI/Docker JSON profiles and the
+Security Profiles Operator's ``SeccompProfile`` resources (Kubernetes).
 
 The readers of each format are imported when first used (:mod:`seccomp_bpf.lazy`): the command
 line reads the names of the output formats from here without loading any of them.
@@ -15,6 +16,7 @@ from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from seccomp_bpf.formats.kubernetes import load_kubernetes_policy
     from seccomp_bpf.formats.oci import (
         DOCKER_DEFAULT_CAPABILITIES,
         load_oci_policy,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "seccomp_bpf.formats.kubernetes": "load_kubernetes_policy",
         "seccomp_bpf.formats.oci": "DOCKER_DEFAULT_CAPABILITIES load_oci_policy read_oci_policy",
         "seccomp_bpf.formats.yaml_policy": "load_yaml_policy read_yaml_policy",
     },
@@ -33,9 +36,10 @@ __getattr__, __dir__ = lazy_exports(
 
 _OCI_KEY = re.compile(r'"defaultAction"\s*:')
 # A top-level key of a policy at the start of a line: this project's YAML, OCI JSON written
-# one key a line, go-seccomp-bpf's ``seccomp:`` and ``policy:``.
+# one key a line, go-seccomp-bpf's ``seccomp:`` and ``policy:``, a Kubernetes resource's
+# ``apiVersion:``.
 _POLICY_KEY = re.compile(
-    rb'^\s*"?(default_action|defaultAction|seccomp|policy)"?\s*:', re.MULTILINE
+    rb'^\s*"?(default_action|defaultAction|seccomp|policy|apiVersion)"?\s*:', re.MULTILINE
 )
 
 
@@ -65,7 +69,8 @@ def load_policy_text(
     arches: Sequence[str] | None = None,
     strict: bool = False,
 ) -> Policy:
-    """Read a policy in either format, telling them apart with :func:`looks_like_oci`.
+    """Read a policy in any format, telling them apart with
+    :func:`~seccomp_bpf.formats.kubernetes.looks_like_kubernetes` and :func:`looks_like_oci`.
 
     ``arches``, when given, are the architectures to use: for a YAML policy they replace its
     ``arches`` (before its groups and rule sets are resolved); for an OCI/Docker profile
@@ -73,10 +78,12 @@ def load_policy_text(
     ``includes``/``excludes`` are resolved for. ``strict`` refuses in an OCI/Docker profile
     what runc ignores and a YAML policy refuses: names that no architecture has.
     """
+    from seccomp_bpf.formats.kubernetes import load_kubernetes_policy, looks_like_kubernetes
     from seccomp_bpf.formats.oci import load_oci_policy
     from seccomp_bpf.formats.yaml_policy import load_yaml_policy
 
-    if looks_like_oci(text):
+    kubernetes = looks_like_kubernetes(text)
+    if kubernetes or looks_like_oci(text):
         if arches is not None and len(arches) != 1:
             raise PolicyError(
                 "an OCI/Docker profile is resolved for one machine architecture; "
@@ -84,6 +91,8 @@ def load_policy_text(
                 source=source,
             )
         arch = arches[0] if arches else None
+        if kubernetes:
+            return load_kubernetes_policy(text, source=source, arch=arch, strict=strict)
         return load_oci_policy(text, source=source, arch=arch, strict=strict)
     return load_yaml_policy(text, source=source, arches=arches)
 
@@ -100,6 +109,7 @@ def read_policy_file(
 
 __all__ = [
     "DOCKER_DEFAULT_CAPABILITIES",
+    "load_kubernetes_policy",
     "load_oci_policy",
     "load_policy_text",
     "load_yaml_policy",

@@ -4,6 +4,7 @@
 ``yaml``          the project's YAML (:mod:`.yaml_writer`); reads back equal
 ``oci``           an OCI runtime-spec profile (:mod:`.oci_writer`), exactly or refused
 ``docker``        the same with Docker's ``archMap`` and a comment per entry
+``kubernetes``    the Security Profiles Operator's ``SeccompProfile`` (:mod:`.kubernetes`)
 ``raw``           the compiled program as ``struct sock_filter`` records in the byte order
                   of the policy's architectures (:func:`program_byteorder`): what
                   bubblewrap's ``--seccomp FD`` and ``seccomp(2)`` take on that machine
@@ -23,11 +24,12 @@ if TYPE_CHECKING:
     from seccomp_bpf.arch import ByteOrder
     from seccomp_bpf.policy.policy import Policy
 
-ExportFormat = Literal["yaml", "oci", "docker", "raw", "c", "go-seccomp-bpf"]
+ExportFormat = Literal["yaml", "oci", "docker", "kubernetes", "raw", "c", "go-seccomp-bpf"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = (
     "yaml",
     "oci",
     "docker",
+    "kubernetes",
     "raw",
     "c",
     "go-seccomp-bpf",
@@ -89,6 +91,10 @@ def export_policy(
         from seccomp_bpf.formats.oci_writer import to_oci_json
 
         return to_oci_json(policy, docker=format == "docker", notes=notes).encode()
+    if format == "kubernetes":
+        from seccomp_bpf.formats.kubernetes import to_kubernetes_yaml
+
+        return to_kubernetes_yaml(policy, notes=notes).encode()
     if format == "go-seccomp-bpf":
         from seccomp_bpf.formats.go_writer import to_go_seccomp_bpf
 

@@ -302,6 +302,13 @@ class _Writer:
                 "section to export the filter alone"
             )
         policy.validate()
+        if policy.newer_syscall_action is not None:
+            self.refuse(
+                (),
+                f"go-seccomp-bpf has no newer-syscall action (the policy's is "
+                f"{policy.newer_syscall_action.describe()}); remove the setting to export "
+                "the rest",
+            )
         arch = self.arch()
         default = policy.default_action
         default_word = self.action_word(default, what="default_action")

@@ -9,7 +9,10 @@ actions by the shape of its decision tree. So the rules are not copied; each sys
 
 1. The profile's default action ``D`` is the policy's ``unknown_syscall_action`` when it has
    one (OCI has no such field: every known system call that decides otherwise is then
-   listed), else its default action.
+   listed), else its default action. A ``newer_syscall_action`` is written only when it is
+   ``D``: the newer calls of the tables are then left out (or listed, where a name is a newer
+   call on one ABI only and ``D`` is not its decision on another: refused, as every name decided
+   differently on two ABIs), and the numbers no table has get ``D`` as the policy says.
 2. For every system call name, the decision is a function of the arguments
    (:mod:`seccomp_bpf.policy.diagrams`). It must be the same on every architecture where the
    name is a system call, since an entry names a call for all of them at once; where calls
@@ -101,7 +104,7 @@ from seccomp_bpf.policy.diagrams import (
     variable_target,
 )
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.resolution import MULTIPLEXERS, rule_label
+from seccomp_bpf.policy.resolution import MULTIPLEXERS
 from seccomp_bpf.policy.rules import NumberRange
 from seccomp_bpf.policy.values import Within
 
@@ -320,8 +323,8 @@ class _Writer:
         policy = self.policy
         if not indexes:
             raise ConversionError(f"cannot be written as an OCI profile: {message}")
-        first = policy.rules[indexes[0]]
-        labels = ", ".join(rule_label(i, policy.rules[i]) for i in indexes[:4])
+        first = policy.all_rules[indexes[0]]
+        labels = ", ".join(policy.rule_label(i) for i in indexes[:4])
         if len(indexes) > 4:
             labels += f" and {len(indexes) - 4} more"
         text = f"{labels}: cannot be written as an OCI profile: {message}"
@@ -344,6 +347,19 @@ class _Writer:
                 "capabilities, namespaces), which an OCI seccomp profile cannot hold: a "
                 "runtime takes those from the rest of its configuration; remove the section "
                 "to export the filter alone"
+            )
+        newer = policy.newer_syscall_action
+        unnamed = policy.unknown_syscall_action or policy.default_action
+        if newer is not None and newer != unnamed:
+            # A profile gives its default action to every number it does not name, newer
+            # calls and numbers no table knows alike; its names can list the newer calls of
+            # the tables, but not the numbers above them.
+            self.refuse(
+                (),
+                f"newer_syscall_action is {newer.describe()}, but a profile gives the numbers "
+                f"it cannot name the one action it gives unknown numbers, "
+                f"{unnamed.describe()} here (runc's own answer to newer calls is ENOSYS); "
+                f"make unknown_syscall_action {newer.describe()} too, or remove the setting",
             )
         self.arches = policy.resolved_arches()
         for arch in self.arches:
@@ -482,9 +498,13 @@ class _Writer:
             expected = common if arch.argument_bits == 64 else diagrams.low_words(common)
             if mine != expected:
                 numbers = sorted(
-                    {s for i in rules for s in policy.rules[i].syscalls if isinstance(s, int)}
+                    {s for i in rules for s in policy.all_rules[i].syscalls if isinstance(s, int)}
                 )
-                limited = sorted(i + 1 for i in rules if policy.rules[i].arches is not None)
+                limited = sorted(
+                    i + 1
+                    for i in rules
+                    if i < len(policy.rules) and policy.rules[i].arches is not None
+                )
                 hint = f" (the rules name the numbers {numbers})" if numbers else ""
                 if limited:
                     hint += f" (rules {limited} are limited to some architectures)"
@@ -501,7 +521,7 @@ class _Writer:
         variables = self.diagrams.variables(decision)
         targets = {variable_target(v) for v in variables}
         if IP_TARGET in targets:
-            ip_rules = {i for i in rules if _mentions_ip(self.policy.rules[i].when)}
+            ip_rules = {i for i in rules if _mentions_ip(self.policy.all_rules[i].when)}
             self.refuse(
                 ip_rules or rules,
                 f"{name!r}: OCI profiles cannot compare the instruction pointer",
@@ -698,7 +718,7 @@ class _Writer:
                 item["args"] = [_to_json(arg) for arg in entry.args]
             if self.docker and entry.rules:
                 item["comment"] = "from " + ", ".join(
-                    rule_label(i, policy.rules[i]) for i in sorted(entry.rules)
+                    policy.rule_label(i) for i in sorted(entry.rules)
                 )
             syscalls.append(item)
         profile["syscalls"] = syscalls

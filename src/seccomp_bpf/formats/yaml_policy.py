@@ -6,6 +6,7 @@
     default_action: errno(EPERM)          # required; see seccomp_bpf.policy.actions
     bad_arch_action: kill_process         # optional (kill_process)
     unknown_syscall_action: errno(ENOSYS) # optional
+    newer_syscall_action: errno(ENOSYS)   # optional: numbers above the highest named
     arches: [x86_64, i386, x32]           # optional ([native]); NAME+compat adds NAME's compat
                                           # ABIs: [native+compat] is x86_64, i386, x32 on x86-64
     multiplexer_conditions: error         # optional: error | drop | strict (see policy.resolution)
@@ -118,6 +119,7 @@ _TOP_KEYS = (
     "default_action",
     "bad_arch_action",
     "unknown_syscall_action",
+    "newer_syscall_action",
     "arches",
     "multiplexer_conditions",
     "flags",
@@ -473,7 +475,12 @@ class _Reader:
         else:
             self.arches = self.arch_of(body, "native")
         actions: dict[str, Action] = {}
-        for key in ("default_action", "bad_arch_action", "unknown_syscall_action"):
+        for key in (
+            "default_action",
+            "bad_arch_action",
+            "unknown_syscall_action",
+            "newer_syscall_action",
+        ):
             if key in entries:
                 actions[key] = doc.action(entries[key][1], key)
         if "bad_arch_action" not in entries:
@@ -513,6 +520,7 @@ class _Reader:
             arches=arch_names,
             bad_arch_action=actions.get("bad_arch_action", KILL_PROCESS),
             unknown_syscall_action=actions.get("unknown_syscall_action"),
+            newer_syscall_action=actions.get("newer_syscall_action"),
             multiplexer_conditions=mode,
             name=texts.get("name"),
             comment=texts.get("comment"),

@@ -209,6 +209,11 @@ def to_yaml(policy: Policy) -> str:
             f"unknown_syscall_action: {action_text(policy.unknown_syscall_action)}"
             "  # numbers no table knows and no rule names"
         )
+    if policy.newer_syscall_action is not None:
+        lines.append(
+            f"newer_syscall_action: {action_text(policy.newer_syscall_action)}"
+            "  # numbers above the highest one the rules name, per ABI"
+        )
     lines.append("arches: [" + ", ".join(scalar(a) for a in policy.arches) + "]")
     if policy.multiplexer_conditions != "error":
         lines.append(

@@ -1,6 +1,9 @@
 """The built-in policies, shipped in the package: for now ``default`` (``default.yaml``), what
 ``seccomp-bpf run`` applies without ``-p``; :func:`default_policy` reads it, and
-:mod:`.precompiled` holds it compiled for each architecture.
+:mod:`.precompiled` holds it compiled for each architecture. Policies are found by name
+(:mod:`.registry`): the built-in ones, those an application registers
+(:func:`register_policy`), and those installed packages ship (the ``seccomp_bpf.policies``
+entry points).
 
 The parts policies are written with, system call groups and rule sets, belong to the model:
 :mod:`seccomp_bpf.policy.groups`, :mod:`seccomp_bpf.policy.rulesets`.
@@ -13,10 +16,34 @@ from seccomp_bpf.lazy import lazy_exports
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:
     from seccomp_bpf.policies.default import builtin_policy_text, default_policy
+    from seccomp_bpf.policies.registry import (
+        ENTRY_POINT_GROUP,
+        NamedPolicy,
+        named_policies,
+        policy_by_name,
+        register_policy,
+        unregister_policy,
+    )
 
 # Read on first use (seccomp_bpf.lazy): the precompiled programs need none of the model.
 __getattr__, __dir__ = lazy_exports(
-    __name__, {"seccomp_bpf.policies.default": "builtin_policy_text default_policy"}
+    __name__,
+    {
+        "seccomp_bpf.policies.default": "builtin_policy_text default_policy",
+        "seccomp_bpf.policies.registry": (
+            "ENTRY_POINT_GROUP NamedPolicy named_policies policy_by_name register_policy"
+            " unregister_policy"
+        ),
+    },
 )
 
-__all__ = ["builtin_policy_text", "default_policy"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "NamedPolicy",
+    "builtin_policy_text",
+    "default_policy",
+    "named_policies",
+    "policy_by_name",
+    "register_policy",
+    "unregister_policy",
+]

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from seccomp_bpf.arch import Arch, all_arches, get_arch
+from seccomp_bpf.arch import SKIPPED_SYSCALL, Arch, all_arches, dispatched_arch, get_arch
 from seccomp_bpf.errors import PolicyError, UnknownArchError
 from seccomp_bpf.policy.actions import KILL_PROCESS, Action
 from seccomp_bpf.policy.resolution import (
@@ -35,7 +35,7 @@ from seccomp_bpf.policy.resolution import (
     resolve_for_arch,
     rule_label,
 )
-from seccomp_bpf.policy.rules import Rule
+from seccomp_bpf.policy.rules import NumberRange, Rule
 from seccomp_bpf.policy.sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ FILTER_FLAGS: Final[tuple[str, ...]] = (
     "wait_killable_recv",
 )
 """Names of ``SECCOMP_FILTER_FLAG_*`` (``<linux/seccomp.h>``) a policy may ask for at install."""
+
+_NEWEST: Final = 0xFFFF_FFFE
+"""The last number ``newer_syscall_action`` covers: every one but -1 (a skipped call)."""
 
 
 COMPAT_SUFFIX: Final = "+compat"
@@ -100,6 +103,11 @@ class Policy:
     ``sandbox`` describes the confinement around the filter (:class:`Sandbox`: filesystem
     and network grants, capabilities kept, namespaces); it changes no decision of the filter,
     and ``None`` means the defaults of whatever applies the policy.
+
+    ``newer_syscall_action`` (``errno(ENOSYS)``, as runc answers calls newer than its
+    profile) is given, on each ABI, to every number above the highest one the policy's rules
+    name there: it is lowered to one :class:`NumberRange` rule per ABI after the policy's
+    own (:meth:`newer_rules`), which :meth:`resolve` and everything reading it see.
     """
 
     default_action: Action
@@ -112,6 +120,7 @@ class Policy:
     comment: str | None = None
     flags: tuple[str, ...] = ()
     sandbox: Sandbox | None = None
+    newer_syscall_action: Action | None = None
     source: str | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
     _cache: dict[str, object] = field(
@@ -123,13 +132,10 @@ class Policy:
         for name in ("default_action", "bad_arch_action"):
             if not isinstance(getattr(self, name), Action):
                 raise PolicyError(f"{name} must be an Action, not {getattr(self, name)!r}")
-        if self.unknown_syscall_action is not None and not isinstance(
-            self.unknown_syscall_action, Action
-        ):
-            raise PolicyError(
-                "unknown_syscall_action must be an Action or None, "
-                f"not {self.unknown_syscall_action!r}"
-            )
+        for name in ("unknown_syscall_action", "newer_syscall_action"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Action):
+                raise PolicyError(f"{name} must be an Action or None, not {value!r}")
         set_(self, "rules", _tuple_of(self.rules, Rule, "rules"))
         arches = _tuple_of(self.arches, str, "arches")
         if not arches:
@@ -218,6 +224,77 @@ class Policy:
             lines.extend(resolved.warnings)
         lines.extend(self.notes)
         return lines
+
+    # --- newer system calls -------------------------------------------------------------------
+
+    def highest_named(self, arch: Arch) -> int | None:
+        """The highest ``seccomp_data.nr`` the rules name on ``arch``: a name's number there,
+        or a number the kernel runs from ``arch``'s table (:func:`dispatched_arch`); None when
+        they name none. Rules limited to other ABIs do not count; number ranges do not either
+        (they name odd spans such as x86-64's 0x80000000..0xbfffffff, not calls), nor -1, the
+        call a tracer skipped."""
+        highest: int | None = None
+        for rule in self.rules:
+            if not rule.applies_to(arch.name):
+                continue
+            for syscall in rule.syscalls:
+                if isinstance(syscall, str):
+                    nr = arch.syscalls.get(syscall)
+                elif isinstance(syscall, int):
+                    owner = dispatched_arch(arch.audit_arch, syscall)
+                    nr = syscall if owner is not None and owner.name == arch.name else None
+                    if syscall == SKIPPED_SYSCALL:
+                        nr = None
+                else:
+                    continue
+                if nr is not None and (highest is None or nr > highest):
+                    highest = nr
+        return highest
+
+    def newer_rules(self) -> tuple[Rule, ...]:
+        """``newer_syscall_action`` lowered to rules the compiler knows: on each ABI whose
+        highest named number is ``H`` (:meth:`highest_named`), ``H+1..0xfffffffe`` gets the
+        action, limited to that ABI (``Rule.arches``). Numbers of that range that the kernel
+        runs from another ABI's table (x32's bit 30, MIPS's ranges) are that ABI's, as for
+        every rule; -1 (0xffffffff, a call a tracer skipped) is left out: it is no call.
+        Empty without the setting."""
+        action = self.newer_syscall_action
+        if action is None:
+            return ()
+        cached = self._cache.get("newer")
+        if cached is None:
+            rules: list[Rule] = []
+            for arch in self.resolved_arches():
+                highest = self.highest_named(arch)
+                if highest is None or highest + 1 > _NEWEST:
+                    continue
+                rules.append(
+                    Rule((NumberRange(highest + 1, _NEWEST),), action, arches=(arch.name,))
+                )
+            cached = self._cache["newer"] = tuple(rules)
+        assert isinstance(cached, tuple)
+        return cached
+
+    @property
+    def all_rules(self) -> tuple[Rule, ...]:
+        """The rules, then :meth:`newer_rules`: what decides calls, in order. A rule index
+        of a decision (:class:`ResolvedRule`, :class:`Decision`) is an index into this."""
+        newer = self.newer_rules()
+        return self.rules + newer if newer else self.rules
+
+    def rule_label(self, index: int) -> str:
+        """``rule 3 (policy.yaml:12:5)``; ``newer_syscall_action (above 461, the highest
+        number the rules name on x86_64)`` for a lowered rule."""
+        rules = self.all_rules
+        if index < len(self.rules):
+            return rule_label(index, rules[index])
+        rule = rules[index]
+        first = rule.syscalls[0]
+        assert isinstance(first, NumberRange) and rule.arches is not None
+        return (
+            f"newer_syscall_action (above {first.first - 1}, the highest number the rules "
+            f"name on {rule.arches[0]})"
+        )
 
     # --- the meaning --------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from seccomp_bpf.arch import Arch, dispatched_arch, get_arch
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.actions import Action
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.resolution import rule_label
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
@@ -88,11 +87,10 @@ def decide(
     for entry in entries:
         if entry.condition is None or entry.condition.holds(arguments, ip):
             via = f" through {entry.via}" if entry.via else ""
-            rule = policy.rules[entry.rule_index]
             return Decision(
                 entry.action,
                 entry.rule_index,
-                f"{rule_label(entry.rule_index, rule)}{via}",
+                f"{policy.rule_label(entry.rule_index)}{via}",
                 abi.name,
             )
 

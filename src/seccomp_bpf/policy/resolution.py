@@ -190,7 +190,7 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
         if calls and (number := table.get(name)) is not None
     ]
     ranges: list[ResolvedRange] = []
-    for index, rule in enumerate(policy.rules):
+    for index, rule in enumerate(policy.all_rules):
         if not rule.applies_to(arch.name):
             continue
         audits = rule.audit_values()

@@ -21,7 +21,8 @@ from typing import Final, TextIO
 
 from seccomp_bpf.errors import CommandError
 from seccomp_bpf.policy import Policy
-from seccomp_bpf.profiling.generate import GeneratedPolicy, expand_names
+from seccomp_bpf.profiling.generate import GeneratedPolicy
+from seccomp_bpf.profiling.name_lists import expand_names
 from seccomp_bpf.profiling.output import frequency_json, policy_oci, policy_yaml
 from seccomp_bpf.profiling.profiler import Progress, argument_specs, profile, profiled_arches
 
@@ -85,7 +86,9 @@ def write_policy(
     generated: GeneratedPolicy, output_format: str, output: str, stream: TextIO
 ) -> None:
     """Write the policy to ``output`` (``-``: standard output) as YAML or OCI JSON, saying on
-    ``stream`` what the OCI format made change."""
+    ``stream`` what the OCI format made change and what was ignored of the options."""
+    for remark in generated.remarks:
+        _say(stream, f"profile: {remark}")
     if output_format == "oci":
         text, changes = policy_oci(generated)
         for change in changes:

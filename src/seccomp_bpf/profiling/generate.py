@@ -5,6 +5,8 @@ The policy:
 - ``default_action: errno(EPERM)``: what the run did not do fails as if not permitted;
   ``unknown_syscall_action: errno(ENOSYS)``: numbers no table knows fail as if the kernel
   lacked them, so that C libraries fall back to the older calls they replace;
+  ``newer_syscall_action: errno(ENOSYS)``: so do the numbers above the highest one the
+  policy names on each ABI (calls newer than the run), as runc answers them;
   ``bad_arch_action: kill_process``;
 - ``arches``: this machine's ABI, then every ABI the run made calls on (and those of the
   merged policies);
@@ -51,12 +53,12 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from seccomp_bpf.arch import Arch, get_arch, native_arch
-from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Action, All, Condition, Policy, Rule
-from seccomp_bpf.policy.groups import GROUPS, get_group
-from seccomp_bpf.policy.resolution import name_is_on, unknown_name_message
+from seccomp_bpf.policy.groups import GROUPS
+from seccomp_bpf.policy.resolution import name_is_on
 from seccomp_bpf.profiling.arguments import FALLBACKS, ArgumentSpec, describe_value, flags_spec
 from seccomp_bpf.profiling.merge import EarlierRun, read_generated
+from seccomp_bpf.profiling.name_lists import resolve_names
 from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace, command_text, machine_text
 
 ALWAYS_ALLOWED: Final = ("exit", "exit_group", "rt_sigreturn", "sigreturn", "restart_syscall")
@@ -66,6 +68,10 @@ from a signal handler (a signal the profiled run never received); ``restart_sysc
 kernel's own way to resume an interrupted sleep (``kernel/signal.c``)."""
 
 _WIDTH: Final = 92  # of comment lines
+
+FALLBACK_ERRNO: Final = ERRNO("ENOSYS")
+"""What calls newer than the profile get (``newer_syscall_action``), and unknown numbers: the
+answer of a kernel that lacks the call, after which C libraries use the older one."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,9 @@ class GeneratedPolicy:
     header: tuple[str, ...]
     trace: SyscallTrace
     merged: tuple[str, ...] = ()
+    remarks: tuple[str, ...] = ()
+    """What the user should know of the options: names of ``--allow``/``--deny`` ignored on
+    an ABI that lacks them."""
 
 
 Signature = tuple[tuple[ArgumentSpec, frozenset[int]], ...] | None
@@ -128,29 +137,6 @@ def _exists_on(key: SyscallKey, arches: Sequence[Arch]) -> tuple[str, ...]:
     if isinstance(key, int):
         return tuple(arch.name for arch in arches)
     return tuple(arch.name for arch in arches if name_is_on(arch, key))
-
-
-def expand_names(tokens: Iterable[str], arches: Sequence[Arch], what: str) -> list[SyscallKey]:
-    """Names, numbers and ``@groups`` (the members some ABI of ``arches`` has); raises
-    :class:`PolicyError` for a name none of ``arches`` has (``what`` names the option)."""
-    found: list[SyscallKey] = []
-    for token in tokens:
-        token = token.strip()
-        if not token:
-            continue
-        if token.startswith("@"):
-            members = get_group(token).members
-            found.extend(m for m in members if any(name_is_on(a, m) for a in arches))
-        elif token.isdigit():
-            found.append(int(token))
-        elif any(name_is_on(arch, token) for arch in arches):
-            found.append(token)
-        else:
-            from seccomp_bpf.arch import all_arches
-
-            reason = unknown_name_message(token, arches, all_arches())
-            raise PolicyError(f"{what} {token}: {reason}")
-    return found
 
 
 def _merge_specs(
@@ -264,14 +250,16 @@ def generate(
     per_abi: bool = True,
     default_action: Action | None = None,
     unknown_syscall_action: Action | None = None,
+    newer_syscall_action: Action | None = FALLBACK_ERRNO,
     name: str | None = None,
     arch: str | None = None,
 ) -> GeneratedPolicy:
     """The allowlist for ``trace``; see the module docstring, and
     :meth:`SyscallTrace.to_policy` for the options (``arch``: the ABI listed first, this
-    machine's when None: the static profiler's program's). Raises :class:`PolicyError` for a
-    name in ``allow`` or ``deny`` that no ABI of the policy has, or a merged policy the
-    profiler did not write."""
+    machine's when None: the static profiler's program's). ``allow`` and ``deny`` are read
+    by :func:`~.name_lists.resolve_names` (names, ``@groups``, ``@FILE`` lists; what the
+    policy's ABIs lack is in ``remarks``). Raises :class:`PolicyError` for a name no ABI
+    has, a list that cannot be read, or a merged policy the profiler did not write."""
     default = default_action if default_action is not None else ERRNO("EPERM")
     unknown = unknown_syscall_action if unknown_syscall_action is not None else ERRNO("ENOSYS")
     earlier = [read_generated(policy) for policy in merge]
@@ -279,9 +267,11 @@ def generate(
     calls = _Calls()
     _count_run(calls, trace, arguments)
     denied = _add_earlier_runs(calls, earlier, arches)
-    explicit = expand_names(allow, arches, "--allow")
+    allowed = resolve_names(allow, arches, "--allow")
+    explicit = allowed.keys
     _allow_everywhere(calls, trace, explicit, arches)
-    denied.update(expand_names(deny, arches, "--deny"))
+    refused = resolve_names(deny, arches, "--deny")
+    denied.update(refused.keys)
     fallbacks = _fall_back(
         calls, denied=denied, explicit=set(explicit), arches=arches, arguments=arguments
     )
@@ -298,14 +288,23 @@ def generate(
         arches=tuple(arch.name for arch in arches),
         bad_arch_action=KILL_PROCESS,
         unknown_syscall_action=unknown,
+        newer_syscall_action=newer_syscall_action,
         multiplexer_conditions="drop" if multiplexed else "error",
         name=name or "profile",
         comment=f"generated by seccomp-bpf profile from: {command_text(trace.command)}",
     )
     policy.validate()
-    header = _header(trace, [run.source for run in earlier], default, multiplexed)
+    remarks = (*allowed.notes, *refused.notes)
+    header = _header(
+        trace, [run.source for run in earlier], default, multiplexed, newer_syscall_action
+    )
     return GeneratedPolicy(
-        policy, tuple(written.notes), header, trace, tuple(run.source for run in earlier)
+        policy,
+        tuple(written.notes),
+        (*header, *(f"Note: {remark}." for remark in remarks)),
+        trace,
+        tuple(run.source for run in earlier),
+        remarks,
     )
 
 
@@ -602,7 +601,11 @@ def _condition(specs: Sequence[tuple[ArgumentSpec, frozenset[int]]]) -> Conditio
 
 
 def _header(
-    trace: SyscallTrace, merged: Sequence[str], default: Action, multiplexed: bool
+    trace: SyscallTrace,
+    merged: Sequence[str],
+    default: Action,
+    multiplexed: bool,
+    newer: Action | None,
 ) -> tuple[str, ...]:
     lines = [
         f"Generated by `seccomp-bpf profile --mode {trace.mode}` on {machine_text()}:",
@@ -614,7 +617,13 @@ def _header(
         lines.append("United with: " + ", ".join(merged) + " (their calls count 0 here).")
     lines.append(
         f"Calls not listed get {default.describe()}; numbers no table knows fail with ENOSYS, "
-        "so that C libraries fall back to older calls."
+        "so that C libraries fall back to older calls"
+        + (
+            f"; so do ({newer.describe()}) the numbers above the highest one named here on "
+            "each ABI (calls newer than this profile)."
+            if newer is not None
+            else "."
+        )
     )
     lines.append(
         "Counts are calls seen per ABI ([i386 4]: 4 calls on i386). "

@@ -66,10 +66,11 @@ def policy_oci(generated: GeneratedPolicy) -> tuple[str, list[str]]:
 
     policy = generated.policy
     changes: list[str] = []
-    if policy.unknown_syscall_action is not None:
+    if policy.unknown_syscall_action is not None or policy.newer_syscall_action is not None:
         changes.append(
-            "numbers no table knows get errno(EPERM) as every call not listed (a profile has "
-            "no field for them; runc answers ENOSYS for calls newer than the profile names)"
+            "numbers no table knows and calls newer than those the policy names get "
+            "errno(EPERM) as every call not listed (a profile has no field for them; runc "
+            "answers ENOSYS for calls newer than the profile names)"
         )
     rules: list[Rule] = []
     for rule in policy.rules:
@@ -79,7 +80,9 @@ def policy_oci(generated: GeneratedPolicy) -> tuple[str, list[str]]:
             changes.append("system call numbers without a name left out: " + ", ".join(dropped))
         if names:
             rules.append(dataclasses.replace(rule, syscalls=names))
-    policy = dataclasses.replace(policy, rules=tuple(rules), unknown_syscall_action=None)
+    policy = dataclasses.replace(
+        policy, rules=tuple(rules), unknown_syscall_action=None, newer_syscall_action=None
+    )
     text = to_oci_json(policy, notes=changes)
     return text, changes
 

@@ -173,8 +173,9 @@ class SyscallTrace:
         """An allowlist :class:`~seccomp_bpf.policy.Policy` that lets exactly these calls
         through (and the argument values recorded), on the ABIs seen and this machine's.
 
-        - ``allow``: names (or ``@groups``) to allow even if not seen, whatever their arguments;
-        - ``deny``: names (or ``@groups``) never to allow, even if seen; each gets a rule with
+        - ``allow``: names (``@groups``, ``@FILE`` lists: :mod:`.name_lists`) to allow even
+          if not seen, whatever their arguments; a name only other ABIs have is ignored;
+        - ``deny``: the same, never to allow, even if seen; each gets a rule with
           the default action, first, so that a later ``merge`` keeps them out too;
         - ``merge``: policies this profiler generated earlier, to unite with this run;
         - ``arguments``: False allows every recorded call whatever its arguments;
@@ -182,7 +183,8 @@ class SyscallTrace:
           one ABI is allowed on all, as an OCI profile needs);
         - ``default_action``: ``errno(EPERM)`` unless given; ``unknown_syscall_action``:
           ``errno(ENOSYS)`` unless given (numbers no table knows, so that C libraries fall
-          back to older calls).
+          back to older calls); ``newer_syscall_action`` is ``errno(ENOSYS)`` (the numbers
+          above the highest one the policy names on each ABI).
         """
         return self.generate(
             allow=allow,

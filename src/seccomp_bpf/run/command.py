@@ -40,6 +40,7 @@ import contextlib
 import errno
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, NoReturn
@@ -136,7 +137,15 @@ def compiled_policy(
     def read() -> Policy:
         return load_policy(spec, arches)
 
-    builtin = spec is None or spec == "default"
+    registry = sys.modules.get("seccomp_bpf.policies.registry")
+    # A name this process registered (register_policy) is no file and may replace "default";
+    # without the registry imported, nothing was registered.
+    registered = spec is not None and registry is not None and bool(registry.is_registered(spec))
+    builtin = spec is None or (spec == "default" and not registered)
+    # Only the built-in default and files are cached, by their bytes; a registered policy or
+    # an installed package's (a name that is no file) is read and compiled.
+    if not builtin and (registered or spec == "-" or not os.path.lexists(spec or "")):
+        return _compile(read())
     if builtin and not arches and cache:
         from seccomp_bpf.arch import native_arch
         from seccomp_bpf.policies.precompiled import precompiled_default
@@ -194,15 +203,17 @@ def _compile(policy: Policy, program: Program | None = None) -> CompiledPolicy:
 
 
 def load_policy(spec: str | None, arches: Sequence[str] | None = None) -> Policy:
-    """The policy ``-p SPEC`` names: ``None`` or ``default`` is the built-in default policy,
-    anything else a file (YAML, or OCI/Docker JSON). ``arches`` replace the policy's own."""
-    if spec is None or spec == "default":
+    """The policy ``-p SPEC`` names: ``None`` is the built-in default policy, anything else
+    a named policy or a file (YAML, OCI/Docker JSON, a SeccompProfile), as
+    :func:`~seccomp_bpf.policies.registry.load_named_or_file` finds it. ``arches`` replace
+    the policy's own."""
+    if spec is None:
         from seccomp_bpf.policies.default import default_policy
 
         return default_policy(arches)
-    from seccomp_bpf.formats import read_policy_file
+    from seccomp_bpf.policies.registry import load_named_or_file
 
-    return read_policy_file(spec, arches=arches)
+    return load_named_or_file(spec, arches)
 
 
 def read_program_bytes(data: bytes, source: str) -> Program:
@@ -499,6 +510,7 @@ def _kill_sources(policy: Policy) -> list[str]:
     for what, action in (
         ("the default action", policy.default_action),
         ("the unknown-syscall action", policy.unknown_syscall_action),
+        ("the newer-syscall action", policy.newer_syscall_action),
     ):
         if action is not None and action.kind in kinds:
             sources.append(f"{what} {action.describe()}")

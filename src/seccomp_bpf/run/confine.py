@@ -129,7 +129,7 @@ def compile_for_install(policy_or_program: Policy | Program | Sequence[Instructi
 
 
 def install(
-    policy_or_program: Policy | Program | Sequence[Instruction],
+    policy_or_program: Policy | Program | Sequence[Instruction] | str,
     *,
     tsync: bool = True,
     no_new_privs: bool = True,
@@ -144,10 +144,16 @@ def install(
     ALLOW; ``SECCOMP_FILTER_FLAG_SPEC_ALLOW``: no forced speculative-store-bypass
     mitigation); a policy's own ``flags: [log]`` or ``[spec_allow]`` ask for them too.
     ``sandbox`` (or, when None, the policy's ``sandbox`` section) adds Landlock and the
-    capability drop before the filter. Returns the program installed.
+    capability drop before the filter. A string is a policy's name (the built-in
+    ``default``, one :func:`~seccomp_bpf.policies.register_policy` registered, or one an
+    installed package ships) or a policy file. Returns the program installed.
     """
     from seccomp_bpf.kernel import install as install_filter
 
+    if isinstance(policy_or_program, str):
+        from seccomp_bpf.policies.registry import load_named_or_file
+
+        policy_or_program = load_named_or_file(policy_or_program)
     program = compile_for_install(policy_or_program)
     policy = _as_policy(policy_or_program)
     if policy is not None:

@@ -178,7 +178,7 @@ def inner_pid(pid: int) -> int | None:
 def decided_by(policy: Policy, decision: Decision, source: str | None) -> str:
     """``rule 2 (p.yaml:7:5)``, ``default action (p.yaml)``, ``bad architecture: ...``."""
     if decision.rule_index is not None:
-        if policy.rules[decision.rule_index].location is not None or source is None:
+        if policy.all_rules[decision.rule_index].location is not None or source is None:
             return decision.reason
     elif source is None:
         return decision.reason

@@ -272,6 +272,9 @@ class Sink:
             return ""
         if outcome.rule_index is not None:
             via = f" through {outcome.via}" if outcome.via else ""
+            policy = self.policy
+            if policy is not None and outcome.rule_index >= len(policy.rules):
+                return " (newer_syscall_action)"
             return f" (rule {outcome.rule_index + 1}{via})"
         policy = self.policy
         if policy is not None and outcome.action == policy.default_action:
@@ -283,7 +286,7 @@ class Sink:
         for (check, severity, message, syscall, rule), arches in self._found.items():
             location = None
             if rule is not None and self.policy is not None:
-                location = self.policy.rules[rule].location
+                location = self.policy.all_rules[rule].location
             out.append(Finding(check, severity, message, tuple(arches), syscall, rule, location))
         # Worst first; then by check; the order of discovery otherwise (sorted() is stable).
         return sorted(out, key=lambda f: (-f.severity, f.check))

@@ -57,7 +57,7 @@ def run_static_profile(options: StaticOptions) -> int:
     from seccomp_bpf.arch import get_arch
     from seccomp_bpf.formats import read_policy_file
     from seccomp_bpf.profiling.command import DEFAULT_OUTPUT, _say, write_policy
-    from seccomp_bpf.profiling.generate import expand_names
+    from seccomp_bpf.profiling.name_lists import expand_names
     from seccomp_bpf.profiling.static import require_dependencies
     from seccomp_bpf.profiling.static.cache import AnalysisCache
     from seccomp_bpf.profiling.static.elf import read_elf

@@ -26,9 +26,9 @@ from seccomp_bpf.profiling.generate import (
     ALWAYS_ALLOWED,
     GeneratedPolicy,
     RuleNote,
-    expand_names,
     generate,
 )
+from seccomp_bpf.profiling.name_lists import expand_names
 from seccomp_bpf.profiling.static.program import StaticAnalysis
 from seccomp_bpf.profiling.trace import SyscallKey, SyscallTrace, machine_text
 

@@ -76,5 +76,5 @@ def dropped_mirror_index(policy: Policy, rule_index: int | None) -> bool:
     return (
         rule_index is not None
         and policy.multiplexer_conditions in ("drop", "strict")
-        and policy.rules[rule_index].when is not None
+        and policy.all_rules[rule_index].when is not None
     )

@@ -20,7 +20,7 @@ def _mirrored_name(policy: Policy, arch: Arch, entry: ResolvedRule) -> str:
     assert entry.via is not None and isinstance(entry.condition, (Equal, MaskedEqual))
     call = entry.condition.value
     calls: Mapping[str, int] = getattr(arch, entry.via)
-    for syscall in policy.rules[entry.rule_index].syscalls:
+    for syscall in policy.all_rules[entry.rule_index].syscalls:
         if isinstance(syscall, str) and calls.get(syscall) == call:
             return f"{entry.via}({syscall})"
     return f"{entry.via}({call})"
