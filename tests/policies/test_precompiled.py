@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_bpf.arch import all_arches, get_arch, native_arch
+from seccomp_bpf.arch.architecture import tables_version
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import SeccompBPFError
 from seccomp_bpf.policies import precompiled
@@ -102,3 +103,18 @@ def test_no_manifest_or_unknown_abi(tmp_path: Path) -> None:
     assert precompiled_default("../precompiled/default-x86_64", directory=str(directory)) is None
     (directory / "MANIFEST").unlink()
     assert precompiled_default(native_arch().name, directory=str(directory)) is None
+
+
+def test_programs_of_other_system_call_tables_are_not_used(tmp_path: Path) -> None:
+    """Compiled with another version of the system-calls tables (an upgrade since the build),
+    the programs may number calls otherwise: the policy is compiled afresh."""
+    directory = _copy(tmp_path)
+    manifest = directory / "MANIFEST"
+    text = manifest.read_text()
+    assert f"\ntables {tables_version()}\n" in text
+    arch = native_arch().name
+    assert precompiled_default(arch, directory=str(directory)) is not None
+    manifest.write_text(text.replace(f"\ntables {tables_version()}\n", "\ntables 6.1.0\n"))
+    assert precompiled_default(arch, directory=str(directory)) is None
+    manifest.write_text(text.replace(f"\ntables {tables_version()}\n", "\n"))
+    assert precompiled_default(arch, directory=str(directory)) is None

@@ -72,6 +72,25 @@ def test_the_key_covers_bytes_arches_and_version(monkeypatch: pytest.MonkeyPatch
     assert key != cache_key(b"policy", None)
 
 
+def test_the_key_covers_the_system_call_tables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Another system-calls (upgraded in place, or another environment's) may number calls
+    otherwise: the key changes, so its programs are compiled afresh."""
+    key = cache_key(b"policy", None)
+    package = tmp_path / "system_calls"
+    (package / "tables").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "linux_version.py").write_text('linux_version = "7.2.0"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "system_calls" or m.startswith("system_calls.")]:
+        monkeypatch.delitem(sys.modules, name)
+    other = cache_key(b"policy", None)
+    assert other != key  # the same Linux version, other files
+    (package / "linux_version.py").write_text('linux_version = "7.3.0"\n')
+    assert cache_key(b"policy", None) not in (key, other)
+
+
 def test_turned_off_and_where(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for off in ("0", "off", "NO", "false"):
         assert cache_directory({"SECCOMP_BPF_CACHE": off, "HOME": "/home/u"}) is None
@@ -393,7 +412,7 @@ def test_a_registered_policy_is_never_taken_for_the_default_or_a_file(
     name in the working directory, as the registry's lookup order says; neither is cached."""
     from seccomp_bpf.policies import register_policy, unregister_policy
 
-    own = Policy(default_action=ERRNO(1), rules=[Rule(["getcwd"], ALLOW)])
+    own = Policy(ERRNO(1), (Rule(("getcwd",), ALLOW),))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "acme").write_text("default_action: allow\n")  # a file that looks the same
     register_policy("default", own, replace=True)

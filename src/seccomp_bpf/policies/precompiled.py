@@ -11,16 +11,18 @@ ARCH's byte order, as ``seccomp-bpf compile`` writes them.
 contents::
 
     source <sha256 of default.yaml>
+    tables <the Linux version of the system-calls tables it was compiled with>
     flags <the policy's filter flags, comma-separated, or ->
     ARCH <sha256 of default-ARCH.bpf>
     ...
 
 A program is used only when ``default.yaml`` is the file it was compiled from (an edited
-policy is compiled afresh) and its bytes are those the manifest names; anything else is
-compiled as if there were no precompiled program. ``tests/policies/test_precompiled.py``
-recompiles every shipped program and compares, so a change of the policy or of the compiler
-that is not followed by ``python -m seccomp_bpf.policies.precompiled`` (which writes them
-again) fails the tests.
+policy is compiled afresh), the ``system-calls`` tables are of the Linux version it was
+compiled with (other tables may number calls differently) and its bytes are those the
+manifest names; anything else is compiled as if there were no precompiled program.
+``tests/policies/test_precompiled.py`` recompiles every shipped program and compares, so a
+change of the policy or of the compiler that is not followed by ``python -m
+seccomp_bpf.policies.precompiled`` (which writes them again) fails the tests.
 
 The default policy has no ``sandbox:`` section (``seccomp-bpf run`` applies its own
 defaults): the generator refuses one, since a precompiled program carries no sandbox.
@@ -86,6 +88,10 @@ def precompiled_default(
     manifest = _manifest(directory)
     if manifest is None or manifest.get("source") != _sha256_of(source):
         return None
+    from seccomp_bpf.arch.architecture import tables_version
+
+    if manifest.get("tables") != tables_version():  # other numbers: compiled afresh
+        return None
     expected = manifest.get(arch)
     if expected is None or "/" in arch:
         return None
@@ -121,7 +127,7 @@ def compile_default(arch: str) -> tuple[Program, tuple[str, ...]]:
 def shipped_arches(directory: str = DIRECTORY) -> tuple[str, ...]:
     """The ABIs a precompiled default program is shipped for."""
     manifest = _manifest(directory) or {}
-    return tuple(sorted(key for key in manifest if key not in ("source", "flags")))
+    return tuple(sorted(key for key in manifest if key not in ("source", "tables", "flags")))
 
 
 def write_all(directory: str = DIRECTORY) -> list[str]:
@@ -129,6 +135,7 @@ def write_all(directory: str = DIRECTORY) -> list[str]:
     the manifest into ``directory``; the ABIs written. The policy does not compile for some
     (it names calls they lack): they are left out and compiled when used."""
     from seccomp_bpf.arch import all_arches
+    from seccomp_bpf.arch.architecture import tables_version
     from seccomp_bpf.errors import SeccompBPFError
 
     os.makedirs(directory, exist_ok=True)
@@ -139,6 +146,7 @@ def write_all(directory: str = DIRECTORY) -> list[str]:
         "# The default policy, compiled: python -m seccomp_bpf.policies.precompiled writes",
         "# this directory again (see seccomp_bpf/policies/precompiled.py).",
         f"source {_sha256_of(_SOURCE)}",
+        f"tables {tables_version()}",
     ]
     written: list[str] = []
     flags: set[tuple[str, ...]] = set()
@@ -154,7 +162,7 @@ def write_all(directory: str = DIRECTORY) -> list[str]:
         lines.append(f"{arch.name} {hashlib.sha256(data).hexdigest()}")
         written.append(arch.name)
     (policy_flags,) = flags  # one policy: the same flags for every ABI
-    lines.insert(3, f"flags {','.join(policy_flags) or '-'}")
+    lines.insert(4, f"flags {','.join(policy_flags) or '-'}")
     with open(os.path.join(directory, MANIFEST), "w", encoding="ascii") as stream:
         stream.write("\n".join(lines) + "\n")
     return written

@@ -4,10 +4,11 @@ not read and compile the file each time.
 An entry is found by its *key*: the SHA-256 of the policy file's bytes, the architectures
 asked for (``--arch``), what ``native`` stands for here (the machine, pointer size and byte
 order of this interpreter), the kernel release (an OCI/Docker profile's ``includes`` depend
-on it) and the package's version. It holds the program and what ``seccomp-bpf run`` needs of
-the policy besides (its filter flags, whether it has a ``sandbox:`` section, which is then
-read from the file); anything else (the rule behind a denial, in a message) is read from the
-file when it is needed.
+on it), the package's version and the ``system-calls`` tables installed (their Linux version
+and the identity of their files: an upgrade in place changes them). It holds the program
+and what ``seccomp-bpf run`` needs of the policy besides (its filter flags, whether it has a
+``sandbox:`` section, which is then read from the file); anything else (the rule behind a
+denial, in a message) is read from the file when it is needed.
 
 Where: ``$SECCOMP_BPF_CACHE_DIR``, else ``$XDG_CACHE_HOME/seccomp-bpf``, else
 ``~/.cache/seccomp-bpf``. ``SECCOMP_BPF_CACHE=0`` (or ``off``, ``no``, ``false``) turns the
@@ -90,9 +91,12 @@ def cache_key(policy_bytes: bytes, arches: Sequence[str] | None) -> str:
     """The key of a policy file's program (see the module docstring)."""
     import sysconfig
 
+    from seccomp_bpf.arch.architecture import tables_identity
+
     machine = os.uname()
     facts = [
         __version__,
+        tables_identity(),
         ",".join(arches) if arches else "-",
         machine.machine,
         str(struct.calcsize("P")),
