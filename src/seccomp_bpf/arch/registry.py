@@ -38,7 +38,6 @@ Where the architecture is decided:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import struct
@@ -276,6 +275,8 @@ def get_arch(name: str) -> Arch:
 
 
 def _unknown_message(name: str) -> str:
+    import difflib  # for an error only
+
     close = difflib.get_close_matches(name.strip().lower(), list(_INDEX), n=6, cutoff=0.6)
     suggestions: list[str] = []
     for spelling in close:

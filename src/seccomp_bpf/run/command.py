@@ -44,13 +44,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
-from seccomp_bpf.bpf.emulator import (
-    ReturnValue,
-    SeccompAction,
-    SeccompData,
-    emulate,
-    format_return_value,
-)
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, PolicyError
 from seccomp_bpf.kernel import child
@@ -251,6 +244,7 @@ def check_exec_allowed(program: Program, policy: Policy | None, command: str) ->
     The message names the rule (file:line) or the default action, when the policy is known.
     """
     from seccomp_bpf.arch import native_arch
+    from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate, format_return_value
 
     arch = native_arch()
     nr = arch.syscall_number("execve")
@@ -473,6 +467,8 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
     """Why a command killed by SIGSYS was, as far as the filter tells: a kill action (which
     ones, with the policy), a trap the program did not handle (``SECCOMP_RET_TRAP`` sends a
     SIGSYS the program may catch), or neither (the filter returns no such action)."""
+    from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction
+
     actions = {ReturnValue.decode(value).action for value in program_return_values(program)}
     kills = actions & {SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD}
     trap = SeccompAction.TRAP in actions
