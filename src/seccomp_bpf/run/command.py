@@ -274,10 +274,14 @@ def prepare(
     executable: str | None = None,
     sandbox: Sandbox | Literal[False] | None = None,
     show_layers: bool = False,
+    checked: bool = False,
 ) -> PreparedRun:
     """Compile ``policy`` (unless ``program``, or the ``compiled`` policy, is given), check
     the kernel has its actions, check it allows the exec, find the command and plan the
     sandbox: every error before anything runs.
+
+    ``checked`` says that the caller checked ``program``'s actions and exec on this kernel
+    already (:class:`~seccomp_bpf.run.subprocess.Popen` did, in its child's parent).
 
     ``sandbox`` is the sandbox to run in (None: the policy's own section, else the defaults;
     False: the filter alone).
@@ -299,15 +303,16 @@ def prepare(
         spec_allow = "spec_allow" in compiled.flags
         policy_sandbox, read_policy = compiled.sandbox, compiled.read
     assert program is not None
-    check_actions_available(program)
-    try:
-        check_exec_allowed(program, policy, argv[0])
-    except PolicyError:
-        if policy is not None or read_policy is None:
+    if not checked:
+        check_actions_available(program)
+        try:
+            check_exec_allowed(program, policy, argv[0])
+        except PolicyError:
+            if policy is not None or read_policy is None:
+                raise
+            # The program came without its policy: read it, for the rule that refuses.
+            check_exec_allowed(program, _read_quietly(read_policy), argv[0])
             raise
-        # The program came without its policy: read it, for the rule that refuses.
-        check_exec_allowed(program, _read_quietly(read_policy), argv[0])
-        raise
     found = find_executable(executable if executable is not None else argv[0])
     plan = None
     if sandbox is not False:
