@@ -42,6 +42,7 @@ import contextlib
 import errno as errno_codes
 import fcntl
 import functools
+import gc
 import json
 import os
 import select
@@ -372,6 +373,13 @@ def start(
     run_pid = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
+    # The children share this process's memory until one writes to it (fork(2):
+    # copy-on-write), and a collection writes to the header of every object it traverses
+    # (update_refs() in CPython's Modules/gcmodule.c), so one made here or in a child while
+    # both live copies every page it reaches. Frozen objects are not traversed (gc.freeze,
+    # which the gc module's documentation advises before fork for this); they thaw once the
+    # command has exec'd, so that a long-lived caller collects them as before.
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         try:
@@ -397,6 +405,8 @@ def start(
     except BaseException:
         started.close(kill=True)
         raise
+    finally:
+        gc.unfreeze()
     return started
 
 
