@@ -380,34 +380,35 @@ def start(
     # which the gc module's documentation advises before fork for this); they thaw once the
     # command has exec'd, so that a long-lived caller collects them as before.
     gc.freeze()
-    pid = os.fork()
-    if pid == 0:
+    try:  # the child never leaves this block but by os._exit or execve
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                if status_read >= 0:
+                    os.close(status_read)
+                child_main(theirs, run_pid, status_write)
+            finally:
+                os._exit(EXIT_SETUP_FAILED)
+        theirs_number = theirs.fileno()
+        theirs.close()
+        if status_write >= 0:
+            os.close(status_write)
+        started = Started(
+            child=pid,
+            control=ours,
+            control_fd_in_child=theirs_number,
+            status_fd=status_read if status_read >= 0 else None,
+            own_group=own_group,
+        )
         try:
-            ours.close()
-            if status_read >= 0:
-                os.close(status_read)
-            child_main(theirs, run_pid, status_write)
-        finally:
-            os._exit(EXIT_SETUP_FAILED)
-    theirs_number = theirs.fileno()
-    theirs.close()
-    if status_write >= 0:
-        os.close(status_write)
-    started = Started(
-        child=pid,
-        control=ours,
-        control_fd_in_child=theirs_number,
-        status_fd=status_read if status_read >= 0 else None,
-        own_group=own_group,
-    )
-    try:
-        _handshake(started, listener, listener_wait_ms)
-    except BaseException:
-        started.close(kill=True)
-        raise
+            _handshake(started, listener, listener_wait_ms)
+        except BaseException:
+            started.close(kill=True)
+            raise
+        return started
     finally:
         gc.unfreeze()
-    return started
 
 
 def _handshake(started: Started, listener: bool, wait_ms: int) -> None:
