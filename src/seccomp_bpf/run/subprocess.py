@@ -76,10 +76,9 @@ def _command_line(
 
 
 def _launch_fd(data: bytes) -> int:
-    """A file descriptor holding ``data``: a memfd, or a pipe where there is none (a launch
-    is at most the program's 4096 * 8 bytes and the sandbox's paths and the command's
-    arguments, written before the child starts: a pipe's buffer may be too small, so a
-    large one goes to an unlinked temporary file)."""
+    """A file descriptor holding ``data``, from its start: a memfd, or an unlinked temporary
+    file where there is none (not a pipe: it is written before the child starts, and the
+    command's arguments can be more than a pipe holds)."""
     try:
         fd = os.memfd_create("seccomp-bpf-launch", os.MFD_CLOEXEC)
     except (AttributeError, OSError):
