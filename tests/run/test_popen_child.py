@@ -148,3 +148,17 @@ def test_no_descriptor_is_an_error() -> None:
     assert done.returncode == 1
     assert "no launch to read" in done.stderr
     assert sys.executable == runner[0]
+
+
+def test_without_memfd_the_launch_travels_in_a_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from seccomp_bpf.run.subprocess import run
+
+    def refused(name: str, flags: int = 0) -> int:
+        raise OSError(38, "memfd_create is not available")
+
+    monkeypatch.setattr(os, "memfd_create", refused)
+    argument = "x" * 100_000  # more than a pipe's buffer
+    done = run(["sh", "-c", 'echo "${#1}"', "sh", argument], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "100000\n", "")
