@@ -19,7 +19,7 @@ from seccomp_bpf.run.subprocess import _launch_fd, _runner
 pytestmark = pytest.mark.kernel
 
 # What the child must not import: the command line, the emulator (the parent checked the
-# actions and the exec), the model, the compiler, the formats.
+# actions and the exec), the model, the compiler, the formats, the build configuration.
 NOT_IN_THE_CHILD = (
     "argparse",
     "seccomp_bpf.cli",
@@ -29,6 +29,7 @@ NOT_IN_THE_CHILD = (
     "seccomp_bpf.formats",
     "yaml",
     "difflib",
+    "sysconfig",
 )
 
 
