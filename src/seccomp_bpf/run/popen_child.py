@@ -86,7 +86,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return _error(f"run: the process {parent} that started this one is gone; nothing was run")
 
     from seccomp_bpf.bpf.instruction import Program
-    from seccomp_bpf.errors import CommandError, InvalidProgramError, SandboxError
+    from seccomp_bpf.errors import CommandError, InvalidProgramError, SandboxError, SeccompBPFError
     from seccomp_bpf.run import command as running
 
     try:
@@ -102,6 +102,7 @@ def main(args: Sequence[str] | None = None) -> int:
             sandbox=sandbox,
             checked=True,
         )
+        running.exec_confined(prepared, starter=parent)
     except CommandError as error:
         print(f"{PROG}: {error.strerror}", file=sys.stderr)
         return error.exit_status
@@ -109,4 +110,11 @@ def main(args: Sequence[str] | None = None) -> int:
         return _error(f"run: {error}", error.exit_status)
     except InvalidProgramError as error:
         return _error(f"run: the program given: {error}")
-    running.exec_confined(prepared, starter=parent)
+    # What the command line answers to the same errors (seccomp_bpf.cli.main).
+    except SeccompBPFError as error:
+        return _error(str(error))
+    except OSError as error:
+        name = f"{error.filename}: " if error.filename else ""
+        return _error(f"{name}{error.strerror or error}")
+    except KeyboardInterrupt:
+        return 130
