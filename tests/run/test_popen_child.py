@@ -125,8 +125,10 @@ def test_a_launch_of_another_parent_runs_nothing(tmp_path: os.PathLike[str]) -> 
         b"not marshal",
         marshal.dumps((FORMAT, b"x")),
         marshal.dumps((FORMAT + 1, b"", None, ("true",), None, 0)),
+        marshal.dumps((FORMAT + 1,)),
+        marshal.dumps(7),
     ],
-    ids=["empty", "garbage", "short", "other-format"],
+    ids=["empty", "garbage", "short", "other-format", "other-format-short", "no-tuple"],
 )
 def test_a_damaged_launch_is_an_error_not_a_traceback(data: bytes) -> None:
     done = _child(data)

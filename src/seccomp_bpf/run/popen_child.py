@@ -76,12 +76,16 @@ def main(args: Sequence[str] | None = None) -> int:
     args = sys.argv[1:] if args is None else args
     try:
         (fd,) = args
-        data = _read_all(int(fd))
-        version, code, fields, argv, executable, parent = marshal.loads(data)
+        launch = marshal.loads(_read_all(int(fd)))
     except (ValueError, TypeError, EOFError, OSError) as error:
         return _error(f"run: no launch to read from the descriptor given ({error})")
+    version = launch[0] if isinstance(launch, tuple) and launch else None
     if version != FORMAT:
         return _error(f"run: a launch of format {version!r}, not {FORMAT}: another version")
+    try:
+        _, code, fields, argv, executable, parent = launch
+    except ValueError:
+        return _error(f"run: a launch of {len(launch)} fields, not 6")
     if parent != os.getppid():
         return _error(f"run: the process {parent} that started this one is gone; nothing was run")
 
