@@ -112,7 +112,7 @@ def test_run_without_the_cache_reads_and_compiles() -> None:
 
 @pytest.mark.kernel
 def test_run_of_a_program_fd_loads_no_model_nor_compiler() -> None:
-    """What a Popen child runs: a compiled program on a file descriptor."""
+    """A compiled program on a file descriptor (``run --program-fd``)."""
     script = (
         "import os, sys\n"
         "from seccomp_bpf.policies.precompiled import precompiled_default\n"

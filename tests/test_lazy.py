@@ -17,6 +17,7 @@ import seccomp_bpf.bpf
 import seccomp_bpf.formats
 import seccomp_bpf.policies
 import seccomp_bpf.policy
+import seccomp_bpf.run
 
 LAZY_PACKAGES = (
     seccomp_bpf,
@@ -24,6 +25,7 @@ LAZY_PACKAGES = (
     seccomp_bpf.formats,
     seccomp_bpf.policies,
     seccomp_bpf.policy,
+    seccomp_bpf.run,
 )
 
 
@@ -108,3 +110,25 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
     )
     added = set(done.stdout.split())
     assert added - {"__future__"} == {"seccomp_bpf", "seccomp_bpf.__about__", "seccomp_bpf.lazy"}
+
+
+def test_starting_a_sandbox_imports_no_emulator() -> None:
+    """The modules that start a sandbox (``run.launch``, ``run.plan``, ``run.command``, the
+    kernel bindings) leave the emulator, which only the checks made before it and a
+    SIGSYS's explanation use, and ``difflib`` unread; ``seccomp_bpf.run``'s names read
+    ``run.confine`` on first use."""
+    script = (
+        "import sys\n"
+        "import seccomp_bpf.run, seccomp_bpf.run.launch, seccomp_bpf.run.plan\n"
+        "import seccomp_bpf.run.command, seccomp_bpf.kernel\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+        "seccomp_bpf.run.install\n"
+        "print('seccomp_bpf.run.confine' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    first, second = done.stdout.splitlines()
+    loaded = set(first.split())
+    assert not loaded & {"seccomp_bpf.bpf.emulator", "difflib", "argparse"}
+    assert second == "True"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -495,3 +496,36 @@ def test_numbers_agree_with_libseccomp(name: str) -> None:
         else:
             assert ours == number, theirs_name
     assert _LIBSECCOMP_ONLY_KNOWN.get(name, set()) <= only_libseccomp
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "amd64", "i686", "mips64", "mips", "aarch64"])
+@pytest.mark.parametrize("bits", [32, 64])
+@pytest.mark.parametrize(
+    "multiarch", ["", "x86_64-linux-gnux32", "i386-linux-gnu", "mips64el-linux-gnuabin32"]
+)
+def test_native_arch_reads_the_multiarch_tuple_wherever_it_decides(
+    machine: str, bits: int, multiarch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """native_arch loads sysconfig only where arch_for_machine reads the tuple: whatever the
+    tuple, it finds what arch_for_machine finds with it."""
+    import sysconfig
+    from types import SimpleNamespace
+
+    from seccomp_bpf.arch import registry
+
+    # This process's machine and pointer size, as the registry module alone sees them.
+    uname = SimpleNamespace(machine=machine)
+    monkeypatch.setattr(registry, "os", SimpleNamespace(uname=lambda: uname))
+    monkeypatch.setattr(registry, "struct", SimpleNamespace(calcsize=lambda fmt: bits // 8))
+    monkeypatch.setattr(
+        sysconfig, "get_config_var", lambda name: multiarch if name == "MULTIARCH" else None
+    )
+    try:
+        expected = arch_for_machine(machine, sys.byteorder, bits, multiarch)
+    except UnknownArchError:
+        pytest.skip("no such ABI")
+    native_arch.cache_clear()  # it is computed once per process
+    try:
+        assert native_arch() == expected
+    finally:
+        native_arch.cache_clear()

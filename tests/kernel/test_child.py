@@ -137,3 +137,38 @@ def test_describe_exit_says_what_a_shell_says() -> None:
         128 + 31,
         "cmd was killed by SIGSYS (rule 3 traps it)",
     )
+
+
+def _freezing() -> tuple[bool, int, int]:
+    """Whether the child found the parent's objects frozen for the garbage collector (it
+    says so in its exit status), and how many are frozen in the parent once the command has
+    exec'd and once a start has failed."""
+    import gc
+
+    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+        announce(control)
+        frozen = gc.get_freeze_count() > 0
+        exec_command("/bin/sh", ["sh", "-c", f"exit {0 if frozen else 9}"])
+
+    started = start(child, listener=False)
+    try:
+        status = started.wait()
+    finally:
+        started.close(kill=False)
+    after_start = gc.get_freeze_count()
+    with pytest.raises(StartError):
+        _failing_child_start()
+    return os.waitstatus_to_exitcode(status) == 0, after_start, gc.get_freeze_count()
+
+
+def _failing_child_start() -> None:
+    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+        os._exit(3)
+
+    start(child, listener=False)
+
+
+def test_the_children_share_frozen_objects_and_the_parent_thaws_them() -> None:
+    """kernel/child.start freezes the objects for the collector across the fork (no page
+    copied for a collection); the caller collects them again afterwards, failure or not."""
+    assert run_in_child(_freezing) == (True, 0, 0)

@@ -38,7 +38,6 @@ Where the architecture is decided:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import struct
@@ -276,6 +275,8 @@ def get_arch(name: str) -> Arch:
 
 
 def _unknown_message(name: str) -> str:
+    import difflib  # for an error only
+
     close = difflib.get_close_matches(name.strip().lower(), list(_INDEX), n=6, cutoff=0.6)
     suggestions: list[str] = []
     for spelling in close:
@@ -450,9 +451,15 @@ def arch_for_machine(machine: str, byteorder: str, pointer_bits: int, multiarch:
 @functools.cache
 def native_arch() -> Arch:
     """The ABI of this Python process."""
-    import sysconfig
+    machine = os.uname().machine
+    pointer_bits = struct.calcsize("P") * 8
+    # arch_for_machine reads the multiarch tuple for a 32-bit process on an x86-64 or MIPS
+    # machine alone (x32 or i386, n32 or o32): only then is the interpreter's build
+    # configuration loaded (sysconfig, some milliseconds).
+    multiarch = ""
+    lowered = machine.lower()
+    if pointer_bits != 64 and (lowered in ("x86_64", "amd64") or lowered.startswith("mips")):
+        import sysconfig
 
-    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    return arch_for_machine(
-        os.uname().machine, sys.byteorder, struct.calcsize("P") * 8, str(multiarch)
-    )
+        multiarch = str(sysconfig.get_config_var("MULTIARCH") or "")
+    return arch_for_machine(machine, sys.byteorder, pointer_bits, multiarch)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import struct
-import sysconfig
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -55,6 +54,9 @@ SECCOMP_SYSCALL_NUMBERS: Final[Mapping[str, int]] = MappingProxyType(
 )
 
 
+_X86: Final = ("x86_64", "amd64", "i386", "i486", "i586", "i686")
+
+
 def syscall_abi(
     machine: str | None = None, pointer_bits: int | None = None, multiarch: str | None = None
 ) -> str | None:
@@ -62,17 +64,21 @@ def syscall_abi(
 
     The arguments default to this process: ``os.uname().machine``, the size of a pointer in
     bits, and ``sysconfig.get_config_var("MULTIARCH")`` (for example ``x86_64-linux-gnux32``
-    or ``mips64el-linux-gnuabin32``). None means an ABI this table does not know.
+    or ``mips64el-linux-gnuabin32``), read only where the first two leave the ABI open (it
+    loads the interpreter's build configuration). None means an ABI this table does not know.
     """
     if machine is None:
         machine = os.uname().machine
     if pointer_bits is None:
         pointer_bits = struct.calcsize("P") * 8
-    if multiarch is None:
-        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     wide = pointer_bits == 64
+    if multiarch is None and (machine.startswith("mips") or (machine in _X86 and not wide)):
+        import sysconfig
 
-    if machine in ("x86_64", "amd64", "i386", "i486", "i586", "i686"):
+        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    multiarch = multiarch or ""
+
+    if machine in _X86:
         if wide:
             return "x86_64"
         return "x32" if multiarch.endswith("gnux32") else "i386"

@@ -42,6 +42,7 @@ import contextlib
 import errno as errno_codes
 import fcntl
 import functools
+import gc
 import json
 import os
 import select
@@ -372,32 +373,42 @@ def start(
     run_pid = os.getpid()
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
+    # The children share this process's memory until one writes to it (fork(2):
+    # copy-on-write), and a collection writes to the header of every object it traverses
+    # (update_refs() in CPython's Modules/gcmodule.c), so one made here or in a child while
+    # both live copies every page it reaches. Frozen objects are not traversed (gc.freeze,
+    # which the gc module's documentation advises before fork for this); they thaw once the
+    # command has exec'd, so that a long-lived caller collects them as before.
+    gc.freeze()
+    try:  # the child never leaves this block but by os._exit or execve
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                if status_read >= 0:
+                    os.close(status_read)
+                child_main(theirs, run_pid, status_write)
+            finally:
+                os._exit(EXIT_SETUP_FAILED)
+        theirs_number = theirs.fileno()
+        theirs.close()
+        if status_write >= 0:
+            os.close(status_write)
+        started = Started(
+            child=pid,
+            control=ours,
+            control_fd_in_child=theirs_number,
+            status_fd=status_read if status_read >= 0 else None,
+            own_group=own_group,
+        )
         try:
-            ours.close()
-            if status_read >= 0:
-                os.close(status_read)
-            child_main(theirs, run_pid, status_write)
-        finally:
-            os._exit(EXIT_SETUP_FAILED)
-    theirs_number = theirs.fileno()
-    theirs.close()
-    if status_write >= 0:
-        os.close(status_write)
-    started = Started(
-        child=pid,
-        control=ours,
-        control_fd_in_child=theirs_number,
-        status_fd=status_read if status_read >= 0 else None,
-        own_group=own_group,
-    )
-    try:
-        _handshake(started, listener, listener_wait_ms)
-    except BaseException:
-        started.close(kill=True)
-        raise
-    return started
+            _handshake(started, listener, listener_wait_ms)
+        except BaseException:
+            started.close(kill=True)
+            raise
+        return started
+    finally:
+        gc.unfreeze()
 
 
 def _handshake(started: Started, listener: bool, wait_ms: int) -> None:

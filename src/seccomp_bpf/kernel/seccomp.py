@@ -16,15 +16,17 @@ import enum
 import errno as errno_codes
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from seccomp_bpf.bpf import opcodes as op
-from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Instruction, Program
 from seccomp_bpf.errors import InvalidProgramError, KernelError, TsyncError
 from seccomp_bpf.kernel import libc
 from seccomp_bpf.kernel.abi import seccomp_syscall_number, syscall_abi
 from seccomp_bpf.kernel.prctl import set_no_new_privs
+
+if TYPE_CHECKING:  # the emulator is read where the actions are listed: starting needs none
+    from seccomp_bpf.bpf.emulator import SeccompAction
 
 
 class FilterFlag(enum.IntFlag):
@@ -246,6 +248,8 @@ def action_available(action_ret_value: int) -> bool:
 
 def available_actions() -> frozenset[SeccompAction]:
     """Every action this kernel supports (empty when it cannot say)."""
+    from seccomp_bpf.bpf.emulator import SeccompAction
+
     return frozenset(action for action in SeccompAction if action_available(action.value))
 
 

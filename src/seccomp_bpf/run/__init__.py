@@ -11,6 +11,16 @@ starts the processes (namespace parent, init, command) and hears back from them,
 :mod:`seccomp_bpf.kernel.child`, which the profiler's learning mode uses too.
 """
 
-from seccomp_bpf.run.confine import check_actions_available, install, program_return_values
+from seccomp_bpf.lazy import lazy_exports
+
+TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
+if TYPE_CHECKING:
+    from seccomp_bpf.run.confine import check_actions_available, install, program_return_values
+
+# Read on first use (seccomp_bpf.lazy): a sandbox's start (.launch, .plan) needs no emulator.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {"seccomp_bpf.run.confine": "check_actions_available install program_return_values"},
+)
 
 __all__ = ["check_actions_available", "install", "program_return_values"]

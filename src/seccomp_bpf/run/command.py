@@ -45,13 +45,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
-from seccomp_bpf.bpf.emulator import (
-    ReturnValue,
-    SeccompAction,
-    SeccompData,
-    emulate,
-    format_return_value,
-)
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, PolicyError
 from seccomp_bpf.kernel import child
@@ -262,6 +255,7 @@ def check_exec_allowed(program: Program, policy: Policy | None, command: str) ->
     The message names the rule (file:line) or the default action, when the policy is known.
     """
     from seccomp_bpf.arch import native_arch
+    from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate, format_return_value
 
     arch = native_arch()
     nr = arch.syscall_number("execve")
@@ -291,10 +285,14 @@ def prepare(
     executable: str | None = None,
     sandbox: Sandbox | Literal[False] | None = None,
     show_layers: bool = False,
+    checked: bool = False,
 ) -> PreparedRun:
     """Compile ``policy`` (unless ``program``, or the ``compiled`` policy, is given), check
     the kernel has its actions, check it allows the exec, find the command and plan the
     sandbox: every error before anything runs.
+
+    ``checked`` says that the caller checked ``program``'s actions and exec on this kernel
+    already (:class:`~seccomp_bpf.run.subprocess.Popen` did, in its child's parent).
 
     ``sandbox`` is the sandbox to run in (None: the policy's own section, else the defaults;
     False: the filter alone).
@@ -316,15 +314,16 @@ def prepare(
         spec_allow = "spec_allow" in compiled.flags
         policy_sandbox, read_policy = compiled.sandbox, compiled.read
     assert program is not None
-    check_actions_available(program)
-    try:
-        check_exec_allowed(program, policy, argv[0])
-    except PolicyError:
-        if policy is not None or read_policy is None:
+    if not checked:
+        check_actions_available(program)
+        try:
+            check_exec_allowed(program, policy, argv[0])
+        except PolicyError:
+            if policy is not None or read_policy is None:
+                raise
+            # The program came without its policy: read it, for the rule that refuses.
+            check_exec_allowed(program, _read_quietly(read_policy), argv[0])
             raise
-        # The program came without its policy: read it, for the rule that refuses.
-        check_exec_allowed(program, _read_quietly(read_policy), argv[0])
-        raise
     found = find_executable(executable if executable is not None else argv[0])
     plan = None
     if sandbox is not False:
@@ -484,6 +483,8 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
     """Why a command killed by SIGSYS was, as far as the filter tells: a kill action (which
     ones, with the policy), a trap the program did not handle (``SECCOMP_RET_TRAP`` sends a
     SIGSYS the program may catch), or neither (the filter returns no such action)."""
+    from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction
+
     actions = {ReturnValue.decode(value).action for value in program_return_values(program)}
     kills = actions & {SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD}
     trap = SeccompAction.TRAP in actions

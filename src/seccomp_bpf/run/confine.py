@@ -47,11 +47,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from seccomp_bpf.bpf import opcodes as op
-from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction, format_return_value
 from seccomp_bpf.bpf.instruction import Instruction, Program
 from seccomp_bpf.errors import ActionUnavailableError, SandboxError
 
 if TYPE_CHECKING:
+    from seccomp_bpf.bpf.emulator import SeccompAction
     from seccomp_bpf.policy.policy import Policy
     from seccomp_bpf.policy.sandbox import Sandbox
 
@@ -76,6 +76,8 @@ def check_actions_available(
     (:func:`seccomp_bpf.kernel.available_actions`); when it cannot say (empty), nothing is
     checked.
     """
+    from seccomp_bpf.bpf.emulator import ReturnValue, format_return_value
+
     if available is None:
         from seccomp_bpf.kernel import available_actions
 

@@ -11,10 +11,10 @@
 ``preexec_fn`` could install a filter between fork and exec, but running Python code in a
 forked child of a threaded program can deadlock (``subprocess`` says so). Instead, the
 policy is compiled and checked here, in the parent (its errors are raised here), and the
-child is ``python -m seccomp_bpf run --no-fork --program-fd N [SANDBOX OPTIONS] -- ARGS...``:
-the compiled program travels on an inherited memory file (``memfd_create``), the sandbox
-(``sandbox=``, else the policy's own section, else the defaults) as the options of
-``seccomp-bpf run``, and that process sets the sandbox up and runs ``ARGS`` in it.
+child is an isolated interpreter that runs :mod:`seccomp_bpf.run.popen_child`: the compiled
+program, the sandbox (``sandbox=``, else the policy's own section, else the defaults) and the
+command travel on an inherited memory file (``memfd_create``), and that process sets the
+sandbox up and runs the command in it, as ``seccomp-bpf run --no-fork`` does.
 
 The command runs in the same sandbox as under ``seccomp-bpf run`` (by default in a PID
 namespace of its own, where it is PID 2), and the :class:`Popen`'s process stands in for it:
@@ -50,7 +50,7 @@ from typing import Any, Final
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.sandbox import ACCESS_MODES, Sandbox
+from seccomp_bpf.policy.sandbox import Sandbox
 from seccomp_bpf.run.command import check_exec_allowed
 from seccomp_bpf.run.confine import check_actions_available
 
@@ -75,53 +75,21 @@ def _command_line(
     return argv, os.fsdecode(executable) if executable is not None else None
 
 
-def _program_fd(program: Program) -> int:
-    """A file descriptor holding the program's bytes: a memfd, or a pipe where there is
-    none (a program is at most 4096 * 8 bytes, less than a pipe's buffer)."""
-    data = program.to_bytes()
+def _launch_fd(data: bytes) -> int:
+    """A file descriptor holding ``data``, from its start: a memfd, or an unlinked temporary
+    file where there is none (not a pipe: it is written before the child starts, and the
+    command's arguments can be more than a pipe holds)."""
     try:
-        fd = os.memfd_create("seccomp-bpf-program", os.MFD_CLOEXEC)
+        fd = os.memfd_create("seccomp-bpf-launch", os.MFD_CLOEXEC)
     except (AttributeError, OSError):
-        read_end, write_end = os.pipe()
-        try:
-            os.write(write_end, data)
-        finally:
-            os.close(write_end)
-        return read_end
-    os.write(fd, data)
+        import tempfile
+
+        with tempfile.TemporaryFile() as file:
+            fd = os.dup(file.fileno())  # not inheritable but through pass_fds
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
     return fd
-
-
-def sandbox_arguments(sandbox: Sandbox) -> list[str]:
-    """The options of ``seccomp-bpf run`` that ask for ``sandbox``."""
-    default = Sandbox()
-    arguments: list[str] = []
-    for mode in ACCESS_MODES:
-        for path in getattr(sandbox, mode):
-            arguments.append(f"--{mode}={path}")  # "=": a path may start with "-"
-    switches = (
-        ("default_paths", "--no-default-paths"),
-        ("namespaces", "--no-namespaces"),
-        ("share_pid", "--share-pid"),
-        ("unshare_net", "--unshare-net"),
-        ("landlock", "--no-landlock"),
-        ("new_session", "--no-new-session"),
-    )
-    for name, option in switches:
-        if getattr(sandbox, name) != getattr(default, name):
-            arguments.append(option)
-    for name in ("tcp_bind", "tcp_connect"):
-        ports: tuple[int, ...] | None = getattr(sandbox, name)
-        if ports is not None:
-            option = "--" + name.replace("_", "-")
-            arguments += [option, "none"]
-            for port in ports:
-                arguments += [option, str(port)]
-    for capability in sandbox.capabilities:
-        arguments += ["--cap", capability]
-    for layer in sandbox.require:
-        arguments += ["--require", layer]
-    return arguments
 
 
 _COMPILED_LIMIT: Final = 64
@@ -206,7 +174,10 @@ def _runner() -> list[str]:
     if origin is not None:
         places.append(os.path.dirname(os.path.dirname(origin)))
     path = list(dict.fromkeys(places))
-    boot = f"import sys; sys.path[:0] = {path!r}; import seccomp_bpf.cli as c; sys.exit(c.main())"
+    boot = (
+        f"import sys; sys.path[:0] = {path!r}; "
+        "from seccomp_bpf.run.popen_child import main; sys.exit(main())"
+    )
     return [sys.executable, "-I", "-S", "-c", boot]
 
 
@@ -243,16 +214,12 @@ class Popen(subprocess.Popen[Any]):
             plan_sandbox(sandbox, cwd=os.fsdecode(kwargs.get("cwd") or os.getcwd()))
         if not sys.executable:
             raise RuntimeError("sys.executable is unknown: cannot start the confining child")
-        fd = _program_fd(compiled)
+        from seccomp_bpf.run.popen_child import launch_bytes
+
+        fd = _launch_fd(launch_bytes(compiled, sandbox, argv, executable, os.getpid()))
         try:
-            runner = [*_runner(), "run", "--no-fork"]
-            runner += ["--die-with", str(os.getpid()), "--program-fd", str(fd)]
-            runner += sandbox_arguments(sandbox) if sandbox is not None else []
-            if executable is not None:
-                runner += ["--executable", executable]
-            runner += ["--", *argv]
             pass_fds = (*kwargs.pop("pass_fds", ()), fd)
-            super().__init__(runner, pass_fds=pass_fds, **kwargs)
+            super().__init__([*_runner(), str(fd)], pass_fds=pass_fds, **kwargs)
         finally:
             os.close(fd)
         self.args = args
