@@ -32,9 +32,11 @@ from seccomp_bpf.errors import CommandError, KernelError
 from seccomp_bpf.formats.yaml_policy import read_yaml_policy
 from seccomp_bpf.policy import ERRNO, KILL_PROCESS, USER_NOTIF, Policy, Rule
 from seccomp_bpf.run.supervisor import (
+    COMPLAINED_KINDS,
     REPORTED_KINDS,
     Denial,
     call_name,
+    complaining_policy,
     decided_by,
     notifying_policy,
     run_with_reports,
@@ -71,6 +73,31 @@ def test_the_filter_notifies_exactly_what_the_policy_denies(data: st.DataObject)
             assert result.ret == op.SECCOMP_RET_USER_NOTIF, (nr, args, expected)
         else:
             assert result.ret == expected.ret_value, (nr, args, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_the_complaining_filter_notifies_everything_that_would_stop_a_call(
+    data: st.DataObject,
+) -> None:
+    policy = data.draw(policies(arch_choices=(("x86_64",), ("x86_64", "i386", "x32"))))
+    program = compile_policy(complaining_policy(policy))
+    arch = get_arch("x86_64")
+    for nr in interesting_numbers(policy, arch):
+        a = data.draw(arguments(policy))
+        args = (a[0], a[1], a[2], a[3], a[4], a[5])
+        expected = policy.evaluate(arch, nr, args)
+        result = emulate(program, SeccompData(nr, arch.audit_arch, 0, args))
+        if expected.kind in COMPLAINED_KINDS:
+            assert result.ret == op.SECCOMP_RET_USER_NOTIF, (nr, args, expected)
+        else:
+            assert result.ret == expected.ret_value, (nr, args, expected)
+    # A call of an ABI the policy does not list gets the bad-architecture action, notified
+    # when it would stop the call (a kill by default).
+    other = emulate(program, SeccompData(0, get_arch("aarch64").audit_arch, 0, (0,) * 6))
+    bad_arch = policy.bad_arch_action
+    stopped = bad_arch.kind in COMPLAINED_KINDS
+    assert other.ret == (op.SECCOMP_RET_USER_NOTIF if stopped else bad_arch.ret_value)
 
 
 def test_the_notifying_policy_keeps_order_conditions_and_locations(tmp_path: Path) -> None:
@@ -157,6 +184,7 @@ def _supervise(
     timeout: float = 20.0,
     arches: Sequence[Arch] | None = None,
     argv0: str = sys.executable,
+    complain: bool = False,
 ) -> tuple[int, list[str], float, Path]:
     """Run ``python -I -c code`` under the policy, supervised; (status, report lines, seconds,
     the policy's path)."""
@@ -173,6 +201,7 @@ def _supervise(
             arches,
             stream=stream,
             executable=sys.executable,
+            complain=complain,
         )
         return status, stream.getvalue().splitlines(), time.monotonic() - started
 
@@ -193,6 +222,53 @@ def test_one_denied_call_one_report(tmp_path: Path) -> None:
         + re.escape(f"rule 1 ({path}:{GETCWD_LINE}:5)")
     )
     assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+@pytest.mark.kernel
+@linux
+@pytest.mark.parametrize("action", ["errno(EPERM)", "kill_process", "trap", "user_notif"])
+def test_complain_mode_lets_the_call_run_and_sums_it_up(tmp_path: Path, action: str) -> None:
+    # Enforced, every one of these actions stops getcwd; in complain mode it returns the
+    # directory, three times, and the summary counts them with the first call's arguments.
+    seen = "[os.getcwd() for _ in range(3)]"
+    code = f"import os\nraise SystemExit(0 if {seen} == [{str(tmp_path)!r}] * 3 else 1)"
+    status, lines, _, path = _supervise(
+        DENY_GETCWD.format(action=action), code, tmp_path, complain=True
+    )
+    assert status == 0, lines
+    where = re.escape(f"rule 1 ({path}:{GETCWD_LINE}:5)")
+    shown = re.escape(action)
+    call = r"getcwd\((0x[0-9a-f]+, ){5}0x[0-9a-f]+\)"
+    assert len(lines) == 3, lines
+    assert re.fullmatch(
+        rf"seccomp-bpf: pid \d+ \(2 in the sandbox\): {call} -> {shown}: {where}; "
+        r"let through \(complain mode\)",
+        lines[0],
+    ), lines[0]
+    assert lines[1] == (
+        "seccomp-bpf: complain mode: the policy would have stopped 3 calls (1 distinct), "
+        "let through:"
+    )
+    assert re.fullmatch(rf"seccomp-bpf:   getcwd x3 -> {shown}: {where}; first: pid \d+: {call}",
+                        lines[2]), lines[2]  # fmt: skip
+
+
+@pytest.mark.kernel
+@linux
+def test_complain_mode_still_answers_the_expected_fallbacks(tmp_path: Path) -> None:
+    code = """\
+import errno, os
+try:
+    os.getcwd()
+except OSError as error:
+    raise SystemExit(42 if error.errno == errno.ENOSYS else 1)
+"""
+    status, lines, _, _ = _supervise(
+        DENY_GETCWD.format(action="errno(ENOSYS)"), code, tmp_path, complain=True
+    )
+    assert status == 42
+    assert lines[0] == "seccomp-bpf: complain mode: the policy would have stopped no call"
+    assert lines[2].startswith("seccomp-bpf:   getcwd x1: rule 1 ("), lines
 
 
 @pytest.mark.kernel
