@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from seccomp_bpf.__about__ import __version__
-from seccomp_bpf.cli import dump, explain, policies, profile, programs, run, tables
+from seccomp_bpf.cli import dump, explain, policies, profile, programs, records, run, tables
 from seccomp_bpf.cli.arguments import PROG, Handler, Registrar, _fail
 from seccomp_bpf.errors import SeccompBPFError
 
@@ -39,6 +39,7 @@ _REGISTRARS: Final[tuple[Registrar, ...]] = (
     profile.register_profile,
     policies.register_policy,
     dump.register_dump,
+    records.register_denials,
     explain.register_audit,
     policies.register_convert,
     explain.register_explain,
