@@ -353,6 +353,27 @@ def test_complain_runs_what_the_policy_would_stop_and_sums_it_up(tmp_path: Path)
     assert "--complain needs a policy" in usage.stderr
 
 
+def test_complain_as_an_unprivileged_user() -> None:
+    from tests.run.sandboxed import NOBODY, require_nobody, run_cli as run_sandboxed
+    from tests.run.sandboxed import shared_directory
+
+    python = require_nobody()
+    with shared_directory(owner=NOBODY) as place:
+        policy = place / "p.yaml"
+        policy.write_text(
+            "default_action: allow\nsyscalls:\n  - names: [getcwd]\n    action: kill_process\n"
+        )
+        policy.chmod(0o644)
+        code = "import os; print(os.getcwd())"
+        argv = ("run", "-p", str(policy), "--complain", "--", python.executable, "-I", "-c", code)
+        result = run_sandboxed(*argv, cwd=place, user=NOBODY)
+        assert (result.returncode, result.stdout) == (0, f"{place}\n"), result.stderr
+        assert f"getcwd x1 -> kill_process: rule 1 ({policy}:3:5); first: pid " in result.stderr
+        # The control: enforced, the policy kills it.
+        enforced = run_sandboxed(*argv[:3], *argv[4:], cwd=place, user=NOBODY)
+        assert enforced.returncode == 128 + signal.SIGSYS
+
+
 # --- policy show / groups ---------------------------------------------------------------------
 
 
