@@ -89,3 +89,33 @@ def test_reading_without_follow_ends() -> None:
         pytest.skip(f"{KMSG} is not readable here")
     messages = kernel_messages()
     assert all(";" in message for message in messages)  # every record has its prefix
+
+
+def _logged_getcwd_named(name: str) -> int:
+    with open("/proc/self/comm", "w", encoding="ascii") as comm:
+        comm.write(name)
+    return _logged_getcwd()
+
+
+def test_follow_prints_a_new_record_as_it_comes() -> None:
+    import select
+    import subprocess
+
+    if "log" not in ACTIONS_LOGGED.read_text().split() or not os.access(KMSG, os.R_OK):
+        pytest.skip("the kernel does not log the log action here, or its log is not readable")
+    name = f"sbpf-{os.getpid() % 100000}"
+    command = [sys.executable, "-m", "seccomp_bpf", "denials", "--follow", "--comm", name]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as follower:
+        try:
+            assert follower.stdout is not None
+            time.sleep(1.0)  # it has read what was there and waits
+            pid = run_in_child(_logged_getcwd_named, name)
+            ready, _, _ = select.select([follower.stdout], [], [], 5.0)
+            if not ready:
+                if not _records_of(pid):
+                    pytest.skip("the kernel's audit rate limit held the record back")
+                pytest.fail("the record is in the kernel's log but --follow did not print it")
+            line = follower.stdout.readline()
+            assert f"pid {pid} {name} (" in line and " getcwd (" in line and "-> log" in line
+        finally:
+            follower.kill()

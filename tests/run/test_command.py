@@ -354,8 +354,8 @@ def test_complain_runs_what_the_policy_would_stop_and_sums_it_up(tmp_path: Path)
 
 
 def test_complain_as_an_unprivileged_user() -> None:
-    from tests.run.sandboxed import NOBODY, require_nobody, run_cli as run_sandboxed
-    from tests.run.sandboxed import shared_directory
+    from tests.run.sandboxed import NOBODY, require_nobody, shared_directory
+    from tests.run.sandboxed import run_cli as run_sandboxed
 
     python = require_nobody()
     with shared_directory(owner=NOBODY) as place:
