@@ -260,20 +260,11 @@ class RecordError(SeccompBPFError, ValueError):
     """A record of the system's (a seccomp audit record, a line or table of strace) that
     cannot be read; ``source``, ``line`` and ``column`` (1-based) say where."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-    ) -> None:
-        self.message = message
-        self.source = source
-        self.line = line
-        self.column = column
-        where = [str(part) for part in (source, line, column) if part is not None]
-        super().__init__(f"{':'.join(where)}: {message}" if where else message)
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:  # fmt: skip
+        self.message, self.source, self.line, self.column = message, source, line, column
+        where = ":".join(str(part) for part in (source, line, column) if part is not None)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class BinaryAnalysisError(SeccompBPFError, ValueError):

@@ -80,3 +80,15 @@ def test_prefixes_unfinished_calls_and_other_lines() -> None:
 def test_nothing_to_read_is_an_error() -> None:
     with pytest.raises(RecordError, match=r"^out\.txt: neither a table of strace -c nor a call"):
         read_strace(["hello\n", "strace: Process 1 attached\n"], "out.txt")
+
+
+def test_a_broken_table_row_names_its_line() -> None:
+    table = [
+        "% time     seconds  usecs/call     calls    errors syscall\n",
+        "------ ----------- ----------- --------- --------- ----------------\n",
+        "  0.00    0.000000           0        13           read\n",
+        "  0.00    0.000000           0     lots            write\n",
+    ]
+    with pytest.raises(RecordError, match=r"^t\.txt:4: a row of strace's table without a call"):
+        read_strace(table, "t.txt")
+    assert read_strace(table[:3]).counts == {"x86_64": {"read": 13}}

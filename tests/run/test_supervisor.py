@@ -59,45 +59,29 @@ GETCWD_LINE = 3  # the line of the rule above
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_the_filter_notifies_exactly_what_the_policy_denies(data: st.DataObject) -> None:
-    policy = data.draw(policies(arch_choices=(("x86_64",), ("x86_64", "i386", "x32"))))
-    program = compile_policy(notifying_policy(policy))
-    arch = get_arch("x86_64")
-    for nr in interesting_numbers(policy, arch):
-        a = data.draw(arguments(policy))
-        args = (a[0], a[1], a[2], a[3], a[4], a[5])
-        expected = policy.evaluate(arch, nr, args)
-        result = emulate(program, SeccompData(nr, arch.audit_arch, 0, args))
-        if expected.kind in REPORTED_KINDS:
-            assert result.ret == op.SECCOMP_RET_USER_NOTIF, (nr, args, expected)
-        else:
-            assert result.ret == expected.ret_value, (nr, args, expected)
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_the_complaining_filter_notifies_everything_that_would_stop_a_call(
-    data: st.DataObject,
+@given(st.data(), st.booleans())
+def test_the_filter_notifies_exactly_what_the_policy_denies(
+    data: st.DataObject, complain: bool
 ) -> None:
+    # Reporting: the failing actions but the kills. Complain mode: every action that would
+    # stop a call, kills and a bad architecture included.
     policy = data.draw(policies(arch_choices=(("x86_64",), ("x86_64", "i386", "x32"))))
-    program = compile_policy(complaining_policy(policy))
+    kinds = COMPLAINED_KINDS if complain else REPORTED_KINDS
+    program = compile_policy(complaining_policy(policy) if complain else notifying_policy(policy))
     arch = get_arch("x86_64")
     for nr in interesting_numbers(policy, arch):
         a = data.draw(arguments(policy))
         args = (a[0], a[1], a[2], a[3], a[4], a[5])
         expected = policy.evaluate(arch, nr, args)
         result = emulate(program, SeccompData(nr, arch.audit_arch, 0, args))
-        if expected.kind in COMPLAINED_KINDS:
+        if expected.kind in kinds:
             assert result.ret == op.SECCOMP_RET_USER_NOTIF, (nr, args, expected)
         else:
             assert result.ret == expected.ret_value, (nr, args, expected)
-    # A call of an ABI the policy does not list gets the bad-architecture action, notified
-    # when it would stop the call (a kill by default).
     other = emulate(program, SeccompData(0, get_arch("aarch64").audit_arch, 0, (0,) * 6))
     bad_arch = policy.bad_arch_action
-    stopped = bad_arch.kind in COMPLAINED_KINDS
-    assert other.ret == (op.SECCOMP_RET_USER_NOTIF if stopped else bad_arch.ret_value)
+    notified = bad_arch.kind in kinds
+    assert other.ret == (op.SECCOMP_RET_USER_NOTIF if notified else bad_arch.ret_value)
 
 
 def test_the_notifying_policy_keeps_order_conditions_and_locations(tmp_path: Path) -> None:

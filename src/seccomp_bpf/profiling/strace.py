@@ -150,7 +150,7 @@ def read_strace(lines: Iterable[str], source: str = "<strace>") -> StraceReading
     header = ""
     in_table = False
     previous = ""
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         line = line.rstrip("\n")
         summary = _SUMMARY.match(line)
         if summary is not None:
@@ -177,7 +177,7 @@ def read_strace(lines: Iterable[str], source: str = "<strace>") -> StraceReading
                 raise RecordError(
                     f"a row of strace's table without a call and its count: {line.strip()!r}",
                     source=source,
-                    line=None,
+                    line=number,
                 ) from None
             reading.add(table_arch, name, count)
             previous = line
