@@ -42,3 +42,99 @@ def test_version_and_help_import_no_library_module(argv: list[str]) -> None:
     assert library <= ALLOWED, sorted(library - ALLOWED)
     assert not loaded & {"yaml", "system_calls", "ctypes", "capstone", "elftools"}
     assert done.stdout  # the version or the help was printed
+
+
+# What the run and install paths must not load: the policy model and its reader, the
+# compiler, and the analyses (the default policy comes precompiled; a program is installed
+# as it is).
+NOT_ON_THE_RUN_PATH = (
+    "yaml",
+    "seccomp_bpf.formats",
+    "seccomp_bpf.compiler",
+    "seccomp_bpf.policy.policy",
+    "seccomp_bpf.policy.conditions",
+    "seccomp_bpf.policies.default",
+    "seccomp_bpf.profiling",
+    "seccomp_bpf.explain",
+    "seccomp_bpf.libseccomp",
+    "seccomp_bpf.bpf.builder",
+    "seccomp_bpf.bpf.optimizer",
+    "seccomp_bpf.cli.explain",
+    "seccomp_bpf.cli.profile",
+    "seccomp_bpf.cli.policies",
+)
+
+
+def _loaded_after(script: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", script + "\nprint(' '.join(sorted(sys.modules)), file=sys.stderr)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.split())
+
+
+def _heavy(loaded: set[str]) -> list[str]:
+    return sorted(
+        module
+        for module in loaded
+        if any(module == name or module.startswith(name + ".") for name in NOT_ON_THE_RUN_PATH)
+    )
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--", "true"],
+        ["run", "--no-namespaces", "--no-landlock", "--", "true"],
+    ],
+)
+def test_run_under_the_default_policy_loads_no_model_nor_compiler(argv: list[str]) -> None:
+    loaded = _loaded_after(
+        f"import sys\nfrom seccomp_bpf.cli import main\nassert main({argv!r}) == 0"
+    )
+    assert "seccomp_bpf.policies.precompiled" in loaded
+    assert not _heavy(loaded)
+
+
+@pytest.mark.kernel
+def test_run_without_the_cache_reads_and_compiles() -> None:
+    """The control of the tests above: --no-cache reads the YAML and compiles."""
+    loaded = _loaded_after(
+        "import sys\nfrom seccomp_bpf.cli import main\n"
+        "assert main(['run', '--no-cache', '--', 'true']) == 0"
+    )
+    assert {"yaml", "seccomp_bpf.compiler", "seccomp_bpf.policy.policy"} <= set(_heavy(loaded))
+
+
+@pytest.mark.kernel
+def test_run_of_a_program_fd_loads_no_model_nor_compiler() -> None:
+    """What a Popen child runs: a compiled program on a file descriptor."""
+    script = (
+        "import os, sys\n"
+        "from seccomp_bpf.policies.precompiled import precompiled_default\n"
+        "from seccomp_bpf.arch import native_arch\n"
+        "shipped = precompiled_default(native_arch().name)\n"
+        "fd = os.memfd_create('program')\n"
+        "os.write(fd, shipped.program.to_bytes())\n"
+        "from seccomp_bpf.cli import main\n"
+        "assert main(['run', '--program-fd', str(fd), '--', 'true']) == 0\n"
+    )
+    assert not _heavy(_loaded_after(script))
+
+
+@pytest.mark.kernel
+def test_install_of_a_program_loads_no_model_nor_compiler() -> None:
+    """The script's own process is confined (it is not the test's): the default policy
+    lets it print what it loaded."""
+    script = (
+        "import sys\n"
+        "from seccomp_bpf.policies.precompiled import precompiled_default\n"
+        "from seccomp_bpf.arch import native_arch\n"
+        "from seccomp_bpf import install\n"
+        "install(precompiled_default(native_arch().name).program)\n"
+    )
+    assert not _heavy(_loaded_after(script))

@@ -13,9 +13,18 @@ from types import ModuleType
 import pytest
 
 import seccomp_bpf
+import seccomp_bpf.bpf
 import seccomp_bpf.formats
+import seccomp_bpf.policies
+import seccomp_bpf.policy
 
-LAZY_PACKAGES = (seccomp_bpf, seccomp_bpf.formats)
+LAZY_PACKAGES = (
+    seccomp_bpf,
+    seccomp_bpf.bpf,
+    seccomp_bpf.formats,
+    seccomp_bpf.policies,
+    seccomp_bpf.policy,
+)
 
 
 def _type_checking_names(package: ModuleType) -> set[str]:
@@ -82,3 +91,20 @@ def test_importing_the_package_imports_none_of_the_library() -> None:
     first, second = done.stdout.splitlines()
     assert first == "['seccomp_bpf', 'seccomp_bpf.__about__', 'seccomp_bpf.lazy']"
     assert second == "True"
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    """What ``import seccomp_bpf`` adds to the interpreter's own start-up: the package's three
+    small modules, and none of the costly modules of the standard library (``typing`` alone
+    costs more than the interpreter's start-up does)."""
+    script = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import seccomp_bpf\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    added = set(done.stdout.split())
+    assert added - {"__future__"} == {"seccomp_bpf", "seccomp_bpf.__about__", "seccomp_bpf.lazy"}

@@ -221,11 +221,17 @@ def test_every_command_and_option_of_the_table_exists(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_benchmarks_run() -> None:
     named = re.findall(r"`python -m (benchmarks\.\w+)`", README)
-    assert set(named) == {"benchmarks.compiler", "benchmarks.profiler", "benchmarks.sandbox"}
+    assert set(named) == {
+        "benchmarks.compiler",
+        "benchmarks.profiler",
+        "benchmarks.sandbox",
+        "benchmarks.startup",
+    }
     quick = {  # their smallest runs: the README names them as a reader would run them
         "benchmarks.compiler": ["--repeat", "1", "--iterations", "1", "--no-kernel"],
         "benchmarks.profiler": ["--repeat", "1", "--only", "python-json"],
         "benchmarks.sandbox": ["--repeat", "1"],
+        "benchmarks.startup": ["--rounds", "1"],
     }
     for module in named:
         done = python("-m", module, *quick[module], cwd=REPO, timeout=300)

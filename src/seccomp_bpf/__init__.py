@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from seccomp_bpf.__about__ import __version__
 from seccomp_bpf.lazy import lazy_exports
 
+# Not typing.TYPE_CHECKING: importing typing costs more than the rest of this module (type
+# checkers treat any constant of this name as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from seccomp_bpf.arch import Arch, ArchSymbols, get_arch, native_arch
     from seccomp_bpf.bpf import (

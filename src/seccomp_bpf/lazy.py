@@ -9,9 +9,14 @@ package's ``if TYPE_CHECKING:`` imports instead; a test holds the two lists to a
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Callable, Mapping
+
+# Neither typing nor collections.abc at run time: this module is imported with the package,
+# and they cost more than the rest of it (type checkers treat any constant of this name as
+# true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 
 def lazy_exports(
@@ -26,7 +31,8 @@ def lazy_exports(
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        __import__(module)  # importlib.import_module, without importing importlib
+        value = getattr(sys.modules[module], name)
         namespace[name] = value
         return value
 

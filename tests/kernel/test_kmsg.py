@@ -40,10 +40,13 @@ def _logged_getcwd() -> int:
     return os.getpid()
 
 
-def _records_of(pid: int) -> list[SeccompRecord]:
+def _records_of(pid: int, since: float) -> list[SeccompRecord]:
+    """The records of process ``pid`` from ``since`` on (the buffer may hold older ones of a
+    process that had the same pid)."""
     deadline = time.monotonic() + 3.0  # kauditd writes the record from its own thread
     while True:
-        found = [r for r in read_records(kernel_messages(), KMSG) if r.pid == pid]
+        messages = read_records(kernel_messages(), KMSG)
+        found = [r for r in messages if r.pid == pid and r.time >= since]
         if found or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
@@ -60,8 +63,9 @@ def test_the_record_of_a_log_action_is_found_and_decoded(
         pytest.skip(f"the kernel does not log the log action here (actions_logged: {logged})")
     if not os.access(KMSG, os.R_OK):
         pytest.skip(f"{KMSG} is not readable here")
+    started = time.time() - 1.0  # the record's time has milliseconds; the clocks, no skew
     pid = run_in_child(_logged_getcwd)
-    records = _records_of(pid)
+    records = _records_of(pid, started)
     if not records:
         pytest.skip(
             "the kernel wrote no record to its log for this call: its audit rate limit held "
@@ -79,7 +83,8 @@ def test_the_record_of_a_log_action_is_found_and_decoded(
     assert record.ip is not None and record.ip > 0
     assert abs(record.time - time.time()) < 60
     # The command, reading the kernel's log itself.
-    assert main(["denials", "--pid", str(pid), "--format", "json"]) == 0
+    since = f"@{started}"
+    assert main(["denials", "--pid", str(pid), "--since", since, "--format", "json"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line) == record.to_json()
 
@@ -104,15 +109,17 @@ def test_follow_prints_a_new_record_as_it_comes() -> None:
     if "log" not in ACTIONS_LOGGED.read_text().split() or not os.access(KMSG, os.R_OK):
         pytest.skip("the kernel does not log the log action here, or its log is not readable")
     name = f"sbpf-{os.getpid() % 100000}"
-    command = [sys.executable, "-m", "seccomp_bpf", "denials", "--follow", "--comm", name]
+    command = [sys.executable, "-m", "seccomp_bpf", "denials", "--follow", "--comm", name,
+               "--since", f"@{time.time() - 1.0}"]  # fmt: skip
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as follower:
         try:
             assert follower.stdout is not None
             time.sleep(1.0)  # it has read what was there and waits
+            started = time.time() - 1.0
             pid = run_in_child(_logged_getcwd_named, name)
             ready, _, _ = select.select([follower.stdout], [], [], 5.0)
             if not ready:
-                if not _records_of(pid):
+                if not _records_of(pid, started):
                     pytest.skip("the kernel's audit rate limit held the record back")
                 pytest.fail("the record is in the kernel's log but --follow did not print it")
             line = follower.stdout.readline()

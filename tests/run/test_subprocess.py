@@ -252,3 +252,53 @@ def test_the_thread_that_started_the_command_may_end(sandbox: Sandbox) -> None:
     assert process.poll() is None
     output, _ = process.communicate("go\n", timeout=20)
     assert (output, process.returncode) == ("done\n", 7)
+
+
+# --- how the child starts --------------------------------------------------------------------
+
+
+def test_the_environment_cannot_change_what_the_child_imports(tmp_path: Path) -> None:
+    """The child is an isolated interpreter without site: a package of the same name on
+    PYTHONPATH or in the working directory, a sitecustomize, a usercustomize or a .pth file
+    are never imported (each would write a file), and an environment without the package
+    does not keep the child from starting."""
+    planted = tmp_path / "planted"
+    for module in ("seccomp_bpf/__init__.py", "sitecustomize.py", "usercustomize.py"):
+        path = tmp_path / module
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"open({str(planted)!r}, 'a').write({module!r})\n")
+    (tmp_path / "planted.pth").write_text(f"import os; open({str(planted)!r}, 'a')\n")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(tmp_path),
+        "PYTHONSTARTUP": str(tmp_path / "sitecustomize.py"),
+        "PYTHONUSERBASE": str(tmp_path),
+        "PYTHONHOME": str(tmp_path),  # -I ignores it too: the interpreter's own stdlib
+    }
+    done = run(["true"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not planted.exists()
+
+
+def test_a_policy_is_compiled_once_and_the_default_never() -> None:
+    """In a fresh interpreter: Popen without a policy, or with the object default_policy()
+    returned, takes the precompiled program (no compiler); another policy is compiled once."""
+    script = (
+        "import sys\n"
+        "from seccomp_bpf.run import subprocess as confined\n"
+        "assert confined.run(['true']).returncode == 0\n"
+        "assert 'seccomp_bpf.compiler' not in sys.modules, 'compiled the default'\n"
+        "from seccomp_bpf.policies import default_policy\n"
+        "assert confined.run(['true'], default_policy()).returncode == 0\n"
+        "assert 'seccomp_bpf.compiler' not in sys.modules, 'compiled default_policy()'\n"
+        "from seccomp_bpf.policy import ALLOW, ERRNO, Policy, Rule\n"
+        "policy = Policy(ALLOW, (Rule(('mknod',), ERRNO(1)),))\n"
+        "first = confined._program_of(policy)\n"
+        "assert confined._program_of(policy) is first\n"
+        "assert confined._program_of(Policy(ALLOW, (Rule(('mknod',), ERRNO(1)),))) is first\n"
+        "assert confined._program_of(Policy(ALLOW, (Rule(('mknod',), ERRNO(2)),))) != first\n"
+        "assert confined.run(['true'], policy).returncode == 0\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
+    assert done.stdout == "ok\n", done.stderr

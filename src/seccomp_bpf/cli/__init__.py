@@ -10,7 +10,9 @@ Nothing here imports the library at module level but its exceptions
 (:mod:`seccomp_bpf.errors`), and neither do the command modules: each handler imports what it
 uses when it runs, and the parser needs only the names of the output formats
 (:mod:`seccomp_bpf.formats.program_output`, :mod:`seccomp_bpf.formats.export`), so that
-``--version`` and ``--help`` load none of the rest.
+``--version`` and ``--help`` load none of the rest. A command line that starts with a
+command's name builds (and imports) that command's parser alone: ``seccomp-bpf run`` pays for
+no other command's options.
 """
 
 from __future__ import annotations
@@ -23,46 +25,57 @@ from collections.abc import Sequence
 from typing import Final
 
 from seccomp_bpf.__about__ import __version__
-from seccomp_bpf.cli import dump, explain, policies, profile, programs, records, run, tables
 from seccomp_bpf.cli.arguments import PROG, Handler, Registrar, _fail
 from seccomp_bpf.errors import SeccompBPFError
 
-_REGISTRARS: Final[tuple[Registrar, ...]] = (
-    tables.register_syscalls,
-    tables.register_arches,
-    policies.register_check,
-    programs.register_disasm,
-    programs.register_asm,
-    programs.register_emu,
-    policies.register_compile,
-    run.register_run,
-    profile.register_profile,
-    policies.register_policy,
-    dump.register_dump,
-    records.register_denials,
-    explain.register_audit,
-    policies.register_convert,
-    explain.register_explain,
-    explain.register_diff,
-)
-"""The commands, in the order ``--help`` lists them."""
+_COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "syscalls": ("tables", "register_syscalls"),
+    "arches": ("tables", "register_arches"),
+    "check": ("policies", "register_check"),
+    "disasm": ("programs", "register_disasm"),
+    "asm": ("programs", "register_asm"),
+    "emu": ("programs", "register_emu"),
+    "compile": ("policies", "register_compile"),
+    "run": ("run", "register_run"),
+    "profile": ("profile", "register_profile"),
+    "policy": ("policies", "register_policy"),
+    "dump": ("dump", "register_dump"),
+    "denials": ("records", "register_denials"),
+    "audit": ("explain", "register_audit"),
+    "convert": ("policies", "register_convert"),
+    "explain": ("explain", "register_explain"),
+    "diff": ("explain", "register_diff"),
+}
+"""Each command: the module of ``cli/`` that adds it, and the function that does, in the
+order ``--help`` lists them."""
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _registrar(command: str) -> Registrar:
+    module, name = _COMMANDS[command]
+    __import__(f"{__name__}.{module}")
+    registrar: Registrar = getattr(sys.modules[f"{__name__}.{module}"], name)
+    return registrar
+
+
+def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command`` alone."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Write, compile, install, profile and inspect seccomp-BPF filters.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in _REGISTRARS:
-        register(sub)
+    for name in (command,) if command is not None else _COMMANDS:
+        _registrar(name)(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # argparse takes a command's name whole (no abbreviation), so the parser of the command
+    # named first parses this command line exactly as the parser of all of them would.
+    parser = _build_parser(arguments[0] if arguments and arguments[0] in _COMMANDS else None)
+    args = parser.parse_args(arguments)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)

@@ -18,8 +18,10 @@ from seccomp_bpf.cli.arguments import (
 from seccomp_bpf.errors import SandboxError
 
 if TYPE_CHECKING:
+    from seccomp_bpf.bpf.instruction import Program
     from seccomp_bpf.policy import Policy
     from seccomp_bpf.policy.sandbox import Sandbox
+    from seccomp_bpf.run.command import CompiledPolicy
 
 
 def register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,6 +106,12 @@ def register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="end CMD and its whole sandbox when process PID, the parent of seccomp-bpf, "
         "ends (not merely the thread of it that started seccomp-bpf); with --no-fork, "
         "seccomp-bpf then always stands in for CMD (seccomp_bpf.Popen passes its own pid)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compile the policy afresh: neither the precompiled default nor the user's cache "
+        "of compiled policies (~/.cache/seccomp-bpf; SECCOMP_BPF_CACHE=0 turns it off too)",
     )
     sandbox = parser.add_argument_group(
         "sandbox",
@@ -222,12 +230,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     argv = _command_of(args)
     if not argv:
         return _fail("run: give the command after --, e.g. seccomp-bpf run -- python3 -c 'pass'")
-    compiled = args.program is not None or args.program_fd is not None
-    if compiled and args.arch:
+    given = args.program is not None or args.program_fd is not None
+    if given and args.arch:
         return _fail("run: --arch applies to a policy; a compiled program has its own")
     supervised = "--complain" if args.complain else "--report-denials"
     if (args.report_denials or args.complain) and (
-        compiled or args.no_fork or args.executable or args.die_with
+        given or args.no_fork or args.executable or args.die_with
     ):
         return _fail(
             f"run: {supervised} needs a policy (-p) and a command run in a forked "
@@ -240,34 +248,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     try:
         options = _sandbox_options(args)
-        policy = None
+        if args.report_denials or args.complain:
+            policy = running.load_policy(args.policy, args.arch)
+            sandbox = policy.sandbox.combined(options) if policy.sandbox else options
+            return _run_with_reports(argv, policy, sandbox, args.show_layers, args.complain)
+        compiled: CompiledPolicy | None = None
+        program: Program | None = None
         if args.program_fd is not None:
             program = running.read_program_fd(args.program_fd)
         elif args.program is not None:
             data = _read_input(args.program)
             program = running.read_program_bytes(data, _source_name(args.program))
         else:
-            policy = running.load_policy(args.policy, args.arch)
-        sandbox = policy.sandbox.combined(options) if policy and policy.sandbox else options
-        if args.report_denials or args.complain:
-            assert policy is not None
-            return _run_with_reports(argv, policy, sandbox, args.show_layers, args.complain)
-        if policy is not None:
-            prepared = running.prepare(
-                argv,
-                policy=policy,
-                executable=args.executable,
-                sandbox=sandbox,
-                show_layers=args.show_layers,
-            )
-        else:
-            prepared = running.prepare(
-                argv,
-                program=program,
-                executable=args.executable,
-                sandbox=sandbox,
-                show_layers=args.show_layers,
-            )
+            compiled = running.compiled_policy(args.policy, args.arch, cache=not args.no_cache)
+        own = compiled.sandbox if compiled is not None else None
+        sandbox = own.combined(options) if own is not None else options
+        prepared = running.prepare(
+            argv,
+            program=program,
+            compiled=compiled,
+            executable=args.executable,
+            sandbox=sandbox,
+            show_layers=args.show_layers,
+        )
     except CommandError as error:
         print(f"{PROG}: {error.strerror}", file=sys.stderr)
         return error.exit_status

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import os
-from pathlib import Path
 
 
 class SeccompMode(enum.IntEnum):
@@ -20,13 +19,13 @@ class SeccompMode(enum.IntEnum):
     FILTER = 2
 
 
-def _status_path(pid: int | str, proc_root: str | os.PathLike[str]) -> Path:
+def _status_path(pid: int | str, proc_root: str | os.PathLike[str]) -> str:
     if isinstance(pid, bool) or not (
         (isinstance(pid, int) and pid > 0)
         or (isinstance(pid, str) and (pid in ("self", "thread-self") or pid.isdigit()))
     ):
         raise ValueError(f"pid must be a positive number, 'self' or 'thread-self', not {pid!r}")
-    return Path(proc_root) / str(pid) / "status"
+    return os.path.join(os.fspath(proc_root), str(pid), "status")  # no pathlib: the run path
 
 
 def _status_field(pid: int | str, name: str, proc_root: str | os.PathLike[str]) -> int | None:
@@ -35,7 +34,7 @@ def _status_field(pid: int | str, name: str, proc_root: str | os.PathLike[str]) 
     Raises FileNotFoundError (an OSError) when there is no such process.
     """
     prefix = name + ":"
-    with _status_path(pid, proc_root).open(encoding="ascii", errors="replace") as status:
+    with open(_status_path(pid, proc_root), encoding="ascii", errors="replace") as status:
         for line in status:
             if line.startswith(prefix):
                 return int(line[len(prefix) :].split()[0])

@@ -45,12 +45,22 @@ def default_policy(arches: str | Sequence[str] | None = None) -> Policy:
     return _default_policy(tuple(arches) if arches is not None else None)
 
 
+def is_default_policy(policy: object) -> bool:
+    """Whether ``policy`` is the object :func:`default_policy` returns for its own arches,
+    found without reading the policy (False when it has not been read yet)."""
+    return any(read is policy for read in _READ_FOR_OWN_ARCHES)
+
+
 def builtin_policy(name: str, arches: str | Sequence[str] | None = None) -> Policy:
     """The built-in policy ``name`` (:data:`BUILTIN_POLICIES`), for its own arches or
     ``arches``."""
     if name not in BUILTIN_POLICIES:
         raise PolicyError(f"no built-in policy {name!r} (built-in: {', '.join(BUILTIN_POLICIES)})")
     return default_policy(arches)
+
+
+_READ_FOR_OWN_ARCHES: list[Policy] = []
+"""What :func:`_default_policy` returned for the policy's own arches (once read, at most one)."""
 
 
 @functools.cache
@@ -60,7 +70,10 @@ def _default_policy(arches: tuple[str, ...] | None) -> Policy:
     policy = load_yaml_policy(
         builtin_policy_text("default"), source=DEFAULT_POLICY_SOURCE, arches=arches
     )
-    return _clone_flags_for(policy)
+    policy = _clone_flags_for(policy)
+    if arches is None:
+        _READ_FOR_OWN_ARCHES.append(policy)
+    return policy
 
 
 def _clone_flags_for(policy: Policy) -> Policy:

@@ -40,10 +40,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from seccomp_bpf.errors import ConversionError, PolicyError
-from seccomp_bpf.policy.rules import SourceLocation
+
+if TYPE_CHECKING:
+    from seccomp_bpf.policy.rules import SourceLocation
 
 ACCESS_MODES: Final = ("ro", "rox", "rw", "rwx")
 """The kinds of filesystem grant, from the least to the most."""

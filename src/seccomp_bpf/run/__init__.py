@@ -2,7 +2,8 @@
 :mod:`.command`), or a child started from Python (:mod:`.subprocess`).
 
 ``supervisor`` (``--report-denials``) runs a command under a supervisor that reports each
-denied system call.
+denied system call; :mod:`.program_cache` keeps the programs of policy files compiled, per
+user.
 
 The sandbox around the filter: :mod:`.plan` decides it, :mod:`.layers` holds one function per
 layer, :mod:`.mount_namespace` builds the filesystem the command sees, and :mod:`.launch`

@@ -40,7 +40,7 @@ import contextlib
 import errno
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
@@ -55,11 +55,11 @@ from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, PolicyError
 from seccomp_bpf.kernel import child
 from seccomp_bpf.kernel.child import EXIT_NOT_FOUND, find_executable
-from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.run.confine import check_actions_available, program_return_values
 
 if TYPE_CHECKING:
     from seccomp_bpf.kernel.child import Started
+    from seccomp_bpf.policy.policy import Policy
     from seccomp_bpf.policy.sandbox import Sandbox
     from seccomp_bpf.run.launch import Launch
     from seccomp_bpf.run.plan import SandboxPlan
@@ -78,8 +78,9 @@ class PreparedRun:
     in which sandbox.
 
     ``policy`` is the policy the program was compiled from (None for a program given as
-    such); it names the rule behind a decision in messages. ``plan`` is the sandbox (None:
-    the filter alone); ``show_layers`` prints the layers in force before the command runs.
+    such, or one taken from a cache: then ``read_policy`` reads it when a message needs it);
+    it names the rule behind a decision in messages. ``plan`` is the sandbox (None: the
+    filter alone); ``show_layers`` prints the layers in force before the command runs.
     """
 
     argv: tuple[str, ...]
@@ -91,6 +92,102 @@ class PreparedRun:
     arches: tuple[str, ...] = field(default=())
     plan: SandboxPlan | None = None
     show_layers: bool = False
+    read_policy: Callable[[], Policy] | None = None
+
+    def message_policy(self) -> Policy | None:
+        """The policy, for a message: read again when the program came from a cache (None
+        when it cannot be)."""
+        if self.policy is not None or self.read_policy is None:
+            return self.policy
+        return _read_quietly(self.read_policy)
+
+
+def _read_quietly(read: Callable[[], Policy]) -> Policy | None:
+    from seccomp_bpf.errors import SeccompBPFError
+
+    try:
+        return read()
+    except (SeccompBPFError, OSError, ValueError):
+        return None  # changed or gone since: the message says less
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """A policy's program, with what running it needs of the policy: its filter flags and
+    its sandbox section. ``policy`` is the policy when it was read; ``read`` reads it (from
+    its file) for a message, when the program came precompiled or from the cache."""
+
+    program: Program
+    flags: tuple[str, ...]
+    sandbox: Sandbox | None
+    read: Callable[[], Policy]
+    policy: Policy | None = None
+
+
+def compiled_policy(
+    spec: str | None, arches: Sequence[str] | None = None, *, cache: bool = True
+) -> CompiledPolicy:
+    """The program of the policy ``-p SPEC`` names (as :func:`load_policy`), compiled for
+    ``arches`` (None: the policy's own): the default policy for this machine comes
+    precompiled (:mod:`seccomp_bpf.policies.precompiled`), and any other is taken from the
+    user's cache of compiled programs (:mod:`seccomp_bpf.run.program_cache`) when ``cache``
+    is true and the cache is on, else read, compiled and put there."""
+
+    def read() -> Policy:
+        return load_policy(spec, arches)
+
+    builtin = spec is None or spec == "default"
+    if builtin and not arches and cache:
+        from seccomp_bpf.arch import native_arch
+        from seccomp_bpf.policies.precompiled import precompiled_default
+
+        shipped = precompiled_default(native_arch().name)
+        if shipped is not None:
+            return CompiledPolicy(shipped.program, shipped.flags, None, read)
+    from seccomp_bpf.run import program_cache
+
+    directory = program_cache.cache_directory() if cache else None
+    if directory is None:
+        return _compile(read())
+    if builtin:
+        from seccomp_bpf.policies.default import builtin_policy_text
+
+        data = b"built-in default\0" + builtin_policy_text("default").encode()
+    else:
+        assert spec is not None
+        with open(spec, "rb") as stream:
+            data = stream.read()
+    key = program_cache.cache_key(data, arches)
+
+    def parse() -> Policy:  # the bytes hashed, not the file again: it may have changed since
+        if builtin:
+            return read()
+        from seccomp_bpf.formats import load_policy_text
+        from seccomp_bpf.formats.yaml_policy import decode_policy_bytes
+
+        assert spec is not None
+        return load_policy_text(decode_policy_bytes(data, spec), source=spec, arches=arches)
+
+    entry = program_cache.load(key, directory)
+    if entry is not None:
+        if entry.has_sandbox:  # the sandbox section is read; the program is the cache's
+            return _compile(parse(), entry.program)
+        return CompiledPolicy(entry.program, entry.flags, None, read)
+    compiled = _compile(parse())
+    entry = program_cache.CachedProgram(
+        compiled.program, compiled.flags, compiled.sandbox is not None
+    )
+    program_cache.store(key, entry, directory)
+    return compiled
+
+
+def _compile(policy: Policy, program: Program | None = None) -> CompiledPolicy:
+    if program is None:
+        from seccomp_bpf.compiler import compile_policy
+
+        program = compile_policy(policy)
+    flags = tuple(sorted(policy.flags))
+    return CompiledPolicy(program, flags, policy.sandbox, lambda: policy, policy)
 
 
 # --- before anything runs ---------------------------------------------------------------------
@@ -179,42 +276,62 @@ def prepare(
     *,
     policy: Policy | None = None,
     program: Program | None = None,
+    compiled: CompiledPolicy | None = None,
     executable: str | None = None,
     sandbox: Sandbox | Literal[False] | None = None,
     show_layers: bool = False,
 ) -> PreparedRun:
-    """Compile ``policy`` (unless ``program`` is given), check the kernel has its actions,
-    check it allows the exec, find the command and plan the sandbox: every error before
-    anything runs.
+    """Compile ``policy`` (unless ``program``, or the ``compiled`` policy, is given), check
+    the kernel has its actions, check it allows the exec, find the command and plan the
+    sandbox: every error before anything runs.
 
     ``sandbox`` is the sandbox to run in (None: the policy's own section, else the defaults;
     False: the filter alone).
     """
     if not argv:
         raise CommandError("", errno.ENOENT, EXIT_NOT_FOUND, "no command given")
-    if (policy is None) == (program is None):
-        raise ValueError("give a policy or a program, not both or neither")
+    if sum(given is not None for given in (policy, program, compiled)) != 1:
+        raise ValueError("give one of a policy, a program or a compiled policy")
     log = spec_allow = False
     arches: tuple[str, ...] = ()
+    policy_sandbox: Sandbox | None = None
+    read_policy: Callable[[], Policy] | None = None
     if policy is not None:
-        from seccomp_bpf.compiler import compile_policy
-
-        program = compile_policy(policy)
-        log = "log" in policy.flags
-        spec_allow = "spec_allow" in policy.flags
+        compiled = _compile(policy)
         arches = tuple(a.name for a in policy.resolved_arches())
+    if compiled is not None:
+        program, policy = compiled.program, compiled.policy
+        log = "log" in compiled.flags
+        spec_allow = "spec_allow" in compiled.flags
+        policy_sandbox, read_policy = compiled.sandbox, compiled.read
     assert program is not None
     check_actions_available(program)
-    check_exec_allowed(program, policy, argv[0])
+    try:
+        check_exec_allowed(program, policy, argv[0])
+    except PolicyError:
+        if policy is not None or read_policy is None:
+            raise
+        # The program came without its policy: read it, for the rule that refuses.
+        check_exec_allowed(program, _read_quietly(read_policy), argv[0])
+        raise
     found = find_executable(executable if executable is not None else argv[0])
     plan = None
     if sandbox is not False:
         from seccomp_bpf.run.plan import plan_sandbox
 
-        wanted = sandbox if sandbox is not None else policy.sandbox if policy else None
+        wanted = sandbox if sandbox is not None else policy_sandbox
         plan = plan_sandbox(wanted, executable=found)
     return PreparedRun(
-        tuple(argv), found, program, policy, log, spec_allow, arches, plan, show_layers
+        tuple(argv),
+        found,
+        program,
+        policy,
+        log,
+        spec_allow,
+        arches,
+        plan,
+        show_layers,
+        read_policy,
     )
 
 
@@ -302,7 +419,10 @@ def run_confined(
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     if stand_in:
         end_like(status)
-    code, message = describe_exit(prepared.argv[0], status, prepared.program, prepared.policy)
+    policy = prepared.policy
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS:
+        policy = prepared.message_policy()  # names the rules that can have killed it
+    code, message = describe_exit(prepared.argv[0], status, prepared.program, policy)
     if message is not None:
         note(message)
     return code

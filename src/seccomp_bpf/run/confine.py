@@ -41,15 +41,19 @@ are not applied. Landlock and capabilities belong to threads (``landlock_restric
 from __future__ import annotations
 
 import errno
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, cast
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction, format_return_value
 from seccomp_bpf.bpf.instruction import Instruction, Program
 from seccomp_bpf.errors import ActionUnavailableError, SandboxError
-from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from seccomp_bpf.policy.policy import Policy
+    from seccomp_bpf.policy.sandbox import Sandbox
 
 
 def program_return_values(program: Iterable[Instruction]) -> frozenset[int]:
@@ -100,16 +104,28 @@ def check_actions_available(
             )
 
 
+def _as_policy(candidate: object) -> Policy | None:
+    """``candidate`` when it is a :class:`Policy`, without importing the model to ask (an
+    instance of it cannot exist before its module is imported): installing a compiled
+    program loads none of it."""
+    module = sys.modules.get("seccomp_bpf.policy.policy")
+    if module is not None and isinstance(candidate, module.Policy):
+        policy: Policy = candidate
+        return policy
+    return None
+
+
 def compile_for_install(policy_or_program: Policy | Program | Sequence[Instruction]) -> Program:
     """The program ``install`` would load: a policy compiled for its architectures, or the
     program itself (a sequence of instructions is validated into a :class:`Program`)."""
-    if isinstance(policy_or_program, Policy):
+    policy = _as_policy(policy_or_program)
+    if policy is not None:
         from seccomp_bpf.compiler import compile_policy
 
-        return compile_policy(policy_or_program)
+        return compile_policy(policy)
     if isinstance(policy_or_program, Program):
         return policy_or_program
-    return Program(policy_or_program)
+    return Program(cast("Sequence[Instruction]", policy_or_program))  # not a Policy: checked
 
 
 def install(
@@ -133,11 +149,12 @@ def install(
     from seccomp_bpf.kernel import install as install_filter
 
     program = compile_for_install(policy_or_program)
-    if isinstance(policy_or_program, Policy):
-        log = log or "log" in policy_or_program.flags
-        spec_allow = spec_allow or "spec_allow" in policy_or_program.flags
+    policy = _as_policy(policy_or_program)
+    if policy is not None:
+        log = log or "log" in policy.flags
+        spec_allow = spec_allow or "spec_allow" in policy.flags
         if sandbox is None:
-            sandbox = policy_or_program.sandbox
+            sandbox = policy.sandbox
     check_actions_available(program)
     if sandbox is not None:
         for line in confine_self(sandbox):

@@ -35,19 +35,20 @@ Every keyword of :class:`subprocess.Popen` works as there (``stdin``, ``stdout``
 ``env``, ``shell``, ``executable``, ``pass_fds``, ``text``...), except ``preexec_fn``, which is
 refused. When the command cannot start, the child exits with 127 (not found) or 126 (not
 executable), or 125 when the kernel refused the filter, with a message on its stderr.
-The child imports :mod:`seccomp_bpf` with ``sys.executable``: an ``env`` that hides the
-package from that interpreter makes it fail with status 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.errors import PolicyError
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.sandbox import ACCESS_MODES, Sandbox
 from seccomp_bpf.run.command import check_exec_allowed
@@ -123,6 +124,48 @@ def sandbox_arguments(sandbox: Sandbox) -> list[str]:
     return arguments
 
 
+_COMPILED_LIMIT: Final = 64
+"""How many policies' programs :func:`compile_checked` keeps (a policy is immutable)."""
+_compiled: dict[Policy, Program] = {}
+_compiled_lock = threading.Lock()
+
+
+def _is_default(policy: Policy | None) -> bool:
+    """Whether ``policy`` is the built-in default for this machine (None, or the object
+    ``default_policy()`` returned), without reading the default to find out."""
+    if policy is None:
+        return True
+    default = sys.modules.get("seccomp_bpf.policies.default")
+    return default is not None and bool(default.is_default_policy(policy))
+
+
+def _program_of(policy: Policy | None) -> Program:
+    """The program of ``policy`` (None: the default policy): precompiled for the default
+    policy of this machine, else compiled once per process."""
+    if _is_default(policy):
+        from seccomp_bpf.arch import native_arch
+        from seccomp_bpf.policies.precompiled import precompiled_default
+
+        shipped = precompiled_default(native_arch().name)
+        if shipped is not None:
+            return shipped.program
+        if policy is None:
+            from seccomp_bpf.policies.default import default_policy
+
+            policy = default_policy()
+    assert policy is not None
+    with _compiled_lock, contextlib.suppress(KeyError, TypeError):  # TypeError: unhashable
+        return _compiled[policy]
+    from seccomp_bpf.compiler import compile_policy
+
+    program = compile_policy(policy)
+    with _compiled_lock, contextlib.suppress(TypeError):
+        if len(_compiled) >= _COMPILED_LIMIT:
+            del _compiled[next(iter(_compiled))]
+        _compiled[policy] = program
+    return program
+
+
 def compile_checked(
     policy: Policy | None, program: Program | None, command: str
 ) -> tuple[Program, Policy | None]:
@@ -130,15 +173,41 @@ def compile_checked(
     with its actions and the exec checked here, where errors can be raised."""
     if policy is not None and program is not None:
         raise ValueError("give a policy or a program, not both")
+    default = program is None and policy is None
     if program is None:
-        from seccomp_bpf.compiler import compile_policy
+        program = _program_of(policy)
+    check_actions_available(program)
+    try:
+        check_exec_allowed(program, policy, command)
+    except PolicyError:
+        if not default:
+            raise
         from seccomp_bpf.policies.default import default_policy
 
-        policy = policy if policy is not None else default_policy()
-        program = compile_policy(policy)
-    check_actions_available(program)
-    check_exec_allowed(program, policy, command)
+        check_exec_allowed(program, default_policy(), command)  # to name the rule
+        raise
     return program, policy
+
+
+def _runner() -> list[str]:
+    """The interpreter that runs ``seccomp-bpf run`` in the child (see the module docstring):
+    isolated and without site, its path the directories of the package and of its system call
+    tables."""
+    package = sys.modules["seccomp_bpf"].__file__
+    assert package is not None
+    places = [os.path.dirname(os.path.dirname(os.path.abspath(package)))]
+    tables = sys.modules.get("system_calls")  # imported to check the exec, as a rule
+    origin = getattr(tables, "__file__", None)
+    if origin is None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("system_calls")
+        origin = spec.origin if spec is not None else None
+    if origin is not None:
+        places.append(os.path.dirname(os.path.dirname(origin)))
+    path = list(dict.fromkeys(places))
+    boot = f"import sys; sys.path[:0] = {path!r}; import seccomp_bpf.cli as c; sys.exit(c.main())"
+    return [sys.executable, "-I", "-S", "-c", boot]
 
 
 class Popen(subprocess.Popen[Any]):
@@ -176,7 +245,7 @@ class Popen(subprocess.Popen[Any]):
             raise RuntimeError("sys.executable is unknown: cannot start the confining child")
         fd = _program_fd(compiled)
         try:
-            runner = [sys.executable, "-P", "-m", "seccomp_bpf", "run", "--no-fork"]
+            runner = [*_runner(), "run", "--no-fork"]
             runner += ["--die-with", str(os.getpid()), "--program-fd", str(fd)]
             runner += sandbox_arguments(sandbox) if sandbox is not None else []
             if executable is not None:
