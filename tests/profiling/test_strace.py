@@ -92,3 +92,18 @@ def test_a_broken_table_row_names_its_line() -> None:
     with pytest.raises(RecordError, match=r"^t\.txt:4: a row of strace's table without a call"):
         read_strace(table, "t.txt")
     assert read_strace(table[:3]).counts == {"x86_64": {"read": 13}}
+
+
+def test_a_table_of_x32_mode() -> None:
+    table = [
+        "System call usage summary for x32 mode:\n",
+        "% time     seconds  usecs/call     calls    errors syscall\n",
+        "------ ----------- ----------- --------- --------- ----------------\n",
+        "  0.00    0.000000           0         2           getppid\n",
+        "------ ----------- ----------- --------- --------- ----------------\n",
+        "100.00    0.000000           0         2           total\n",
+        "% time     seconds  usecs/call     calls    errors syscall\n",
+        "------ ----------- ----------- --------- --------- ----------------\n",
+        "  0.00    0.000000           0         1         1 getcwd\n",
+    ]
+    assert read_strace(table).counts == {"x32": {"getppid": 2}, "x86_64": {"getcwd": 1}}

@@ -239,6 +239,25 @@ def test_complain_mode_lets_the_call_run_and_sums_it_up(tmp_path: Path, action: 
 
 @pytest.mark.kernel
 @linux
+@pytest.mark.skipif(native_arch().name != "x86_64", reason="int 0x80 is x86-64's")
+def test_complain_mode_lets_a_call_of_another_abi_run_and_reports_it(tmp_path: Path) -> None:
+    # The policy lists x86-64 only: enforced, an i386 call (int 0x80) kills the process.
+    code = """\
+import os
+from seccomp_bpf.kernel.compat import i386_syscall
+result = i386_syscall(20)  # getpid on i386
+raise SystemExit(0 if result.value == os.getpid() else 1)
+"""
+    policy = "default_action: allow\narches: [x86_64]\nsyscalls: []\n"
+    status, lines, _, _ = _supervise(policy, code, tmp_path, complain=True)
+    assert status == 0, lines
+    assert lines[-1].startswith("seccomp-bpf:   i386 getpid x1 -> kill_process: bad arch"), lines
+    enforced, _, _, _ = _supervise(policy, code, tmp_path)
+    assert enforced == 128 + signal.SIGSYS
+
+
+@pytest.mark.kernel
+@linux
 def test_complain_mode_still_answers_the_expected_fallbacks(tmp_path: Path) -> None:
     code = """\
 import errno, os
