@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from seccomp_bpf.profiling import SyscallTrace, profile
     from seccomp_bpf.run.confine import install
     from seccomp_bpf.run.subprocess import Popen
+    from seccomp_bpf.run.supervisor import run_with_reports
 
 # Where each public name lives: read on first use (see seccomp_bpf.lazy), so that importing
 # the package imports none of the library.
@@ -111,6 +112,7 @@ __getattr__, __dir__ = lazy_exports(
         "seccomp_bpf.profiling": "SyscallTrace profile",
         "seccomp_bpf.run.confine": "install",
         "seccomp_bpf.run.subprocess": "Popen",
+        "seccomp_bpf.run.supervisor": "run_with_reports",
     },
 )
 
@@ -187,6 +189,7 @@ __all__ = [
     "profile",
     "read_policy_file",
     "register_policy",
+    "run_with_reports",
     "union",
     "unregister_policy",
     "validate",

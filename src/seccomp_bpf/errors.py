@@ -17,7 +17,8 @@
      │    ├── TsyncError                          another thread has a different filter
      │    └── ActionUnavailableError              the kernel lacks an action the program uses
      ├── CommandError          (also OSError)     a command to run is missing or not executable
-     ├── BinaryAnalysisError   (also ValueError)  a program the static profiler cannot read
+     ├── RecordError           (also ValueError)  an audit or strace record that cannot be read
+ ├── BinaryAnalysisError   (also ValueError)  a program the static profiler cannot read
      │    └── MissingDependencyError (also ImportError) its optional libraries are not installed
      ├── SandboxError          (also OSError)     a sandbox that cannot be set up as asked
      │    └── LayerUnavailableError               a required layer the kernel refuses
@@ -253,6 +254,17 @@ class LibseccompValueError(SeccompBPFError, ValueError):
         self.rc = -errno
         self.detail = detail
         super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class RecordError(SeccompBPFError, ValueError):
+    """A record of the system's (a seccomp audit record, a line or table of strace) that
+    cannot be read; ``source``, ``line`` and ``column`` (1-based) say where."""
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
+                 column: int | None = None) -> None:  # fmt: skip
+        self.message, self.source, self.line, self.column = message, source, line, column
+        where = ":".join(str(part) for part in (source, line, column) if part is not None)
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class BinaryAnalysisError(SeccompBPFError, ValueError):

@@ -322,6 +322,58 @@ def test_report_denials_names_the_rule(tmp_path: Path) -> None:
     assert f"rule 1 ({policy}:3:5)" in lines[0]
 
 
+def test_complain_runs_what_the_policy_would_stop_and_sums_it_up(tmp_path: Path) -> None:
+    # The policy denies getcwd and even the exec: in complain mode both run, and are reported.
+    policy = write_policy(
+        tmp_path,
+        """\
+        default_action: allow
+        syscalls:
+          - names: [getcwd]
+            action: kill_process
+          - names: [execve]
+            action: errno(EPERM)
+        """,
+    )
+    code = "import os\nprint(os.getcwd() == os.environ['PWD'])"
+    result = run_cli("run", "-p", str(policy), "--complain", "--", PYTHON, "-c", code)
+    assert (result.returncode, result.stdout) == (0, "True\n"), result.stderr
+    summary = result.stderr.splitlines()[-3:]
+    assert summary[0].startswith("seccomp-bpf: complain mode: the policy would have stopped 2")
+    # Equal counts: by name.
+    assert summary[1].startswith(f"seccomp-bpf:   execve x1 -> errno(EPERM): rule 2 ({policy}:5:5)")
+    assert summary[2].startswith(f"seccomp-bpf:   getcwd x1 -> kill_process: rule 1 ({policy}:3:5)")
+    assert "; first: pid " in summary[2]
+    # Enforced, the same policy does not even start the command.
+    enforced = run_cli("run", "-p", str(policy), "--", PYTHON, "-c", code)
+    assert enforced.returncode == 1
+    assert "does not allow execve" in enforced.stderr
+    usage = run_cli("run", "--complain", "--no-fork", "--", "true")
+    assert usage.returncode == 1
+    assert "--complain needs a policy" in usage.stderr
+
+
+def test_complain_as_an_unprivileged_user() -> None:
+    from tests.run.sandboxed import NOBODY, require_nobody, shared_directory
+    from tests.run.sandboxed import run_cli as run_sandboxed
+
+    python = require_nobody()
+    with shared_directory(owner=NOBODY) as place:
+        policy = place / "p.yaml"
+        policy.write_text(
+            "default_action: allow\nsyscalls:\n  - names: [getcwd]\n    action: kill_process\n"
+        )
+        policy.chmod(0o644)
+        code = "import os; print(os.getcwd())"
+        argv = ("run", "-p", str(policy), "--complain", "--", python.executable, "-I", "-c", code)
+        result = run_sandboxed(*argv, cwd=place, user=NOBODY)
+        assert (result.returncode, result.stdout) == (0, f"{place}\n"), result.stderr
+        assert f"getcwd x1 -> kill_process: rule 1 ({policy}:3:5); first: pid " in result.stderr
+        # The control: enforced, the policy kills it.
+        enforced = run_sandboxed(*argv[:3], *argv[4:], cwd=place, user=NOBODY)
+        assert enforced.returncode == 128 + signal.SIGSYS
+
+
 # --- policy show / groups ---------------------------------------------------------------------
 
 

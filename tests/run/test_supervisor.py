@@ -32,9 +32,11 @@ from seccomp_bpf.errors import CommandError, KernelError
 from seccomp_bpf.formats.yaml_policy import read_yaml_policy
 from seccomp_bpf.policy import ERRNO, KILL_PROCESS, USER_NOTIF, Policy, Rule
 from seccomp_bpf.run.supervisor import (
+    COMPLAINED_KINDS,
     REPORTED_KINDS,
     Denial,
     call_name,
+    complaining_policy,
     decided_by,
     notifying_policy,
     run_with_reports,
@@ -57,20 +59,29 @@ GETCWD_LINE = 3  # the line of the rule above
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.data())
-def test_the_filter_notifies_exactly_what_the_policy_denies(data: st.DataObject) -> None:
+@given(st.data(), st.booleans())
+def test_the_filter_notifies_exactly_what_the_policy_denies(
+    data: st.DataObject, complain: bool
+) -> None:
+    # Reporting: the failing actions but the kills. Complain mode: every action that would
+    # stop a call, kills and a bad architecture included.
     policy = data.draw(policies(arch_choices=(("x86_64",), ("x86_64", "i386", "x32"))))
-    program = compile_policy(notifying_policy(policy))
+    kinds = COMPLAINED_KINDS if complain else REPORTED_KINDS
+    program = compile_policy(complaining_policy(policy) if complain else notifying_policy(policy))
     arch = get_arch("x86_64")
     for nr in interesting_numbers(policy, arch):
         a = data.draw(arguments(policy))
         args = (a[0], a[1], a[2], a[3], a[4], a[5])
         expected = policy.evaluate(arch, nr, args)
         result = emulate(program, SeccompData(nr, arch.audit_arch, 0, args))
-        if expected.kind in REPORTED_KINDS:
+        if expected.kind in kinds:
             assert result.ret == op.SECCOMP_RET_USER_NOTIF, (nr, args, expected)
         else:
             assert result.ret == expected.ret_value, (nr, args, expected)
+    other = emulate(program, SeccompData(0, get_arch("aarch64").audit_arch, 0, (0,) * 6))
+    bad_arch = policy.bad_arch_action
+    notified = bad_arch.kind in kinds
+    assert other.ret == (op.SECCOMP_RET_USER_NOTIF if notified else bad_arch.ret_value)
 
 
 def test_the_notifying_policy_keeps_order_conditions_and_locations(tmp_path: Path) -> None:
@@ -157,6 +168,7 @@ def _supervise(
     timeout: float = 20.0,
     arches: Sequence[Arch] | None = None,
     argv0: str = sys.executable,
+    complain: bool = False,
 ) -> tuple[int, list[str], float, Path]:
     """Run ``python -I -c code`` under the policy, supervised; (status, report lines, seconds,
     the policy's path)."""
@@ -173,6 +185,7 @@ def _supervise(
             arches,
             stream=stream,
             executable=sys.executable,
+            complain=complain,
         )
         return status, stream.getvalue().splitlines(), time.monotonic() - started
 
@@ -193,6 +206,72 @@ def test_one_denied_call_one_report(tmp_path: Path) -> None:
         + re.escape(f"rule 1 ({path}:{GETCWD_LINE}:5)")
     )
     assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+@pytest.mark.kernel
+@linux
+@pytest.mark.parametrize("action", ["errno(EPERM)", "kill_process", "trap", "user_notif"])
+def test_complain_mode_lets_the_call_run_and_sums_it_up(tmp_path: Path, action: str) -> None:
+    # Enforced, every one of these actions stops getcwd; in complain mode it returns the
+    # directory, three times, and the summary counts them with the first call's arguments.
+    seen = "[os.getcwd() for _ in range(3)]"
+    code = f"import os\nraise SystemExit(0 if {seen} == [{str(tmp_path)!r}] * 3 else 1)"
+    status, lines, _, path = _supervise(
+        DENY_GETCWD.format(action=action), code, tmp_path, complain=True
+    )
+    assert status == 0, lines
+    where = re.escape(f"rule 1 ({path}:{GETCWD_LINE}:5)")
+    shown = re.escape(action)
+    call = r"getcwd\((0x[0-9a-f]+, ){5}0x[0-9a-f]+\)"
+    assert len(lines) == 3, lines
+    assert re.fullmatch(
+        rf"seccomp-bpf: pid \d+ \(2 in the sandbox\): {call} -> {shown}: {where}; "
+        r"let through \(complain mode\)",
+        lines[0],
+    ), lines[0]
+    assert lines[1] == (
+        "seccomp-bpf: complain mode: the policy would have stopped 3 calls (1 distinct), "
+        "let through:"
+    )
+    assert re.fullmatch(rf"seccomp-bpf:   getcwd x3 -> {shown}: {where}; first: pid \d+: {call}",
+                        lines[2]), lines[2]  # fmt: skip
+
+
+@pytest.mark.kernel
+@linux
+@pytest.mark.skipif(native_arch().name != "x86_64", reason="int 0x80 is x86-64's")
+def test_complain_mode_lets_a_call_of_another_abi_run_and_reports_it(tmp_path: Path) -> None:
+    # The policy lists x86-64 only: enforced, an i386 call (int 0x80) kills the process.
+    code = """\
+import os
+from seccomp_bpf.kernel.compat import i386_syscall
+result = i386_syscall(20)  # getpid on i386
+raise SystemExit(0 if result.value == os.getpid() else 1)
+"""
+    policy = "default_action: allow\narches: [x86_64]\nsyscalls: []\n"
+    status, lines, _, _ = _supervise(policy, code, tmp_path, complain=True)
+    assert status == 0, lines
+    assert lines[-1].startswith("seccomp-bpf:   i386 getpid x1 -> kill_process: bad arch"), lines
+    enforced, _, _, _ = _supervise(policy, code, tmp_path)
+    assert enforced == 128 + signal.SIGSYS
+
+
+@pytest.mark.kernel
+@linux
+def test_complain_mode_still_answers_the_expected_fallbacks(tmp_path: Path) -> None:
+    code = """\
+import errno, os
+try:
+    os.getcwd()
+except OSError as error:
+    raise SystemExit(42 if error.errno == errno.ENOSYS else 1)
+"""
+    status, lines, _, _ = _supervise(
+        DENY_GETCWD.format(action="errno(ENOSYS)"), code, tmp_path, complain=True
+    )
+    assert status == 42
+    assert lines[0] == "seccomp-bpf: complain mode: the policy would have stopped no call"
+    assert lines[2].startswith("seccomp-bpf:   getcwd x1: rule 1 ("), lines
 
 
 @pytest.mark.kernel

@@ -40,6 +40,7 @@ _COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "profile": ("profile", "register_profile"),
     "policy": ("policies", "register_policy"),
     "dump": ("dump", "register_dump"),
+    "denials": ("records", "register_denials"),
     "audit": ("explain", "register_audit"),
     "convert": ("policies", "register_convert"),
     "explain": ("explain", "register_explain"),

@@ -97,6 +97,24 @@ def register_profile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress line and no summary"
     )
+    records = parser.add_argument_group(
+        "profiles from records: the calls a log or strace shows, instead of running CMD "
+        "(no argument is known: each call is allowed whatever its arguments)"
+    )
+    source = records.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from-log",
+        metavar="FILE",
+        help="the kernel's seccomp audit records in FILE (/var/log/audit/audit.log, "
+        "journalctl -k or dmesg; '-': standard input), such as those of a run under a policy "
+        "whose default action is log",
+    )
+    source.add_argument(
+        "--from-strace",
+        metavar="FILE",
+        help="what strace wrote to FILE ('-': standard input): the table of strace -c (or "
+        "-C), or the call lines of strace [-f]; 32-bit and x32 processes are told apart",
+    )
     static = parser.add_argument_group(
         "static profiling (seccomp-bpf[static]): read the program instead of running it"
     )
@@ -143,7 +161,11 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     from seccomp_bpf.profiling.command import ProfileOptions, run_profile
 
     if args.static is not None:
+        if args.from_log or args.from_strace:
+            return _fail("profile: --static reads a program; --from-log and --from-strace a file")
         return _cmd_profile_static(args)
+    if args.from_log is not None or args.from_strace is not None:
+        return _cmd_profile_records(args)
     static_only = [
         flag
         for flag, value in (("--dlopen", args.dlopen), ("--library-path", args.library_path),
@@ -199,6 +221,39 @@ def _cmd_profile_static(args: argparse.Namespace) -> int:
             arch=args.arch,
             cache=not args.no_cache,
             cache_dir=args.cache_dir,
+            merge=args.merge,
+            allow=args.allow,
+            deny=args.deny,
+            quiet=args.quiet,
+        )
+    )
+
+
+def _cmd_profile_records(args: argparse.Namespace) -> int:
+    from seccomp_bpf.profiling.records import RecordsOptions, run_records_profile
+
+    option = "--from-log" if args.from_log is not None else "--from-strace"
+    if _command_of(args):
+        return _fail(f"profile: {option} FILE reads the file; give no -- CMD with it")
+    running_only = [
+        flag
+        for flag, value in (("--args", args.args), ("--no-args", args.no_args),
+                            ("--follow-daemons", args.follow_daemons),
+                            ("--mode", args.mode != "ptrace"), ("--dlopen", args.dlopen),
+                            ("--library-path", args.library_path), ("--sysroot", args.sysroot),
+                            ("--arch", args.arch), ("--no-cache", args.no_cache),
+                            ("--cache-dir", args.cache_dir))
+        if value
+    ]  # fmt: skip
+    if running_only:
+        return _fail(f"profile: {running_only[0]} does not go with {option}")
+    return run_records_profile(
+        RecordsOptions(
+            path=args.from_log if args.from_log is not None else args.from_strace,
+            kind="log" if args.from_log is not None else "strace",
+            output=args.output,
+            output_format=args.format,
+            frequency=args.frequency,
             merge=args.merge,
             allow=args.allow,
             deny=args.deny,

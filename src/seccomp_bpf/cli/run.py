@@ -79,6 +79,15 @@ def register_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "that denied it, and sums up the expected ENOSYS fallbacks at the end",
     )
     parser.add_argument(
+        "--complain",
+        action="store_true",
+        help="trial the policy instead of enforcing it: each call it would stop (denial, "
+        "kill, trap...) is reported once per rule and then runs; at the end, each with its "
+        "count and the first call's arguments (ENOSYS fallbacks are still answered, so that "
+        "CMD takes the path it will take under the policy). This protects nothing the "
+        "policy would deny: only the sandbox's other layers are in force",
+    )
+    parser.add_argument(
         "--no-fork",
         action="store_true",
         help="make seccomp-bpf itself the command (its pid; its exit status and signals are "
@@ -224,9 +233,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     given = args.program is not None or args.program_fd is not None
     if given and args.arch:
         return _fail("run: --arch applies to a policy; a compiled program has its own")
-    if args.report_denials and (given or args.no_fork or args.executable or args.die_with):
+    supervised = "--complain" if args.complain else "--report-denials"
+    if (args.report_denials or args.complain) and (
+        given or args.no_fork or args.executable or args.die_with
+    ):
         return _fail(
-            "run: --report-denials needs a policy (-p) and a command run in a forked "
+            f"run: {supervised} needs a policy (-p) and a command run in a forked "
             "child (no --program, --program-fd, --no-fork, --executable or --die-with)"
         )
     if args.die_with is not None and args.die_with != os.getppid():
@@ -236,11 +248,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     try:
         options = _sandbox_options(args)
-        if args.report_denials:
+        if args.report_denials or args.complain:
             policy = running.load_policy(args.policy, args.arch)
             sandbox = policy.sandbox.combined(options) if policy.sandbox else options
-            running.prepare(argv, policy=policy, sandbox=False)
-            return _run_with_reports(argv, policy, sandbox, args.show_layers)
+            return _run_with_reports(argv, policy, sandbox, args.show_layers, args.complain)
         compiled: CompiledPolicy | None = None
         program: Program | None = None
         if args.program_fd is not None:
@@ -275,7 +286,14 @@ def _fail_with(status: int, message: str) -> int:
     return status
 
 
-def _run_with_reports(argv: list[str], policy: Policy, sandbox: Sandbox, show: bool) -> int:
+def _run_with_reports(
+    argv: list[str], policy: Policy, sandbox: Sandbox, show: bool, complain: bool
+) -> int:
+    from seccomp_bpf.run import command as running
     from seccomp_bpf.run.supervisor import run_with_reports
 
-    return run_with_reports(argv, policy, sandbox=sandbox, show_layers=show)
+    if not complain:
+        # The checks of every run (the kernel's actions, the exec allowed); in complain mode
+        # the filter has only allow, log and user_notif, and a denied exec runs too.
+        running.prepare(argv, policy=policy, sandbox=False)
+    return run_with_reports(argv, policy, sandbox=sandbox, show_layers=show, complain=complain)

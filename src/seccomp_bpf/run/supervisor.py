@@ -64,6 +64,28 @@ from ever arriving: that is an error, and the command is killed before it runs u
 
 Signals are passed on as ``seccomp-bpf run`` does (:mod:`seccomp_bpf.kernel.notified_child`).
 
+Complain mode (``--complain``, ``complain=True``): the policy is trialled, not enforced. The
+filter is compiled from a *complaining* copy of the policy (:func:`complaining_policy`):
+every action but ``allow`` and ``log`` becomes ``SECCOMP_RET_USER_NOTIF``, the kills, ``trap``,
+``trace`` and a bad architecture included. The supervisor decides each notified call with
+the original policy, reports the first call of each (call, rule, action) at once, and
+answers with ``SECCOMP_USER_NOTIF_FLAG_CONTINUE``: the kernel runs the call as if the filter
+had allowed it. At the end, one line per (call, rule, action): how many calls, and the first
+one with its arguments. Expected fallbacks (``errno(ENOSYS)``) are answered as the policy
+answers them, so that the command takes the path it will take under the policy (``clone``
+instead of ``clone3``, whose own flags are then decided and reported); they are summed up as
+in the reporting mode. Why notifications rather than ``SECCOMP_RET_LOG``: the supervisor sees
+the arguments and the rule, the summary does not depend on the audit subsystem, its rate
+limit or ``actions_logged``, and nothing is left in the system's logs.
+
+What complain mode does not protect: *anything the policy would deny*. The command runs with
+the filter's allowed calls and every other call too; only the sandbox layers around the
+filter are in force. seccomp_unotify(2) says why the continue answer can never be more than
+that: between the supervisor's look at a call and the kernel running it, another thread of
+the command can change the memory the call's pointers point to, so a supervisor must not use
+it to let some calls through and not others. Here every call is let through and the report
+reads registers only, which the command cannot change once it is waiting.
+
 The supervisor is meant to run in a single-threaded process (``seccomp-bpf run`` is one): it
 forks, and it blocks those four signals while the command runs.
 """
@@ -101,17 +123,23 @@ REPORTED_KINDS: Final = frozenset({SeccompAction.ERRNO, SeccompAction.USER_NOTIF
 FALLBACK: Final = ERRNO("ENOSYS")
 """The answer that makes a C library fall back to an older call: counted, not reported."""
 
+COMPLAINED_KINDS: Final = frozenset(SeccompAction) - {SeccompAction.ALLOW, SeccompAction.LOG}
+"""The actions complain mode sends to the supervisor: every one that would stop a call."""
+
 # After the command ended, at most this many waiting notifications are answered.
 _DRAIN_LIMIT: Final = 4096
 
 
-def notifying_policy(policy: Policy) -> Policy:
-    """``policy`` with every failing action but the kills (:data:`REPORTED_KINDS`) replaced
-    by ``user_notif``: the filter the command runs under. Rules keep their order, conditions
-    and locations, so the filter sends exactly the calls ``policy`` fails."""
+def notifying_policy(
+    policy: Policy, kinds: frozenset[SeccompAction] = REPORTED_KINDS
+) -> Policy:
+    """``policy`` with every action of ``kinds`` (by default every failing action but the
+    kills, :data:`REPORTED_KINDS`) replaced by ``user_notif``: the filter the command runs
+    under. Rules keep their order, conditions and locations, so the filter sends exactly the
+    calls ``policy`` gives one of ``kinds``."""
 
     def notify(action: Action) -> Action:
-        return USER_NOTIF if action.kind in REPORTED_KINDS else action
+        return USER_NOTIF if action.kind in kinds else action
 
     unknown = policy.unknown_syscall_action
     return dataclasses.replace(
@@ -121,6 +149,12 @@ def notifying_policy(policy: Policy) -> Policy:
         unknown_syscall_action=None if unknown is None else notify(unknown),
         rules=tuple(dataclasses.replace(rule, action=notify(rule.action)) for rule in policy.rules),
     )
+
+
+def complaining_policy(policy: Policy) -> Policy:
+    """``policy`` with every action of :data:`COMPLAINED_KINDS` replaced by ``user_notif``:
+    the filter of complain mode. Rules keep their order, conditions and locations."""
+    return notifying_policy(policy, COMPLAINED_KINDS)
 
 
 # --- reports --------------------------------------------------------------------------------------
@@ -201,12 +235,45 @@ def fallback_summary(fallbacks: Counter[tuple[str, str]]) -> list[str]:
 # --- the supervisor -------------------------------------------------------------------------------
 
 
+def complaint_summary(complaints: dict[tuple[str, str, str], Complaint]) -> list[str]:
+    """The lines at the end of complain mode: one per call, action and rule, most frequent
+    first, each with the first call's arguments."""
+    total = sum(complaint.count for complaint in complaints.values())
+    if not total:
+        return ["seccomp-bpf: complain mode: the policy would have stopped no call"]
+    lines = [
+        f"seccomp-bpf: complain mode: the policy would have stopped {total} "
+        f"call{'s' if total > 1 else ''} ({len(complaints)} distinct), let through:"
+    ]
+    ordered = sorted(complaints.items(), key=lambda item: (-item[1].count, item[0]))
+    for (call, action, why), complaint in ordered:
+        first = complaint.first
+        args = ", ".join(f"{arg:#x}" for arg in first.args)
+        lines.append(
+            f"seccomp-bpf:   {call} x{complaint.count} -> {action}: {why}; "
+            f"first: pid {first.pid}: {call}({args})"
+        )
+    return lines
+
+
+@dataclass
+class Complaint:
+    """What complain mode saw of one call, action and rule: how often, and the first call."""
+
+    first: Denial
+    count: int = 0
+
+
 class _Supervisor:
-    def __init__(self, policy: Policy, source: str | None, stream: TextIO) -> None:
+    def __init__(
+        self, policy: Policy, source: str | None, stream: TextIO, *, complain: bool = False
+    ) -> None:
         self.policy = policy
         self.source = source
         self.stream = stream
+        self.complain = complain
         self.fallbacks: Counter[tuple[str, str]] = Counter()
+        self.complaints: dict[tuple[str, str, str], Complaint] = {}
 
     def supervise(self, child: Started) -> int:
         """Answer notifications until the command ends; its wait status."""
@@ -277,12 +344,29 @@ class _Supervisor:
         name = call_name(data.arch, data.nr)
         if action == FALLBACK:
             self.fallbacks[(name, why)] += 1
+        elif self.complain:
+            self._complain(notification, name, action, why)
+            respond(listener, notification.id, continue_=True)
+            return True
         else:
             pid = notification.pid
             denial = Denial(pid, name, data.args, action, why, outcome, inner_pid(pid))
             self._report(str(denial))
         respond(listener, notification.id, -answer_errno)
         return True
+
+    def _complain(self, notification: Notification, name: str, action: Action, why: str) -> None:
+        """Count a call complain mode lets through; report the first of its kind at once."""
+        key = (name, action.describe(), why)
+        complaint = self.complaints.get(key)
+        if complaint is None:
+            pid = notification.pid
+            args = notification.data.args
+            first = Denial(pid, name, args, action, why, "let through (complain mode)",
+                           inner_pid(pid))  # fmt: skip
+            complaint = self.complaints[key] = Complaint(first)
+            self._report(str(first))
+        complaint.count += 1
 
     def _report(self, line: str) -> None:
         # A report that cannot be written must not keep the call from being answered.
@@ -292,6 +376,9 @@ class _Supervisor:
 
     def finish(self, child: Started, status: int, program: Program) -> None:
         """The lines at the end: the fallbacks, and what killed the command by SIGSYS."""
+        if self.complain:
+            for line in complaint_summary(self.complaints):
+                self._report(line)
         for line in fallback_summary(self.fallbacks):
             self._report(line)
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS:
@@ -309,6 +396,7 @@ def run_with_reports(
     executable: str | None = None,
     sandbox: Sandbox | SandboxPlan | None = None,
     show_layers: bool = False,
+    complain: bool = False,
 ) -> int:
     """Run ``argv`` under ``policy``, printing one line to ``stream`` (default: standard
     error) per failed call; returns the exit status to use: the command's exit code, or
@@ -322,12 +410,16 @@ def run_with_reports(
     found raises CommandError, status 127; a required layer that is missing,
     :class:`~seccomp_bpf.errors.LayerUnavailableError`); see the module docstring for the
     rest. A failure to set the sandbox up raises :class:`~seccomp_bpf.errors.KernelError`.
+
+    ``complain``: trial the policy instead of enforcing it (see the module docstring: every
+    call it would stop is reported and runs; a summary at the end). Nothing the policy would
+    deny is then kept from the command.
     """
     if not argv:
         raise ValueError("no command to run")
     if arches is not None:
         policy = dataclasses.replace(policy, arches=tuple(arch.name for arch in arches))
-    notifying = notifying_policy(policy)
+    notifying = complaining_policy(policy) if complain else notifying_policy(policy)
     program = compile_policy(notifying)
     require_user_notif()
     if executable is None:
@@ -338,7 +430,9 @@ def run_with_reports(
         plan = plan_sandbox(sandbox or policy.sandbox, executable=executable)
     for line in plan.notes:
         note(line)
-    supervisor = _Supervisor(policy, source or policy.source, stream or sys.stderr)
+    supervisor = _Supervisor(
+        policy, source or policy.source, stream or sys.stderr, complain=complain
+    )
     with signals_blocked() as mask:
         launch = Launch(
             executable=executable,
