@@ -32,6 +32,7 @@ such a rule on architectures that have the multiplexer:
 from __future__ import annotations
 
 import difflib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -175,11 +176,15 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
     warnings: list[str] = []
 
     def add(nr: int, entry: ResolvedRule) -> None:
+        # Rules are read in order, so the entries a rule already gave ``nr`` are the last ones:
+        # only those can repeat this one (a name and its number in one rule, say).
         entries = rules_by_nr.setdefault(nr, [])
-        if not any(
-            e.rule_index == entry.rule_index and e.condition == entry.condition for e in entries
-        ):
-            entries.append(entry)
+        for existing in reversed(entries):
+            if existing.rule_index != entry.rule_index:
+                break
+            if existing.condition == entry.condition:
+                return
+        entries.append(entry)
 
     table = arch.syscalls
     # The multiplexers this arch really has: (name, its number, its call numbers).
@@ -267,17 +272,27 @@ def _merge_ranges(
 ) -> None:
     """Give each number of ``rules_by_nr`` or of the table that a range covers the range's
     entry, in policy order among its own (entries are in policy order, and each rule's
-    entries for one number are consecutive, so a stable sort by rule index keeps it)."""
+    entries for one number are consecutive, so a stable sort by rule index keeps it).
+
+    Each range finds its numbers by bisection, and each number's entries are indexed by rule
+    once, so the work grows with the entries added, not with ranges times numbers.
+    """
+    numbers = sorted(set(rules_by_nr).union(known))
+    by_rule: dict[int, dict[int, list[Condition | None]]] = {}
     for first, last, entry in ranges:
-        covered = [nr for nr in (*rules_by_nr, *known) if first <= nr <= last]
-        for nr in dict.fromkeys(covered):
-            entries = rules_by_nr.setdefault(nr, [])
-            if not any(
-                e.rule_index == entry.rule_index and e.condition == entry.condition
-                for e in entries
-            ):
-                entries.append(entry)
-                entries.sort(key=lambda e: e.rule_index)
+        for nr in numbers[bisect_left(numbers, first) : bisect_right(numbers, last)]:
+            index = by_rule.get(nr)
+            if index is None:
+                index = by_rule[nr] = {}
+                for existing in rules_by_nr.get(nr, ()):
+                    index.setdefault(existing.rule_index, []).append(existing.condition)
+            same_rule = index.setdefault(entry.rule_index, [])
+            if any(c is entry.condition or c == entry.condition for c in same_rule):
+                continue
+            same_rule.append(entry.condition)
+            rules_by_nr.setdefault(nr, []).append(entry)
+    for nr in by_rule:
+        rules_by_nr[nr].sort(key=lambda e: e.rule_index)
 
 
 def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[Arch] = ()) -> None:
