@@ -203,7 +203,104 @@ class ProgramBuilder:
 
 
 def layout(nodes: list[Node]) -> list[Instruction]:
-    """Turn nodes into instructions, adding ``JA`` trampolines for conditional jumps > 255.
+    """Turn nodes into instructions; conditional jumps reach at most 255 instructions ahead.
+
+    First with shared *islands* (:func:`_layout_with_islands`): one copy of a far ``RET`` (or
+    one ``JA`` to a far target) serves every jump that needs it, as libseccomp places copies of
+    its returns along long chains. When islands cannot be placed (a long run of instructions
+    that fall through into each other leaves no room), with one ``JA`` trampoline per far edge
+    (:func:`_layout_with_trampolines`), which always works.
+    """
+    for reserve in (24, 96):
+        out = _layout_with_islands(nodes, reserve)
+        if out is not None:
+            break
+    else:
+        out = _layout_with_trampolines(nodes)
+    if len(out) > op.BPF_MAXINSNS:
+        raise InvalidProgramError(
+            f"{len(out)} instructions is more than the kernel's limit of {op.BPF_MAXINSNS}"
+        )
+    return out
+
+
+def _layout_with_islands(nodes: list[Node], reserve: int) -> list[Instruction] | None:
+    """Lay ``nodes`` out in order, inserting islands where jumps would reach too far.
+
+    An island can go wherever control does not fall through: after a jump (whose offsets are
+    computed at the end, so its own fall-through edge skips the island) or a return. Walking
+    the nodes in order, every conditional edge to a node not placed yet is *pending*; it must
+    land within 256 instructions of its jump. At each place where an island can go, a target
+    whose earliest pending edge is within ``reserve`` (plus one per pending target, the room
+    islands placed together take) of its limit, and that does not come before the limit
+    anyway, gets one: a copy of its ``RET``, or a ``JA`` to it. All its pending edges then
+    land there.
+    Returns ``None`` when an edge still ends up too far (the caller falls back).
+    """
+    count = len(nodes)
+    # out: (code, k, jt target, jf target) with targets as output positions, resolved at the end
+    out: list[list[int]] = []
+    position = [0] * count
+    # target node -> [(output position of the jump, 0 for jt or 1 for jf)]
+    pending: dict[int, list[tuple[int, int]]] = {}
+    earliest: dict[int, int] = {}
+    barrier = True
+    for index, node in enumerate(nodes):
+        if barrier and pending:
+            room = reserve + len(pending)
+            urgent = []
+            for target in sorted(pending, key=earliest.__getitem__):
+                left = earliest[target] + 256 - len(out)  # places before its limit
+                if left > room:
+                    break
+                urgent.append((target, left))
+            for target, left in urgent:
+                if target == index or target - index + len(urgent) + 4 <= left:
+                    continue  # reached directly
+                island = len(out)
+                far = nodes[target]
+                if far.is_return:
+                    out.append([far.code, far.k, -1, -1])
+                else:
+                    out.append([_JA, 0, -2 - target, -1])  # -2 - node: a node not yet placed
+                for source, side in pending.pop(target):
+                    out[source][2 + side] = island
+                del earliest[target]
+        here = len(out)
+        position[index] = here
+        for source, side in pending.pop(index, ()):
+            out[source][2 + side] = here
+        earliest.pop(index, None)
+        if node.is_conditional:
+            out.append([node.code, node.k, -1, -1])
+            for side, target in enumerate((node.jt, node.jf)):
+                pending.setdefault(target, []).append((here, side))
+                earliest.setdefault(target, here)
+        elif node.is_ja:
+            out.append([node.code, 0, -2 - node.jt, -1])
+        else:
+            out.append([node.code, node.k, -1, -1])
+        barrier = node.is_jump or node.is_return
+    result: list[Instruction] = []
+    for here, (code, k, jt, jf) in enumerate(out):
+        if code == _JA:
+            target = position[-2 - jt] if jt <= -2 else jt
+            result.append(Instruction(code, 0, 0, target - here - 1))
+        elif jt >= 0:
+            offsets = (jt - here - 1, jf - here - 1)
+            if max(offsets) > _MAX_OFFSET:
+                return None
+            result.append(Instruction(code, offsets[0], offsets[1], k))
+        else:
+            result.append(Instruction(code, 0, 0, k))
+    return result
+
+
+_JA = op.BPF_JMP | op.BPF_JA
+
+
+def _layout_with_trampolines(nodes: list[Node]) -> list[Instruction]:
+    """Instructions with a ``JA`` trampoline after each conditional jump whose target is too far.
 
     A conditional whose target is too far gets a ``JA`` right after it for that side:
 
@@ -259,10 +356,6 @@ def layout(nodes: list[Node]) -> list[Instruction]:
             out.append(Instruction(node.code, 0, 0, position[node.jt] - here - 1))
         else:
             out.append(Instruction(node.code, 0, 0, node.k))
-    if len(out) > op.BPF_MAXINSNS:
-        raise InvalidProgramError(
-            f"{len(out)} instructions is more than the kernel's limit of {op.BPF_MAXINSNS}"
-        )
     return out
 
 

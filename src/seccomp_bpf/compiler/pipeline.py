@@ -46,10 +46,10 @@ from seccomp_bpf.arch import (
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
 from seccomp_bpf.bpf.instruction import Program
-from seccomp_bpf.compiler.conditions import ConditionEmitter
+from seccomp_bpf.compiler.arguments import DecisionGraph, Node
 from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
-from seccomp_bpf.compiler.simplify import merge_rules, narrow_to_32_bits
+from seccomp_bpf.compiler.search import SwitchWriter
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
 from seccomp_bpf.policy.policy import expand_arch_name
@@ -70,60 +70,55 @@ _BLOCK_BOOST = 4
 _PATH_BUDGET = 10
 
 
-@dataclass(frozen=True, slots=True)
-class ArgumentBlock:
-    """The rules for one system call that need its arguments: tried in order, then ``fallback``."""
-
-    rules: tuple[tuple[Condition, int], ...]  # (condition, return value)
-    fallback: int
-
-
-Decision = Hashable  # an int return value, or an ArgumentBlock
+Decision = Hashable  # an int return value, or the root Node of an argument block's graph
 Decide = Callable[[int], Decision]
 Weigh = Callable[[int, int], float]
 Target = Callable[[Decision], Label]
 
 
-def _decision_for(chain: Sequence[tuple[Condition | None, Action]], fallback: Action) -> Decision:
-    """The decision for one number: a constant return value or an argument block.
+class _ChainDecisions:
+    """The decision for each list of entries, made once (rule lists repeat across numbers).
 
     Rules after the first unconditional one can never decide, and rules at the end whose
-    action equals the fallback do not change the outcome; both are dropped.
+    action equals the fallback do not change the outcome; both are dropped. What remains is
+    the decision graph of the section (:class:`~.arguments.DecisionGraph`), which is a
+    constant when the conditions turn out not to matter; on an ABI that sees 32-bit
+    arguments, from the rules' narrowed tests.
     """
-    rules: list[tuple[Condition, int]] = []
-    final = fallback.ret_value
-    for condition, action in chain:
-        if condition is None:
-            final = action.ret_value
-            break
-        rules.append((condition, action.ret_value))
-    while rules and rules[-1][1] == final:
-        rules.pop()
-    if not rules:
-        return final
-    return ArgumentBlock(tuple(merge_rules(rules)), final)
 
-
-class _ChainDecisions:
-    """The decision for each list of entries, made once (rule lists repeat across numbers);
-    on an ABI that sees 32-bit arguments, from the rules' narrowed conditions."""
-
-    def __init__(self, default: Action, *, narrow: bool) -> None:
+    def __init__(self, default: Action, graph: DecisionGraph, *, narrow: bool) -> None:
         self.default = default
+        self.graph = graph
         self.narrow = narrow
         self.memo: dict[tuple[ResolvedRule, ...], Decision] = {}
+        self.rules_of: dict[Node, set[int]] = {}  # a block's root -> the rules it holds
 
     def __call__(self, rules: tuple[ResolvedRule, ...]) -> Decision:
         decision = self.memo.get(rules)
         if decision is None:
-            chain = [(rule.condition, rule.action) for rule in rules]
-            if self.narrow:
-                chain = [
-                    (narrow_to_32_bits(c) if c is not None else None, action)
-                    for c, action in chain
-                ]
-            decision = self.memo[rules] = _decision_for(chain, self.default)
+            decision = self.memo[rules] = self._decide(rules)
         return decision
+
+    def _decide(self, entries: tuple[ResolvedRule, ...]) -> Decision:
+        chain: list[tuple[Condition, int]] = []
+        final = self.default.ret_value
+        used: list[ResolvedRule] = []
+        for entry in entries:
+            if entry.condition is None:
+                final = entry.action.ret_value
+                break
+            chain.append((entry.condition, entry.action.ret_value))
+            used.append(entry)
+        while chain and chain[-1][1] == final:
+            chain.pop()
+            used.pop()
+        if not chain:
+            return final
+        root = self.graph.decide(chain, final, narrow=self.narrow)
+        if root.is_return:
+            return root.value
+        self.rules_of.setdefault(root, set()).update(entry.rule_index for entry in used)
+        return root
 
 
 class _RangeDecisions:
@@ -154,15 +149,19 @@ class _Compiler:
         policy: Policy,
         arches: Sequence[Arch],
         frequency: FrequencyProfile | None,
+        *,
+        compact: bool = False,
     ) -> None:
         self.policy = policy
         self.arches = list(arches)
         self.frequency = frequency or {}
+        self.compact = compact
         self.b = ProgramBuilder()
         self.section_sizes: dict[str, int] = {}
         self.known_sorted: dict[str, list[int]] = {}  # per listed ABI, its table's numbers
         self.owner_of: Callable[[int], _Abi | None] = lambda nr: None  # set per section
-        self.block_sizes: dict[str, int] = {}
+        # per argument block: (section's writer, root, "arch:name", the rules it holds)
+        self.blocks: list[tuple[SwitchWriter, Node, str, set[int]]] = []
 
     def primary(self) -> Arch:
         """The ABI the tree is tuned for: the first listed (``native`` expands to this machine's).
@@ -218,35 +217,40 @@ class _Compiler:
             )
             for arch in dispatched_arches(audit)
         ]
-        decide, change_points, weigh = self.number_space(audit, abis)
-        parts = self.weigh_leaf_costs(segments(change_points, decide, weigh), abis, audit, primary)
+        # every ABI of one AUDIT_ARCH value has the same byte order
+        writer = SwitchWriter(abis[0].arch.byteorder, compact=self.compact)
+        graph = DecisionGraph()
+        decide, change_points, weigh, rules_of = self.number_space(audit, abis, graph)
+        parts = self.weigh_leaf_costs(
+            segments(change_points, decide, weigh), abis, audit, primary, writer
+        )
 
         # The tree's returns come right after the tree, so that its leaves stay within a
         # conditional jump's reach; argument blocks follow, with their own returns after them.
         tree_returns: dict[int, Label] = {}
         block_returns: dict[int, Label] = {}
-        blocks: dict[ArgumentBlock, Label] = {}
-        block_names: dict[ArgumentBlock, str] = {}
+        labels: dict[Node, Label] = {}
+        roots: list[Node] = []
 
         def tree_target(decision: Decision) -> Label:
-            if isinstance(decision, ArgumentBlock):
-                if decision not in blocks:
-                    blocks[decision] = b.label("arguments")
-                return blocks[decision]
+            if isinstance(decision, Node):
+                if decision not in labels:
+                    labels[decision] = b.label("arguments")
+                    roots.append(decision)
+                return labels[decision]
             assert isinstance(decision, int)
             if decision not in tree_returns:
                 tree_returns[decision] = b.label(f"return {decision:#x}")
             return tree_returns[decision]
 
-        def block_target(decision: Decision) -> Label:
-            assert isinstance(decision, int)
-            if decision not in block_returns:
-                block_returns[decision] = b.label(f"return {decision:#x}")
-            return block_returns[decision]
-
-        for part in parts:
-            if isinstance(part.decision, ArgumentBlock):
-                block_names.setdefault(part.decision, self._name_of(audit, part.low))
+        def block_target(node: Node) -> Label:
+            if node.is_return:
+                if node.value not in block_returns:
+                    block_returns[node.value] = b.label(f"return {node.value:#x}")
+                return block_returns[node.value]
+            if node not in labels:
+                labels[node] = b.label()
+            return labels[node]
 
         if len(parts) > 1:
             b.load(op.OFFSET_NR)
@@ -255,36 +259,44 @@ class _Compiler:
             b.bind(label)
             b.ret(value)
 
-        for block, label in blocks.items():
-            start = len(b)
-            b.bind(label)
-            name = block_names[block]
-            self.argument_block(block, abis[0].arch.byteorder, block_target)
-            self.block_sizes[name] = self.block_sizes.get(name, 0) + len(b) - start
+        names: dict[Node, str] = {}
+        for part in parts:
+            if isinstance(part.decision, Node) and part.decision not in names:
+                names[part.decision] = self._name_of(audit, part.low)
+        for root in roots:
+            self.blocks.append((writer, root, names[root], rules_of.get(root, set())))
+        writer.write(b, roots, block_target)
         for value, label in sorted(block_returns.items()):
             b.bind(label)
             b.ret(value)
 
     def weigh_leaf_costs(
-        self, parts: list[Segment], abis: list[_Abi], audit: int, primary: Arch
+        self,
+        parts: list[Segment],
+        abis: list[_Abi],
+        audit: int,
+        primary: Arch,
+        writer: SwitchWriter,
     ) -> list[Segment]:
         """Account for what a leaf costs after the tree, and limit the primary ABI's depths.
 
-        A leaf that runs an argument block costs more than a RET. In an optimal tree a leaf
-        rises about one level each time its weight doubles, so a block leaf weighs
-        ``2 ** extra`` more (``extra`` = its instructions beyond one, at most ``_BLOCK_BOOST``).
-        Leaves holding numbers of the primary ABI's table get a depth limit so that tree levels
-        plus leaf instructions stay within ``_PATH_BUDGET`` (see ``dispatch.limit_depths``).
+        A leaf that runs an argument block costs more than a RET: the instructions its graph
+        runs when every argument is zero (the most common value of flags and options). In an
+        optimal tree a leaf rises about one level each time its weight doubles, so a block
+        leaf weighs ``2 ** extra`` more (``extra`` = those instructions beyond one, at most
+        ``_BLOCK_BOOST``). Leaves holding numbers of the primary ABI's table get a depth limit
+        so that tree levels plus leaf instructions stay within ``_PATH_BUDGET`` (see
+        ``dispatch.limit_depths``).
         """
-        costs: dict[ArgumentBlock, int] = {}
+        costs: dict[Node, int] = {}
         out = []
         for part in parts:
             tail = 1
-            if isinstance(part.decision, ArgumentBlock):
-                block = part.decision
-                if block not in costs:
-                    costs[block] = self._block_length(block, abis) + 1
-                tail = costs[block]
+            if isinstance(part.decision, Node):
+                root = part.decision
+                if root not in costs:
+                    costs[root] = writer.path_length(root)
+                tail = costs[root]
             # Paths through a block are usually much shorter than the block; count at most
             # _BLOCK_BOOST of its instructions, for the weight and for the depth limit alike.
             extra = min(tail - 1, _BLOCK_BOOST)
@@ -299,13 +311,6 @@ class _Compiler:
             out.append(Segment(part.low, part.high, part.decision, part.weight * 2.0**extra, limit))
         return out
 
-    def _block_length(self, block: ArgumentBlock, abis: list[_Abi]) -> int:
-        """How many instructions ``block`` takes, emitted alone."""
-        scratch = ProgramBuilder()
-        # every ABI of one AUDIT_ARCH value has the same byte order
-        self.argument_block(block, abis[0].arch.byteorder, lambda _d: scratch.label(), scratch)
-        return len(scratch)
-
     def _holds_known(self, arch: Arch, low: int, high: int) -> bool:
         """Whether ``low..high`` contains a number of ``arch``'s table."""
         numbers = self.known_sorted.get(arch.name, [])
@@ -318,7 +323,9 @@ class _Compiler:
         name = arch.syscall_name(nr) if arch else None
         return f"{arch.name if arch else '?'}:{name or nr}"
 
-    def number_space(self, audit: int, abis: list[_Abi]) -> tuple[Decide, list[int], Weigh]:
+    def number_space(
+        self, audit: int, abis: list[_Abi], graph: DecisionGraph
+    ) -> tuple[Decide, list[int], Weigh, dict[Node, set[int]]]:
         """How each number of this AUDIT_ARCH value is decided, and how much it weighs."""
         policy = self.policy
         bad_arch = policy.bad_arch_action.ret_value
@@ -342,6 +349,7 @@ class _Compiler:
         weights: dict[int, float] = {}
         known_sets: dict[str, set[int]] = {}
         ranged: dict[str, _RangeDecisions] = {}  # per ABI with number ranges
+        rules_of: dict[Node, set[int]] = {}
 
         for abi in abis:
             if not abi.listed:
@@ -349,7 +357,8 @@ class _Compiler:
             resolved = policy.resolve(abi.arch)
             known = known_sets[abi.arch.name] = set(resolved.known_numbers)
             self.known_sorted[abi.arch.name] = sorted(known)
-            decision_of = _ChainDecisions(default, narrow=abi.arch.argument_bits == 32)
+            decision_of = _ChainDecisions(default, graph, narrow=abi.arch.argument_bits == 32)
+            decision_of.rules_of = rules_of  # one record for all the ABIs of the section
             for nr, rules in resolved.rules_by_nr.items():
                 if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
@@ -393,7 +402,7 @@ class _Compiler:
             first, last = bisect_left(ordered, low), bisect_right(ordered, high)
             return _SEGMENT_FLOOR + prefix[last] - prefix[first]
 
-        return decide, change_points, weigh
+        return decide, change_points, weigh, rules_of
 
     def _add_weights(self, abi: _Abi, known: set[int], weights: dict[int, float]) -> None:
         if not known:
@@ -410,24 +419,6 @@ class _Compiler:
         share = _UNIFORM_SHARE if by_number else 1.0
         for nr in known:
             weights[nr] = abi.weight * (share * uniform + (1 - share) * by_number.get(nr, 0.0))
-
-    # -- argument blocks -------------------------------------------------------------------------
-
-    def argument_block(
-        self,
-        block: ArgumentBlock,
-        byteorder: str,
-        target: Target,
-        builder: ProgramBuilder | None = None,
-    ) -> None:
-        b = self.b if builder is None else builder
-        emitter = ConditionEmitter(b, byteorder)
-        for condition, value in block.rules:
-            following = b.label()
-            emitter.emit(condition, target(value), following)
-            b.bind(following)
-        b.jump(target(block.fallback))
-
 
 def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[Arch]:
     if arches is None:
@@ -455,16 +446,50 @@ def compile_policy(
     ``frequency`` (per architecture name, per system call name) puts frequent calls near the
     root of the search tree. The result decides every ``seccomp_data`` exactly as
     ``policy.evaluate`` does.
+
+    Argument blocks search large sets of values in ``O(log n)`` comparisons, which takes a
+    few more instructions than testing them one after another; a program that does not fit
+    the kernel's limit that way is compiled again with compact searches (the length
+    libseccomp needs). When that does not fit either, :class:`CompileError` names the
+    architectures, the largest argument blocks and the rules in them.
     """
-    compiler = _Compiler(policy, resolve_arches(policy, arches), frequency)
-    builder = compiler.run()
+    chosen = resolve_arches(policy, arches)
+    compiler = _Compiler(policy, chosen, frequency)
     try:
-        return builder.build(optimize=optimize)
+        return compiler.run().build(optimize=optimize)
+    except InvalidProgramError:
+        pass
+    compiler = _Compiler(policy, chosen, frequency, compact=True)
+    try:
+        return compiler.run().build(optimize=optimize)
     except InvalidProgramError as error:
-        biggest = sorted(compiler.block_sizes.items(), key=lambda item: -item[1])[:5]
-        sections = ", ".join(f"{name}: {size}" for name, size in compiler.section_sizes.items())
-        blocks = ", ".join(f"{name} ({size})" for name, size in biggest)
-        raise CompileError(
-            f"the compiled program does not fit: {error.reason}. Instructions per architecture: "
-            f"{sections}. Largest argument blocks: {blocks or 'none'}"
-        ) from error
+        raise CompileError(_too_large(policy, compiler, error)) from error
+
+
+def _too_large(policy: Policy, compiler: _Compiler, error: InvalidProgramError) -> str:
+    """Why the program does not fit: instructions per architecture, and the largest argument
+    blocks with the rules in them (each block written alone)."""
+    sizes = [
+        (writer.standalone_length(root), name, sorted(rules))
+        for writer, root, name, rules in compiler.blocks
+    ]
+    sizes.sort(key=lambda item: (-item[0], item[1]))
+    sections = ", ".join(f"{name}: {size}" for name, size in compiler.section_sizes.items())
+    blocks = "; ".join(
+        f"{name} ({size} instructions, {_rule_list(policy, rules)})"
+        for size, name, rules in sizes[:5]
+    )
+    return (
+        f"the compiled program does not fit: {error.reason}. Instructions per architecture: "
+        f"{sections}. Largest argument blocks: {blocks or 'none'}"
+    )
+
+
+def _rule_list(policy: Policy, indexes: list[int]) -> str:
+    """``rules 3, 7 (policy.yaml:12:5, ...)`` for the first few of ``indexes``."""
+    shown = indexes[:4]
+    words = ", ".join(str(index + 1) for index in shown)
+    more = f" and {len(indexes) - len(shown)} more" if len(indexes) > len(shown) else ""
+    places = [str(policy.rules[i].location) for i in shown if policy.rules[i].location]
+    where = f" at {', '.join(places)}" if places else ""
+    return f"rule{'s' if len(indexes) > 1 else ''} {words}{more}{where}"
