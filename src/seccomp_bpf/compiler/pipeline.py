@@ -32,8 +32,9 @@ kernel's action cache (``seccomp_cache_prepare`` / ``seccomp_is_const_allow`` in
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from seccomp_bpf.arch import (
@@ -49,16 +50,20 @@ from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler.arguments import DecisionGraph, Node
 from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
+from seccomp_bpf.compiler.prior import prior
 from seccomp_bpf.compiler.search import SwitchWriter
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
 from seccomp_bpf.policy.policy import expand_arch_name
 
 # Share of the tree's weight given to the architectures other than the primary one.
-_SECONDARY_ABI_WEIGHT = 0.05
-# With a frequency profile, part of the weight stays uniform so that rarely seen calls do
-# not end up at the bottom of a deep tree.
-_UNIFORM_SHARE = 0.5
+_SECONDARY_ABI_WEIGHT = 0.01
+# The weight of a number of an ABI's table is a share of how often it is called, from a
+# frequency profile when one is given for the ABI, else from the built-in prior (.prior), plus
+# the rest spread evenly over the table, so that rarely seen calls do not end up at the bottom
+# of a deep tree. A profile says what this program does and is trusted more than the prior.
+_PROFILE_SHARE = 0.9
+_PRIOR_SHARE = 0.4
 # Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
 # over ranges of unknown numbers.
 _SEGMENT_FLOOR = 1e-6
@@ -297,8 +302,8 @@ class _Compiler:
                 if root not in costs:
                     costs[root] = writer.path_length(root)
                 tail = costs[root]
-            # Paths through a block are usually much shorter than the block; count at most
-            # _BLOCK_BOOST of its instructions, for the weight and for the depth limit alike.
+            # A block's weight counts at most _BLOCK_BOOST of its instructions (the zero path
+            # is a guess at what calls pass); the depth limit counts them all.
             extra = min(tail - 1, _BLOCK_BOOST)
             limit = None
             owner = self.owner_of(part.low)
@@ -307,7 +312,7 @@ class _Compiler:
                 and owner.arch.name == primary.name
                 and self._holds_known(primary, part.low, part.high)
             ):
-                limit = _PATH_BUDGET - 1 - extra
+                limit = max(_PATH_BUDGET - tail, 0)
             out.append(Segment(part.low, part.high, part.decision, part.weight * 2.0**extra, limit))
         return out
 
@@ -407,18 +412,33 @@ class _Compiler:
     def _add_weights(self, abi: _Abi, known: set[int], weights: dict[int, float]) -> None:
         if not known:
             return
-        uniform = 1.0 / len(known)
-        counts = self.frequency.get(abi.arch.name, {})
-        total = sum(counts.values())
-        by_number: dict[int, float] = {}
-        if total > 0:
-            for name, count in counts.items():
-                nr = abi.arch.syscall_number(name)
-                if nr is not None:
-                    by_number[nr] = by_number.get(nr, 0.0) + count / total
-        share = _UNIFORM_SHARE if by_number else 1.0
+        counts = self.frequency.get(abi.arch.name)
+        if counts:
+            profile = _shares(abi.arch, counts)
+            share = _PROFILE_SHARE if profile else 0.0
+        else:
+            profile = _prior_shares(abi.arch)
+            share = _PRIOR_SHARE if profile else 0.0
+        uniform = (1 - share) / len(known)
         for nr in known:
-            weights[nr] = abi.weight * (share * uniform + (1 - share) * by_number.get(nr, 0.0))
+            weights[nr] = abi.weight * (uniform + share * profile.get(nr, 0.0))
+
+
+def _shares(arch: Arch, counts: Mapping[str, float]) -> dict[int, float]:
+    """How often each number of ``arch`` is called, from counts by name (summing to 1)."""
+    by_number: dict[int, float] = {}
+    for name, count in counts.items():
+        nr = arch.syscall_number(name)
+        if nr is not None and count > 0:
+            by_number[nr] = by_number.get(nr, 0.0) + count
+    total = sum(by_number.values())
+    return {nr: count / total for nr, count in by_number.items()} if total else {}
+
+
+@functools.cache
+def _prior_shares(arch: Arch) -> dict[int, float]:
+    return _shares(arch, prior(arch))
+
 
 def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[Arch]:
     if arches is None:
