@@ -41,10 +41,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from seccomp_bpf.compiler.predicates import Operand, Term, disjunctive_form, literal
+from seccomp_bpf.compiler.predicates import Operand, Term, conjoin, disjunctive_form, literal
 from seccomp_bpf.policy import All, Any, Comparison, Condition, Not
 from seccomp_bpf.policy.conditions import comparisons
-from seccomp_bpf.policy.values import Intervals
+from seccomp_bpf.policy.values import Intervals, normalize_intervals
 
 # A rule's disjunctive form may have this many terms per comparison in its condition (and at
 # least _FORM_FLOOR): beyond, the rule is an opaque row.
@@ -108,16 +108,69 @@ class Row:
 
 
 def rows_of(rules: Sequence[tuple[Condition, int]], narrow: bool) -> list[Row]:
-    """The rows of a rule chain ``(condition, return value)``, in order."""
+    """The rows of a rule chain ``(condition, return value)``, in order.
+
+    Neighbouring rows that test one operand alone and give one value are one row with the
+    union of their sets (``a == 1`` then ``a == 2``, both allowed, is ``a in {1, 2}``): under
+    first match either order gives that value, and runs of ``==`` rules become one set.
+    """
     rows: list[Row] = []
+    run: list[tuple[int, int]] = []  # the intervals of the run being joined into rows[-1]
+
+    def add(row: Row) -> None:
+        nonlocal run
+        term = row.term
+        if len(term) == 1 and rows:
+            last = rows[-1]
+            if len(last.term) == 1 and last.value == row.value and last.term[0][0] == term[0][0]:
+                if not run:
+                    run = list(last.term[0][1])
+                run.extend(term[0][1])
+                return
+        close()
+        rows.append(row)
+
+    def close() -> None:
+        nonlocal run
+        if run:
+            last = rows.pop()
+            operand = last.term[0][0]
+            rows.append(Row(((operand, normalize_intervals(run)),), last.value))
+            run = []
+
     for condition, value in rules:
+        if isinstance(condition, Comparison):  # the common case: one literal
+            item = literal(condition, narrow)
+            if item is not False:
+                add(Row(() if item is True else (item,), value))
+            continue
+        parts = condition.conditions if isinstance(condition, All) else ()
+        if parts and all(isinstance(part, Comparison) for part in parts):
+            # a conjunction of comparisons: one term (or none, when they cannot all hold)
+            term: Term | None = ()
+            for part in parts:
+                assert isinstance(part, Comparison)
+                item = literal(part, narrow)
+                if item is False:
+                    term = None
+                    break
+                if item is not True and term is not None:
+                    term = conjoin(term, (item,))
+                    if term is None:
+                        break
+            if term is not None:
+                add(Row(term, value))
+            continue
         count = sum(1 for _ in comparisons(condition))
         limit = max(_FORM_FLOOR, _FORM_PER_COMPARISON * count)
         terms = disjunctive_form(condition, narrow, limit)
         if terms is None:
+            close()
             rows.append(Row((), value, condition))
         else:
-            rows.extend(Row(term, value) for term in terms)
+            for term in terms:
+                add(Row(term, value))
+    close()
     return rows
 
 
@@ -161,21 +214,26 @@ class DecisionGraph:
                 canonical[id(node)] = (node, self.ret(node.value))
             elif not expanded:
                 stack.append((node, True))
-                stack.extend((t, False) for t in node.targets if id(t) not in canonical)
+                for target in set(node.targets):
+                    if id(target) not in canonical:
+                        stack.append((target, False))
             else:
                 canonical[id(node)] = (node, self._intern_switch(node))
         return canonical[id(root)][1]
 
     def _intern_switch(self, node: Node) -> Node:
         assert node.operand is not None
+        canonical = self._canonical
         starts: list[int] = []
         targets: list[Node] = []
+        last = None
         for start, target in zip(node.starts, node.targets, strict=True):
-            target = self._canonical[id(target)][1]
-            if targets and targets[-1] is target:
+            target = canonical[id(target)][1]
+            if target is last:
                 continue
             starts.append(start)
             targets.append(target)
+            last = target
         if len(targets) == 1:
             return targets[0]
         key = (node.operand, tuple(starts), *map(id, targets))
@@ -293,15 +351,28 @@ class _Builder:
             rest = self.request(rows[1:], fallback)
             node.become(self.graph.test(first.test, self.graph.ret(first.value), rest, self.narrow))
             return
-        best: tuple[int, int, Operand, list[int]] | None = None
-        for operand, _ in first.term:
+        if len(first.term) == 1:
+            operand = first.term[0][0]
             members = self.block(rows, operand)
-            distinct = len({dict(rows[i].term)[operand] for i in members})
-            score = (-len(members), distinct, operand, members)
-            if best is None or score[:3] < best[:3]:
-                best = score
-        assert best is not None
-        operand, members = best[2], best[3]
+        else:
+            best: tuple[int, int, Operand, list[int]] | None = None
+            for operand, _ in first.term:
+                members = self.block(rows, operand)
+                distinct = len({dict(rows[i].term)[operand] for i in members})
+                score = (-len(members), distinct, operand, members)
+                if best is None or score[:3] < best[:3]:
+                    best = score
+            assert best is not None
+            operand, members = best[2], best[3]
+        if len(members) == 1:  # one row: its set, and the rest
+            row = rows[0]
+            values = next(values for op, values in row.term if op == operand)
+            rest = self.request(rows[1:], fallback)
+            inside = self.request(
+                [Row(tuple(item for item in row.term if item[0] != operand), row.value)], rest
+            )
+            node.become(self.graph.switch(operand, values, inside, rest))
+            return
         while True:
             regions = self.regions(rows, members, operand)
             if regions is not None:
@@ -354,10 +425,16 @@ class _Builder:
         reduced: list[Row] = []
         for index in members:
             row = rows[index]
-            rest = tuple(item for item in row.term if item[0] != operand)
-            sets.append(next(values for op, values in row.term if op == operand))
-            reduced.append(Row(rest, row.value))
+            term = row.term
+            if len(term) == 1:  # the operand's test alone
+                sets.append(term[0][1])
+                reduced.append(Row((), row.value))
+                continue
+            sets.append(next(values for op, values in term if op == operand))
+            reduced.append(Row(tuple(item for item in term if item[0] != operand), row.value))
         top = operand[1]
+        if all(len(values) == 1 and values[0][0] == values[0][1] for values in sets):
+            return _point_regions(sets, reduced, top)
         cuts = {0}
         for values in sets:
             for lo, hi in values:
@@ -386,6 +463,32 @@ class _Builder:
                 if budget < 0 and len(members) > 1:
                     return None
         return starts, lists
+
+
+def _point_regions(
+    sets: list[Intervals], reduced: list[Row], top: int
+) -> tuple[list[int], list[list[Row]]]:
+    """:meth:`_Builder.regions` when every set is one value (``==`` rules): a region per
+    value, with its rows in order up to the first that always holds, and the gaps empty."""
+    at: dict[int, list[Row]] = {}
+    for values, row in zip(sets, reduced, strict=True):
+        found = at.setdefault(values[0][0], [])
+        if not found or not found[-1].unconditional:
+            found.append(row)
+    starts: list[int] = []
+    lists: list[list[Row]] = []
+    following = 0
+    for value in sorted(at):
+        if value > following:
+            starts.append(following)
+            lists.append([])
+        starts.append(value)
+        lists.append(at[value])
+        following = value + 1
+    if following <= top:
+        starts.append(following)
+        lists.append([])
+    return starts, lists
 
 
 def _find(next_open: list[int], index: int) -> int:

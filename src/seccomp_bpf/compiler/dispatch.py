@@ -185,15 +185,23 @@ def tree_shape(parts: Sequence[Segment]) -> Shape:
     if len(parts) > OPTIMAL_LIMIT:
         return limit_depths(balanced_shape(weights), parts)
     unlimited = 1 << 30
-    limits = [unlimited if p.max_depth is None else p.max_depth for p in parts]
+    # no leaf of a tree of two or more can be the root
+    limits = [unlimited if p.max_depth is None else max(p.max_depth, 1) for p in parts]
     depths = optimal_depths(weights)
-    for _ in range(_LIMIT_ROUNDS):
+    seen = {tuple(depths)}
+    # Kraft's inequality: leaves at depths d_i fit in a binary tree only if sum 2**-d_i <= 1.
+    # When the limits break it, no tree meets them and raising weights cannot help.
+    feasible = sum(2.0 ** -limit for limit in limits if limit < unlimited) <= 1.0
+    for _ in range(_LIMIT_ROUNDS if feasible else 0):
         over = [i for i, depth in enumerate(depths) if depth > limits[i]]
         if not over:
             break
         for i in over:
             weights[i] *= 2.0 ** (depths[i] - limits[i])
         depths = optimal_depths(weights)
+        if tuple(depths) in seen:
+            break  # going round in circles: the limits cannot all be met this way
+        seen.add(tuple(depths))
     return limit_depths(_shape_from_depths(depths), parts)
 
 

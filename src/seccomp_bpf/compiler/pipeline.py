@@ -42,8 +42,8 @@ from seccomp_bpf.arch import (
     all_arches,
     dispatch_boundaries,
     dispatched_arch,
-    dispatched_arches,
 )
+from seccomp_bpf.arch import dispatched_arches as _dispatched_arches
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
 from seccomp_bpf.bpf.instruction import Program
@@ -55,6 +55,9 @@ from seccomp_bpf.compiler.search import SwitchWriter
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
 from seccomp_bpf.policy.policy import expand_arch_name
+
+# The ABIs each AUDIT_ARCH value reaches: fixed by the tables, asked for many times.
+dispatched_arches = functools.cache(_dispatched_arches)
 
 # Share of the tree's weight given to the architectures other than the primary one.
 _SECONDARY_ABI_WEIGHT = 0.01
@@ -95,13 +98,16 @@ class _ChainDecisions:
         self.default = default
         self.graph = graph
         self.narrow = narrow
-        self.memo: dict[tuple[ResolvedRule, ...], Decision] = {}
+        self.memo: dict[tuple[int, ...], Decision] = {}
         self.rules_of: dict[Node, set[int]] = {}  # a block's root -> the rules it holds
 
     def __call__(self, rules: tuple[ResolvedRule, ...]) -> Decision:
-        decision = self.memo.get(rules)
+        # Entries are shared by the numbers a rule names (policy.resolution), so a list of
+        # them is known by their identities; the resolution keeps them alive.
+        key = tuple(map(id, rules))
+        decision = self.memo.get(key)
         if decision is None:
-            decision = self.memo[rules] = self._decide(rules)
+            decision = self.memo[key] = self._decide(rules)
         return decision
 
     def _decide(self, entries: tuple[ResolvedRule, ...]) -> Decision:
@@ -162,6 +168,7 @@ class _Compiler:
         self.frequency = frequency or {}
         self.compact = compact
         self.b = ProgramBuilder()
+        self.returns: dict[int, Label] = {}
         self.section_sizes: dict[str, int] = {}
         self.known_sorted: dict[str, list[int]] = {}  # per listed ABI, its table's numbers
         self.owner_of: Callable[[int], _Abi | None] = lambda nr: None  # set per section
@@ -196,16 +203,29 @@ class _Compiler:
         b = self.b
         b.load(op.OFFSET_ARCH)
         sections = [(audit, b.label(f"arch {audit:#x}")) for audit in groups]
-        for audit, label in sections:
+        for audit, label in sections[:-1]:
             b.jump_if(op.BPF_JEQ, audit, label, None)
-        b.ret(self.policy.bad_arch_action.ret_value)
+        bad_arch = self.ret(self.policy.bad_arch_action.ret_value)
+        b.jump_if(op.BPF_JEQ, sections[-1][0], sections[-1][1], bad_arch)
         for audit, label in sections:
             start = len(b)
             b.bind(label)
             self.section(audit, groups[audit], primary)
             names = "+".join(a.name for a in groups[audit]) or f"{audit:#x}"
             self.section_sizes[names] = len(b) - start
+        # One RET per value, at the end: the layout puts copies of a RET along the way where
+        # jumps to it would reach too far (ProgramBuilder).
+        for value, label in sorted(self.returns.items()):
+            b.bind(label)
+            b.ret(value)
         return b
+
+    def ret(self, value: int) -> Label:
+        """The label of the program's ``RET value``."""
+        label = self.returns.get(value)
+        if label is None:
+            label = self.returns[value] = self.b.label(f"return {value:#x}")
+        return label
 
     # -- one AUDIT_ARCH value --------------------------------------------------------------------
 
@@ -230,12 +250,10 @@ class _Compiler:
             segments(change_points, decide, weigh), abis, audit, primary, writer
         )
 
-        # The tree's returns come right after the tree, so that its leaves stay within a
-        # conditional jump's reach; argument blocks follow, with their own returns after them.
-        tree_returns: dict[int, Label] = {}
-        block_returns: dict[int, Label] = {}
+        # The tree, then the argument blocks; returns are the program's (self.ret).
         labels: dict[Node, Label] = {}
         roots: list[Node] = []
+        ret = self.ret
 
         def tree_target(decision: Decision) -> Label:
             if isinstance(decision, Node):
@@ -244,15 +262,11 @@ class _Compiler:
                     roots.append(decision)
                 return labels[decision]
             assert isinstance(decision, int)
-            if decision not in tree_returns:
-                tree_returns[decision] = b.label(f"return {decision:#x}")
-            return tree_returns[decision]
+            return ret(decision)
 
         def block_target(node: Node) -> Label:
             if node.is_return:
-                if node.value not in block_returns:
-                    block_returns[node.value] = b.label(f"return {node.value:#x}")
-                return block_returns[node.value]
+                return ret(node.value)
             if node not in labels:
                 labels[node] = b.label()
             return labels[node]
@@ -260,9 +274,6 @@ class _Compiler:
         if len(parts) > 1:
             b.load(op.OFFSET_NR)
         emit_tree(b, parts, tree_target)
-        for value, label in sorted(tree_returns.items()):
-            b.bind(label)
-            b.ret(value)
 
         names: dict[Node, str] = {}
         for part in parts:
@@ -271,9 +282,6 @@ class _Compiler:
         for root in roots:
             self.blocks.append((writer, root, names[root], rules_of.get(root, set())))
         writer.write(b, roots, block_target)
-        for value, label in sorted(block_returns.items()):
-            b.bind(label)
-            b.ret(value)
 
     def weigh_leaf_costs(
         self,
@@ -351,8 +359,7 @@ class _Compiler:
 
         self.owner_of = owner_of
         decisions: dict[int, Decision] = {}  # numbers with rules, per ABI region
-        weights: dict[int, float] = {}
-        known_sets: dict[str, set[int]] = {}
+        known_sets: dict[str, frozenset[int]] = {}
         ranged: dict[str, _RangeDecisions] = {}  # per ABI with number ranges
         rules_of: dict[Node, set[int]] = {}
 
@@ -360,14 +367,15 @@ class _Compiler:
             if not abi.listed:
                 continue
             resolved = policy.resolve(abi.arch)
-            known = known_sets[abi.arch.name] = set(resolved.known_numbers)
-            self.known_sorted[abi.arch.name] = sorted(known)
+            known = known_sets[abi.arch.name] = resolved.known_numbers
+            self.known_sorted[abi.arch.name] = _table_numbers(abi.arch)
             decision_of = _ChainDecisions(default, graph, narrow=abi.arch.argument_bits == 32)
             decision_of.rules_of = rules_of  # one record for all the ABIs of the section
             for nr, rules in resolved.rules_by_nr.items():
                 if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
-                rules = tuple(entry for entry in rules if entry.reported_as(audit))
+                if any(entry.audits is not None for entry in rules):
+                    rules = tuple(entry for entry in rules if entry.reported_as(audit))
                 if not rules:
                     continue  # named only by rules for calls reported otherwise
                 decisions[nr] = decision_of(rules)
@@ -379,10 +387,9 @@ class _Compiler:
             if unknown is not None and unknown != default:
                 for nr in known:
                     change_points += [nr, nr + 1]
-            self._add_weights(abi, known, weights)
 
         unknown_value = unknown.ret_value if unknown is not None else default.ret_value
-        no_numbers: set[int] = set()
+        no_numbers: frozenset[int] = frozenset()
 
         def decide(nr: int) -> Decision:
             abi = owner_of(nr)
@@ -398,10 +405,19 @@ class _Compiler:
                 return default.ret_value
             return unknown_value
 
-        ordered = sorted(weights)
-        prefix = [0.0]
-        for nr in ordered:
-            prefix.append(prefix[-1] + weights[nr])
+        listed = tuple(abi for abi in abis if abi.listed)
+        if any(self.frequency.get(abi.arch.name) for abi in listed):
+            profiles = []
+            for abi in listed:
+                counts = self.frequency.get(abi.arch.name)
+                if counts:
+                    calls = _shares(abi.arch, counts)
+                    profiles.append((abi.arch, abi.weight, calls, _PROFILE_SHARE))
+                else:
+                    profiles.append((abi.arch, abi.weight, _prior_shares(abi.arch), _PRIOR_SHARE))
+            ordered, prefix = _cumulative_weights(tuple(profiles))
+        else:
+            ordered, prefix = _prior_weights(tuple((abi.arch, abi.weight) for abi in listed))
 
         def weigh(low: int, high: int) -> float:
             first, last = bisect_left(ordered, low), bisect_right(ordered, high)
@@ -409,19 +425,43 @@ class _Compiler:
 
         return decide, change_points, weigh, rules_of
 
-    def _add_weights(self, abi: _Abi, known: set[int], weights: dict[int, float]) -> None:
-        if not known:
-            return
-        counts = self.frequency.get(abi.arch.name)
-        if counts:
-            profile = _shares(abi.arch, counts)
-            share = _PROFILE_SHARE if profile else 0.0
-        else:
-            profile = _prior_shares(abi.arch)
-            share = _PRIOR_SHARE if profile else 0.0
-        uniform = (1 - share) / len(known)
-        for nr in known:
-            weights[nr] = abi.weight * (uniform + share * profile.get(nr, 0.0))
+
+@functools.cache
+def _table_numbers(arch: Arch) -> list[int]:
+    return sorted(set(arch.syscalls.values()))
+
+
+def _cumulative_weights(
+    profiles: Sequence[tuple[Arch, float, Mapping[int, float], float]],
+) -> tuple[list[int], list[float]]:
+    """The numbers of the ABIs' tables in order, and the running sum of their weights.
+
+    Each ABI ``(arch, weight, calls, share)`` spreads ``weight`` over its table: ``share`` of
+    it by how often each number is called (``calls``, summing to 1), the rest evenly.
+    """
+    weights: dict[int, float] = {}
+    for arch, weight, calls, share in profiles:
+        numbers = _table_numbers(arch)
+        if not numbers:
+            continue
+        trusted = share if calls else 0.0
+        uniform = (1 - trusted) / len(numbers)
+        for nr in numbers:
+            weights[nr] = weight * (uniform + trusted * calls.get(nr, 0.0))
+    ordered = sorted(weights)
+    prefix = [0.0]
+    for nr in ordered:
+        prefix.append(prefix[-1] + weights[nr])
+    return ordered, prefix
+
+
+@functools.cache
+def _prior_weights(abis: tuple[tuple[Arch, float], ...]) -> tuple[list[int], list[float]]:
+    """:func:`_cumulative_weights` with the built-in prior for every ABI (the same for every
+    policy, so made once)."""
+    return _cumulative_weights(
+        tuple((arch, weight, _prior_shares(arch), _PRIOR_SHARE) for arch, weight in abis)
+    )
 
 
 def _shares(arch: Arch, counts: Mapping[str, float]) -> dict[int, float]:

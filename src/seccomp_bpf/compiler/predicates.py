@@ -33,7 +33,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Final
 
-from seccomp_bpf.policy import All, Comparison, Condition, Not
+from seccomp_bpf.policy import All, Comparison, Condition, Equal, Not
 from seccomp_bpf.policy.values import (
     MASK32,
     MASK64,
@@ -59,6 +59,9 @@ def literal(comparison: Comparison, narrow: bool) -> Literal | bool:
     """``comparison`` as a literal, or ``True``/``False`` when it holds always or never
     (``narrow``: the ABI's arguments are 32-bit values, see the module docstring)."""
     target = IP if comparison.arg is None else comparison.arg
+    if type(comparison) is Equal:  # Within(((v, v),), width), without making it: the most common
+        mask = MASK64 if comparison.width == 64 else MASK32
+        return make_literal(target, mask, ((comparison.value, comparison.value),), narrow)
     constraint = comparison.constraint()
     if isinstance(constraint, Within):
         mask = MASK64 if constraint.width == 64 else MASK32

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Union
 
 from seccomp_bpf.bpf import opcodes as op
@@ -47,7 +47,6 @@ class WordSearch:
     offset: int
     mask: int
     tree: Tree
-    label: Label | None = field(default=None)
 
 
 Target = Union[Node, WordSearch]  # noqa: UP007 - a runtime alias
@@ -99,6 +98,14 @@ class SwitchWriter:
         result: Target
         if high_mask == 0:  # the high word of value & mask is 0
             result = self._word(low, low_mask, _within_high_word(regions, starts, 0))
+        elif starts[-1] <= MASK32:
+            # Every boundary below 2**32: the high word is 0 (then the low word decides) or
+            # more (then the last region's target), unless the low word can go first.
+            result = self._low_word_first(regions, low, high, mask) or self._word(
+                high,
+                high_mask,
+                [(0, self._word(low, low_mask, list(regions))), (1, regions[-1][1])],
+            )
         elif (low_first := self._low_word_first(regions, low, high, mask)) is not None:
             result = low_first
         else:
@@ -167,6 +174,13 @@ class SwitchWriter:
 
     def _search(self, regions: list[tuple[int, Target]]) -> Tree:
         """A balanced search of one word's regions (see the module docstring)."""
+        if len(regions) == 2:  # one boundary: one JGE, or one JEQ at either end
+            (_, below), (start, above) = regions
+            if start == 1:
+                return ("chain", ((0, below),), above)
+            if start == MASK32:
+                return ("chain", ((MASK32, above),), below)
+            return ("jge", start, ("goto", below), ("goto", above))
         segments = _segments(regions)
         total = sum(len(e) for _, _, e in segments)
         length = chain_length(total, self.compact)
@@ -270,39 +284,29 @@ class SwitchWriter:
     def _write_node(
         self, builder: ProgramBuilder, node: Node, label_of: Callable[[Node], Label]
     ) -> None:
-        pending: list[WordSearch] = []
+        pending: list[tuple[WordSearch, Label]] = []
+        labels: dict[int, Label] = {}  # id(search) -> its label in this builder
 
         def label(target: Target) -> Label:
             if isinstance(target, Node):
                 return label_of(target)
-            if target.label is None:
-                target.label = builder.label()
-                pending.append(target)
-            return target.label
+            found = labels.get(id(target))
+            if found is None:
+                found = labels[id(target)] = builder.label()
+                pending.append((target, found))
+            return found
 
         first = self.plan(node)
         if isinstance(first, Node):
             builder.jump(label_of(first))
             return
         self._write_word(builder, first, label)
-        while pending:
-            search = pending.pop(0)
-            builder.bind(search.label)  # type: ignore[arg-type]
+        at = 0
+        while at < len(pending):
+            search, here = pending[at]
+            at += 1
+            builder.bind(here)
             self._write_word(builder, search, label)
-        # plans are shared between writes (and scratch writes): labels belong to one builder
-        self._clear_labels(first)
-
-    def _clear_labels(self, first: WordSearch) -> None:
-        stack: list[Tree] = [first.tree]
-        first.label = None
-        while stack:
-            tree = stack.pop()
-            for item in _children(tree):
-                if isinstance(item, WordSearch):
-                    item.label = None
-                    stack.append(item.tree)
-                elif isinstance(item, tuple):
-                    stack.append(item)
 
     @staticmethod
     def _write_word(
@@ -375,18 +379,6 @@ def _segments(
                 break
         segments.append((start, target, exceptions))
     return segments
-
-
-def _children(tree: Tree) -> tuple[object, ...]:
-    kind = tree[0]
-    if kind == "goto":
-        return (tree[1],)
-    if kind == "jset":
-        return (tree[2], tree[3])
-    if kind == "chain":
-        chain: Sequence[tuple[int, Target]] = tree[1]  # type: ignore[assignment]
-        return (*(where for _, where in chain), tree[2])
-    return (tree[2], tree[3])
 
 
 def _balanced(units: list[tuple[int, Tree, int]]) -> Tree:

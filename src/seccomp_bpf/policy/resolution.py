@@ -195,23 +195,23 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
     ]
     ranges: list[ResolvedRange] = []
     for index, rule in enumerate(policy.rules):
-        if not rule.applies_to(arch.name):
+        if rule.arches is not None and arch.name not in rule.arches:
             continue
         audits = rule.audit_values()
+        entry = ResolvedRule(index, rule.action, rule.when, None, audits)
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
-                add(syscall, ResolvedRule(index, rule.action, rule.when, audits=audits))
+                add(syscall, entry)
                 continue
             if isinstance(syscall, NumberRange):
-                entry = ResolvedRule(index, rule.action, rule.when, audits=audits)
                 ranges.append(ResolvedRange(syscall.first, syscall.last, entry))
                 continue
             direct = table.get(syscall)
-            if direct is None and not name_is_on(arch, syscall):
+            if direct is not None:
+                add(direct, entry)
+            elif not name_is_on(arch, syscall):
                 skipped.append((index, syscall))
                 continue
-            if direct is not None:
-                add(direct, ResolvedRule(index, rule.action, rule.when, audits=audits))
             for multiplexer, multiplexer_nr, calls in multiplexers:
                 call = calls.get(syscall)
                 if call is None:
@@ -298,8 +298,15 @@ def _merge_ranges(
 def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[Arch] = ()) -> None:
     """Raise :class:`PolicyError` for the first name that none of ``arches`` has."""
     everywhere = list(all_arches)
+    first = arches[0].syscalls if arches else {}
     for index, rule in enumerate(policy.rules):
-        on = tuple(a for a in arches if rule.applies_to(a.name))
+        if rule.arches is None:
+            on = arches
+            # the common case, a name of the first architecture's table, costs one lookup
+            if all(not isinstance(s, str) or s in first for s in rule.syscalls):
+                continue
+        else:
+            on = tuple(a for a in arches if a.name in rule.arches)
         if not on:
             assert rule.arches is not None
             raise _error_at(
