@@ -46,10 +46,10 @@ from seccomp_bpf.policy import All, Any, Comparison, Condition, Not
 from seccomp_bpf.policy.conditions import comparisons
 from seccomp_bpf.policy.values import Intervals, normalize_intervals
 
-# A rule's disjunctive form may have this many terms per comparison in its condition (and at
-# least _FORM_FLOOR): beyond, the rule is an opaque row.
-_FORM_PER_COMPARISON: Final = 2
-_FORM_FLOOR: Final = 16
+# A rule's disjunctive form may have this many literals per comparison in its condition (and
+# at least _FORM_FLOOR): beyond, the rule is an opaque row.
+_FORM_PER_COMPARISON: Final = 4
+_FORM_FLOOR: Final = 64
 # While looking for a block, give up after this many rows in a row that cannot join it.
 _SCAN_LIMIT: Final = 32
 # Rows with another action are checked for disjointness up to this many; beyond, a row joins

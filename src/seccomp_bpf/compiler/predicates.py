@@ -53,6 +53,7 @@ Literal = tuple[Operand, Intervals]
 Term = tuple[Literal, ...]  # a conjunction, one literal per operand, sorted by operand
 
 TRUE_TERM: Final[Term] = ()
+_WORK_PER_LITERAL: Final = 8
 
 
 def literal(comparison: Comparison, narrow: bool) -> Literal | bool:
@@ -104,13 +105,16 @@ class _TooLargeError(Exception):
 
 def disjunctive_form(condition: Condition, narrow: bool, limit: int) -> list[Term] | None:
     """``condition`` as alternatives of conjunctions of literals (``[]``: never holds; ``[()]``:
-    always holds), or ``None`` when that takes more than ``limit`` terms.
+    always holds), or ``None`` when that takes more than ``limit`` literals in all.
 
     Negations are pushed down to the literals (``not (a and b)`` is ``not a or not b``), so
     the walk carries a polarity; each ``(node, polarity)`` is written once.
     """
     done: dict[tuple[int, bool], list[Term]] = {}
     stack: list[tuple[Condition, bool, bool]] = [(condition, True, False)]
+    # Pairs of terms conjoined, in all: the form may stay small while the work to reach it
+    # grows with the square of the nesting (All and Any alternating), so both are limited.
+    work = [_WORK_PER_LITERAL * limit]
     try:
         while stack:
             node, positive, expanded = stack.pop()
@@ -128,7 +132,7 @@ def disjunctive_form(condition: Condition, narrow: bool, limit: int) -> list[Ter
             elif expanded:
                 parts = [done[(id(part), positive)] for part in node.conditions]
                 conjunction = isinstance(node, All) == positive
-                done[key] = _both(parts, limit) if conjunction else _either(parts, limit)
+                done[key] = _both(parts, limit, work) if conjunction else _either(parts, limit)
             else:
                 stack.append((node, positive, True))
                 stack.extend((part, positive, False) for part in node.conditions)
@@ -145,7 +149,7 @@ def _literal_terms(item: Literal | bool, positive: bool) -> list[Term]:
     return [(item,)]
 
 
-def _both(parts: list[list[Term]], limit: int) -> list[Term]:
+def _both(parts: list[list[Term]], limit: int, work: list[int]) -> list[Term]:
     """The conjunction of alternatives: every combination of one term of each part."""
     result: list[Term] = [TRUE_TERM]
     for terms in parts:
@@ -153,10 +157,14 @@ def _both(parts: list[list[Term]], limit: int) -> list[Term]:
             return []
         if terms == [TRUE_TERM]:
             continue
-        if len(result) * len(terms) > limit:
+        pairs = len(result) * len(terms)
+        work[0] -= pairs
+        if pairs > limit or work[0] < 0:
             raise _TooLargeError
         combined = (conjoin(a, b) for a, b in itertools.product(result, terms))
         result = _unique(term for term in combined if term is not None)
+        if sum(map(len, result)) > limit:
+            raise _TooLargeError
     return result
 
 
@@ -185,7 +193,7 @@ def _either(parts: list[list[Term]], limit: int) -> list[Term]:
         else:
             out.append(term)
     result = _unique(out)
-    if len(result) > limit:
+    if sum(map(len, result)) > limit:
         raise _TooLargeError
     return result
 

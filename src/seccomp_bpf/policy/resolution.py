@@ -32,6 +32,7 @@ such a rule on architectures that have the multiplexer:
 from __future__ import annotations
 
 import difflib
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -102,10 +103,35 @@ class ResolvedArch:
         ``audit``, only those of rules that take part for calls reported as that value."""
         found = self.rules_by_nr.get(nr)
         if found is None:
-            found = tuple(r.entry for r in self.ranges if r.first <= nr <= r.last)
+            starts, covering = self._range_index
+            found = covering[bisect_right(starts, nr) - 1] if starts else ()
         if audit is None or not found:
             return found
         return tuple(entry for entry in found if entry.reported_as(audit))
+
+    @functools.cached_property
+    def _range_index(self) -> tuple[list[int], list[tuple[ResolvedRule, ...]]]:
+        """The ranges' entries between each two of their bounds, in policy order: a sweep over
+        the bounds, so that looking a number up is a bisection, not a walk of every range."""
+        if not self.ranges:
+            return [], []
+        # bound -> (position of the range in policy order, entry when it starts, None at end)
+        events: dict[int, list[tuple[int, ResolvedRule | None]]] = {}
+        for position, item in enumerate(self.ranges):
+            events.setdefault(item.first, []).append((position, item.entry))
+            events.setdefault(item.last + 1, []).append((position, None))
+        active: dict[int, ResolvedRule] = {}  # position in policy order -> entry
+        starts: list[int] = [0]
+        covering: list[tuple[ResolvedRule, ...]] = [()]
+        for bound in sorted(events):
+            for position, entry in events[bound]:
+                if entry is None:
+                    del active[position]
+                else:
+                    active[position] = entry
+            starts.append(bound)
+            covering.append(tuple(active[key] for key in sorted(active)))
+        return starts, covering
 
     def named(self, nr: int, audit: int | None = None) -> bool:
         """Whether some rule names ``nr`` (itself, by a name, or in a range); with ``audit``,
