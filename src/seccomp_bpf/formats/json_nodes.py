@@ -106,7 +106,9 @@ class _Parser:
         )
 
     def skip(self, offset: int) -> int:
-        return _skip(self.text, offset).end()
+        match = _skip(self.text, offset)
+        assert match is not None  # [ \t\n\r]* matches everywhere, if only the empty string
+        return match.end()
 
     def document(self) -> JsonNode:
         offset = self.skip(0)
