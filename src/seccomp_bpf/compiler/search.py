@@ -59,10 +59,10 @@ def chain_length(count: int, compact: bool = False) -> int:
     """How many exceptions one ``JEQ`` chain tests, for ``count`` of them in one word.
 
     The largest chain such that the ``JGE`` levels above the chains plus one chain stay
-    within ``2 ceil(log2 count) + 2`` comparisons; all of them when that is a chain already.
+    within ``2 ceil(log2 count) + 1`` comparisons; all of them when that is a chain already.
     ``compact``: one chain (fewest instructions).
     """
-    budget = 2 * (count - 1).bit_length() + 2
+    budget = 2 * (count - 1).bit_length() + 1
     if compact or count <= budget:
         return max(count, 1)
     best = 1
@@ -133,6 +133,10 @@ class SwitchWriter:
         if len(found) != 1 or not found[0][2]:
             return None
         _, base, exceptions = found[0]
+        if len(exceptions) > chain_length(len(exceptions), self.compact):
+            # A search of more than one chain: its leaves would all jump to the one test of
+            # the high word, far away in a large search (a JA on the way); high word first.
+            return None
         highs = {value >> 32 for value, _ in exceptions}
         targets = {id(target) for _, target in exceptions}
         if len(highs) != 1 or len(targets) != 1:
