@@ -46,8 +46,8 @@ from seccomp_bpf.policy import All, Any, Comparison, Condition, Not
 from seccomp_bpf.policy.conditions import comparisons
 from seccomp_bpf.policy.values import Intervals, normalize_intervals
 
-# A rule's disjunctive form may have this many literals per comparison in its condition (and
-# at least _FORM_FLOOR): beyond, the rule is an opaque row.
+# A rule's disjunctive form may have this many intervals per interval of its comparisons'
+# literals (and at least _FORM_FLOOR): beyond, the rule is an opaque row.
 _FORM_PER_COMPARISON: Final = 4
 _FORM_FLOOR: Final = 64
 # While looking for a block, give up after this many rows in a row that cannot join it.
@@ -161,7 +161,7 @@ def rows_of(rules: Sequence[tuple[Condition, int]], narrow: bool) -> list[Row]:
             if term is not None:
                 add(Row(term, value))
             continue
-        count = sum(1 for _ in comparisons(condition))
+        count = sum(_intervals_of(part, narrow) for part in comparisons(condition))
         limit = max(_FORM_FLOOR, _FORM_PER_COMPARISON * count)
         terms = disjunctive_form(condition, narrow, limit)
         if terms is None:
@@ -172,6 +172,12 @@ def rows_of(rules: Sequence[tuple[Condition, int]], narrow: bool) -> list[Row]:
                 add(Row(term, value))
     close()
     return rows
+
+
+def _intervals_of(comparison: Comparison, narrow: bool) -> int:
+    """The size of a comparison's literal: its intervals (1 for a constant)."""
+    item = literal(comparison, narrow)
+    return 1 if isinstance(item, bool) else len(item[1])
 
 
 class DecisionGraph:

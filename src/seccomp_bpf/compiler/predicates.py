@@ -105,15 +105,18 @@ class _TooLargeError(Exception):
 
 def disjunctive_form(condition: Condition, narrow: bool, limit: int) -> list[Term] | None:
     """``condition`` as alternatives of conjunctions of literals (``[]``: never holds; ``[()]``:
-    always holds), or ``None`` when that takes more than ``limit`` literals in all.
+    always holds), or ``None`` when that takes more than ``limit`` intervals in all (the
+    :func:`size` of the form: a literal counts as many as its intervals).
 
     Negations are pushed down to the literals (``not (a and b)`` is ``not a or not b``), so
     the walk carries a polarity; each ``(node, polarity)`` is written once.
     """
     done: dict[tuple[int, bool], list[Term]] = {}
     stack: list[tuple[Condition, bool, bool]] = [(condition, True, False)]
-    # Pairs of terms conjoined, in all: the form may stay small while the work to reach it
-    # grows with the square of the nesting (All and Any alternating), so both are limited.
+    # Pairs of terms conjoined and sizes of the forms made, in all: the form may stay small
+    # while the work to reach it grows with the square of the nesting (All and Any
+    # alternating, or a conjunction of many ``!=`` of one operand met again at every level),
+    # so both are limited.
     work = [_WORK_PER_LITERAL * limit]
     try:
         while stack:
@@ -132,7 +135,7 @@ def disjunctive_form(condition: Condition, narrow: bool, limit: int) -> list[Ter
             elif expanded:
                 parts = [done[(id(part), positive)] for part in node.conditions]
                 conjunction = isinstance(node, All) == positive
-                done[key] = _both(parts, limit, work) if conjunction else _either(parts, limit)
+                done[key] = _both(parts, limit, work) if conjunction else _either(parts, limit, work)
             else:
                 stack.append((node, positive, True))
                 stack.extend((part, positive, False) for part in node.conditions)
@@ -163,12 +166,11 @@ def _both(parts: list[list[Term]], limit: int, work: list[int]) -> list[Term]:
             raise _TooLargeError
         combined = (conjoin(a, b) for a, b in itertools.product(result, terms))
         result = _unique(term for term in combined if term is not None)
-        if sum(map(len, result)) > limit:
-            raise _TooLargeError
+        _spend(result, limit, work)
     return result
 
 
-def _either(parts: list[list[Term]], limit: int) -> list[Term]:
+def _either(parts: list[list[Term]], limit: int, work: list[int]) -> list[Term]:
     """The alternatives of all parts; single literals of one operand are joined."""
     terms = [term for part in parts for term in part]
     if TRUE_TERM in terms:
@@ -193,9 +195,21 @@ def _either(parts: list[list[Term]], limit: int) -> list[Term]:
         else:
             out.append(term)
     result = _unique(out)
-    if sum(map(len, result)) > limit:
-        raise _TooLargeError
+    _spend(result, limit, work)
     return result
+
+
+def size(terms: list[Term]) -> int:
+    """The intervals of all literals of a form."""
+    return sum(len(values) for term in terms for _, values in term)
+
+
+def _spend(result: list[Term], limit: int, work: list[int]) -> None:
+    """Count a form just made against the limit on its size and on the work in all."""
+    made = size(result)
+    work[0] -= made
+    if made > limit or work[0] < 0:
+        raise _TooLargeError
 
 
 def conjoin(a: Term, b: Term) -> Term | None:
