@@ -23,10 +23,21 @@ runc would add for the same profile (``benchmarks/libseccomp.py``):
 
 Columns: ``len`` (instructions), ``worst`` (the most instructions the program can run: the
 longest path from its first instruction to a return, counted the same way for both),
-``ms`` (the fastest of ``--repeat`` runs from the policy object to the program's bytes), and
-``ok`` (the program decides as ``Policy.evaluate`` on every rule's values, their neighbours
-and zero, in seccomp-bpf's emulator). A program over 4,096 instructions is ``does not fit``.
-This is a benchmark, not a test: it reports, it never fails.
+``ms`` (the fastest of ``--repeat`` runs from the policy object to the program's bytes; runs
+stop early once they have taken ``--budget`` seconds in all), and a ``WRONG`` mark when the
+program does not decide as ``Policy.evaluate`` on every rule's values, their neighbours and
+zero, in seccomp-bpf's emulator. A program over 4,096 instructions is ``does not fit``.
+libseccomp's time grows faster than linearly on some families (5,000 ``conjunctions`` take it
+about eight minutes): a size whose libseccomp run would take longer than ``--limit`` seconds,
+judged from the smaller size before it as if the time grew with the square of the rules, is
+``skipped`` (``--limit 0`` runs everything).
+
+Then Docker's default profile (``../shared/data``, as ``python -m benchmarks.compiler``
+reads it): length, instructions executed on x86_64 (mean and max over the table, arguments
+0), the mean weighted by the measured mix, and how many argument-free ALLOWs the kernel's
+action cache takes, for seccomp-bpf without and with ``--frequency`` and for libseccomp.
+Last, the issue's targets, each marked PASS or MISS. This is a benchmark, not a test: it
+reports, it never fails.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import platform
 import random
 import sys
@@ -48,12 +60,13 @@ REPO: Final = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: python benchmarks/scale.py
     sys.path.insert(0, str(REPO))
 
+from benchmarks import compiler as compiler_bench  # noqa: E402
 from benchmarks import libseccomp  # noqa: E402
 from benchmarks.libseccomp import Libseccomp  # noqa: E402
 from seccomp_bpf.arch import get_arch  # noqa: E402
 from seccomp_bpf.bpf.emulator import SeccompData, emulate  # noqa: E402
 from seccomp_bpf.bpf.instruction import Program  # noqa: E402
-from seccomp_bpf.compiler import compile_policy  # noqa: E402
+from seccomp_bpf.compiler import compile_policy, parse_frequency  # noqa: E402
 from seccomp_bpf.errors import CompileError  # noqa: E402
 from seccomp_bpf.formats.oci import load_oci_policy  # noqa: E402
 from seccomp_bpf.policy import (  # noqa: E402
@@ -287,23 +300,35 @@ class Cell:
     error: str | None = None
 
     def text(self) -> str:
+        if self.error is not None and self.ms is not None:
+            return f"{self.error:>16} {self.ms:>9.2f}"
         if self.error is not None:
             return f"{self.error:>26}"
         check = "" if self.correct is None or self.correct else " WRONG"
         return f"{self.length:>6} {self.worst:>6} {self.ms:>9.2f}{check:>5}"
 
 
-def fastest(prepare: Callable[[], Callable[[], object]], repeat: int) -> tuple[object, float]:
+def fastest(
+    prepare: Callable[[], Callable[[], object]], repeat: int, budget: float = float("inf")
+) -> tuple[object, float]:
     """The result of the span ``prepare()`` returns, and its fastest time of ``repeat`` runs
-    (ms), after a warm-up; ``prepare`` itself is not timed."""
-    result = prepare()()
+    (ms), after a warm-up; ``prepare`` itself is not timed. Runs stop once the warm-up and
+    the runs have taken ``budget`` seconds (a warm-up that long is the only run timed)."""
+    span = prepare()
+    start = time.perf_counter_ns()
+    result = span()
+    spent = (time.perf_counter_ns() - start) / 1e9
     best = float("inf")
     for _ in range(repeat):
+        if spent >= budget:
+            break
         span = prepare()
         start = time.perf_counter_ns()
         span()
-        best = min(best, (time.perf_counter_ns() - start) / 1e6)
-    return result, best
+        elapsed = (time.perf_counter_ns() - start) / 1e9
+        spent += elapsed
+        best = min(best, elapsed * 1e3)
+    return result, best if best != float("inf") else spent * 1e3
 
 
 def decides_as_the_policy(case: Case, program: Program) -> bool:
@@ -316,14 +341,14 @@ def decides_as_the_policy(case: Case, program: Program) -> bool:
     return True
 
 
-def ours(case: Case, repeat: int) -> Cell:
+def ours(case: Case, repeat: int, budget: float = float("inf")) -> Cell:
     def prepare() -> Callable[[], bytes]:
         # A fresh copy: the Policy caches its name resolution, which compiling must redo.
         policy = dataclasses.replace(case.policy)
         return lambda: compile_policy(policy).to_bytes()
 
     try:
-        data, ms = fastest(prepare, repeat)
+        data, ms = fastest(prepare, repeat, budget)
     except CompileError as error:
         reason = "does not fit" if "does not fit" in str(error) else "error"
         return Cell(error=reason)
@@ -332,19 +357,21 @@ def ours(case: Case, repeat: int) -> Cell:
     return Cell(len(program), worst_path(program), ms, decides_as_the_policy(case, program))
 
 
-def theirs(lib: Libseccomp, case: Case, repeat: int) -> Cell:
+def theirs(lib: Libseccomp, case: Case, repeat: int, budget: float = float("inf")) -> Cell:
     entries = [
         {"names": [name], "action": "SCMP_ACT_ALLOW", "args": [c.entry() for c in comparisons]}
         for name, comparisons in case.libseccomp_rules
     ]
     profile = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "syscalls": entries}
     try:
-        data, ms = fastest(lambda: lambda: lib.export_bpf(profile, entries, arches=[ARCH]), repeat)
+        data, ms = fastest(
+            lambda: lambda: lib.export_bpf(profile, entries, arches=[ARCH]), repeat, budget
+        )
     except OSError as error:
         return Cell(error="error " + str(error.errno))
     assert isinstance(data, bytes)
     if len(data) // 8 > MAX_INSTRUCTIONS:  # struct sock_filter is 8 bytes
-        return Cell(error=f"does not fit ({len(data) // 8})")
+        return Cell(length=len(data) // 8, ms=ms, error=f"does not fit ({len(data) // 8})")
     program = Program.from_bytes(data)
     return Cell(len(program), worst_path(program), ms, decides_as_the_policy(case, program))
 
@@ -354,10 +381,12 @@ class Report:
     environment: dict[str, str]
     rows: list[tuple[str, int, Cell, Cell | None]] = field(default_factory=list)
     reading: list[tuple[int, float]] = field(default_factory=list)  # (entries, ms)
+    docker: list[compiler_bench.Row] = field(default_factory=list)
+    targets: list[tuple[str, bool, str]] = field(default_factory=list)  # (target, met, value)
     notes: list[str] = field(default_factory=list)
 
 
-def run(sizes: Sequence[int], repeat: int) -> Report:
+def run(sizes: Sequence[int], repeat: int, budget: float, limit: float) -> Report:
     lib = libseccomp.load()
     report = Report(
         {
@@ -370,22 +399,141 @@ def run(sizes: Sequence[int], repeat: int) -> Report:
     if lib is None:
         report.notes.append("libseccomp.so.2 is absent: seccomp-bpf's columns only")
     for family, build in FAMILIES:
-        for size in sizes:
+        previous: tuple[int, float] | None = None  # (rules, seconds) of libseccomp's last run
+        for size in sorted(sizes):
             case = build(size)
-            # fewer runs for the big cases: they take long and vary less
-            times = repeat if size <= 1000 else max(2, repeat // 3)
-            mine = ours(case, times)
-            other = theirs(lib, case, times) if lib is not None else None
+            mine = ours(case, repeat, budget)
+            other: Cell | None = None
+            if lib is not None:
+                guess = previous[1] * (size / previous[0]) ** 2 if previous else 0.0
+                if limit and guess > limit:
+                    other = Cell(error=f"skipped (~{guess:.0f} s)")
+                else:
+                    start = time.perf_counter()
+                    other = theirs(lib, case, repeat, budget)
+                    runs = 1 + (repeat if other.ms is not None and other.ms * 1e-3 < budget else 0)
+                    previous = (size, (time.perf_counter() - start) / runs)
             report.rows.append((family, size, mine, other))
-    for size in sizes:
+    for size in sorted(sizes):
         text = oci_profile(size)
 
         def reading(text: str = text) -> Callable[[], object]:
             return lambda: load_oci_policy(text, arch=ARCH, kernel="6.18")
 
-        _, ms = fastest(reading, 3)
+        _, ms = fastest(reading, 3, budget)
         report.reading.append((size, ms))
+    report.docker = docker_rows(lib, repeat, report.notes)
+    report.targets = check_targets(report)
     return report
+
+
+def docker_rows(lib: Libseccomp | None, repeat: int, notes: list[str]) -> list[compiler_bench.Row]:
+    """Docker's default profile measured as ``python -m benchmarks.compiler`` measures it, for
+    seccomp-bpf (without and with the measured mix as ``--frequency``) and for libseccomp."""
+    subjects = [s for s in compiler_bench.load_subjects(notes) if s.name == "docker-default"]
+    if not subjects:
+        return []
+    subject = subjects[0]
+    weights: dict[str, float] | None = None
+    frequency: dict[str, dict[str, float]] | None = None
+    if compiler_bench.SYSCALL_MIX.exists():
+        with compiler_bench.SYSCALL_MIX.open(encoding="utf-8") as stream:
+            mix = json.load(stream)
+        frequency = parse_frequency(mix, source=str(compiler_bench.SYSCALL_MIX))
+        weights = frequency.get(compiler_bench.MACHINE)
+    else:
+        notes.append("the measured system call mix is absent: no weighted means")
+    compilers = compiler_bench.our_compilers(frequency)
+    if lib is not None:
+        compilers += compiler_bench.libseccomp_compilers(lib)[:1]
+    reference = compiler_bench.reference_decisions(subject.policy)
+    rows = []
+    for compiler in compilers:
+
+        def prepare(compiler: compiler_bench.Compiler = compiler) -> Callable[[], bytes]:
+            return compiler.prepare(subject)
+
+        data, ms = fastest(prepare, repeat)
+        assert isinstance(data, bytes)
+        rows.append(
+            compiler_bench.measure(
+                subject,
+                compiler=compiler.name,
+                program=Program.from_bytes(data),
+                compile_ms=ms,
+                reference=reference,
+                weights=weights,
+                lib=lib,
+            )
+        )
+    return rows
+
+
+def check_targets(report: Report) -> list[tuple[str, bool, str]]:
+    """The issue's targets: per family and size against libseccomp, the large set's worst
+    path, and Docker's profile."""
+    checks: list[tuple[str, bool, str]] = []
+    for family, size, mine, other in report.rows:
+        where = f"{family} {size}"
+        if other is not None and other.length is not None:
+            if mine.length is None:
+                checks.append((f"{where}: fits where libseccomp's fits", False, "does not fit"))
+            elif other.error is None:
+                checks.append(
+                    (
+                        f"{where}: length <= libseccomp's",
+                        mine.length <= other.length,
+                        f"{mine.length} vs {other.length}",
+                    )
+                )
+        if other is not None and other.ms is not None and mine.ms is not None and size >= 100:
+            factor = 2.0 if size < 300 else 1.0
+            checks.append(
+                (
+                    f"{where}: compile time <= {factor:g}x libseccomp's",
+                    mine.ms <= factor * other.ms,
+                    f"{mine.ms:.2f} ms vs {other.ms:.2f} ms",
+                )
+            )
+        if family == "ioctl-set" and mine.worst is not None:
+            bound = 2 * math.ceil(math.log2(size)) + 12 if size > 1 else 12
+            checks.append((f"{where}: worst path <= {bound}", mine.worst <= bound, str(mine.worst)))
+    for row in report.docker:
+        if row.compiler.startswith("libseccomp"):
+            continue
+        mean, most = row.executed[compiler_bench.MACHINE]
+        name = row.compiler
+        checks += [
+            (
+                f"docker {name}: length <= {compiler_bench.TARGET_LENGTH}",
+                row.length <= compiler_bench.TARGET_LENGTH,
+                str(row.length),
+            ),
+            (
+                f"docker {name}: mean <= {compiler_bench.TARGET_MEAN:g}",
+                mean <= compiler_bench.TARGET_MEAN,
+                f"{mean:.2f}",
+            ),
+            (
+                f"docker {name}: max <= {compiler_bench.TARGET_MAX}",
+                most <= compiler_bench.TARGET_MAX,
+                str(most),
+            ),
+            (
+                f"docker {name}: argument-free ALLOWs cacheable",
+                row.cacheable == row.argument_free_allows,
+                f"{row.cacheable}/{row.argument_free_allows}",
+            ),
+        ]
+        if row.weighted is not None:
+            goal = (
+                compiler_bench.TARGET_WEIGHTED_FREQUENCY
+                if name == compiler_bench.OURS_FREQUENCY
+                else compiler_bench.TARGET_WEIGHTED
+            )
+            value = f"{row.weighted:.2f}"
+            checks.append((f"docker {name}: weighted <= {goal:g}", row.weighted <= goal, value))
+    return checks
 
 
 def format_report(report: Report) -> str:
@@ -407,6 +555,28 @@ def format_report(report: Report) -> str:
         lines.append(f"{name:<14}{size:>6}  {mine.text()}  {theirs_text}")
     lines += ["", "reading an OCI profile (the conjunctions rules) into a Policy:"]
     lines += [f"  {entries:>6} entries: {ms:8.1f} ms" for entries, ms in report.reading]
+    if report.docker:
+        lines += [
+            "",
+            "Docker's default profile (x86_64, i386, x32; executed: x86_64, arguments 0):",
+            f"  {'compiler':<28}{'len':>6}{'mean':>8}{'max':>5}{'weighted':>10}{'cached':>9}"
+            f"{'ms':>9}{'mismatch':>10}",
+        ]
+        for row in report.docker:
+            mean, most = row.executed[compiler_bench.MACHINE]
+            weighted = "-" if row.weighted is None else f"{row.weighted:.2f}"
+            genuine = sum(1 for m in row.mismatches if m.reason is None)
+            lines.append(
+                f"  {row.compiler:<28}{row.length:>6}{mean:>8.2f}{most:>5}{weighted:>10}"
+                f"{f'{row.cacheable}/{row.argument_free_allows}':>9}{row.compile_ms:>9.2f}"
+                f"{genuine:>10}"
+            )
+    if report.targets:
+        lines += ["", "targets:"]
+        lines += [
+            f"  {'PASS' if met else 'MISS'}  {target:<58} {value}"
+            for target, met, value in report.targets
+        ]
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines)
 
@@ -424,6 +594,23 @@ def report_json(report: Report) -> JsonObject:
             for name, size, mine, other in report.rows
         ],
         "oci_read_ms": {str(entries): ms for entries, ms in report.reading},
+        "docker": [
+            {
+                "compiler": row.compiler,
+                "length": row.length,
+                "mean": row.executed[compiler_bench.MACHINE][0],
+                "max": row.executed[compiler_bench.MACHINE][1],
+                "weighted_mean": row.weighted,
+                "cacheable": row.cacheable,
+                "argument_free_allows": row.argument_free_allows,
+                "compile_ms": row.compile_ms,
+                "mismatches": len(row.mismatches),
+            }
+            for row in report.docker
+        ],
+        "targets": [
+            {"target": target, "met": met, "value": value} for target, met, value in report.targets
+        ],
         "notes": report.notes,
     }
 
@@ -440,10 +627,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=list(SIZES), metavar="N", help="rules per policy"
     )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds of runs per measure before stopping early (10)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="skip libseccomp runs expected to take longer (60; 0: never skip)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1 or any(size < 1 for size in args.sizes):
         parser.error("--repeat and --sizes must be at least 1")
-    report = run(args.sizes, args.repeat)
+    if args.budget <= 0 or args.limit < 0:
+        parser.error("--budget must be positive and --limit at least 0")
+    report = run(args.sizes, args.repeat, args.budget, args.limit)
     print(json.dumps(report_json(report), indent=2) if args.json else format_report(report))
     return 0
 
