@@ -475,10 +475,10 @@ def check_targets(report: Report) -> list[tuple[str, bool, str]]:
     checks: list[tuple[str, bool, str]] = []
     for family, size, mine, other in report.rows:
         where = f"{family} {size}"
-        if other is not None and other.length is not None:
+        if other is not None and other.length is not None and other.error is None:
             if mine.length is None:
                 checks.append((f"{where}: fits where libseccomp's fits", False, "does not fit"))
-            elif other.error is None:
+            else:
                 checks.append(
                     (
                         f"{where}: length <= libseccomp's",
@@ -510,11 +510,6 @@ def check_targets(report: Report) -> list[tuple[str, bool, str]]:
                 str(row.length),
             ),
             (
-                f"docker {name}: mean <= {compiler_bench.TARGET_MEAN:g}",
-                mean <= compiler_bench.TARGET_MEAN,
-                f"{mean:.2f}",
-            ),
-            (
                 f"docker {name}: max <= {compiler_bench.TARGET_MAX}",
                 most <= compiler_bench.TARGET_MAX,
                 str(most),
@@ -525,6 +520,10 @@ def check_targets(report: Report) -> list[tuple[str, bool, str]]:
                 f"{row.cacheable}/{row.argument_free_allows}",
             ),
         ]
+        if name == compiler_bench.OURS:  # --frequency trades the plain mean for the weighted one
+            value = f"{mean:.2f}"
+            goal_mean = compiler_bench.TARGET_MEAN
+            checks.append((f"docker {name}: mean <= {goal_mean:g}", mean <= goal_mean, value))
         if row.weighted is not None:
             goal = (
                 compiler_bench.TARGET_WEIGHTED_FREQUENCY
