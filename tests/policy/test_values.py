@@ -218,7 +218,8 @@ def test_a_long_list_meets_a_short_one_by_bisection(
     # Short against long takes the bisecting path; either order gives the same intervals.
     na, nb = normalize_intervals(a), normalize_intervals(b)
     expected = normalize_intervals(
-        (v, v) for v in {v for lo, hi in na for v in range(lo, hi + 1)}
+        (v, v)
+        for v in {v for lo, hi in na for v in range(lo, hi + 1)}
         if any(lo <= v <= hi for lo, hi in nb)
     )
     assert intersect_intervals(na, nb) == expected

@@ -5,10 +5,12 @@ The numbers a filter can see on one ``AUDIT_ARCH_*`` value (``0 .. 2**32-1``) ar
 ``if (A >= boundary)`` instructions finds the segment; its leaves are jumps straight to a
 ``RET`` or to the argument block of one system call, so a leaf costs no instruction.
 
-The tree is weight-balanced: each split puts about half of the weight on each side, where a
-segment's weight is how often its numbers are called (from a frequency profile) plus a uniform
-share per known system call. The expected number of comparisons is then within two of the
-entropy bound (the classic result for weight-balanced alphabetic trees).
+The tree is an optimal alphabetic tree for the segments' weights (:func:`optimal_depths`,
+Garsia-Wachs), where a segment's weight is how often its numbers are called (from a frequency
+profile, or the built-in prior of :mod:`.prior`) plus a uniform share per known system call;
+depth limits are met by raising the weights of the leaves that sit too deep
+(:func:`tree_shape`) and, for what is still too deep, by rebuilding subtrees
+(:func:`limit_depths`). Beyond ``OPTIMAL_LIMIT`` segments the tree is balanced by weight.
 """
 
 from __future__ import annotations

@@ -135,7 +135,9 @@ def disjunctive_form(condition: Condition, narrow: bool, limit: int) -> list[Ter
             elif expanded:
                 parts = [done[(id(part), positive)] for part in node.conditions]
                 conjunction = isinstance(node, All) == positive
-                done[key] = _both(parts, limit, work) if conjunction else _either(parts, limit, work)
+                done[key] = (
+                    _both(parts, limit, work) if conjunction else _either(parts, limit, work)
+                )
             else:
                 stack.append((node, positive, True))
                 stack.extend((part, positive, False) for part in node.conditions)
