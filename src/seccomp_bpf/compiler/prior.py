@@ -1,10 +1,11 @@
 """The built-in prior: how often programs make each system call, when no profile says.
 
 ``syscall_mix.json`` (beside this module) holds counts measured with ``strace -f -c`` on x86_64
-for five workloads (gcc compiling hello world, ``git status`` three times, a Python HTTP server
-and client over loopback, Python json/urllib work, ``tar czf`` of a source tree); its ``mix``
-is the equal-weight average of the workloads' frequencies. It is the mix the benchmarks weigh
-programs by (``tests/data/syscall-mix-x86_64.json`` is the same data).
+for six workloads (a shell script of coreutils and text tools, find and grep over a tree,
+sqlite3, a Perl script reading files, cp/tar/xz of a directory, make); its ``mix`` is the
+equal-weight average of the workloads' frequencies, and its ``description`` says how each was
+run. The workloads are not those of the mix the benchmarks weigh programs by
+(``tests/data/syscall-mix-x86_64.json``), so the benchmarks judge the prior on other programs.
 
 On another ABI a name takes its weight if the ABI has it; otherwise the weight goes to the
 call a C library makes there instead (:data:`EQUIVALENTS`: ``newfstatat`` is ``fstatat64`` on
