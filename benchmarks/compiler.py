@@ -3,6 +3,10 @@
 Run from the repository root::
 
     python -m benchmarks.compiler [--json] [--repeat N] [--iterations N] [--no-kernel]
+    python -m benchmarks.compiler --scale [--json] [--repeat N] [--sizes N ...]
+
+``--scale`` runs ``benchmarks/scale.py`` instead: families of argument-heavy policies from 10
+to 5,000 rules, and Docker's profile, side by side with libseccomp.
 
 Every policy is an OCI/Docker JSON profile. seccomp-bpf reads it with ``load_oci_policy``
 and compiles the resulting ``Policy``; libseccomp gets the same profile as runc hands it over
@@ -41,11 +45,16 @@ from benchmarks import libseccomp  # noqa: E402
 from benchmarks.libseccomp import Libseccomp, docker_entries  # noqa: E402
 from seccomp_bpf.arch import Arch, get_arch  # noqa: E402
 from seccomp_bpf.bpf.cache import is_constant_allow  # noqa: E402
-from seccomp_bpf.bpf.emulator import SeccompData, emulate, format_return_value  # noqa: E402
+from seccomp_bpf.bpf.emulator import (  # noqa: E402
+    SeccompAction,
+    SeccompData,
+    emulate,
+    format_return_value,
+)
 from seccomp_bpf.bpf.instruction import Program  # noqa: E402
 from seccomp_bpf.compiler import compile_policy, parse_frequency  # noqa: E402
 from seccomp_bpf.formats.oci import DOCKER_DEFAULT_CAPABILITIES, load_oci_policy  # noqa: E402
-from seccomp_bpf.policy import ALLOW, ActionKind, Policy  # noqa: E402
+from seccomp_bpf.policy import ALLOW, Policy  # noqa: E402
 
 JsonObject = dict[str, typing.Any]
 
@@ -70,11 +79,13 @@ DENIED_CALL: Final = "get_mempolicy"
 UNKNOWN_NR: Final = 1000
 UNKNOWN_CALL: Final = f"unknown syscall {UNKNOWN_NR}"
 
-# Targets for Docker's default profile (x86_64 figures).
-TARGET_LENGTH: Final = 450
-TARGET_MEAN: Final = 10.0
+# Targets for Docker's default profile (x86_64 figures); the weighted mean's target is
+# tighter with the measured mix given as --frequency.
+TARGET_LENGTH: Final = 326
+TARGET_MEAN: Final = 9.6
 TARGET_MAX: Final = 13
 TARGET_WEIGHTED: Final = 7.5
+TARGET_WEIGHTED_FREQUENCY: Final = 6.8
 
 OURS: Final = "seccomp-bpf"
 OURS_FREQUENCY: Final = "seccomp-bpf --frequency"
@@ -547,7 +558,7 @@ def timed_calls(policy: Policy, notes: list[str], subject: str) -> dict[str, int
         calls[ALLOWED_CALL] = allowed
     else:
         notes.append(f"{subject}: {ALLOWED_CALL} is not allowed; not timed")
-    if policy.evaluate(native.audit_arch, denied).kind is ActionKind.ERRNO:
+    if policy.evaluate(native.audit_arch, denied).kind is SeccompAction.ERRNO:
         calls[f"denied:{DENIED_CALL}"] = denied
     else:
         notes.append(f"{subject}: {DENIED_CALL} is not denied with an errno; not timed")
@@ -659,13 +670,9 @@ def check_targets(results: list[Result]) -> list[tuple[str, str, bool, str]]:
         checks.append((f"x86_64 mean <= {TARGET_MEAN:g}", name, mean <= TARGET_MEAN, f"{mean:.2f}"))
         checks.append((f"x86_64 max <= {TARGET_MAX}", name, most <= TARGET_MAX, str(most)))
         if row.weighted is not None:
+            goal = TARGET_WEIGHTED_FREQUENCY if name == OURS_FREQUENCY else TARGET_WEIGHTED
             checks.append(
-                (
-                    f"weighted mean <= {TARGET_WEIGHTED:g}",
-                    name,
-                    row.weighted <= TARGET_WEIGHTED,
-                    f"{row.weighted:.2f}",
-                )
+                (f"weighted mean <= {goal:g}", name, row.weighted <= goal, f"{row.weighted:.2f}")
             )
         checks.append(
             (
@@ -812,6 +819,12 @@ def report_json(report: Report) -> JsonObject:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "--scale" in arguments:
+        from benchmarks import scale  # it builds on this module: imported when asked for
+
+        arguments.remove("--scale")
+        return scale.main(arguments)
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.compiler",
         description="Compare seccomp-bpf's compiler with libseccomp on the same policies.",
@@ -830,7 +843,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-kernel", action="store_true", help="do not load filters to time system calls"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--scale", action="store_true", help="the compiler at scale (benchmarks/scale.py)"
+    )
+    args = parser.parse_args(arguments)
     if args.repeat < 1 or args.iterations < 1:
         parser.error("--repeat and --iterations must be at least 1")
     report = run(args.repeat, args.iterations, kernel=not args.no_kernel)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import random
 import signal
 import sys
 from collections.abc import Sequence
@@ -524,3 +525,62 @@ def test_allowed_x32_getpid_runs_on_a_kernel_with_x32() -> None:
     calls = [("x86_64", X32_GETPID), ("x86_64", X86_64_GETPID)]
     pid, _, results = run_in_child(_under, program, calls)
     assert results == [SyscallResult(pid, 0), SyscallResult(-1, 3)]
+
+
+# --- a large program ------------------------------------------------------------------------
+
+
+def _thousand_rules() -> Policy:
+    """1,000 rules over the four unassigned numbers, ALLOW as the default: per eight rules, one
+    ``a0 == x and (a1 & 0xff00) == y``, six ``a2 == v`` (32-bit values) and one ``a3 == v``
+    (64-bit values), each with its own ERRNO so that the kernel's answer says which rule
+    decided. About 3,800 instructions: searches, shared prefixes and far jumps."""
+    rng = random.Random(1000)
+    rules = []
+    for i in range(1000):
+        nr, action = UNASSIGNED_NRS[i % len(UNASSIGNED_NRS)], ERRNO(1 + i % 200)
+        kind = i % 8
+        when: Condition
+        if kind == 0:
+            y = rng.randrange(256) << 8
+            when = All((Cmp(0, "eq", rng.randrange(64)), Cmp(1, "masked_eq", y, mask=0xFF00)))
+        elif kind == 7:
+            when = Cmp(3, "eq", rng.randrange(1 << 64))
+        else:
+            when = Cmp(2, "eq", rng.randrange(1 << 32))
+        rules.append(Rule((nr,), action, when))
+    return Policy(ALLOW, tuple(rules), arches=("x86_64",))
+
+
+def _values_of(rule: Rule) -> list[int]:
+    """The six arguments that make ``rule``'s condition hold (the others 0)."""
+    args = [0] * 6
+    parts = rule.when.conditions if isinstance(rule.when, All) else (rule.when,)
+    for part in parts:
+        assert isinstance(part, Cmp) and part.arg is not None
+        value, _ = part.parameters()
+        assert isinstance(value, int)
+        args[part.arg] = value
+    return args
+
+
+def test_a_program_of_a_thousand_rules_decides_on_the_kernel_as_the_model() -> None:
+    policy = _thousand_rules()
+    program = compile_policy(policy)
+    assert 3500 <= len(program) <= 4096, len(program)
+    rng = random.Random(4096)
+    calls = []
+    for rule in rng.sample(policy.rules, 300):
+        nr = rule.syscalls[0]
+        assert isinstance(nr, int)
+        args = _values_of(rule)
+        calls.append(_as_call(nr, args))  # the rule's values: a hit (or an earlier rule's)
+        position = next(i for i in (3, 2, 1, 0) if args[i])
+        near = list(args)
+        near[position] += rng.choice((1, -1, 1 << 32))  # a neighbour, or junk in the high word
+        calls.append(_as_call(nr, near))
+        other = UNASSIGNED_NRS[(UNASSIGNED_NRS.index(nr) + 1) % len(UNASSIGNED_NRS)]
+        calls.append(_as_call(other, args))  # the same values on another call
+    outcomes = {_expected(policy, program, X86_64.audit_arch, call) for call in calls}
+    assert len(outcomes) > 100  # many rules decided, and the default too
+    assert compare_calls(policy, program, X86_64.audit_arch, calls) == len(calls)

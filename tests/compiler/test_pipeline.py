@@ -260,12 +260,18 @@ def test_output_is_deterministic() -> None:
 
 
 def test_too_large_names_the_biggest_contributors() -> None:
+    # Two sets of 3,000 values each (different ones: equal blocks would be shared).
     values = tuple(range(0, 1 << 40, (1 << 40) // 3000))
-    rules = tuple(Rule((name,), ALLOW, Cmp(1, "in", values)) for name in ("read", "write"))
+    rules = tuple(
+        Rule((name,), ALLOW, Cmp(1, "in", tuple(v + shift for v in values)))
+        for shift, name in enumerate(("read", "write"))
+    )
     policy = Policy(ERRNO(1), rules, arches=("x86_64",))
     with pytest.raises(CompileError, match="does not fit") as error:
         compile_policy(policy)
-    assert "read" in str(error.value) or "write" in str(error.value)
+    message = str(error.value)
+    assert "x86_64:read" in message and "x86_64:write" in message
+    assert "rule 1" in message and "rule 2" in message
 
 
 @pytest.mark.parametrize("names", list(itertools.combinations(["x86_64", "i386", "x32"], 2)))

@@ -205,3 +205,22 @@ def test_interval_operations(a: list[tuple[int, int]], b: list[tuple[int, int]])
     assert members(intersect_intervals(na, nb)) == members(na) & members(nb)
     assert members(union_intervals(na, nb)) == members(na) | members(nb)
     assert members(complement_intervals(na, 63)) == set(range(64)) - members(na)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), min_size=20, max_size=80),
+    b=st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=3),
+)
+def test_a_long_list_meets_a_short_one_by_bisection(
+    a: list[tuple[int, int]], b: list[tuple[int, int]]
+) -> None:
+    # Short against long takes the bisecting path; either order gives the same intervals.
+    na, nb = normalize_intervals(a), normalize_intervals(b)
+    expected = normalize_intervals(
+        (v, v)
+        for v in {v for lo, hi in na for v in range(lo, hi + 1)}
+        if any(lo <= v <= hi for lo, hi in nb)
+    )
+    assert intersect_intervals(na, nb) == expected
+    assert intersect_intervals(nb, na) == expected

@@ -11,6 +11,7 @@ trampolines where a conditional jump would need an offset above 255 (``jt``/``jf
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass
 
@@ -21,6 +22,16 @@ from seccomp_bpf.errors import InvalidProgramError
 _MAX_OFFSET = 0xFF  # jt and jf are __u8 in struct sock_filter (<linux/filter.h>)
 
 _label_ids = itertools.count()
+_LD_ABS = op.BPF_LD | op.BPF_W | op.BPF_ABS
+_RET_K = op.BPF_RET | op.BPF_K
+_JA = op.BPF_JMP | op.BPF_JA
+
+
+def _word(k: int) -> int:
+    if not 0 <= k <= 0xFFFFFFFF:
+        raise ValueError(f"k must fit in 32 bits, not {k:#x}")
+    return k
+_CONDITIONS = frozenset((op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET))
 
 
 class Label:
@@ -77,12 +88,8 @@ class Node:
         return (index + 1,)
 
 
-@dataclass(slots=True)
-class _Pending:
-    code: int
-    k: int
-    jt: Label | None = None
-    jf: Label | None = None
+# An instruction not laid out yet: (code, k, jt label, jf label); None is the next instruction.
+_Pending = tuple[int, int, "Label | None", "Label | None"]
 
 
 class ProgramBuilder:
@@ -126,23 +133,23 @@ class ProgramBuilder:
         """Append a non-jump instruction."""
         if (instruction.code & 0x07) == op.BPF_JMP:
             raise ValueError("use jump() or jump_if() for jumps: they take labels")
-        self._code.append(_Pending(instruction.code, instruction.k))
+        self._code.append((instruction.code, instruction.k, None, None))
 
     def load(self, offset: int) -> None:
         """``A = data[offset]`` (32-bit word of ``struct seccomp_data``)."""
-        self.emit(Instruction(op.BPF_LD | op.BPF_W | op.BPF_ABS, 0, 0, offset))
+        self._code.append((_LD_ABS, _word(offset), None, None))
 
     def alu(self, operation: int, k: int) -> None:
         """``A = A <operation> k`` (``BPF_ALU | operation | BPF_K``)."""
         self.emit(Instruction(op.BPF_ALU | operation | op.BPF_K, 0, 0, k))
 
     def ret(self, k: int) -> None:
-        self.emit(Instruction(op.BPF_RET | op.BPF_K, 0, 0, k))
+        self._code.append((_RET_K, _word(k), None, None))
 
     def jump(self, target: Label) -> None:
         """``goto target``."""
         self._check_forward(target)
-        self._code.append(_Pending(op.BPF_JMP | op.BPF_JA, 0, target, target))
+        self._code.append((_JA, 0, target, target))
 
     def jump_if(
         self, operation: int, k: int, jt: Label | None, jf: Label | None, *, x: bool = False
@@ -152,13 +159,15 @@ class ProgramBuilder:
         ``operation`` is ``BPF_JEQ``, ``BPF_JGT``, ``BPF_JGE`` or ``BPF_JSET``; with ``x=True`` the
         comparison is against ``X`` (and ``k`` must be 0).
         """
-        if operation not in (op.BPF_JEQ, op.BPF_JGT, op.BPF_JGE, op.BPF_JSET):
+        if operation not in _CONDITIONS:
             raise ValueError(f"not a conditional jump operation: {operation:#x}")
-        for target in (jt, jf):
-            if target is not None:
-                self._check_forward(target)
+        bound = self._bound
+        if (jt is not None and jt in bound) or (jf is not None and jf in bound):
+            for target in (jt, jf):
+                if target is not None:
+                    self._check_forward(target)
         source = op.BPF_X if x else op.BPF_K
-        self._code.append(_Pending(op.BPF_JMP | operation | source, k, jt, jf))
+        self._code.append((op.BPF_JMP | operation | source, k, jt, jf))
 
     def _check_forward(self, target: Label) -> None:
         if target in self._bound and self._bound[target] <= len(self._code):
@@ -169,27 +178,26 @@ class ProgramBuilder:
     def nodes(self) -> list[Node]:
         """The code with jumps resolved to node indices (before optimization)."""
         count = len(self._code)
-
-        def resolve(label: Label | None, index: int) -> int:
-            if label is None:
-                return index + 1
-            if label not in self._bound:
-                raise ValueError(f"{label!r} is used but never bound")
-            return self._bound[label]
-
+        bound = self._bound
         nodes = []
-        for index, pending in enumerate(self._code):
-            if (pending.code & 0x07) == op.BPF_JMP:
-                jt = resolve(pending.jt, index)
-                jf = resolve(pending.jf, index)
-                for target in (jt, jf):
+        for index, (code, k, jt, jf) in enumerate(self._code):
+            if (code & 0x07) == op.BPF_JMP:
+                targets = []
+                for label in (jt, jf):
+                    if label is None:
+                        target = index + 1
+                    elif label in bound:
+                        target = bound[label]
+                    else:
+                        raise ValueError(f"{label!r} is used but never bound")
                     if target >= count:
                         raise ValueError(f"instruction {index} jumps past the end of the program")
                     if target <= index:  # a label bound earlier than its jump was emitted
                         raise ValueError(f"instruction {index} jumps backwards")
-                nodes.append(Node(pending.code, pending.k, jt, jf))
+                    targets.append(target)
+                nodes.append(Node(code, k, targets[0], targets[1]))
             else:
-                nodes.append(Node(pending.code, pending.k))
+                nodes.append(Node(code, k))
         return nodes
 
     def build(self, *, optimize: bool = True) -> Program:
@@ -203,7 +211,124 @@ class ProgramBuilder:
 
 
 def layout(nodes: list[Node]) -> list[Instruction]:
-    """Turn nodes into instructions, adding ``JA`` trampolines for conditional jumps > 255.
+    """Turn nodes into instructions; conditional jumps reach at most 255 instructions ahead.
+
+    First with shared *islands* (:func:`_layout_with_islands`): one copy of a far ``RET`` (or
+    one ``JA`` to a far target) serves every jump that needs it, as libseccomp places copies of
+    its returns along long chains. When islands cannot be placed (a long run of instructions
+    that fall through into each other leaves no room), with one ``JA`` trampoline per far edge
+    (:func:`_layout_with_trampolines`), which always works.
+    """
+    for reserve in (24, 96):
+        out = _layout_with_islands(nodes, reserve)
+        if out is not None:
+            break
+    else:
+        out = _layout_with_trampolines(nodes)
+    if len(out) > op.BPF_MAXINSNS:
+        raise InvalidProgramError(
+            f"{len(out)} instructions is more than the kernel's limit of {op.BPF_MAXINSNS}"
+        )
+    return out
+
+
+def _layout_with_islands(nodes: list[Node], reserve: int) -> list[Instruction] | None:
+    """Lay ``nodes`` out in order, inserting islands where jumps would reach too far.
+
+    An island can go wherever control does not fall through: after a jump (whose offsets are
+    computed at the end, so its own fall-through edge skips the island) or a return. Walking
+    the nodes in order, every conditional edge to a node not placed yet is *pending*; it must
+    land within 256 instructions of its jump. At each place where an island can go, a target
+    whose earliest pending edge is within ``reserve`` (plus one per pending target, the room
+    islands placed together take) of its limit, and that does not come before the limit
+    anyway, gets one: a copy of its ``RET``, or a ``JA`` to it. All its pending edges then
+    land there.
+    Returns ``None`` when an edge still ends up too far (the caller falls back).
+    """
+    count = len(nodes)
+    # out: (code, k, jt target, jf target) with targets as output positions, resolved at the end
+    out: list[list[int]] = []
+    position = [0] * count
+    # target node -> [(output position of the jump, 0 for jt or 1 for jf)]
+    pending: dict[int, list[tuple[int, int]]] = {}
+    # (output position of the earliest pending jump, target), stale entries skipped
+    deadlines: list[tuple[int, int]] = []
+    heappush = heapq.heappush
+    barrier = True
+    for index, node in enumerate(nodes):
+        if barrier and deadlines and deadlines[0][0] + 256 - len(out) <= reserve + len(pending):
+            here = len(out)
+            room = reserve + len(pending)
+            urgent = []
+            while deadlines and deadlines[0][0] + 256 - here <= room:
+                earliest, target = heapq.heappop(deadlines)
+                edges = pending.get(target)
+                if edges is not None and edges[0][0] == earliest:
+                    urgent.append((target, earliest + 256 - here))
+            for target, left in urgent:
+                if target == index or target - index + len(urgent) + 4 <= left:
+                    heapq.heappush(deadlines, (pending[target][0][0], target))
+                    continue  # reached directly
+                island = len(out)
+                far = nodes[target]
+                if (far.code & 0x07) == op.BPF_RET:
+                    out.append([far.code, far.k, -1, -1])
+                else:
+                    out.append([_JA, 0, -2 - target, -1])  # -2 - node: a node not yet placed
+                for source, side in pending.pop(target):
+                    out[source][2 + side] = island
+        here = len(out)
+        position[index] = here
+        arriving = pending.pop(index, None)
+        if arriving is not None:
+            for source, side in arriving:
+                out[source][2 + side] = here
+        code = node.code
+        cls = code & 0x07
+        if cls == op.BPF_JMP and code != _JA:
+            out.append([code, node.k, -1, -1])
+            following = index + 1
+            target = node.jt
+            edges = pending.get(target)
+            if edges is None:
+                pending[target] = [(here, 0)]
+                if target != following:  # the next node comes before any deadline
+                    heappush(deadlines, (here, target))
+            else:
+                edges.append((here, 0))
+            target = node.jf
+            edges = pending.get(target)
+            if edges is None:
+                pending[target] = [(here, 1)]
+                if target != following:
+                    heappush(deadlines, (here, target))
+            else:
+                edges.append((here, 1))
+        elif code == _JA:
+            out.append([code, 0, -2 - node.jt, -1])
+        else:
+            out.append([code, node.k, -1, -1])
+        barrier = cls in (op.BPF_JMP, op.BPF_RET)
+    result: list[Instruction] = []
+    make = Instruction.trusted
+    for here, (code, k, jt, jf) in enumerate(out):
+        if code == _JA:
+            target = position[-2 - jt] if jt <= -2 else jt
+            result.append(make(code, 0, 0, target - here - 1))
+        elif jt >= 0:
+            jt -= here + 1
+            jf -= here + 1
+            if jt > _MAX_OFFSET or jf > _MAX_OFFSET:
+                return None
+            result.append(make(code, jt, jf, k))
+        else:
+            result.append(make(code, 0, 0, k))
+    return result
+
+
+
+def _layout_with_trampolines(nodes: list[Node]) -> list[Instruction]:
+    """Instructions with a ``JA`` trampoline after each conditional jump whose target is too far.
 
     A conditional whose target is too far gets a ``JA`` right after it for that side:
 
@@ -259,10 +384,6 @@ def layout(nodes: list[Node]) -> list[Instruction]:
             out.append(Instruction(node.code, 0, 0, position[node.jt] - here - 1))
         else:
             out.append(Instruction(node.code, 0, 0, node.k))
-    if len(out) > op.BPF_MAXINSNS:
-        raise InvalidProgramError(
-            f"{len(out)} instructions is more than the kernel's limit of {op.BPF_MAXINSNS}"
-        )
     return out
 
 

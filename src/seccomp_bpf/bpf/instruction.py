@@ -42,6 +42,17 @@ class Instruction:
         if not 0 <= self.k <= 0xFFFFFFFF:
             raise ValueError(f"k must fit in 32 bits, not {self.k:#x}")
 
+    @classmethod
+    def trusted(cls, code: int, jt: int, jf: int, k: int) -> Instruction:
+        """An instruction from fields already known to fit (what a layout computes): the
+        same object as ``Instruction(code, jt, jf, k)``, made without checking them."""
+        ins = _new(cls)
+        _set_code(ins, code)
+        _set_jt(ins, jt)
+        _set_jf(ins, jf)
+        _set_k(ins, k)
+        return ins
+
     def to_bytes(self, byteorder: ByteOrder = sys.byteorder) -> bytes:
         return _FORMATS[byteorder].pack(self.code, self.jt, self.jf, self.k)
 
@@ -55,6 +66,13 @@ class Instruction:
 
     def __repr__(self) -> str:
         return f"Instruction(code={self.code:#06x}, jt={self.jt}, jf={self.jf}, k={self.k:#010x})"
+
+
+# The slots' own setters, which a frozen instance's fields are written with (Instruction.trusted).
+_new = object.__new__
+_set_code, _set_jt, _set_jf, _set_k = (
+    vars(Instruction)[name].__set__ for name in ("code", "jt", "jf", "k")
+)
 
 
 # -- constructors for the instructions seccomp filters use -------------------------------------
@@ -98,7 +116,7 @@ class Program(Sequence[Instruction]):
                 raise InvalidProgramError(f"not an Instruction: {item!r}", index)
         validate(items)
         self._instructions = items
-        self._hash = hash(items)
+        self._hash: int | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes, byteorder: ByteOrder = sys.byteorder) -> Program:
@@ -139,6 +157,8 @@ class Program(Sequence[Instruction]):
         return self._instructions == other._instructions
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(self._instructions)
         return self._hash
 
     def __repr__(self) -> str:

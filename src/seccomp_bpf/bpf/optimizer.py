@@ -28,6 +28,7 @@ from seccomp_bpf.bpf.builder import Node
 
 _MAX32 = 0xFFFFFFFF
 _JA = op.BPF_JMP | op.BPF_JA
+_JEQ_K = op.BPF_JMP | op.BPF_JEQ | op.BPF_K
 _MAX_PASS_ROUNDS = 100
 # share_returns only redirects a jump to a RET at most this many nodes ahead, so that it does not
 # trade one RET for JA trampolines (conditional offsets stop at 255; the margin leaves room for
@@ -143,18 +144,24 @@ def _decide(node: Node, fact: _Fact) -> bool | None:
 
 
 def thread_jumps(nodes: list[Node]) -> list[Node] | None:
-    changed = False
-    out = [Node(n.code, n.k, n.jt, n.jf) for n in nodes]
+    out: list[Node] | None = None  # a copy, made at the first change
 
     def follow(target: int, source: Node | None, taken: bool) -> int:
         # Where control really goes after the edge source -> target (source None: a JA).
         fact: _Fact | None = None
+        current = nodes if out is None else out
         while True:
-            node = out[target]
+            node = current[target]
             code = node.code
             if code == _JA:
                 target = node.jt
             elif source is not None and (code & 0x07) == op.BPF_JMP and not code & op.BPF_X:
+                if fact is None and not taken and code == _JEQ_K == source.code:
+                    # A != k tells nothing about A == k' (the chains of a set of values)
+                    if node.k != source.k:
+                        return target
+                    target = node.jf
+                    continue
                 if fact is None:
                     fact = _edge_fact(source, taken)
                     if fact is None:
@@ -166,104 +173,116 @@ def thread_jumps(nodes: list[Node]) -> list[Node] | None:
             else:
                 return target
 
-    for node in out:
+    for index, node in enumerate(nodes):
         code = node.code
+        if (code & 0x07) != op.BPF_JMP:
+            continue
         if code == _JA:
-            new = follow(node.jt, None, True)
-            if new != node.jt:
-                node.jt = node.jf = new
-                changed = True
-        elif (code & 0x07) == op.BPF_JMP:
+            new_t = new_f = follow(node.jt, None, True)
+        else:
             new_t = follow(node.jt, node, True)
             new_f = follow(node.jf, node, False)
-            if new_t != node.jt or new_f != node.jf:
-                node.jt, node.jf = new_t, new_f
-                changed = True
-    return out if changed else None
+        if new_t != node.jt or new_f != node.jf:
+            if out is None:
+                out = list(nodes)
+            out[index] = Node(code, node.k, new_t, new_f)
+    return out
 
 
 def fold_same_targets(nodes: list[Node]) -> list[Node] | None:
-    changed = False
-    out = []
-    for node in nodes:
-        if node.is_conditional and node.jt == node.jf:
-            out.append(Node(op.BPF_JMP | op.BPF_JA, 0, node.jt, node.jt))
-            changed = True
-        else:
-            out.append(node)
-    return out if changed else None
+    out: list[Node] | None = None
+    for index, node in enumerate(nodes):
+        code = node.code
+        if (code & 0x07) == op.BPF_JMP and code != _JA and node.jt == node.jf:
+            if out is None:
+                out = list(nodes)
+            out[index] = Node(_JA, 0, node.jt, node.jt)
+    return out
 
 
 def return_instead_of_ja(nodes: list[Node]) -> list[Node] | None:
-    changed = False
-    out = []
-    for node in nodes:
-        if node.is_ja and nodes[node.jt].is_return:
-            target = nodes[node.jt]
-            out.append(Node(target.code, target.k))
-            changed = True
-        else:
-            out.append(node)
-    return out if changed else None
-
-
-def _predecessor_lists(nodes: list[Node]) -> list[list[int]]:
-    preds: list[list[int]] = [[] for _ in nodes]
+    out: list[Node] | None = None
     for index, node in enumerate(nodes):
-        for target in set(node.targets(index)):
-            if target < len(nodes):
-                preds[target].append(index)
-    return preds
+        if node.code == _JA and (nodes[node.jt].code & 0x07) == op.BPF_RET:
+            target = nodes[node.jt]
+            if out is None:
+                out = list(nodes)
+            out[index] = Node(target.code, target.k)
+    return out
 
 
 _LOAD_ABS = op.BPF_LD | op.BPF_W | op.BPF_ABS
 _UNKNOWN = -1
-
-
-def _a_after(node: Node, before: int) -> int:
-    """Which ``data`` offset ``A`` holds after ``node`` (``_UNKNOWN`` if none)."""
-    cls = node.code & 0x07
-    if node.code == _LOAD_ABS:
-        return node.k
-    if cls in (op.BPF_LD, op.BPF_ALU):
-        return _UNKNOWN
-    if node.code == op.BPF_MISC | op.BPF_TXA:
-        return _UNKNOWN
-    return before
+_NO_EDGE = -2  # no predecessor seen yet
 
 
 def drop_redundant_loads(nodes: list[Node]) -> list[Node] | None:
-    preds = _predecessor_lists(nodes)
-    after: list[int] = []
-    keep = [True] * len(nodes)
+    """Drop ``A = data[k]`` where every path brings ``data[k]`` in ``A`` already.
+
+    One forward pass (jumps only go forward, so a node's predecessors all come before it):
+    ``arriving[i]`` is the offset ``A`` holds on every edge into node ``i`` seen so far,
+    ``_UNKNOWN`` when edges disagree or bring something else.
+    """
+    count = len(nodes)
+    arriving = [_NO_EDGE] * (count + 1)
+    arriving[0] = _UNKNOWN
+    keep: list[bool] | None = None
     for index, node in enumerate(nodes):
-        if index == 0 or not preds[index]:
-            before = _UNKNOWN
+        before = arriving[index]
+        if before == _NO_EDGE:
+            before = _UNKNOWN  # not reached: its state does not matter
+        code = node.code
+        cls = code & 0x07
+        if code == _LOAD_ABS:
+            if before == node.k:
+                if keep is None:
+                    keep = [True] * count
+                keep[index] = False
+            after = node.k
+        elif cls in (op.BPF_LD, op.BPF_ALU) or code == _TXA:
+            after = _UNKNOWN
         else:
-            states = {after[p] for p in preds[index]}
-            before = states.pop() if len(states) == 1 else _UNKNOWN
-        if node.code == _LOAD_ABS and before == node.k:
-            keep[index] = False
-        after.append(_a_after(node, before))
-    if all(keep):
+            after = before
+        if cls == op.BPF_JMP:
+            targets: tuple[int, ...] = (node.jt,) if code == _JA else (node.jt, node.jf)
+        elif cls == op.BPF_RET:
+            continue
+        else:
+            targets = (index + 1,)
+        for target in targets:
+            present = arriving[target]
+            if present == _NO_EDGE:
+                arriving[target] = after
+            elif present != after:
+                arriving[target] = _UNKNOWN
+    if keep is None:
         return None
     return _compact(nodes, keep)
 
 
+_TXA = op.BPF_MISC | op.BPF_TXA
+
+
 def drop_ja_to_next(nodes: list[Node]) -> list[Node] | None:
-    keep = [not (node.is_ja and node.jt == index + 1) for index, node in enumerate(nodes)]
+    keep = [not (node.code == _JA and node.jt == index + 1) for index, node in enumerate(nodes)]
     if all(keep):
         return None
     return _compact(nodes, keep)
 
 
 def drop_dead_code(nodes: list[Node]) -> list[Node] | None:
-    reached = [False] * len(nodes)
+    count = len(nodes)
+    reached = [False] * (count + 1)
     reached[0] = True
     for index, node in enumerate(nodes):
         if reached[index]:
-            for target in node.targets(index):
-                reached[target] = True
+            cls = node.code & 0x07
+            if cls == op.BPF_JMP:
+                reached[node.jt] = True
+                reached[node.jf] = True
+            elif cls != op.BPF_RET:
+                reached[index + 1] = True
+    del reached[count]
     if all(reached):
         return None
     return _compact(nodes, reached)
@@ -275,7 +294,7 @@ def share_returns(nodes: list[Node]) -> list[Node] | None:
     last_seen: dict[tuple[int, int], int] = {}
     for index in range(len(nodes) - 1, -1, -1):
         node = nodes[index]
-        if node.is_return:
+        if (node.code & 0x07) == op.BPF_RET:
             key = (node.code, node.k)
             if key in last_seen:
                 next_same[index] = last_seen[key]
@@ -284,10 +303,12 @@ def share_returns(nodes: list[Node]) -> list[Node] | None:
         return None
     jumpers: dict[int, list[int]] = {}
     for index, node in enumerate(nodes):
-        if node.is_jump:
-            for target in {node.jt, node.jf}:
-                if target in next_same:
-                    jumpers.setdefault(target, []).append(index)
+        if (node.code & 0x07) == op.BPF_JMP:
+            jt, jf = node.jt, node.jf
+            if jt in next_same:
+                jumpers.setdefault(jt, []).append(index)
+            if jf != jt and jf in next_same:
+                jumpers.setdefault(jf, []).append(index)
     redirect: dict[int, int] = {}
     for index, first_later in next_same.items():
         previous = nodes[index - 1] if index else None

@@ -99,6 +99,7 @@ _CONDITIONAL_JUMPS = frozenset(
 _MEM_ACCESS = frozenset(
     [op.BPF_LD | op.BPF_MEM, op.BPF_LDX | op.BPF_MEM, op.BPF_ST, op.BPF_STX]
 )
+_MEM_READS = frozenset([op.BPF_LD | op.BPF_MEM, op.BPF_LDX | op.BPF_MEM])
 _ABS_LOADS = frozenset(op.BPF_LD | size | op.BPF_ABS for size in (op.BPF_W, op.BPF_H, op.BPF_B))
 
 
@@ -118,8 +119,18 @@ def validate(program: Sequence[Instruction]) -> None:
         )
 
     # bpf_check_classic(), instruction by instruction.
+    reads_memory = False
     for pc, ins in enumerate(program):
         code, k = ins.code, ins.k
+        if code in _CONDITIONAL_JUMPS:  # the most common: checked first
+            if pc + ins.jt + 1 >= flen or pc + ins.jf + 1 >= flen:
+                name, offset = ("true", ins.jt) if pc + ins.jt + 1 >= flen else ("false", ins.jf)
+                raise InvalidProgramError(
+                    f"jump-if-{name} of {offset} lands outside the program "
+                    f"(at {pc + offset + 1}, length {flen})",
+                    pc,
+                )
+            continue
         if code not in CLASSIC_CODES:
             raise InvalidProgramError(f"{_name(code)} is not a classic-BPF instruction", pc)
         if code in (op.BPF_ALU | op.BPF_DIV | op.BPF_K, op.BPF_ALU | op.BPF_MOD | op.BPF_K):
@@ -129,6 +140,7 @@ def validate(program: Sequence[Instruction]) -> None:
             if k >= 32:
                 raise InvalidProgramError(f"shift by {k}: constant shifts must be below 32", pc)
         elif code in _MEM_ACCESS:
+            reads_memory = reads_memory or code in _MEM_READS
             if k >= op.BPF_MEMWORDS:
                 raise InvalidProgramError(
                     f"scratch memory M[{k}] does not exist (M[0]..M[{op.BPF_MEMWORDS - 1}])", pc
@@ -138,14 +150,6 @@ def validate(program: Sequence[Instruction]) -> None:
                 raise InvalidProgramError(
                     f"jump of {k} lands outside the program (at {pc + 1 + k}, length {flen})", pc
                 )
-        elif code in _CONDITIONAL_JUMPS:
-            for name, offset in (("true", ins.jt), ("false", ins.jf)):
-                if pc + offset + 1 >= flen:
-                    raise InvalidProgramError(
-                        f"jump-if-{name} of {offset} lands outside the program "
-                        f"(at {pc + offset + 1}, length {flen})",
-                        pc,
-                    )
         elif code in _ABS_LOADS and k >= op.SKF_AD_OFF and k - op.SKF_AD_OFF > _ANCILLARY_MAX:
             raise InvalidProgramError(f"unknown ancillary load at {k:#x}", pc)
 
@@ -153,7 +157,8 @@ def validate(program: Sequence[Instruction]) -> None:
     if last not in (op.BPF_RET | op.BPF_K, op.BPF_RET | op.BPF_A):
         raise InvalidProgramError("the last instruction must be a return", flen - 1)
 
-    _check_load_and_stores(program)
+    if reads_memory:  # a program that reads no scratch cell cannot read one unwritten
+        _check_load_and_stores(program)
 
     # seccomp_check_filter().
     for pc, ins in enumerate(program):

@@ -5,10 +5,12 @@ The numbers a filter can see on one ``AUDIT_ARCH_*`` value (``0 .. 2**32-1``) ar
 ``if (A >= boundary)`` instructions finds the segment; its leaves are jumps straight to a
 ``RET`` or to the argument block of one system call, so a leaf costs no instruction.
 
-The tree is weight-balanced: each split puts about half of the weight on each side, where a
-segment's weight is how often its numbers are called (from a frequency profile) plus a uniform
-share per known system call. The expected number of comparisons is then within two of the
-entropy bound (the classic result for weight-balanced alphabetic trees).
+The tree is an optimal alphabetic tree for the segments' weights (:func:`optimal_depths`,
+Garsia-Wachs), where a segment's weight is how often its numbers are called (from a frequency
+profile, or the built-in prior of :mod:`.prior`) plus a uniform share per known system call;
+depth limits are met by raising the weights of the leaves that sit too deep
+(:func:`tree_shape`) and, for what is still too deep, by rebuilding subtrees
+(:func:`limit_depths`). Beyond ``OPTIMAL_LIMIT`` segments the tree is balanced by weight.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ def segments(
         Segment(low, high, decision, weigh(low, high))
         for low, high, decision in zip(starts, ends, decisions, strict=True)
     ]
+
+
+# Above this many segments the tree is balanced by weight directly: Garsia-Wachs, as written
+# here, takes time quadratic in the segments in its worst case.
+OPTIMAL_LIMIT = 512
+# Rounds of raising the weight of leaves deeper than their limit (see tree_shape).
+_LIMIT_ROUNDS = 24
 
 
 def optimal_depths(weights: Sequence[float]) -> list[int]:
@@ -124,14 +133,88 @@ def _shape_from_depths(depths: Sequence[int]) -> Shape:
     return stack[0][2]
 
 
+def leaf_depths(shape: Shape) -> dict[int, int]:
+    """The depth of each leaf of ``shape`` (walked with a stack)."""
+    out: dict[int, int] = {}
+    stack: list[tuple[Shape, int]] = [(shape, 0)]
+    while stack:
+        subtree, depth = stack.pop()
+        if isinstance(subtree, int):
+            out[subtree] = depth
+        else:
+            stack.append((subtree[1], depth + 1))
+            stack.append((subtree[2], depth + 1))
+    return out
+
+
+def balanced_shape(weights: Sequence[float], first: int = 0, last: int | None = None) -> Shape:
+    """A tree over ``weights[first:last]`` that splits each range at its weight's middle."""
+    last = len(weights) if last is None else last
+    prefix = [0.0]
+    for weight in weights:
+        prefix.append(prefix[-1] + weight)
+    root: list[Shape] = [0]
+    # (first, last, the list holding the slot, index of the slot)
+    stack: list[tuple[int, int, list[Shape], int]] = [(first, last, root, 0)]
+    made: list[tuple[list[Shape], int, int, list[Shape]]] = []
+    while stack:
+        low, high, slot, index = stack.pop()
+        if high - low == 1:
+            slot[index] = low
+            continue
+        middle = bisect_left(prefix, (prefix[low] + prefix[high]) / 2, low + 1, high)
+        split = min(max(middle, low + 1), high - 1)
+        pair: list[Shape] = [0, 0]
+        made.append((slot, index, split, pair))
+        stack.append((low, split, pair, 0))
+        stack.append((split, high, pair, 1))
+    for slot, index, split, pair in reversed(made):  # children are complete before parents
+        slot[index] = (split, pair[0], pair[1])
+    return root[0]
+
+
+def tree_shape(parts: Sequence[Segment]) -> Shape:
+    """The search tree over ``parts``: an optimal alphabetic tree for their weights, with
+    leaves kept within their ``max_depth``.
+
+    Depth limits are met by raising weights: a leaf deeper than its limit by ``e`` levels
+    weighs ``2 ** e`` more (in an optimal tree a leaf rises about one level each time its
+    weight doubles) and the optimal tree is made again, a few rounds at most; what is still
+    too deep then is fixed by :func:`limit_depths`. Above :data:`OPTIMAL_LIMIT` segments the
+    tree is balanced by weight.
+    """
+    weights = [part.weight for part in parts]
+    if len(parts) > OPTIMAL_LIMIT:
+        return limit_depths(balanced_shape(weights), parts)
+    unlimited = 1 << 30
+    # no leaf of a tree of two or more can be the root
+    limits = [unlimited if p.max_depth is None else max(p.max_depth, 1) for p in parts]
+    depths = optimal_depths(weights)
+    seen = {tuple(depths)}
+    # Kraft's inequality: leaves at depths d_i fit in a binary tree only if sum 2**-d_i <= 1.
+    # When the limits break it, no tree meets them and raising weights cannot help.
+    feasible = sum(2.0 ** -limit for limit in limits if limit < unlimited) <= 1.0
+    for _ in range(_LIMIT_ROUNDS if feasible else 0):
+        over = [i for i, depth in enumerate(depths) if depth > limits[i]]
+        if not over:
+            break
+        for i in over:
+            weights[i] *= 2.0 ** (depths[i] - limits[i])
+        depths = optimal_depths(weights)
+        if tuple(depths) in seen:
+            break  # going round in circles: the limits cannot all be met this way
+        seen.add(tuple(depths))
+    return limit_depths(_shape_from_depths(depths), parts)
+
+
 def limit_depths(shape: Shape, parts: Sequence[Segment]) -> Shape:
     """Rebuild the smallest subtrees needed so that leaves respect their ``max_depth``.
 
     Bottom-up: a subtree whose children could not be fixed is rebuilt when its leaves can all
     meet their limits from its depth. The rebuild still splits by weight, but only where both
     halves can meet their limits (a half of ``k`` leaves can, when every limit in it allows
-    ``ceil(log2(k))`` more levels). The rest of the tree keeps its optimal shape. Limits are a
-    goal: a leaf that no subtree can satisfy stays where it is.
+    ``ceil(log2(k))`` more levels). The rest of the tree keeps its shape. Limits are a goal: a
+    leaf that no subtree can satisfy stays where it is. Walks and rebuilds use stacks.
     """
     unlimited = 1 << 30
     limits = [unlimited if p.max_depth is None else p.max_depth for p in parts]
@@ -146,32 +229,59 @@ def limit_depths(shape: Shape, parts: Sequence[Segment]) -> Shape:
         return depth + height <= min(limits[first:last])
 
     def rebuild(first: int, last: int, depth: int) -> Shape:
-        if last - first == 1:
-            return first
-        low, high = prefix[first], prefix[last]
-        middle = bisect_left(prefix, (low + high) / 2, first + 1, last)
-        # candidate splits, nearest to the weight median first
-        order = sorted(range(first + 1, last), key=lambda m: abs(m - middle))
-        split = (first + last + 1) // 2  # the balanced split always fits
-        for candidate in order:
-            if fits(first, candidate, depth + 1) and fits(candidate, last, depth + 1):
-                split = candidate
-                break
-        return (split, rebuild(first, split, depth + 1), rebuild(split, last, depth + 1))
+        root: list[Shape] = [0]
+        stack: list[tuple[int, int, int, list[Shape], int]] = [(first, last, depth, root, 0)]
+        made: list[tuple[list[Shape], int, int, list[Shape]]] = []
+        while stack:
+            low, high, level, slot, index = stack.pop()
+            if high - low == 1:
+                slot[index] = low
+                continue
+            middle = bisect_left(prefix, (prefix[low] + prefix[high]) / 2, low + 1, high)
+            # candidate splits, nearest to the weight median first
+            order = sorted(range(low + 1, high), key=lambda m: abs(m - middle))
+            split = (low + high + 1) // 2  # the balanced split always fits
+            for candidate in order:
+                if fits(low, candidate, level + 1) and fits(candidate, high, level + 1):
+                    split = candidate
+                    break
+            pair: list[Shape] = [0, 0]
+            made.append((slot, index, split, pair))
+            stack.append((low, split, level + 1, pair, 0))
+            stack.append((split, high, level + 1, pair, 1))
+        for slot, index, split, pair in reversed(made):
+            slot[index] = (split, pair[0], pair[1])
+        return root[0]
 
-    def fix(subtree: Shape, depth: int, first: int, last: int) -> tuple[Shape, bool]:
+    # Post-order over the shape: (subtree, depth, first, last) -> (fixed subtree, all fine).
+    results: dict[tuple[int, int], tuple[Shape, bool]] = {}
+    stack: list[tuple[Shape, int, int, int, bool]] = [(shape, 0, 0, len(parts), False)]
+    while stack:
+        subtree, depth, first, last, expanded = stack.pop()
         if isinstance(subtree, int):
-            return subtree, depth <= limits[subtree]
+            results[_key(subtree, first, last)] = (subtree, depth <= limits[subtree])
+            continue
         split, left, right = subtree
-        new_left, left_ok = fix(left, depth + 1, first, split)
-        new_right, right_ok = fix(right, depth + 1, split, last)
+        if not expanded:
+            stack.append((subtree, depth, first, last, True))
+            stack.append((left, depth + 1, first, split, False))
+            stack.append((right, depth + 1, split, last, False))
+            continue
+        new_left, left_ok = results.pop(_key(left, first, split))
+        new_right, right_ok = results.pop(_key(right, split, last))
         if left_ok and right_ok:
-            return (split, new_left, new_right), True
-        if fits(first, last, depth):
-            return rebuild(first, last, depth), True
-        return (split, new_left, new_right), False
+            outcome: tuple[Shape, bool] = ((split, new_left, new_right), True)
+        elif fits(first, last, depth):
+            outcome = (rebuild(first, last, depth), True)
+        else:
+            outcome = ((split, new_left, new_right), False)
+        results[_key(subtree, first, last)] = outcome
+    return results[_key(shape, 0, len(parts))][0]
 
-    return fix(shape, 0, 0, len(parts))[0]
+
+def _key(subtree: Shape, first: int, last: int) -> tuple[int, int]:
+    """A subtree of a shape is known by the range of leaves it covers."""
+    return first, last
 
 
 def emit_tree(
@@ -187,21 +297,19 @@ def emit_tree(
     if len(parts) == 1:
         builder.jump(target(parts[0].decision))
         return
-    shape = limit_depths(_shape_from_depths(optimal_depths([p.weight for p in parts])), parts)
-
-    def label_of(subtree: Shape) -> Label | None:
-        return target(parts[subtree].decision) if isinstance(subtree, int) else None
-
-    def node(subtree: tuple[int, Shape, Shape], here: Label | None) -> None:
+    shape = tree_shape(parts)
+    assert not isinstance(shape, int)
+    stack: list[tuple[tuple[int, Shape, Shape], Label | None]] = [(shape, None)]
+    while stack:
+        (split, left, right), here = stack.pop()
         if here is not None:
             builder.bind(here)
-        split, left, right = subtree
-        right_label = label_of(right) or builder.label()
-        builder.jump_if(op.BPF_JGE, parts[split].low, right_label, label_of(left))
+        left_label = target(parts[left].decision) if isinstance(left, int) else None
+        if isinstance(right, int):
+            right_label = target(parts[right].decision)
+        else:
+            right_label = builder.label()
+            stack.append((right, right_label))
+        builder.jump_if(op.BPF_JGE, parts[split].low, right_label, left_label)
         if not isinstance(left, int):
-            node(left, None)
-        if not isinstance(right, int):
-            node(right, right_label)
-
-    assert not isinstance(shape, int)
-    node(shape, None)
+            stack.append((left, None))

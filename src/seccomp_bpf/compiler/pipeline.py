@@ -32,8 +32,9 @@ kernel's action cache (``seccomp_cache_prepare`` / ``seccomp_is_const_allow`` in
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from seccomp_bpf.arch import (
@@ -41,24 +42,31 @@ from seccomp_bpf.arch import (
     all_arches,
     dispatch_boundaries,
     dispatched_arch,
-    dispatched_arches,
 )
+from seccomp_bpf.arch import dispatched_arches as _dispatched_arches
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
 from seccomp_bpf.bpf.instruction import Program
-from seccomp_bpf.compiler.conditions import ConditionEmitter
+from seccomp_bpf.compiler.arguments import DecisionGraph, Node
 from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
 from seccomp_bpf.compiler.frequency import FrequencyProfile
-from seccomp_bpf.compiler.simplify import merge_rules, narrow_to_32_bits
+from seccomp_bpf.compiler.prior import prior
+from seccomp_bpf.compiler.search import SwitchWriter
 from seccomp_bpf.errors import CompileError, InvalidProgramError
 from seccomp_bpf.policy import Action, Condition, Policy, ResolvedArch, ResolvedRule
 from seccomp_bpf.policy.policy import expand_arch_name
 
+# The ABIs each AUDIT_ARCH value reaches: fixed by the tables, asked for many times.
+dispatched_arches = functools.cache(_dispatched_arches)
+
 # Share of the tree's weight given to the architectures other than the primary one.
-_SECONDARY_ABI_WEIGHT = 0.05
-# With a frequency profile, part of the weight stays uniform so that rarely seen calls do
-# not end up at the bottom of a deep tree.
-_UNIFORM_SHARE = 0.5
+_SECONDARY_ABI_WEIGHT = 0.01
+# The weight of a number of an ABI's table is a share of how often it is called, from a
+# frequency profile when one is given for the ABI, else from the built-in prior (.prior), plus
+# the rest spread evenly over the table, so that rarely seen calls do not end up at the bottom
+# of a deep tree. A profile says what this program does and is trusted more than the prior.
+_PROFILE_SHARE = 0.9
+_PRIOR_SHARE = 0.4
 # Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
 # over ranges of unknown numbers.
 _SEGMENT_FLOOR = 1e-6
@@ -70,60 +78,58 @@ _BLOCK_BOOST = 4
 _PATH_BUDGET = 10
 
 
-@dataclass(frozen=True, slots=True)
-class ArgumentBlock:
-    """The rules for one system call that need its arguments: tried in order, then ``fallback``."""
-
-    rules: tuple[tuple[Condition, int], ...]  # (condition, return value)
-    fallback: int
-
-
-Decision = Hashable  # an int return value, or an ArgumentBlock
+Decision = Hashable  # an int return value, or the root Node of an argument block's graph
 Decide = Callable[[int], Decision]
 Weigh = Callable[[int, int], float]
 Target = Callable[[Decision], Label]
 
 
-def _decision_for(chain: Sequence[tuple[Condition | None, Action]], fallback: Action) -> Decision:
-    """The decision for one number: a constant return value or an argument block.
+class _ChainDecisions:
+    """The decision for each list of entries, made once (rule lists repeat across numbers).
 
     Rules after the first unconditional one can never decide, and rules at the end whose
-    action equals the fallback do not change the outcome; both are dropped.
+    action equals the fallback do not change the outcome; both are dropped. What remains is
+    the decision graph of the section (:class:`~.arguments.DecisionGraph`), which is a
+    constant when the conditions turn out not to matter; on an ABI that sees 32-bit
+    arguments, from the rules' narrowed tests.
     """
-    rules: list[tuple[Condition, int]] = []
-    final = fallback.ret_value
-    for condition, action in chain:
-        if condition is None:
-            final = action.ret_value
-            break
-        rules.append((condition, action.ret_value))
-    while rules and rules[-1][1] == final:
-        rules.pop()
-    if not rules:
-        return final
-    return ArgumentBlock(tuple(merge_rules(rules)), final)
 
-
-class _ChainDecisions:
-    """The decision for each list of entries, made once (rule lists repeat across numbers);
-    on an ABI that sees 32-bit arguments, from the rules' narrowed conditions."""
-
-    def __init__(self, default: Action, *, narrow: bool) -> None:
+    def __init__(self, default: Action, graph: DecisionGraph, *, narrow: bool) -> None:
         self.default = default
+        self.graph = graph
         self.narrow = narrow
-        self.memo: dict[tuple[ResolvedRule, ...], Decision] = {}
+        self.memo: dict[tuple[int, ...], Decision] = {}
+        self.rules_of: dict[Node, set[int]] = {}  # a block's root -> the rules it holds
 
     def __call__(self, rules: tuple[ResolvedRule, ...]) -> Decision:
-        decision = self.memo.get(rules)
+        # Entries are shared by the numbers a rule names (policy.resolution), so a list of
+        # them is known by their identities; the resolution keeps them alive.
+        key = tuple(map(id, rules))
+        decision = self.memo.get(key)
         if decision is None:
-            chain = [(rule.condition, rule.action) for rule in rules]
-            if self.narrow:
-                chain = [
-                    (narrow_to_32_bits(c) if c is not None else None, action)
-                    for c, action in chain
-                ]
-            decision = self.memo[rules] = _decision_for(chain, self.default)
+            decision = self.memo[key] = self._decide(rules)
         return decision
+
+    def _decide(self, entries: tuple[ResolvedRule, ...]) -> Decision:
+        chain: list[tuple[Condition, int]] = []
+        final = self.default.ret_value
+        used: list[ResolvedRule] = []
+        for entry in entries:
+            if entry.condition is None:
+                final = entry.action.ret_value
+                break
+            chain.append((entry.condition, entry.action.ret_value))
+            used.append(entry)
+        while chain and chain[-1][1] == final:
+            chain.pop()
+            used.pop()
+        if not chain:
+            return final
+        root = self.graph.decide(chain, final, narrow=self.narrow)
+        if root.is_return:
+            return root.value
+        self.rules_of.setdefault(root, set()).update(entry.rule_index for entry in used)
+        return root
 
 
 class _RangeDecisions:
@@ -154,15 +160,20 @@ class _Compiler:
         policy: Policy,
         arches: Sequence[Arch],
         frequency: FrequencyProfile | None,
+        *,
+        compact: bool = False,
     ) -> None:
         self.policy = policy
         self.arches = list(arches)
         self.frequency = frequency or {}
+        self.compact = compact
         self.b = ProgramBuilder()
+        self.returns: dict[int, Label] = {}
         self.section_sizes: dict[str, int] = {}
         self.known_sorted: dict[str, list[int]] = {}  # per listed ABI, its table's numbers
         self.owner_of: Callable[[int], _Abi | None] = lambda nr: None  # set per section
-        self.block_sizes: dict[str, int] = {}
+        # per argument block: (section's writer, root, "arch:name", the rules it holds)
+        self.blocks: list[tuple[SwitchWriter, Node, str, set[int]]] = []
 
     def primary(self) -> Arch:
         """The ABI the tree is tuned for: the first listed (``native`` expands to this machine's).
@@ -192,16 +203,29 @@ class _Compiler:
         b = self.b
         b.load(op.OFFSET_ARCH)
         sections = [(audit, b.label(f"arch {audit:#x}")) for audit in groups]
-        for audit, label in sections:
+        for audit, label in sections[:-1]:
             b.jump_if(op.BPF_JEQ, audit, label, None)
-        b.ret(self.policy.bad_arch_action.ret_value)
+        bad_arch = self.ret(self.policy.bad_arch_action.ret_value)
+        b.jump_if(op.BPF_JEQ, sections[-1][0], sections[-1][1], bad_arch)
         for audit, label in sections:
             start = len(b)
             b.bind(label)
             self.section(audit, groups[audit], primary)
             names = "+".join(a.name for a in groups[audit]) or f"{audit:#x}"
             self.section_sizes[names] = len(b) - start
+        # One RET per value, at the end: the layout puts copies of a RET along the way where
+        # jumps to it would reach too far (ProgramBuilder).
+        for value, label in sorted(self.returns.items()):
+            b.bind(label)
+            b.ret(value)
         return b
+
+    def ret(self, value: int) -> Label:
+        """The label of the program's ``RET value``."""
+        label = self.returns.get(value)
+        if label is None:
+            label = self.returns[value] = self.b.label(f"return {value:#x}")
+        return label
 
     # -- one AUDIT_ARCH value --------------------------------------------------------------------
 
@@ -218,75 +242,76 @@ class _Compiler:
             )
             for arch in dispatched_arches(audit)
         ]
-        decide, change_points, weigh = self.number_space(audit, abis)
-        parts = self.weigh_leaf_costs(segments(change_points, decide, weigh), abis, audit, primary)
+        # every ABI of one AUDIT_ARCH value has the same byte order
+        writer = SwitchWriter(abis[0].arch.byteorder, compact=self.compact)
+        graph = DecisionGraph()
+        decide, change_points, weigh, rules_of = self.number_space(audit, abis, graph)
+        parts = self.weigh_leaf_costs(
+            segments(change_points, decide, weigh), abis, audit, primary, writer
+        )
 
-        # The tree's returns come right after the tree, so that its leaves stay within a
-        # conditional jump's reach; argument blocks follow, with their own returns after them.
-        tree_returns: dict[int, Label] = {}
-        block_returns: dict[int, Label] = {}
-        blocks: dict[ArgumentBlock, Label] = {}
-        block_names: dict[ArgumentBlock, str] = {}
+        # The tree, then the argument blocks; returns are the program's (self.ret).
+        labels: dict[Node, Label] = {}
+        roots: list[Node] = []
+        ret = self.ret
 
         def tree_target(decision: Decision) -> Label:
-            if isinstance(decision, ArgumentBlock):
-                if decision not in blocks:
-                    blocks[decision] = b.label("arguments")
-                return blocks[decision]
+            if isinstance(decision, Node):
+                if decision not in labels:
+                    labels[decision] = b.label("arguments")
+                    roots.append(decision)
+                return labels[decision]
             assert isinstance(decision, int)
-            if decision not in tree_returns:
-                tree_returns[decision] = b.label(f"return {decision:#x}")
-            return tree_returns[decision]
+            return ret(decision)
 
-        def block_target(decision: Decision) -> Label:
-            assert isinstance(decision, int)
-            if decision not in block_returns:
-                block_returns[decision] = b.label(f"return {decision:#x}")
-            return block_returns[decision]
-
-        for part in parts:
-            if isinstance(part.decision, ArgumentBlock):
-                block_names.setdefault(part.decision, self._name_of(audit, part.low))
+        def block_target(node: Node) -> Label:
+            if node.is_return:
+                return ret(node.value)
+            if node not in labels:
+                labels[node] = b.label()
+            return labels[node]
 
         if len(parts) > 1:
             b.load(op.OFFSET_NR)
         emit_tree(b, parts, tree_target)
-        for value, label in sorted(tree_returns.items()):
-            b.bind(label)
-            b.ret(value)
 
-        for block, label in blocks.items():
-            start = len(b)
-            b.bind(label)
-            name = block_names[block]
-            self.argument_block(block, abis[0].arch.byteorder, block_target)
-            self.block_sizes[name] = self.block_sizes.get(name, 0) + len(b) - start
-        for value, label in sorted(block_returns.items()):
-            b.bind(label)
-            b.ret(value)
+        names: dict[Node, str] = {}
+        for part in parts:
+            if isinstance(part.decision, Node) and part.decision not in names:
+                names[part.decision] = self._name_of(audit, part.low)
+        for root in roots:
+            self.blocks.append((writer, root, names[root], rules_of.get(root, set())))
+        writer.write(b, roots, block_target)
 
     def weigh_leaf_costs(
-        self, parts: list[Segment], abis: list[_Abi], audit: int, primary: Arch
+        self,
+        parts: list[Segment],
+        abis: list[_Abi],
+        audit: int,
+        primary: Arch,
+        writer: SwitchWriter,
     ) -> list[Segment]:
         """Account for what a leaf costs after the tree, and limit the primary ABI's depths.
 
-        A leaf that runs an argument block costs more than a RET. In an optimal tree a leaf
-        rises about one level each time its weight doubles, so a block leaf weighs
-        ``2 ** extra`` more (``extra`` = its instructions beyond one, at most ``_BLOCK_BOOST``).
-        Leaves holding numbers of the primary ABI's table get a depth limit so that tree levels
-        plus leaf instructions stay within ``_PATH_BUDGET`` (see ``dispatch.limit_depths``).
+        A leaf that runs an argument block costs more than a RET: the instructions its graph
+        runs when every argument is zero (the most common value of flags and options). In an
+        optimal tree a leaf rises about one level each time its weight doubles, so a block
+        leaf weighs ``2 ** extra`` more (``extra`` = those instructions beyond one, at most
+        ``_BLOCK_BOOST``). Leaves holding numbers of the primary ABI's table get a depth limit
+        so that tree levels plus leaf instructions stay within ``_PATH_BUDGET`` (see
+        ``dispatch.limit_depths``).
         """
-        costs: dict[ArgumentBlock, int] = {}
+        costs: dict[Node, int] = {}
         out = []
         for part in parts:
             tail = 1
-            if isinstance(part.decision, ArgumentBlock):
-                block = part.decision
-                if block not in costs:
-                    costs[block] = self._block_length(block, abis) + 1
-                tail = costs[block]
-            # Paths through a block are usually much shorter than the block; count at most
-            # _BLOCK_BOOST of its instructions, for the weight and for the depth limit alike.
+            if isinstance(part.decision, Node):
+                root = part.decision
+                if root not in costs:
+                    costs[root] = writer.path_length(root)
+                tail = costs[root]
+            # A block's weight counts at most _BLOCK_BOOST of its instructions (the zero path
+            # is a guess at what calls pass); the depth limit counts them all.
             extra = min(tail - 1, _BLOCK_BOOST)
             limit = None
             owner = self.owner_of(part.low)
@@ -295,16 +320,9 @@ class _Compiler:
                 and owner.arch.name == primary.name
                 and self._holds_known(primary, part.low, part.high)
             ):
-                limit = _PATH_BUDGET - 1 - extra
+                limit = max(_PATH_BUDGET - tail, 0)
             out.append(Segment(part.low, part.high, part.decision, part.weight * 2.0**extra, limit))
         return out
-
-    def _block_length(self, block: ArgumentBlock, abis: list[_Abi]) -> int:
-        """How many instructions ``block`` takes, emitted alone."""
-        scratch = ProgramBuilder()
-        # every ABI of one AUDIT_ARCH value has the same byte order
-        self.argument_block(block, abis[0].arch.byteorder, lambda _d: scratch.label(), scratch)
-        return len(scratch)
 
     def _holds_known(self, arch: Arch, low: int, high: int) -> bool:
         """Whether ``low..high`` contains a number of ``arch``'s table."""
@@ -318,7 +336,9 @@ class _Compiler:
         name = arch.syscall_name(nr) if arch else None
         return f"{arch.name if arch else '?'}:{name or nr}"
 
-    def number_space(self, audit: int, abis: list[_Abi]) -> tuple[Decide, list[int], Weigh]:
+    def number_space(
+        self, audit: int, abis: list[_Abi], graph: DecisionGraph
+    ) -> tuple[Decide, list[int], Weigh, dict[Node, set[int]]]:
         """How each number of this AUDIT_ARCH value is decided, and how much it weighs."""
         policy = self.policy
         bad_arch = policy.bad_arch_action.ret_value
@@ -339,21 +359,23 @@ class _Compiler:
 
         self.owner_of = owner_of
         decisions: dict[int, Decision] = {}  # numbers with rules, per ABI region
-        weights: dict[int, float] = {}
-        known_sets: dict[str, set[int]] = {}
+        known_sets: dict[str, frozenset[int]] = {}
         ranged: dict[str, _RangeDecisions] = {}  # per ABI with number ranges
+        rules_of: dict[Node, set[int]] = {}
 
         for abi in abis:
             if not abi.listed:
                 continue
             resolved = policy.resolve(abi.arch)
-            known = known_sets[abi.arch.name] = set(resolved.known_numbers)
-            self.known_sorted[abi.arch.name] = sorted(known)
-            decision_of = _ChainDecisions(default, narrow=abi.arch.argument_bits == 32)
+            known = known_sets[abi.arch.name] = resolved.known_numbers
+            self.known_sorted[abi.arch.name] = _table_numbers(abi.arch)
+            decision_of = _ChainDecisions(default, graph, narrow=abi.arch.argument_bits == 32)
+            decision_of.rules_of = rules_of  # one record for all the ABIs of the section
             for nr, rules in resolved.rules_by_nr.items():
                 if owner_of(nr) is not abi:
                     continue  # a raw number that this AUDIT_ARCH value runs as another ABI's
-                rules = tuple(entry for entry in rules if entry.reported_as(audit))
+                if any(entry.audits is not None for entry in rules):
+                    rules = tuple(entry for entry in rules if entry.reported_as(audit))
                 if not rules:
                     continue  # named only by rules for calls reported otherwise
                 decisions[nr] = decision_of(rules)
@@ -365,10 +387,9 @@ class _Compiler:
             if unknown is not None and unknown != default:
                 for nr in known:
                     change_points += [nr, nr + 1]
-            self._add_weights(abi, known, weights)
 
         unknown_value = unknown.ret_value if unknown is not None else default.ret_value
-        no_numbers: set[int] = set()
+        no_numbers: frozenset[int] = frozenset()
 
         def decide(nr: int) -> Decision:
             abi = owner_of(nr)
@@ -384,49 +405,79 @@ class _Compiler:
                 return default.ret_value
             return unknown_value
 
-        ordered = sorted(weights)
-        prefix = [0.0]
-        for nr in ordered:
-            prefix.append(prefix[-1] + weights[nr])
+        listed = tuple(abi for abi in abis if abi.listed)
+        if any(self.frequency.get(abi.arch.name) for abi in listed):
+            profiles = []
+            for abi in listed:
+                counts = self.frequency.get(abi.arch.name)
+                if counts:
+                    calls = _shares(abi.arch, counts)
+                    profiles.append((abi.arch, abi.weight, calls, _PROFILE_SHARE))
+                else:
+                    profiles.append((abi.arch, abi.weight, _prior_shares(abi.arch), _PRIOR_SHARE))
+            ordered, prefix = _cumulative_weights(tuple(profiles))
+        else:
+            ordered, prefix = _prior_weights(tuple((abi.arch, abi.weight) for abi in listed))
 
         def weigh(low: int, high: int) -> float:
             first, last = bisect_left(ordered, low), bisect_right(ordered, high)
             return _SEGMENT_FLOOR + prefix[last] - prefix[first]
 
-        return decide, change_points, weigh
+        return decide, change_points, weigh, rules_of
 
-    def _add_weights(self, abi: _Abi, known: set[int], weights: dict[int, float]) -> None:
-        if not known:
-            return
-        uniform = 1.0 / len(known)
-        counts = self.frequency.get(abi.arch.name, {})
-        total = sum(counts.values())
-        by_number: dict[int, float] = {}
-        if total > 0:
-            for name, count in counts.items():
-                nr = abi.arch.syscall_number(name)
-                if nr is not None:
-                    by_number[nr] = by_number.get(nr, 0.0) + count / total
-        share = _UNIFORM_SHARE if by_number else 1.0
-        for nr in known:
-            weights[nr] = abi.weight * (share * uniform + (1 - share) * by_number.get(nr, 0.0))
 
-    # -- argument blocks -------------------------------------------------------------------------
+@functools.cache
+def _table_numbers(arch: Arch) -> list[int]:
+    return sorted(set(arch.syscalls.values()))
 
-    def argument_block(
-        self,
-        block: ArgumentBlock,
-        byteorder: str,
-        target: Target,
-        builder: ProgramBuilder | None = None,
-    ) -> None:
-        b = self.b if builder is None else builder
-        emitter = ConditionEmitter(b, byteorder)
-        for condition, value in block.rules:
-            following = b.label()
-            emitter.emit(condition, target(value), following)
-            b.bind(following)
-        b.jump(target(block.fallback))
+
+def _cumulative_weights(
+    profiles: Sequence[tuple[Arch, float, Mapping[int, float], float]],
+) -> tuple[list[int], list[float]]:
+    """The numbers of the ABIs' tables in order, and the running sum of their weights.
+
+    Each ABI ``(arch, weight, calls, share)`` spreads ``weight`` over its table: ``share`` of
+    it by how often each number is called (``calls``, summing to 1), the rest evenly.
+    """
+    weights: dict[int, float] = {}
+    for arch, weight, calls, share in profiles:
+        numbers = _table_numbers(arch)
+        if not numbers:
+            continue
+        trusted = share if calls else 0.0
+        uniform = (1 - trusted) / len(numbers)
+        for nr in numbers:
+            weights[nr] = weight * (uniform + trusted * calls.get(nr, 0.0))
+    ordered = sorted(weights)
+    prefix = [0.0]
+    for nr in ordered:
+        prefix.append(prefix[-1] + weights[nr])
+    return ordered, prefix
+
+
+@functools.cache
+def _prior_weights(abis: tuple[tuple[Arch, float], ...]) -> tuple[list[int], list[float]]:
+    """:func:`_cumulative_weights` with the built-in prior for every ABI (the same for every
+    policy, so made once)."""
+    return _cumulative_weights(
+        tuple((arch, weight, _prior_shares(arch), _PRIOR_SHARE) for arch, weight in abis)
+    )
+
+
+def _shares(arch: Arch, counts: Mapping[str, float]) -> dict[int, float]:
+    """How often each number of ``arch`` is called, from counts by name (summing to 1)."""
+    by_number: dict[int, float] = {}
+    for name, count in counts.items():
+        nr = arch.syscall_number(name)
+        if nr is not None and count > 0:
+            by_number[nr] = by_number.get(nr, 0.0) + count
+    total = sum(by_number.values())
+    return {nr: count / total for nr, count in by_number.items()} if total else {}
+
+
+@functools.cache
+def _prior_shares(arch: Arch) -> dict[int, float]:
+    return _shares(arch, prior(arch))
 
 
 def resolve_arches(policy: Policy, arches: Iterable[str | Arch] | None) -> list[Arch]:
@@ -455,16 +506,50 @@ def compile_policy(
     ``frequency`` (per architecture name, per system call name) puts frequent calls near the
     root of the search tree. The result decides every ``seccomp_data`` exactly as
     ``policy.evaluate`` does.
+
+    Argument blocks search large sets of values in ``O(log n)`` comparisons, which takes a
+    few more instructions than testing them one after another; a program that does not fit
+    the kernel's limit that way is compiled again with compact searches (the length
+    libseccomp needs). When that does not fit either, :class:`CompileError` names the
+    architectures, the largest argument blocks and the rules in them.
     """
-    compiler = _Compiler(policy, resolve_arches(policy, arches), frequency)
-    builder = compiler.run()
+    chosen = resolve_arches(policy, arches)
+    compiler = _Compiler(policy, chosen, frequency)
     try:
-        return builder.build(optimize=optimize)
+        return compiler.run().build(optimize=optimize)
+    except InvalidProgramError:
+        pass
+    compiler = _Compiler(policy, chosen, frequency, compact=True)
+    try:
+        return compiler.run().build(optimize=optimize)
     except InvalidProgramError as error:
-        biggest = sorted(compiler.block_sizes.items(), key=lambda item: -item[1])[:5]
-        sections = ", ".join(f"{name}: {size}" for name, size in compiler.section_sizes.items())
-        blocks = ", ".join(f"{name} ({size})" for name, size in biggest)
-        raise CompileError(
-            f"the compiled program does not fit: {error.reason}. Instructions per architecture: "
-            f"{sections}. Largest argument blocks: {blocks or 'none'}"
-        ) from error
+        raise CompileError(_too_large(policy, compiler, error)) from error
+
+
+def _too_large(policy: Policy, compiler: _Compiler, error: InvalidProgramError) -> str:
+    """Why the program does not fit: instructions per architecture, and the largest argument
+    blocks with the rules in them (each block written alone)."""
+    sizes = [
+        (writer.standalone_length(root), name, sorted(rules))
+        for writer, root, name, rules in compiler.blocks
+    ]
+    sizes.sort(key=lambda item: (-item[0], item[1]))
+    sections = ", ".join(f"{name}: {size}" for name, size in compiler.section_sizes.items())
+    blocks = "; ".join(
+        f"{name} ({size} instructions, {_rule_list(policy, rules)})"
+        for size, name, rules in sizes[:5]
+    )
+    return (
+        f"the compiled program does not fit: {error.reason}. Instructions per architecture: "
+        f"{sections}. Largest argument blocks: {blocks or 'none'}"
+    )
+
+
+def _rule_list(policy: Policy, indexes: list[int]) -> str:
+    """``rules 3, 7 (policy.yaml:12:5, ...)`` for the first few of ``indexes``."""
+    shown = indexes[:4]
+    words = ", ".join(str(index + 1) for index in shown)
+    more = f" and {len(indexes) - len(shown)} more" if len(indexes) > len(shown) else ""
+    places = [str(policy.rules[i].location) for i in shown if policy.rules[i].location]
+    where = f" at {', '.join(places)}" if places else ""
+    return f"rule{'s' if len(indexes) > 1 else ''} {words}{more}{where}"

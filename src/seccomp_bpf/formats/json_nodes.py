@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json.decoder
 import json.scanner
+import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn, Union, cast
@@ -19,7 +21,8 @@ from seccomp_bpf.errors import PolicyError
 
 JsonValue = Union[dict[str, "JsonNode"], list["JsonNode"], str, int, float, bool, None]  # noqa: UP007
 
-_WHITESPACE = " \t\n\r"
+_NEWLINE = re.compile("\n")
+_SKIP = re.compile(r"[ \t\n\r]*")
 # json.decoder.scanstring(text, end) -> (string, end after the closing quote); not in typeshed.
 _scanstring = cast(Callable[[str, int], tuple[str, int]], vars(json.decoder)["scanstring"])
 _LITERALS: dict[str, bool | None] = {"true": True, "false": False, "null": None}
@@ -62,10 +65,28 @@ class JsonNode:
 
 
 def line_and_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of ``offset`` in ``text``."""
+    """1-based line and column of ``offset`` in ``text`` (for one lookup; :class:`Lines` for
+    many)."""
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, column
+
+
+class Lines:
+    """Line and column of offsets in one text, each found by bisection over its line starts
+    (a reader that places every rule looks up as many offsets as the text has entries)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(match.end() for match in _NEWLINE.finditer(text))]
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        index = bisect_right(self.starts, offset) - 1
+        return index + 1, offset - self.starts[index] + 1
+
+
+_skip = _SKIP.match
+_number = json.scanner.NUMBER_RE.match
+_NUMBER_STARTS = frozenset("-0123456789")
 
 
 class _Parser:
@@ -85,10 +106,9 @@ class _Parser:
         )
 
     def skip(self, offset: int) -> int:
-        text = self.text
-        while offset < len(text) and text[offset] in _WHITESPACE:
-            offset += 1
-        return offset
+        match = _skip(self.text, offset)
+        assert match is not None  # [ \t\n\r]* matches everywhere, if only the empty string
+        return match.end()
 
     def document(self) -> JsonNode:
         offset = self.skip(0)
@@ -112,10 +132,11 @@ class _Parser:
         if char == '"':
             string, end = self.string(offset)
             return JsonNode(string, offset), end
-        for word, literal in _LITERALS.items():
-            if text.startswith(word, offset):
-                return JsonNode(literal, offset), offset + len(word)
-        match = json.scanner.NUMBER_RE.match(text, offset)
+        match = _number(text, offset) if char in _NUMBER_STARTS else None
+        if match is None:
+            for word, literal in _LITERALS.items():
+                if text.startswith(word, offset):
+                    return JsonNode(literal, offset), offset + len(word)
         if match is not None:
             integer, fraction, exponent = match.groups()
             number: int | float
@@ -179,9 +200,92 @@ class _Parser:
             self.fail(offset, "expected ',' or ']'")
 
 
-def parse_json(text: str, source: str) -> JsonNode:
-    """Parse ``text``; a syntax error is a :class:`PolicyError` naming ``source:line:column``."""
+def parse_json(text: str, source: str, *, exact: bool = True) -> JsonNode:
+    """Parse ``text``; a syntax error is a :class:`PolicyError` naming ``source:line:column``.
+
+    With ``exact=False`` only the top object and the items of its arrays (a profile's
+    ``syscalls`` entries) get their own offsets: each item is read by the standard library's
+    C scanner and what lies inside it carries the item's offset. That reads a large profile
+    several times faster; anything the exact reader would refuse (a key given twice, ``NaN``)
+    raises :class:`ApproximateError`, and a reader that finds a mistake should read again
+    exactly to point at it.
+    """
+    parser: _Parser = _Parser(text, source) if exact else _QuickParser(text, source)
     try:
-        return _Parser(text, source).document()
+        return parser.document()
     except RecursionError:
         raise PolicyError("JSON nested too deeply", source=source, line=1, column=1) from None
+
+
+class ApproximateError(Exception):
+    """The quick reading met something only the exact one reports well."""
+
+
+def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ApproximateError("a key given twice")
+    return out
+
+
+def _refuse_constant(name: str) -> object:
+    raise ApproximateError(name)
+
+
+_STRICT_DECODER = json.decoder.JSONDecoder(
+    object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant
+)
+
+
+class _QuickParser(_Parser):
+    """:class:`_Parser` for the top object and its arrays; their items by the C scanner."""
+
+    depth = 0
+
+    def value(self, offset: int) -> tuple[JsonNode, int]:
+        if self.depth < 2:
+            self.depth += 1
+            try:
+                return super().value(offset)
+            finally:
+                self.depth -= 1
+        try:
+            plain, end = _STRICT_DECODER.raw_decode(self.text, offset)
+        except json.JSONDecodeError as error:
+            self.fail(error.pos, error.msg)
+        return _nodes(plain, offset), end
+
+
+def _nodes(plain: object, offset: int) -> JsonNode:
+    """``plain`` (what ``json`` gives) as nodes that all carry ``offset``; containers are made
+    empty and filled from a stack, whatever the nesting."""
+    if not isinstance(plain, (dict, list)):
+        return JsonNode(plain, offset)  # type: ignore[arg-type]
+    root = _empty(plain, offset)
+    stack = [(plain, root.value)]
+    while stack:
+        item, out = stack.pop()
+        if isinstance(item, dict):
+            assert isinstance(out, dict)
+            for key, child in item.items():
+                if isinstance(child, (dict, list)):
+                    node = out[key] = _empty(child, offset)
+                    stack.append((child, node.value))
+                else:
+                    out[key] = JsonNode(child, offset)
+        else:
+            assert isinstance(item, list) and isinstance(out, list)
+            for child in item:
+                if isinstance(child, (dict, list)):
+                    node = _empty(child, offset)
+                    out.append(node)
+                    stack.append((child, node.value))
+                else:
+                    out.append(JsonNode(child, offset))
+    return root
+
+
+def _empty(container: dict[str, object] | list[object], offset: int) -> JsonNode:
+    if isinstance(container, dict):
+        return JsonNode({}, offset, dict.fromkeys(container, offset))
+    return JsonNode([], offset)

@@ -67,7 +67,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, NoReturn
 
@@ -75,7 +75,7 @@ from seccomp_bpf.arch import Arch, all_arches, get_arch
 from seccomp_bpf.arch.registry import RETIRED_SYSCALL_NAMES
 from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.errors import PolicyError, UnknownArchError
-from seccomp_bpf.formats.json_nodes import JsonNode, line_and_column, parse_json
+from seccomp_bpf.formats.json_nodes import ApproximateError, JsonNode, Lines, parse_json
 from seccomp_bpf.policy.actions import KILL_THREAD, Action
 from seccomp_bpf.policy.conditions import (
     All,
@@ -92,7 +92,12 @@ from seccomp_bpf.policy.conditions import (
     ValueComparison,
 )
 from seccomp_bpf.policy.policy import Policy
-from seccomp_bpf.policy.resolution import MULTIPLEXERS, name_is_on, unknown_name_message
+from seccomp_bpf.policy.resolution import (
+    MULTIPLEXERS,
+    ResolvedRule,
+    name_is_on,
+    unknown_name_message,
+)
 from seccomp_bpf.policy.rules import Rule, SourceLocation
 
 DOCKER_DEFAULT_CAPABILITIES: Final[tuple[str, ...]] = (
@@ -215,8 +220,11 @@ class _Reader:
         kernel: str | None,
         *,
         strict: bool = False,
+        exact: bool = True,
     ) -> None:
         self.text = text
+        self.exact = exact
+        self.lines = Lines(text)
         self.source = source
         self.strict = strict
         caps = DOCKER_DEFAULT_CAPABILITIES if capabilities is None else tuple(capabilities)
@@ -235,7 +243,7 @@ class _Reader:
     # --- errors and shapes --------------------------------------------------------------------
 
     def fail(self, offset: int, path: str, message: str, snippet: str | None = None) -> NoReturn:
-        line, column = line_and_column(self.text, offset)
+        line, column = self.lines(offset)
         if snippet is None:
             snippet = self.text[offset:].split("\n", 1)[0].strip()
             snippet = snippet if len(snippet) <= 60 else snippet[:57] + "..."
@@ -321,7 +329,7 @@ class _Reader:
     # --- the profile --------------------------------------------------------------------------
 
     def read(self, unknown_syscall_action: Action | None) -> Policy:
-        root = parse_json(self.text, self.source)
+        root = parse_json(self.text, self.source, exact=self.exact)
         top = self.obj(root, "", _TOP_KEYS)
         if "defaultAction" not in top:
             self.fail(root.offset, "defaultAction", "is required")
@@ -559,7 +567,7 @@ class _Reader:
         rules: list[Rule] = []
         paths: list[str] = []
         for entry in ordered:
-            line, column = line_and_column(self.text, entry.node.offset)
+            line, column = self.lines(entry.node.offset)
             location = SourceLocation(self.source, line, column)
             rules.append(
                 Rule(tuple(entry.names), entry.action, entry.condition(), location=location)
@@ -628,9 +636,9 @@ class _Reader:
                             f"for {name!r} on {arch.name} as libseccomp applies them",
                         )
                     continue
-                for a, b in itertools.combinations(entries, 2):
-                    if a.action == b.action or _exclusive(a.condition, b.condition):
-                        continue
+                clash = _first_clash(entries)
+                if clash is not None:
+                    a, b = clash
                     rule = policy.rules[b.rule_index]
                     self.refuse(
                         rule,
@@ -670,6 +678,47 @@ def _conjuncts(condition: Condition | None) -> list[Comparison]:
     return []
 
 
+def _first_clash(
+    entries: Sequence[ResolvedRule],
+) -> tuple[ResolvedRule, ResolvedRule] | None:
+    """The first pair (in order) of entries with different actions whose conditions are not
+    provably exclusive, or ``None``.
+
+    Only entries with different actions can clash. When every entry pins one argument with
+    ``==`` (an allowlist of values, say), entries pinning different values never clash, so
+    only entries of one value are compared: linear for such profiles, pairwise otherwise.
+    """
+    if len({entry.action for entry in entries}) < 2:
+        return None
+    groups: list[list[int]] = [list(range(len(entries)))]
+    for arg in range(6):
+        pins = [_pinned(entry.condition, arg) for entry in entries]
+        if all(pin is not None for pin in pins):
+            by_value: dict[int | None, list[int]] = {}
+            for index, pin in enumerate(pins):
+                by_value.setdefault(pin, []).append(index)
+            groups = list(by_value.values())
+            break
+    found: tuple[int, int] | None = None
+    for group in groups:
+        for i, j in itertools.combinations(group, 2):
+            if found is not None and (i, j) >= found:
+                break
+            a, b = entries[i], entries[j]
+            if a.action != b.action and not _exclusive(a.condition, b.condition):
+                found = (i, j)
+                break
+    return None if found is None else (entries[found[0]], entries[found[1]])
+
+
+def _pinned(condition: Condition | None, arg: int) -> int | None:
+    """The value a full-width ``==`` conjunct of ``condition`` gives argument ``arg``."""
+    for cmp in _conjuncts(condition):
+        if isinstance(cmp, Equal) and cmp.arg == arg and cmp.width == 64:
+            return cmp.value
+    return None
+
+
 def _exclusive(first: Condition | None, second: Condition | None) -> bool:
     """True when the two conditions provably never hold together: both pin some bits of one
     argument (``==`` or masked ``==``) to different values."""
@@ -704,6 +753,13 @@ def load_oci_policy(
     ``excludes``. ``strict`` refuses names that no architecture has, which runc ignores.
     """
     source = source if source is not None else "<string>"
+    try:
+        # Quickly first: inside each entry, nodes carry the entry's offset (json_nodes); a
+        # profile with a mistake is read again exactly, to say where the mistake is.
+        reader = _Reader(text, source, capabilities, arch, kernel, strict=strict, exact=False)
+        return reader.read(unknown_syscall_action)
+    except (PolicyError, ApproximateError):
+        pass
     reader = _Reader(text, source, capabilities, arch, kernel, strict=strict)
     return reader.read(unknown_syscall_action)
 

@@ -287,31 +287,63 @@ class _Document:
 
 
 def _condition(doc: _Document, node: Node, what: str = "when") -> Condition:
+    """A ``when`` condition: a comparison, ``{all|any|not: ...}``, or a list (all of them).
+
+    Read with a stack of frames (a node, where it is, and the parts read so far) instead of
+    recursion, so that the nesting of a condition is limited by YAML's reader alone.
+    """
+    # a frame: (kind, where its parts are, its part nodes, the parts read so far), with kind
+    # "all", "any", "not" or "list" (a list is all of its items)
+    stack: list[tuple[str, str, list[Node], list[Condition]]] = []
+    item: Condition | tuple[str, str, list[Node], list[Condition]] = _open(doc, node, what)
+    while True:
+        if isinstance(item, tuple):
+            stack.append(item)
+        elif not stack:
+            return item
+        else:
+            stack[-1][3].append(item)
+        kind, here, children, parts = stack[-1]
+        if len(parts) < len(children):
+            item = _open(doc, children[len(parts)], here)
+            continue
+        stack.pop()
+        if kind == "not":
+            item = Not(parts[0])
+        elif kind == "list":
+            item = _all_of(parts)
+        else:
+            item = All(tuple(parts)) if kind == "all" else Any(tuple(parts))
+
+
+def _open(
+    doc: _Document, node: Node, what: str
+) -> Comparison | tuple[str, str, list[Node], list[Condition]]:
+    """A comparison, or the frame of a combination: its kind, where its parts are, its parts."""
     if isinstance(node, SequenceNode):
         items = doc.sequence(node, what)
         if not items:
             doc.fail(node, f"{what}: an empty list of conditions")
-        return _all_of([_condition(doc, item, what) for item in items])
+        return ("list", what, items, [])
     if not isinstance(node, MappingNode):
         doc.fail(node, f"{what} must be a comparison {{arg, op, value}} or {{all|any|not: ...}}")
     keys = {str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)}
     combinators = keys & set(_COMBINATORS)
-    if combinators:
-        entries = doc.mapping(node, what, _COMBINATORS)
-        if len(entries) != 1:
-            doc.fail(
-                node,
-                f"{what}: use one of all, any, not per mapping, not {', '.join(sorted(entries))}",
-            )
-        ((word, (_, inner)),) = entries.items()
-        if word == "not":
-            return Not(_condition(doc, inner, f"{what}.not"))
-        items = doc.sequence(inner, f"{what}.{word}")
-        if not items:
-            doc.fail(inner, f"{what}.{word}: needs at least one condition")
-        parts = tuple(_condition(doc, item, f"{what}.{word}") for item in items)
-        return All(parts) if word == "all" else Any(parts)
-    return _comparison(doc, node, what)
+    if not combinators:
+        return _comparison(doc, node, what)
+    entries = doc.mapping(node, what, _COMBINATORS)
+    if len(entries) != 1:
+        doc.fail(
+            node,
+            f"{what}: use one of all, any, not per mapping, not {', '.join(sorted(entries))}",
+        )
+    ((word, (_, inner)),) = entries.items()
+    if word == "not":
+        return ("not", f"{what}.not", [inner], [])
+    items = doc.sequence(inner, f"{what}.{word}")
+    if not items:
+        doc.fail(inner, f"{what}.{word}: needs at least one condition")
+    return (word, f"{what}.{word}", items, [])
 
 
 def _all_of(parts: list[Condition]) -> Condition:
@@ -901,6 +933,10 @@ def load_yaml_policy(
         ) from None
     except yaml.YAMLError as error:
         raise PolicyError(f"not readable as YAML: {error}", source=name, line=1, column=1) from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise PolicyError(
+            "YAML nested too deeply", source=name, line=1, column=1, snippet=None
+        ) from None
     if root is None:
         raise PolicyError(
             "the policy is empty; it needs at least default_action", source=name, line=1, column=1

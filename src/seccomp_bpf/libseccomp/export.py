@@ -11,6 +11,7 @@ from typing import IO, Final
 
 from seccomp_bpf.arch import Arch as ArchInfo
 from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.emulator import SeccompAction
 from seccomp_bpf.bpf.instruction import ByteOrder, Instruction, Program, ja
 from seccomp_bpf.compiler.frequency import FrequencyProfile
 from seccomp_bpf.libseccomp.constants import Attr, action_name, token_of
@@ -21,7 +22,7 @@ from seccomp_bpf.libseccomp.rules import (
     ordered,
     system_failure,
 )
-from seccomp_bpf.policy.actions import Action, ActionKind
+from seccomp_bpf.policy.actions import Action
 from seccomp_bpf.policy.policy import Policy
 from seccomp_bpf.policy.rules import Rule
 
@@ -115,9 +116,9 @@ def chain(parts: Sequence[Policy], profile: FrequencyProfile | None) -> Program:
             used = {policy.default_action.ret_value, policy.bad_arch_action.ret_value}
             used.update(rule.action.ret_value for rule in policy.rules)
             marker = next(
-                Action(ActionKind.TRAP, data)
+                Action(SeccompAction.TRAP, data)
                 for data in range(1, 0x10000)
-                if Action(ActionKind.TRAP, data).ret_value not in used
+                if Action(SeccompAction.TRAP, data).ret_value not in used
             )
             sentinel = marker.ret_value
             policy = Policy(

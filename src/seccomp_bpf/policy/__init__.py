@@ -24,7 +24,6 @@ if TYPE_CHECKING:
         TRAP,
         USER_NOTIF,
         Action,
-        ActionKind,
     )
     from seccomp_bpf.policy.conditions import (
         IP,
@@ -71,7 +70,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "seccomp_bpf.policy.actions": (
-            "ALLOW ERRNO KILL_PROCESS KILL_THREAD LOG TRACE TRAP USER_NOTIF Action ActionKind"
+            "ALLOW ERRNO KILL_PROCESS KILL_THREAD LOG TRACE TRAP USER_NOTIF Action"
         ),
         "seccomp_bpf.policy.conditions": (
             "IP All Any BitsClear BitsSet Cmp Comparison Condition Equal GreaterOrEqual "
@@ -98,7 +97,6 @@ __all__ = [
     "TRAP",
     "USER_NOTIF",
     "Action",
-    "ActionKind",
     "All",
     "Any",
     "BitsClear",

@@ -41,9 +41,6 @@ _DATA_MASK: Final = op.SECCOMP_RET_DATA
 _ACTION_MASK: Final = op.SECCOMP_RET_ACTION_FULL
 
 
-ActionKind = SeccompAction
-"""The former name of :class:`~seccomp_bpf.bpf.emulator.SeccompAction`, the one enum of
-actions, for code not yet ported to it."""
 
 
 # Text names; several spellings map to one kind.

@@ -444,11 +444,8 @@ class _Listed(Comparison):
         raw: object = self.values
         if not isinstance(raw, Iterable) or isinstance(raw, (str, bytes)):
             raise PolicyError(f"{self.operation} takes a list of values, not {raw!r}")
-        items: list[int] = []
-        for item in raw:
-            number = _unsigned(item, self.width, "value")
-            if number not in items:
-                items.append(number)
+        # dict.fromkeys keeps the first occurrence of each value, in order, in linear time
+        items = list(dict.fromkeys(_unsigned(item, self.width, "value") for item in raw))
         if not items:
             raise PolicyError(f"{self.operation} needs at least one value")
         object.__setattr__(self, "values", tuple(items))
@@ -597,6 +594,11 @@ def _from_operation(
 
 
 # -- combinations -------------------------------------------------------------------------------
+#
+# ``All``, ``Any`` and ``Not`` nest without limit: a generated policy can hold conditions many
+# thousands of levels deep. Nothing here recurses on that depth. Each combination computes its
+# hash once, from its parts' (which are already known when it is built), and equality, truth,
+# text and the walks below use explicit stacks.
 
 
 def _conditions(items: object, owner: str) -> tuple[Condition, ...]:
@@ -611,62 +613,89 @@ def _conditions(items: object, owner: str) -> tuple[Condition, ...]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class All:
+class _Combination:
+    """What ``All``, ``Any`` and ``Not`` share: a hash computed once, and equality, truth and
+    text computed without recursion."""
+
+    __slots__ = ()
+    _hash: int
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (All, Any, Not)):
+            return NotImplemented
+        return _same(self, other)  # type: ignore[arg-type]
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def holds(self, args: Sequence[int], ip: int = 0) -> bool:
+        """Whether the condition is true for these arguments and instruction pointer."""
+        return evaluate(self, lambda cmp: cmp.holds(args, ip))  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return _text(self)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return _text(self, repr)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class All(_Combination):
     """True when every condition holds; ``All(())`` is true."""
 
     conditions: tuple[Condition, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "conditions", _conditions(self.conditions, "All"))
+        parts = _conditions(self.conditions, "All")
+        object.__setattr__(self, "conditions", parts)
+        object.__setattr__(self, "_hash", hash((_ALL_TAG, *map(hash, parts))))
 
-    def holds(self, args: Sequence[int], ip: int = 0) -> bool:
-        return all(c.holds(args, ip) for c in self.conditions)
-
-    def __str__(self) -> str:
-        if not self.conditions:
-            return "true"
-        return "(" + " && ".join(str(c) for c in self.conditions) + ")"
+    def __reduce__(self) -> tuple[type[All], tuple[tuple[Condition, ...]]]:
+        return All, (self.conditions,)
 
 
-@dataclass(frozen=True, slots=True)
-class Any:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Any(_Combination):
     """True when at least one condition holds; ``Any(())`` is false."""
 
     conditions: tuple[Condition, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "conditions", _conditions(self.conditions, "Any"))
+        parts = _conditions(self.conditions, "Any")
+        object.__setattr__(self, "conditions", parts)
+        object.__setattr__(self, "_hash", hash((_ANY_TAG, *map(hash, parts))))
 
-    def holds(self, args: Sequence[int], ip: int = 0) -> bool:
-        return any(c.holds(args, ip) for c in self.conditions)
-
-    def __str__(self) -> str:
-        if not self.conditions:
-            return "false"
-        return "(" + " || ".join(str(c) for c in self.conditions) + ")"
+    def __reduce__(self) -> tuple[type[Any], tuple[tuple[Condition, ...]]]:
+        return Any, (self.conditions,)
 
 
-@dataclass(frozen=True, slots=True)
-class Not:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Not(_Combination):
     """True when ``condition`` does not hold."""
 
     condition: Condition
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.condition, (Comparison, All, Any, Not)):
             raise PolicyError(
                 f"Not takes a condition (a comparison, All, Any, Not), not {self.condition!r}"
             )
+        object.__setattr__(self, "_hash", hash((_NOT_TAG, hash(self.condition))))
 
-    def holds(self, args: Sequence[int], ip: int = 0) -> bool:
-        return not self.condition.holds(args, ip)
+    def __reduce__(self) -> tuple[type[Not], tuple[Condition]]:
+        return Not, (self.condition,)
 
-    def __str__(self) -> str:
-        inner = self.condition
-        # All and Any print their own parentheses; a comparison needs them ("!(a == 0)")
-        return f"!({inner})" if isinstance(inner, Cmp) else f"!{inner}"
 
+_ALL_TAG: Final = 0x616C6C
+_ANY_TAG: Final = 0x616E79
+_NOT_TAG: Final = 0x6E6F74
 
 Condition: TypeAlias = Union[Comparison, All, Any, Not]  # noqa: UP007 - defined above
 
@@ -674,27 +703,147 @@ TRUE: Final[Condition] = All(())
 FALSE: Final[Condition] = Any(())
 
 
+def parts_of(condition: Condition) -> tuple[Condition, ...]:
+    """The conditions directly inside ``condition`` (none for a comparison)."""
+    if isinstance(condition, (All, Any)):
+        return condition.conditions
+    if isinstance(condition, Not):
+        return (condition.condition,)
+    return ()
+
+
+def _same(first: Condition, second: Condition) -> bool:
+    """Structural equality, one pair of nodes at a time."""
+    stack = [(first, second)]
+    while stack:
+        a, b = stack.pop()
+        if a is b:
+            continue
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, Comparison):
+            if a != b:
+                return False
+            continue
+        assert isinstance(b, (All, Any, Not)) and isinstance(a, (All, Any, Not))
+        if a._hash != b._hash:
+            return False
+        left, right = parts_of(a), parts_of(b)
+        if len(left) != len(right):
+            return False
+        stack.extend(zip(left, right, strict=True))
+    return True
+
+
+def evaluate(condition: Condition, test: Callable[[Comparison], bool]) -> bool:
+    """Whether ``condition`` holds when each comparison ``c`` is ``test(c)``.
+
+    ``All`` stops at the first part that fails and ``Any`` at the first that holds, as the
+    compiled program does; a stack of ``(combination, part being tried)`` replaces recursion.
+    """
+    stack: list[tuple[All | Any | Not, int]] = []
+    node = condition
+    while True:
+        # Down to a comparison (or an empty All/Any, whose value is known).
+        while True:
+            if isinstance(node, Not):
+                stack.append((node, 0))
+                node = node.condition
+            elif isinstance(node, (All, Any)):
+                if not node.conditions:
+                    value = isinstance(node, All)
+                    break
+                stack.append((node, 0))
+                node = node.conditions[0]
+            else:
+                value = test(node)
+                break
+        # Up while each combination is decided by the value of its current part.
+        while stack:
+            parent, index = stack.pop()
+            if isinstance(parent, Not):
+                value = not value
+                continue
+            decides = isinstance(parent, Any)  # Any: a true part; All: a false one
+            if value == decides or index + 1 == len(parent.conditions):
+                continue
+            stack.append((parent, index + 1))
+            node = parent.conditions[index + 1]
+            break
+        else:
+            return value
+
+
+T = typing.TypeVar("T")
+
+
+def fold(
+    condition: Condition,
+    leaf: Callable[[Comparison], T],
+    combine: Callable[[All | Any | Not, list[T]], T],
+) -> T:
+    """``condition`` reduced bottom-up: ``leaf`` for each comparison, ``combine`` for each
+    combination with its parts' results, in order. Parts shared by several combinations are
+    reduced once."""
+    done: dict[int, T] = {}
+    stack: list[tuple[Condition, bool]] = [(condition, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if key in done:
+            continue
+        if isinstance(node, Comparison):
+            done[key] = leaf(node)
+        elif expanded:
+            done[key] = combine(node, [done[id(part)] for part in parts_of(node)])
+        else:
+            stack.append((node, True))
+            stack.extend((part, False) for part in reversed(parts_of(node)))
+    return done[id(condition)]
+
+
+def _text(condition: Condition, write: Callable[[object], str] = str) -> str:
+    """``str`` (or, with ``write=repr``, ``repr``) of a condition, without recursion."""
+
+    def combine(node: All | Any | Not, parts: list[str]) -> str:
+        if write is repr:
+            if isinstance(node, Not):
+                return f"Not(condition={parts[0]})"
+            inner = ", ".join(parts) + ("," if len(parts) == 1 else "")
+            return f"{type(node).__name__}(conditions=({inner}))"
+        if isinstance(node, Not):
+            # All and Any print their own parentheses; a comparison needs them ("!(a == 0)")
+            return f"!({parts[0]})" if isinstance(node.condition, Comparison) else f"!{parts[0]}"
+        if not parts:
+            return "true" if isinstance(node, All) else "false"
+        joint = " && " if isinstance(node, All) else " || "
+        return "(" + joint.join(parts) + ")"
+
+    return fold(condition, write, combine)
+
+
 def comparisons(condition: Condition | None) -> typing.Iterator[Comparison]:
     """Every comparison in ``condition``, in order."""
     if condition is None:
         return
-    if isinstance(condition, Comparison):
-        yield condition
-    elif isinstance(condition, Not):
-        yield from comparisons(condition.condition)
-    else:
-        for part in condition.conditions:
-            yield from comparisons(part)
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            yield node
+        else:
+            stack.extend(reversed(parts_of(node)))
 
 
 def rewrite(condition: Condition, change: Callable[[Comparison], Condition]) -> Condition:
     """``condition`` with each comparison ``c`` replaced by ``change(c)``."""
-    if isinstance(condition, Comparison):
-        return change(condition)
-    if isinstance(condition, Not):
-        return Not(rewrite(condition.condition, change))
-    parts = tuple(rewrite(part, change) for part in condition.conditions)
-    return All(parts) if isinstance(condition, All) else Any(parts)
+
+    def combine(node: All | Any | Not, parts: list[Condition]) -> Condition:
+        if isinstance(node, Not):
+            return Not(parts[0])
+        return All(tuple(parts)) if isinstance(node, All) else Any(tuple(parts))
+
+    return fold(condition, change, combine)
 
 
 # --- short constructors ---------------------------------------------------------------------

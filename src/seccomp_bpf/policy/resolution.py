@@ -32,6 +32,8 @@ such a rule on architectures that have the multiplexer:
 from __future__ import annotations
 
 import difflib
+import functools
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -102,10 +104,35 @@ class ResolvedArch:
         ``audit``, only those of rules that take part for calls reported as that value."""
         found = self.rules_by_nr.get(nr)
         if found is None:
-            found = tuple(r.entry for r in self.ranges if r.first <= nr <= r.last)
+            starts, covering = self._range_index
+            found = covering[bisect_right(starts, nr) - 1] if starts else ()
         if audit is None or not found:
             return found
         return tuple(entry for entry in found if entry.reported_as(audit))
+
+    @functools.cached_property
+    def _range_index(self) -> tuple[list[int], list[tuple[ResolvedRule, ...]]]:
+        """The ranges' entries between each two of their bounds, in policy order: a sweep over
+        the bounds, so that looking a number up is a bisection, not a walk of every range."""
+        if not self.ranges:
+            return [], []
+        # bound -> (position of the range in policy order, entry when it starts, None at end)
+        events: dict[int, list[tuple[int, ResolvedRule | None]]] = {}
+        for position, item in enumerate(self.ranges):
+            events.setdefault(item.first, []).append((position, item.entry))
+            events.setdefault(item.last + 1, []).append((position, None))
+        active: dict[int, ResolvedRule] = {}  # position in policy order -> entry
+        starts: list[int] = [0]
+        covering: list[tuple[ResolvedRule, ...]] = [()]
+        for bound in sorted(events):
+            for position, entry in events[bound]:
+                if entry is None:
+                    del active[position]
+                else:
+                    active[position] = entry
+            starts.append(bound)
+            covering.append(tuple(active[key] for key in sorted(active)))
+        return starts, covering
 
     def named(self, nr: int, audit: int | None = None) -> bool:
         """Whether some rule names ``nr`` (itself, by a name, or in a range); with ``audit``,
@@ -176,11 +203,15 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
     warnings: list[str] = []
 
     def add(nr: int, entry: ResolvedRule) -> None:
+        # Rules are read in order, so the entries a rule already gave ``nr`` are the last ones:
+        # only those can repeat this one (a name and its number in one rule, say).
         entries = rules_by_nr.setdefault(nr, [])
-        if not any(
-            e.rule_index == entry.rule_index and e.condition == entry.condition for e in entries
-        ):
-            entries.append(entry)
+        for existing in reversed(entries):
+            if existing.rule_index != entry.rule_index:
+                break
+            if existing.condition == entry.condition:
+                return
+        entries.append(entry)
 
     table = arch.syscalls
     # The multiplexers this arch really has: (name, its number, its call numbers).
@@ -194,20 +225,20 @@ def resolve_for_arch(policy: Policy, arch: Arch) -> ResolvedArch:
         if not rule.applies_to(arch.name):
             continue
         audits = rule.audit_values()
+        entry = ResolvedRule(index, rule.action, rule.when, None, audits)
         for syscall in rule.syscalls:
             if isinstance(syscall, int):
-                add(syscall, ResolvedRule(index, rule.action, rule.when, audits=audits))
+                add(syscall, entry)
                 continue
             if isinstance(syscall, NumberRange):
-                entry = ResolvedRule(index, rule.action, rule.when, audits=audits)
                 ranges.append(ResolvedRange(syscall.first, syscall.last, entry))
                 continue
             direct = table.get(syscall)
-            if direct is None and not name_is_on(arch, syscall):
+            if direct is not None:
+                add(direct, entry)
+            elif not name_is_on(arch, syscall):
                 skipped.append((index, syscall))
                 continue
-            if direct is not None:
-                add(direct, ResolvedRule(index, rule.action, rule.when, audits=audits))
             for multiplexer, multiplexer_nr, calls in multiplexers:
                 call = calls.get(syscall)
                 if call is None:
@@ -268,24 +299,41 @@ def _merge_ranges(
 ) -> None:
     """Give each number of ``rules_by_nr`` or of the table that a range covers the range's
     entry, in policy order among its own (entries are in policy order, and each rule's
-    entries for one number are consecutive, so a stable sort by rule index keeps it)."""
+    entries for one number are consecutive, so a stable sort by rule index keeps it).
+
+    Each range finds its numbers by bisection, and each number's entries are indexed by rule
+    once, so the work grows with the entries added, not with ranges times numbers.
+    """
+    numbers = sorted(set(rules_by_nr).union(known))
+    by_rule: dict[int, dict[int, list[Condition | None]]] = {}
     for first, last, entry in ranges:
-        covered = [nr for nr in (*rules_by_nr, *known) if first <= nr <= last]
-        for nr in dict.fromkeys(covered):
-            entries = rules_by_nr.setdefault(nr, [])
-            if not any(
-                e.rule_index == entry.rule_index and e.condition == entry.condition
-                for e in entries
-            ):
-                entries.append(entry)
-                entries.sort(key=lambda e: e.rule_index)
+        for nr in numbers[bisect_left(numbers, first) : bisect_right(numbers, last)]:
+            index = by_rule.get(nr)
+            if index is None:
+                index = by_rule[nr] = {}
+                for existing in rules_by_nr.get(nr, ()):
+                    index.setdefault(existing.rule_index, []).append(existing.condition)
+            same_rule = index.setdefault(entry.rule_index, [])
+            if any(c is entry.condition or c == entry.condition for c in same_rule):
+                continue
+            same_rule.append(entry.condition)
+            rules_by_nr.setdefault(nr, []).append(entry)
+    for nr in by_rule:
+        rules_by_nr[nr].sort(key=lambda e: e.rule_index)
 
 
 def check_names(policy: Policy, arches: tuple[Arch, ...], all_arches: Iterable[Arch] = ()) -> None:
     """Raise :class:`PolicyError` for the first name that none of ``arches`` has."""
     everywhere = list(all_arches)
+    first = arches[0].syscalls if arches else {}
     for index, rule in enumerate(policy.rules):
-        on = tuple(a for a in arches if rule.applies_to(a.name))
+        if rule.arches is None:
+            on = arches
+            # the common case, a name of the first architecture's table, costs one lookup
+            if all(not isinstance(s, str) or s in first for s in rule.syscalls):
+                continue
+        else:
+            on = tuple(a for a in arches if a.name in rule.arches)
         if not on:
             assert rule.arches is not None
             raise _error_at(
