@@ -926,6 +926,8 @@ def launch(arsenal: Arsenal, plan: Launch) -> Run:
         "PYTHONDONTWRITEBYTECODE": "1",
         "HOME": "/nonexistent",
     }
+    if "SECCOMP_BPF_CACHE_DIR" in os.environ:  # the tests' own cache, never a home's
+        env["SECCOMP_BPF_CACHE_DIR"] = os.environ["SECCOMP_BPF_CACHE_DIR"]
     if plan.user == UNPRIVILEGED:
         if arsenal.python is None:
             pytest.skip(f"no Python interpreter uid {NOBODY} may run seccomp-bpf with")

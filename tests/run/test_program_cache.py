@@ -91,6 +91,22 @@ def test_the_key_covers_the_system_call_tables(
     assert cache_key(b"policy", None) not in (key, other)
 
 
+def test_a_missing_home_is_never_created(entry: CachedProgram, tmp_path: Path) -> None:
+    """A user without a home (nobody's HOME=/nonexistent) gets no cache: storing creates
+    ~/.cache and the cache in it, and never the home or anything above it."""
+    home = tmp_path / "nonexistent"
+    where = cache_directory({"HOME": str(home)})
+    assert where is not None
+    key = cache_key(b"policy", None)
+    assert not store(key, entry, where)
+    assert load(key, where) is None
+    assert not home.exists()
+    home.mkdir()
+    assert store(key, entry, where)  # with a home, ~/.cache and the cache are made
+    assert load(key, where) == entry
+    assert stat.S_IMODE((home / ".cache").stat().st_mode) == 0o700
+
+
 def test_turned_off_and_where(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for off in ("0", "off", "NO", "false"):
         assert cache_directory({"SECCOMP_BPF_CACHE": off, "HOME": "/home/u"}) is None

@@ -112,10 +112,11 @@ def cache_key(policy_bytes: bytes, arches: Sequence[str] | None) -> str:
 def _open_directory(path: str, *, create: bool) -> int | None:
     """A descriptor of the cache directory, when it is one this user alone can write."""
     if create:
-        with contextlib.suppress(OSError):
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with contextlib.suppress(OSError):
-            os.mkdir(path, 0o700)
+        # The cache and its parent (~/.cache) at most: never a home directory or anything
+        # above it, which a user without one (HOME=/nonexistent) would otherwise get.
+        for level in (os.path.dirname(path), path):
+            with contextlib.suppress(OSError):
+                os.mkdir(level, 0o700)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
