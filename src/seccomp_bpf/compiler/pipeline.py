@@ -66,7 +66,7 @@ _SECONDARY_ABI_WEIGHT = 0.01
 # the rest spread evenly over the table, so that rarely seen calls do not end up at the bottom
 # of a deep tree. A profile says what this program does and is trusted more than the prior.
 _PROFILE_SHARE = 0.9
-_PRIOR_SHARE = 0.4
+_PRIOR_SHARE = 0.35
 # Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
 # over ranges of unknown numbers.
 _SEGMENT_FLOOR = 1e-6
