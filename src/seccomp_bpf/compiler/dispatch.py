@@ -11,6 +11,9 @@ profile, or the built-in prior of :mod:`.prior`) plus a uniform share per known 
 depth limits are met by raising the weights of the leaves that sit too deep
 (:func:`tree_shape`) and, for what is still too deep, by rebuilding subtrees
 (:func:`limit_depths`). Beyond ``OPTIMAL_LIMIT`` segments the tree is balanced by weight.
+A segment may carry *exceptions*, single numbers inside it decided otherwise, each tested by a
+``JEQ`` at its leaf (:func:`with_exceptions`): one instruction where two ``JGE`` boundaries
+would be needed.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ x32 shares ``AUDIT_ARCH_X86_64`` with x86_64 and is told apart by ``__X32_SYSCAL
 the others to x86_64. On 64-bit MIPS kernels the number's range picks the ABI whatever the
 task's is (:func:`seccomp_bpf.arch.dispatched_arch`). All the ABIs one AUDIT_ARCH value can
 reach share one tree; a range whose ABI the policy does not list returns ``bad_arch_action``,
-so an x32 (or o32) number can never reach an x86_64 (or n64) rule.
+so an x32 (or o32) number can never reach an x86_64 (or n64) rule. When x32 is not listed
+and the tree is small, x32's bit is tested first instead (``_Compiler.split_on_bit``).
 
 The tree is an optimal alphabetic tree (:mod:`.dispatch`) over the number ranges, weighted by
 how many known system calls each range holds, or by a frequency profile, with a limit on how
