@@ -321,12 +321,11 @@ def with_exceptions(parts: Sequence[Segment]) -> list[Segment]:
 
 def tree_cost(parts: Sequence[Segment]) -> tuple[float, int]:
     """The weighted comparisons of :func:`emit_tree`'s code for ``parts`` (a leaf's
-    exceptions counted on the whole leaf's weight), and its instructions."""
+    exceptions counted on the whole leaf's weight; the optimal tree's depths, before depth
+    limits), and its instructions."""
     exceptions = sum(len(part.exceptions) for part in parts)
-    if len(parts) == 1:
-        return parts[0].weight * len(parts[0].exceptions), exceptions
-    depths = leaf_depths(tree_shape(parts))
-    cost = sum(part.weight * (depths[i] + len(part.exceptions)) for i, part in enumerate(parts))
+    depths = optimal_depths([part.weight for part in parts])
+    cost = sum(part.weight * (depth + len(part.exceptions)) for depth, part in zip(depths, parts))
     return cost, len(parts) - 1 + exceptions
 
 
@@ -350,8 +349,10 @@ def emit_tree(
         chains.append((label, part))
         return label
 
-    if len(parts) == 1:
-        builder.jump(leaf(parts[0]))
+    if len(parts) == 1 and parts[0].exceptions:
+        chains.append((builder.label(), parts[0]))  # the chain right here
+    elif len(parts) == 1:
+        builder.jump(target(parts[0].decision))
     else:
         shape = tree_shape(parts)
         assert not isinstance(shape, int)
