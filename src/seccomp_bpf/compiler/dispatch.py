@@ -325,7 +325,10 @@ def tree_cost(parts: Sequence[Segment]) -> tuple[float, int]:
     limits), and its instructions."""
     exceptions = sum(len(part.exceptions) for part in parts)
     depths = optimal_depths([part.weight for part in parts])
-    cost = sum(part.weight * (depth + len(part.exceptions)) for depth, part in zip(depths, parts))
+    cost = sum(
+        part.weight * (depth + len(part.exceptions))
+        for depth, part in zip(depths, parts, strict=True)
+    )
     return cost, len(parts) - 1 + exceptions
 
 
