@@ -325,7 +325,7 @@ class _Compiler:
             return None
         bit = masked[0].arch.syscall_nr_mask_bit
         if bit != 1 << 30:
-            return None  # the numbers without the bit below are x32's layout
+            return None  # the ranges below are those of bit 30
         bad_arch = self.policy.bad_arch_action.ret_value
         for low, high in ((bit, 2 * bit - 1), (3 * bit, SKIPPED_SYSCALL - 1)):
             if any(p.decision != bad_arch for p in parts if p.low <= high and p.high >= low):
