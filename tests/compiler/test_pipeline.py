@@ -223,6 +223,43 @@ def test_every_x32_number_gets_bad_arch_action_without_x32(
     assert emulate(program, SeccompData(0xFFFFFFFF, x32.audit_arch)).ret == skipped.ret_value
 
 
+def _small_policies() -> list[Policy]:
+    """Policies of a few x86_64 calls. The first and last have trees that test x32's bit
+    first (see split_on_bit); the second's one tree costs fewer comparisons on average."""
+    return [
+        Policy(ERRNO(1), (Rule(("ioctl",), ALLOW, Cmp(1, "eq", 0x5401)),), arches=("x86_64",)),
+        Policy(
+            ERRNO(1),
+            (
+                Rule(("read", "write", "close"), ALLOW),
+                Rule(("openat",), TRAP(2), Cmp(2, "bits_set", 3)),
+                Rule((0x80000005, 0xBFFFFFFF, 0xFFFFFFFF), ERRNO(9)),
+            ),
+            arches=("x86_64",),
+            bad_arch_action=TRAP(7),
+        ),
+        Policy(ALLOW, (Rule(("ptrace",), KILL_PROCESS),), arches=("x86_64", "i386")),
+    ]
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_a_small_tree_tests_the_x32_bit_first_and_decides_every_number(index: int) -> None:
+    policy = _small_policies()[index]
+    program = compile_policy(policy)
+    tests_the_bit = any(ins.code == 0x45 and ins.k == X32_SYSCALL_BIT for ins in program)
+    assert tests_the_bit == (index != 1)
+    x86_64 = get_arch("x86_64")
+    named = [x86_64.syscalls[n] for n in ("read", "write", "close", "openat", "ioctl", "ptrace")]
+    edges = [0, X32_SYSCALL_BIT, 2 * X32_SYSCALL_BIT, 3 * X32_SYSCALL_BIT, 0x80000005]
+    edges += [0xFFFFFFFF, 0x3FFFFFFF, *named, *(X32_SYSCALL_BIT | nr for nr in named)]
+    numbers = {(nr + delta) & 0xFFFFFFFF for nr in edges for delta in (-1, 0, 1)}
+    for nr in sorted(numbers):
+        for args in ((0, 0, 0, 0, 0, 0), (0, 0x5401, 3, 0, 0, 0)):
+            want = reference.ret(policy, x86_64.audit_arch, nr, args)
+            got = emulate(program, SeccompData(nr, x86_64.audit_arch, 0, args)).ret
+            assert got == want, hex(nr)
+
+
 def test_foreign_arch_gets_bad_arch_action() -> None:
     policy = Policy(ALLOW, (), arches=("x86_64",), bad_arch_action=ERRNO(7))
     program = compile_policy(policy)

@@ -170,6 +170,29 @@ def test_a_set_too_large_for_a_search_is_compiled_compact_and_still_exact(arch: 
         assert emulate(program, SeccompData(nr, audit, 0, args)).ret == expected, hex(value)
 
 
+def test_a_set_that_fills_the_limit_exactly_fits() -> None:
+    # 4,067 values of a 64-bit argument: 4,067 JEQ, the tests of arch, the number, x32's bit,
+    # -1 and the high word, four loads, and a RET (or JA) within every 255 instructions of a
+    # chain: 4,096 instructions, as libseccomp 2.5.4 writes the same rules. No room is lost.
+    rng = random.Random(4067)
+    chosen: set[int] = set()
+    while len(chosen) < 4067:
+        chosen.add(rng.randrange(1, 1 << 31) * 2)
+    values = sorted(chosen)
+    rule = Rule(("ioctl",), ALLOW, Cmp(1, "in", tuple(values)))
+    policy = Policy(ERRNO(1), (rule,), arches=("x86_64",))
+    program = compile_policy(policy)
+    assert len(program) <= 4096
+    arch = get_arch("x86_64")
+    nr = arch.syscalls["ioctl"]
+    for value in [*rng.sample(values, 300), *(v + 1 for v in rng.sample(values, 300))]:
+        for high in (0, 1 << 32):
+            args = (0, value | high, 0, 0, 0, 0)
+            expected = reference.ret(policy, arch.audit_arch, nr, args, 0)
+            got = emulate(program, SeccompData(nr, arch.audit_arch, 0, args)).ret
+            assert got == expected, hex(value | high)
+
+
 # --- no recursion that grows with the policy ----------------------------------------------------
 
 

@@ -113,11 +113,19 @@ def test_segments_gather_exceptions() -> None:
 
 
 def test_chain_length_keeps_the_search_within_twice_the_logarithm() -> None:
-    for count in (1, 2, 10, 16, 17, 100, 1000, 4000):
+    for count in (1, 2, 3, 10, 16, 17, 100, 1000, 4000):
         length = chain_length(count)
         chains = -(-count // length)
-        depth = (chains - 1).bit_length() + length
-        assert depth <= 2 * (count - 1).bit_length() + 1, count
+        far = ((count + chains - 1) // 512).bit_length()
+        depth = (chains - 1).bit_length() + length + far
+        budget = 2 * (count - 1).bit_length() + 3
+        assert depth <= budget, count
+        # the longest such chain: one more value per chain needs another level
+        if length < count:
+            longer = length + 1
+            chains = -(-count // longer)
+            far = ((count + chains - 1) // 512).bit_length()
+            assert (chains - 1).bit_length() + longer + far > budget, count
         assert chain_length(count, compact=True) == count
 
 

@@ -219,7 +219,7 @@ def layout(nodes: list[Node]) -> list[Instruction]:
     that fall through into each other leaves no room), with one ``JA`` trampoline per far edge
     (:func:`_layout_with_trampolines`), which always works.
     """
-    for reserve in (24, 96):
+    for reserve in (4, 24, 96):
         out = _layout_with_islands(nodes, reserve)
         if out is not None:
             break
@@ -254,6 +254,7 @@ def _layout_with_islands(nodes: list[Node], reserve: int) -> list[Instruction] |
     # (output position of the earliest pending jump, target), stale entries skipped
     deadlines: list[tuple[int, int]] = []
     heappush = heapq.heappush
+    jumped_to: set[int] = set()  # nodes a JA goes to
     barrier = True
     for index, node in enumerate(nodes):
         if barrier and deadlines and deadlines[0][0] + 256 - len(out) <= reserve + len(pending):
@@ -275,16 +276,20 @@ def _layout_with_islands(nodes: list[Node], reserve: int) -> list[Instruction] |
                     out.append([far.code, far.k, -1, -1])
                 else:
                     out.append([_JA, 0, -2 - target, -1])  # -2 - node: a node not yet placed
+                    jumped_to.add(target)
                 for source, side in pending.pop(target):
                     out[source][2 + side] = island
         here = len(out)
         position[index] = here
         arriving = pending.pop(index, None)
+        code = node.code
+        cls = code & 0x07
+        if cls == op.BPF_RET and arriving is None and barrier and index not in jumped_to and out:
+            # Nothing jumps or falls here: every jump to this RET took a copy on the way.
+            continue
         if arriving is not None:
             for source, side in arriving:
                 out[source][2 + side] = here
-        code = node.code
-        cls = code & 0x07
         if cls == op.BPF_JMP and code != _JA:
             out.append([code, node.k, -1, -1])
             following = index + 1
@@ -306,6 +311,7 @@ def _layout_with_islands(nodes: list[Node], reserve: int) -> list[Instruction] |
                 edges.append((here, 1))
         elif code == _JA:
             out.append([code, 0, -2 - node.jt, -1])
+            jumped_to.add(node.jt)
         else:
             out.append([code, node.k, -1, -1])
         barrier = cls in (op.BPF_JMP, op.BPF_RET)

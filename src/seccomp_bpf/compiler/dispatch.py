@@ -11,6 +11,9 @@ profile, or the built-in prior of :mod:`.prior`) plus a uniform share per known 
 depth limits are met by raising the weights of the leaves that sit too deep
 (:func:`tree_shape`) and, for what is still too deep, by rebuilding subtrees
 (:func:`limit_depths`). Beyond ``OPTIMAL_LIMIT`` segments the tree is balanced by weight.
+A segment may carry *exceptions*, single numbers inside it decided otherwise, each tested by a
+``JEQ`` at its leaf (:func:`with_exceptions`): one instruction where two ``JGE`` boundaries
+would be needed.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ class Segment:
     decision: Hashable
     weight: float
     max_depth: int | None = None  # how deep in the tree this segment's leaf may sit
+    # single numbers within low..high decided otherwise, each tested by a JEQ at the leaf
+    exceptions: tuple[tuple[int, Hashable], ...] = ()
 
 
 def segments(
@@ -284,6 +289,49 @@ def _key(subtree: Shape, first: int, last: int) -> tuple[int, int]:
     return first, last
 
 
+def with_exceptions(parts: Sequence[Segment]) -> list[Segment]:
+    """``parts`` with each single number between two segments of one decision made an
+    exception of the segment around it: one ``JEQ`` instead of two ``JGE`` boundaries (one
+    instruction less), for one more comparison on the path of the segment's other numbers.
+    """
+    out: list[Segment] = []
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        index += 1
+        while (
+            index + 1 < len(parts)
+            and parts[index].low == parts[index].high
+            and parts[index + 1].decision == part.decision
+        ):
+            single, after = parts[index], parts[index + 1]
+            limits = [d for d in (part.max_depth, after.max_depth) if d is not None]
+            part = Segment(
+                part.low,
+                after.high,
+                part.decision,
+                part.weight + single.weight + after.weight,
+                min(limits) if limits else None,
+                (*part.exceptions, (single.low, single.decision), *after.exceptions),
+            )
+            index += 2
+        out.append(part)
+    return out
+
+
+def tree_cost(parts: Sequence[Segment]) -> tuple[float, int]:
+    """The weighted comparisons of :func:`emit_tree`'s code for ``parts`` (a leaf's
+    exceptions counted on the whole leaf's weight; the optimal tree's depths, before depth
+    limits), and its instructions."""
+    exceptions = sum(len(part.exceptions) for part in parts)
+    depths = optimal_depths([part.weight for part in parts])
+    cost = sum(
+        part.weight * (depth + len(part.exceptions))
+        for depth, part in zip(depths, parts, strict=True)
+    )
+    return cost, len(parts) - 1 + exceptions
+
+
 def emit_tree(
     builder: ProgramBuilder,
     parts: Sequence[Segment],
@@ -292,24 +340,42 @@ def emit_tree(
     """Emit the search tree; ``A`` must hold the system call number.
 
     Each inner node is ``if (A >= first number of the right subtree) goto right else left``,
-    the left subtree following directly; leaves are jumps to ``target(decision)``.
+    the left subtree following directly; leaves are jumps to ``target(decision)``, or to a
+    chain of ``JEQ`` over the leaf's exceptions that ends there.
     """
-    if len(parts) == 1:
+    chains: list[tuple[Label, Segment]] = []
+
+    def leaf(part: Segment) -> Label:
+        if not part.exceptions:
+            return target(part.decision)
+        label = builder.label()
+        chains.append((label, part))
+        return label
+
+    if len(parts) == 1 and parts[0].exceptions:
+        chains.append((builder.label(), parts[0]))  # the chain right here
+    elif len(parts) == 1:
         builder.jump(target(parts[0].decision))
-        return
-    shape = tree_shape(parts)
-    assert not isinstance(shape, int)
-    stack: list[tuple[tuple[int, Shape, Shape], Label | None]] = [(shape, None)]
-    while stack:
-        (split, left, right), here = stack.pop()
-        if here is not None:
-            builder.bind(here)
-        left_label = target(parts[left].decision) if isinstance(left, int) else None
-        if isinstance(right, int):
-            right_label = target(parts[right].decision)
-        else:
-            right_label = builder.label()
-            stack.append((right, right_label))
-        builder.jump_if(op.BPF_JGE, parts[split].low, right_label, left_label)
-        if not isinstance(left, int):
-            stack.append((left, None))
+    else:
+        shape = tree_shape(parts)
+        assert not isinstance(shape, int)
+        stack: list[tuple[tuple[int, Shape, Shape], Label | None]] = [(shape, None)]
+        while stack:
+            (split, left, right), here = stack.pop()
+            if here is not None:
+                builder.bind(here)
+            left_label = leaf(parts[left]) if isinstance(left, int) else None
+            if isinstance(right, int):
+                right_label = leaf(parts[right])
+            else:
+                right_label = builder.label()
+                stack.append((right, right_label))
+            builder.jump_if(op.BPF_JGE, parts[split].low, right_label, left_label)
+            if not isinstance(left, int):
+                stack.append((left, None))
+    for label, part in chains:
+        builder.bind(label)
+        *first, (last, decision) = part.exceptions
+        for number, where in first:
+            builder.jump_if(op.BPF_JEQ, number, target(where), None)
+        builder.jump_if(op.BPF_JEQ, last, target(decision), target(part.decision))

@@ -19,7 +19,8 @@ x32 shares ``AUDIT_ARCH_X86_64`` with x86_64 and is told apart by ``__X32_SYSCAL
 the others to x86_64. On 64-bit MIPS kernels the number's range picks the ABI whatever the
 task's is (:func:`seccomp_bpf.arch.dispatched_arch`). All the ABIs one AUDIT_ARCH value can
 reach share one tree; a range whose ABI the policy does not list returns ``bad_arch_action``,
-so an x32 (or o32) number can never reach an x86_64 (or n64) rule.
+so an x32 (or o32) number can never reach an x86_64 (or n64) rule. When x32 is not listed
+and the tree is small, x32's bit is tested first instead (``_Compiler.split_on_bit``).
 
 The tree is an optimal alphabetic tree (:mod:`.dispatch`) over the number ranges, weighted by
 how many known system calls each range holds, or by a frequency profile, with a limit on how
@@ -38,6 +39,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from seccomp_bpf.arch import (
+    SKIPPED_SYSCALL,
     Arch,
     all_arches,
     dispatch_boundaries,
@@ -48,7 +50,13 @@ from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.compiler.arguments import DecisionGraph, Node
-from seccomp_bpf.compiler.dispatch import Segment, emit_tree, segments
+from seccomp_bpf.compiler.dispatch import (
+    Segment,
+    emit_tree,
+    segments,
+    tree_cost,
+    with_exceptions,
+)
 from seccomp_bpf.compiler.frequency import FrequencyProfile
 from seccomp_bpf.compiler.prior import prior
 from seccomp_bpf.compiler.search import SwitchWriter
@@ -66,13 +74,16 @@ _SECONDARY_ABI_WEIGHT = 0.01
 # the rest spread evenly over the table, so that rarely seen calls do not end up at the bottom
 # of a deep tree. A profile says what this program does and is trusted more than the prior.
 _PROFILE_SHARE = 0.9
-_PRIOR_SHARE = 0.4
+_PRIOR_SHARE = 0.35
 # Every segment weighs at least this (relative to a total of 1), which keeps the tree balanced
 # over ranges of unknown numbers.
 _SEGMENT_FLOOR = 1e-6
 # A leaf with an argument block of t instructions weighs up to 2 ** (t - 1) more: it rises
 # about t - 1 levels in the tree, which keeps its whole path short.
 _BLOCK_BOOST = 4
+# Above this many segments testing the bit of an unlisted ABI first (split_on_bit) is not tried:
+# it adds a comparison to every call, which only a small tree can win back.
+_SPLIT_LIMIT = 32
 # Tree levels plus leaf instructions a path of the primary ABI should stay within (the
 # prologue adds 3: load arch, compare, load nr).
 _PATH_BUDGET = 10
@@ -271,9 +282,20 @@ class _Compiler:
                 labels[node] = b.label()
             return labels[node]
 
-        if len(parts) > 1:
+        split = self.split_on_bit(abis, parts)
+        if split is not None:
+            bit, clear, skipped = split
             b.load(op.OFFSET_NR)
-        emit_tree(b, parts, tree_target)
+            bit_set = b.label("numbers with the ABI bit")
+            b.jump_if(op.BPF_JSET, bit, bit_set, None)
+            emit_tree(b, clear, tree_target)
+            b.bind(bit_set)
+            bad_arch = ret(self.policy.bad_arch_action.ret_value)
+            b.jump_if(op.BPF_JEQ, SKIPPED_SYSCALL, tree_target(skipped), bad_arch)
+        else:
+            if len(parts) > 1:
+                b.load(op.OFFSET_NR)
+            emit_tree(b, parts, tree_target)
 
         names: dict[Node, str] = {}
         for part in parts:
@@ -282,6 +304,55 @@ class _Compiler:
         for root in roots:
             self.blocks.append((writer, root, names[root], rules_of.get(root, set())))
         writer.write(b, roots, block_target)
+
+    def split_on_bit(
+        self, abis: list[_Abi], parts: list[Segment]
+    ) -> tuple[int, list[Segment], Decision] | None:
+        """The numbers of an unlisted ABI told apart by a bit (x32's bit 30) tested first,
+        when that costs no more comparisons on the weighted average and fewer instructions.
+
+        Every number with the bit goes to ``bad_arch_action`` but :data:`SKIPPED_SYSCALL`
+        (-1, the task's own ABI's: see ``dispatched_arch``): ``JSET bit``, then ``JEQ -1``.
+        The numbers without it (``0 .. 2**30-1`` and ``2**31 .. 2**31+2**30-1``) are then
+        searched alone: the numbers with the bit between them cannot reach that search, so
+        its segments join across them, and a single number between two segments of one
+        decision is one ``JEQ`` (:func:`~.dispatch.with_exceptions`). Returns the bit, the
+        segments of the numbers without it, and the decision for -1; ``None`` when the one
+        tree of ``parts`` is as good.
+        """
+        masked = [abi for abi in abis if abi.arch.syscall_nr_mask_bit and not abi.listed]
+        if not masked or len(parts) > _SPLIT_LIMIT:
+            return None
+        bit = masked[0].arch.syscall_nr_mask_bit
+        if bit != 1 << 30:
+            return None  # the ranges below are those of bit 30
+        bad_arch = self.policy.bad_arch_action.ret_value
+        for low, high in ((bit, 2 * bit - 1), (3 * bit, SKIPPED_SYSCALL - 1)):
+            if any(p.decision != bad_arch for p in parts if p.low <= high and p.high >= low):
+                return None
+        clear: list[Segment] = []
+        for low, high in ((0, bit - 1), (2 * bit, 3 * bit - 1)):
+            for part in parts:
+                first, last = max(part.low, low), min(part.high, high)
+                if first > last:
+                    continue
+                if clear and clear[-1].decision == part.decision:
+                    previous = clear.pop()
+                    first = previous.low
+                    weight = previous.weight + part.weight
+                else:
+                    weight = part.weight
+                clear.append(Segment(first, last, part.decision, weight, part.max_depth))
+        set_weight = sum(part.weight for part in parts) - sum(part.weight for part in clear)
+        clear = with_exceptions(clear)
+        one_cost, one_length = tree_cost(parts)
+        cost, length = tree_cost(clear)
+        cost += sum(part.weight for part in clear) + 2 * max(set_weight, 0.0)
+        if cost > one_cost * (1 + 1e-9) or length + 2 >= one_length:
+            return None
+        skipped = parts[-1]
+        assert skipped.high == SKIPPED_SYSCALL
+        return bit, clear, skipped.decision
 
     def weigh_leaf_costs(
         self,

@@ -58,17 +58,27 @@ Tree = tuple[object, ...]
 def chain_length(count: int, compact: bool = False) -> int:
     """How many exceptions one ``JEQ`` chain tests, for ``count`` of them in one word.
 
-    The largest chain such that the ``JGE`` levels above the chains plus one chain stay
-    within ``2 ceil(log2 count) + 1`` comparisons; all of them when that is a chain already.
-    ``compact``: one chain (fewest instructions).
+    The longest chain (so the fewest ``JGE``) such that the ``JGE`` levels above the chains,
+    one chain and the ``JA`` that far jumps take on the way stay within
+    ``2 ceil(log2 count) + 3`` instructions; all of them when that is a chain already. A
+    program that tests one system call's argument against ``count`` values then runs at most
+    ``2 ceil(log2 count) + 12`` instructions: 3 to load ``arch``, check it and load ``nr``,
+    2 to find the call, 3 for the high word (load, test, load the low word), the search, and
+    the return. ``compact``: one chain (fewest instructions).
+
+    A ``JGE`` jumps over its left subtree to its right one; a conditional jump reaches 255
+    instructions, so a left subtree longer than that costs a ``JA`` on the way: about one
+    per level of the tree while the subtrees there are over 256 instructions, that is
+    ``bit_length(size // 512)`` for a search of ``size`` instructions.
     """
-    budget = 2 * (count - 1).bit_length() + 1
+    budget = 2 * (count - 1).bit_length() + 3
     if compact or count <= budget:
         return max(count, 1)
     best = 1
     for length in range(1, budget + 1):
         chains = -(-count // length)
-        if (chains - 1).bit_length() + length <= budget:
+        far = ((count + chains - 1) // 512).bit_length()
+        if (chains - 1).bit_length() + length + far <= budget:
             best = length
     return best
 
