@@ -152,6 +152,28 @@ def test_the_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert said == []
 
 
+def test_a_missing_home_is_never_created(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user without a home (nobody's HOME=/nonexistent) gets no cache and no directory;
+    with a home, ~/.cache/seccomp-bpf/static is made."""
+    home = tmp_path / "nonexistent"
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    said, cache = _warnings()
+    digest = file_digest(str(tiny))
+    cache.store(digest, str(tiny), analyse_object(read_elf(str(tiny))))
+    assert cache.load(digest) is None
+    assert not home.exists()
+    assert len(said) == 1 and "not used" in said[0]
+    home.mkdir()
+    said, cache = _warnings()
+    cache.store(digest, str(tiny), analyse_object(read_elf(str(tiny))))
+    assert cache.load(digest) is not None
+    assert said == []
+    assert (home / ".cache" / "seccomp-bpf" / "static").is_dir()
+
+
 @pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
 )

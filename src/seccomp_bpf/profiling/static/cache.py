@@ -72,7 +72,12 @@ class AnalysisCache:
             return self.enabled
         self._checked = True
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            # The cache and the two directories above it at most (~/.cache/seccomp-bpf):
+            # never a home directory that does not exist (nobody's HOME=/nonexistent).
+            parent = os.path.dirname(self.directory)
+            for level in (os.path.dirname(parent), parent, self.directory):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(level, 0o700)
             info = os.lstat(self.directory)
         except OSError as error:
             return self._off(f"cannot create it ({error.strerror or error})")
