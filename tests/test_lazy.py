@@ -13,16 +13,20 @@ from types import ModuleType
 import pytest
 
 import seccomp_bpf
+import seccomp_bpf.arch
 import seccomp_bpf.bpf
 import seccomp_bpf.formats
+import seccomp_bpf.kernel
 import seccomp_bpf.policies
 import seccomp_bpf.policy
 import seccomp_bpf.run
 
 LAZY_PACKAGES = (
     seccomp_bpf,
+    seccomp_bpf.arch,
     seccomp_bpf.bpf,
     seccomp_bpf.formats,
+    seccomp_bpf.kernel,
     seccomp_bpf.policies,
     seccomp_bpf.policy,
     seccomp_bpf.run,

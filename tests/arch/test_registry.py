@@ -511,12 +511,14 @@ def test_native_arch_reads_the_multiarch_tuple_wherever_it_decides(
     import sysconfig
     from types import SimpleNamespace
 
-    from seccomp_bpf.arch import registry
+    from seccomp_bpf.arch import machine as machine_module
 
-    # This process's machine and pointer size, as the registry module alone sees them.
+    # This process's machine and pointer size, as the module that names the ABI sees them.
     uname = SimpleNamespace(machine=machine)
-    monkeypatch.setattr(registry, "os", SimpleNamespace(uname=lambda: uname))
-    monkeypatch.setattr(registry, "struct", SimpleNamespace(calcsize=lambda fmt: bits // 8))
+    monkeypatch.setattr(machine_module, "os", SimpleNamespace(uname=lambda: uname))
+    monkeypatch.setattr(
+        machine_module, "struct", SimpleNamespace(calcsize=lambda fmt: bits // 8)
+    )
     monkeypatch.setattr(
         sysconfig, "get_config_var", lambda name: multiarch if name == "MULTIARCH" else None
     )

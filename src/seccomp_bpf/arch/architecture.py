@@ -15,57 +15,12 @@ to each table from :mod:`seccomp_bpf.arch.retired`, with the numbers they had th
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 ByteOrder = Literal["little", "big"]
-
-
-def _tables_origin() -> str | None:
-    """The ``__init__.py`` of the ``system_calls`` package, found without importing it."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("system_calls")
-    return None if spec is None else spec.origin
-
-
-def tables_version() -> str:
-    """The Linux version the ``system-calls`` tables were generated from (its
-    ``linux_version.py``, read without importing the package), or ``-``."""
-    origin = _tables_origin()
-    if origin is None:
-        return "-"
-    path = os.path.join(os.path.dirname(origin), "linux_version.py")
-    try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError:
-        return "-"
-    # linux_version = "7.2.0"
-    return text.partition("=")[2].strip().strip("\"'") or "-"
-
-
-def tables_identity() -> str:
-    """Which ``system-calls`` tables this interpreter reads, without importing them: the
-    Linux version they were generated from and the identity (device, inode, modification
-    time) of the package's files. A program compiled with other tables (after an upgrade,
-    or from another environment) is not the one these would give; caches of compiled
-    programs key on this."""
-    origin = _tables_origin()
-    if origin is None:
-        return "-"
-    facts = [tables_version()]
-    for path in (origin, os.path.join(os.path.dirname(origin), "tables")):
-        try:
-            status = os.stat(path)
-        except OSError:
-            facts.append("-")
-            continue
-        facts.append(f"{status.st_dev}:{status.st_ino}:{status.st_mtime_ns}")
-    return " ".join(facts)
 
 
 class SyscallTable(Mapping[str, int]):

@@ -25,14 +25,27 @@ strictly lower action, so when every filter allows, the result is exactly
 
 from __future__ import annotations
 
-import enum
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from seccomp_bpf.bpf import opcodes as op
+from seccomp_bpf.bpf.actions import ReturnValue, SeccompAction, format_return_value, signed32
 from seccomp_bpf.bpf.instruction import ByteOrder, Program
 from seccomp_bpf.bpf.walker import alu_result, jump_taken
+
+__all__ = [
+    "AUDIT_ARCH_64BIT",
+    "AUDIT_ARCH_LE",
+    "Execution",
+    "ReturnValue",
+    "SeccompAction",
+    "SeccompData",
+    "emulate",
+    "format_return_value",
+    "run_filters",
+    "signed32",
+]
 
 _MASK32 = 0xFFFFFFFF
 _MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -40,95 +53,6 @@ _MASK64 = 0xFFFFFFFFFFFFFFFF
 # <linux/audit.h>: __AUDIT_ARCH_LE marks little-endian architectures in AUDIT_ARCH_* values.
 AUDIT_ARCH_LE = 0x40000000
 AUDIT_ARCH_64BIT = 0x80000000
-
-
-class SeccompAction(enum.IntEnum):
-    """The action part of a filter's return value (``SECCOMP_RET_ACTION_FULL``)."""
-
-    KILL_PROCESS = op.SECCOMP_RET_KILL_PROCESS
-    KILL_THREAD = op.SECCOMP_RET_KILL_THREAD
-    TRAP = op.SECCOMP_RET_TRAP
-    ERRNO = op.SECCOMP_RET_ERRNO
-    USER_NOTIF = op.SECCOMP_RET_USER_NOTIF
-    TRACE = op.SECCOMP_RET_TRACE
-    LOG = op.SECCOMP_RET_LOG
-    ALLOW = op.SECCOMP_RET_ALLOW
-
-    @property
-    def precedence(self) -> int:
-        """Lower wins when filters are stacked (``kernel/seccomp.c``, ``seccomp_run_filters``:
-        ``ACTION_ONLY`` as a signed 32-bit value), so KILL_PROCESS < KILL_THREAD < TRAP <
-        ERRNO < USER_NOTIF < TRACE < LOG < ALLOW."""
-        return signed32(self.value)
-
-    @property
-    def max_data(self) -> int:
-        """The largest data (``SECCOMP_RET_DATA``) this action gives a meaning to, 0 for none:
-        the errno, capped at ``MAX_ERRNO`` (``kernel/seccomp.c``); ``si_errno`` of TRAP's
-        SIGSYS; TRACE's event message."""
-        if self is SeccompAction.ERRNO:
-            return op.MAX_ERRNO
-        if self in (SeccompAction.TRAP, SeccompAction.TRACE):
-            return op.SECCOMP_RET_DATA
-        return 0
-
-
-def signed32(value: int) -> int:
-    value &= _MASK32
-    return value - (1 << 32) if value & 0x80000000 else value
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnValue:
-    """A filter's 32-bit result, decoded as ``__seccomp_filter`` in ``kernel/seccomp.c`` does.
-
-    ``action`` is what the kernel does: a value whose action bits are not a known action is
-    treated as KILL_PROCESS (the ``default:`` branch). ``data`` is the low 16 bits;
-    ``known`` is False for such unknown actions.
-    """
-
-    value: int
-    action: SeccompAction
-    data: int
-    known: bool
-
-    @classmethod
-    def decode(cls, value: int) -> ReturnValue:
-        value &= _MASK32
-        bits = value & op.SECCOMP_RET_ACTION_FULL
-        try:
-            action = SeccompAction(bits)
-            known = True
-        except ValueError:
-            action = SeccompAction.KILL_PROCESS
-            known = False
-        return cls(value, action, value & op.SECCOMP_RET_DATA, known)
-
-    @property
-    def errno(self) -> int | None:
-        """For ERRNO, the errno the caller sees (capped at MAX_ERRNO as the kernel does)."""
-        if self.action is not SeccompAction.ERRNO:
-            return None
-        return min(self.data, op.MAX_ERRNO)
-
-    def __str__(self) -> str:
-        return format_return_value(self.value)
-
-
-def format_return_value(value: int) -> str:
-    """``ALLOW``, ``ERRNO(1)``, ``TRACE(7)``, ``KILL_PROCESS``... or hex for unknown actions."""
-    value &= _MASK32
-    bits = value & op.SECCOMP_RET_ACTION_FULL
-    data = value & op.SECCOMP_RET_DATA
-    try:
-        action = SeccompAction(bits)
-    except ValueError:
-        return f"{value:#010x}"
-    if action in (SeccompAction.ERRNO, SeccompAction.TRAP, SeccompAction.TRACE):
-        return f"{action.name}({data})"
-    if data:
-        return f"{action.name}({data})"
-    return action.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,36 +11,51 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal, overload
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.errors import InvalidProgramError
 
-ByteOrder = Literal["little", "big"]
+TYPE_CHECKING = False  # not typing's: importing typing costs a confined command's start-up
+if TYPE_CHECKING:
+    from typing import Literal, overload
+
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # what annotations name at run time
 
 _FORMATS = {"little": struct.Struct("<HBBI"), "big": struct.Struct(">HBBI")}
 INSTRUCTION_SIZE = 8
 
 
-@dataclass(frozen=True, slots=True)
 class Instruction:
-    """One ``struct sock_filter``: opcode, jump-if-true, jump-if-false, and the constant ``k``."""
+    """One ``struct sock_filter``: opcode, jump-if-true, jump-if-false, and the constant ``k``.
+
+    Immutable, compared and hashed by its four fields. (Written out rather than a dataclass:
+    making a dataclass executes generated code, and importing :mod:`dataclasses` imports
+    :mod:`inspect`; together a tenth of a confined command's start-up.)
+    """
+
+    __slots__ = ("code", "jf", "jt", "k")
+    __match_args__ = ("code", "jt", "jf", "k")
 
     code: int
-    jt: int = 0
-    jf: int = 0
-    k: int = 0
+    jt: int
+    jf: int
+    k: int
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.code <= 0xFFFF:
-            raise ValueError(f"code must fit in 16 bits, not {self.code:#x}")
-        if not 0 <= self.jt <= 0xFF:
-            raise ValueError(f"jt must fit in 8 bits, not {self.jt}")
-        if not 0 <= self.jf <= 0xFF:
-            raise ValueError(f"jf must fit in 8 bits, not {self.jf}")
-        if not 0 <= self.k <= 0xFFFFFFFF:
-            raise ValueError(f"k must fit in 32 bits, not {self.k:#x}")
+    def __init__(self, code: int, jt: int = 0, jf: int = 0, k: int = 0) -> None:
+        if not 0 <= code <= 0xFFFF:
+            raise ValueError(f"code must fit in 16 bits, not {code:#x}")
+        if not 0 <= jt <= 0xFF:
+            raise ValueError(f"jt must fit in 8 bits, not {jt}")
+        if not 0 <= jf <= 0xFF:
+            raise ValueError(f"jf must fit in 8 bits, not {jf}")
+        if not 0 <= k <= 0xFFFFFFFF:
+            raise ValueError(f"k must fit in 32 bits, not {k:#x}")
+        _set_code(self, code)
+        _set_jt(self, jt)
+        _set_jf(self, jf)
+        _set_k(self, k)
 
     @classmethod
     def trusted(cls, code: int, jt: int, jf: int, k: int) -> Instruction:
@@ -52,6 +67,29 @@ class Instruction:
         _set_jf(ins, jf)
         _set_k(ins, k)
         return ins
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: an Instruction is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: an Instruction is immutable")
+
+    def __reduce__(self) -> tuple[type[Instruction], tuple[int, int, int, int]]:
+        return (Instruction, (self.code, self.jt, self.jf, self.k))
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Instruction)
+        return (
+            self.code == other.code
+            and self.jt == other.jt
+            and self.jf == other.jf
+            and self.k == other.k
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.jt, self.jf, self.k))
 
     def to_bytes(self, byteorder: ByteOrder = sys.byteorder) -> bytes:
         return _FORMATS[byteorder].pack(self.code, self.jt, self.jf, self.k)
@@ -68,7 +106,7 @@ class Instruction:
         return f"Instruction(code={self.code:#06x}, jt={self.jt}, jf={self.jf}, k={self.k:#010x})"
 
 
-# The slots' own setters, which a frozen instance's fields are written with (Instruction.trusted).
+# The slots' own setters, which the fields of an immutable instance are written with.
 _new = object.__new__
 _set_code, _set_jt, _set_jf, _set_k = (
     vars(Instruction)[name].__set__ for name in ("code", "jt", "jf", "k")
@@ -139,11 +177,13 @@ class Program(Sequence[Instruction]):
     def __len__(self) -> int:
         return len(self._instructions)
 
-    @overload
-    def __getitem__(self, index: int) -> Instruction: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Instruction]: ...
+        @overload
+        def __getitem__(self, index: int) -> Instruction: ...
+
+        @overload
+        def __getitem__(self, index: slice) -> Sequence[Instruction]: ...
 
     def __getitem__(self, index: int | slice) -> Instruction | Sequence[Instruction]:
         return self._instructions[index]

@@ -7,7 +7,10 @@ Instruction classes, sizes, modes, ALU and jump operations come from
 
 from __future__ import annotations
 
-from typing import Final
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # --- <linux/bpf_common.h>: instruction classes (code & 0x07) -----------------------------------
 BPF_LD: Final = 0x00

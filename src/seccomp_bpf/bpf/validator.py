@@ -20,10 +20,11 @@ The first failing check is reported, with the instruction index and the reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.errors import InvalidProgramError
+
+TYPE_CHECKING = False  # not typing's: loading a program does not import typing
 
 if TYPE_CHECKING:
     from seccomp_bpf.bpf.instruction import Instruction
