@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from seccomp_bpf.arch import all_arches, get_arch, native_arch
-from seccomp_bpf.arch.architecture import tables_version
+from seccomp_bpf.arch.table_source import tables_version
 from seccomp_bpf.compiler import compile_policy
 from seccomp_bpf.errors import SeccompBPFError
 from seccomp_bpf.policies import precompiled
@@ -118,3 +118,37 @@ def test_programs_of_other_system_call_tables_are_not_used(tmp_path: Path) -> No
     assert precompiled_default(arch, directory=str(directory)) is None
     manifest.write_text(text.replace(f"\ntables {tables_version()}\n", "\n"))
     assert precompiled_default(arch, directory=str(directory)) is None
+
+
+@pytest.mark.parametrize("arch", SHIPPED)
+def test_every_shipped_program_lets_its_abi_exec(arch: str) -> None:
+    """What lets `run` skip emulating execve on a precompiled program (CompiledPolicy's
+    exec_checked): each shipped program allows execve and execveat on its own ABI, whatever
+    their arguments."""
+    from seccomp_bpf.bpf.emulator import SeccompAction, SeccompData, emulate
+
+    shipped = precompiled_default(arch)
+    assert shipped is not None
+    abi = get_arch(arch)
+    for name in ("execve", "execveat"):
+        nr = abi.syscall_number(name)
+        assert nr is not None
+        for args in ((0,) * 6, (2**64 - 1,) * 6, (0x1000, 0x2000, 0x3000, 0, 0, 0)):
+            data = SeccompData(nr, abi.audit_arch, args=args, byteorder=abi.byteorder)
+            assert emulate(shipped.program, data).action is SeccompAction.ALLOW, (name, args)
+
+
+def test_run_finds_the_native_program_without_the_abi_tables() -> None:
+    """`run` names its ABI with arch.machine and reads the program in this machine's byte
+    order: the same program as looking the ABI up in the registry."""
+    import sys
+
+    from seccomp_bpf.arch.machine import native_abi_name
+
+    assert native_abi_name() == native_arch().name
+    assert native_arch().byteorder == sys.byteorder
+    light = precompiled_default(native_arch().name, byteorder=sys.byteorder)
+    assert light is not None
+    shipped = precompiled_default(native_arch().name)
+    assert shipped is not None
+    assert light.program == shipped.program

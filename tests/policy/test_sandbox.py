@@ -27,7 +27,7 @@ def test_capabilities_are_named_as_capabilities_7_names_them() -> None:
 
 def test_values_are_checked() -> None:
     with pytest.raises(PolicyError, match="list of paths"):
-        Sandbox(rw="out")  # type: ignore[arg-type]
+        Sandbox(rw="out")
     with pytest.raises(PolicyError, match=r"0\.\.65535"):
         Sandbox(tcp_bind=(70000,))
     with pytest.raises(PolicyError, match="unknown layer 'seccomp'"):

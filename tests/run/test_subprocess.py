@@ -18,7 +18,6 @@ import pytest
 
 from seccomp_bpf.errors import PolicyError, SandboxError
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule, Sandbox
-from seccomp_bpf.run.popen_child import SANDBOX_FIELDS
 from seccomp_bpf.run.subprocess import Popen, run
 
 pytestmark = [
@@ -145,11 +144,13 @@ def test_errors_are_raised_in_the_parent() -> None:
 
 
 def test_the_launch_carries_every_field_of_the_sandbox() -> None:
-    """A field added to Sandbox and not to the launch would be lost on the way to the child."""
-    import dataclasses
+    """A field added to Sandbox and not to its FIELDS, which the launch carries, would be lost
+    on the way to the child."""
+    import inspect
 
-    fields = {field.name for field in dataclasses.fields(Sandbox)}
-    assert set(SANDBOX_FIELDS) == fields - {"locations"}
+    parameters = set(inspect.signature(Sandbox).parameters)
+    assert set(Sandbox.FIELDS) == parameters - {"locations"}
+    assert set(Sandbox.__slots__) == parameters
 
 
 def test_the_sandbox_travels_to_the_child(tmp_path: Path) -> None:

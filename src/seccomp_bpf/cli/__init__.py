@@ -63,7 +63,7 @@ def _registrar(command: str) -> Registrar:
 
 def _build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of ``command`` alone."""
-    parser = CommandParser(
+    parser: argparse.ArgumentParser = CommandParser(
         prog=PROG,
         description="Write, compile, install, profile and inspect seccomp-BPF filters.",
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from seccomp_bpf.cli.arguments import (
     PROG,
@@ -16,6 +15,9 @@ from seccomp_bpf.cli.arguments import (
     _source_name,
 )
 from seccomp_bpf.errors import SandboxError
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+
 
 if TYPE_CHECKING:
     from seccomp_bpf.bpf.instruction import Program

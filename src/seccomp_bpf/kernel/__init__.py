@@ -20,24 +20,45 @@ actions of a return value) and :mod:`seccomp_bpf.arch` (the ABI of a call), and 
 above them.
 """
 
-from seccomp_bpf.kernel.abi import SECCOMP_SYSCALL_NUMBERS, seccomp_syscall_number, syscall_abi
-from seccomp_bpf.kernel.prctl import get_no_new_privs, set_dumpable, set_no_new_privs
-from seccomp_bpf.kernel.procfs import SeccompMode, filter_count, seccomp_mode
-from seccomp_bpf.kernel.seccomp import (
-    MAX_INSNS_PER_PATH,
-    SECCOMP_FILTER_FLAG_LOG,
-    SECCOMP_FILTER_FLAG_NEW_LISTENER,
-    SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-    SECCOMP_FILTER_FLAG_TSYNC,
-    SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
-    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-    FilterFlag,
-    NotifSizes,
-    action_available,
-    available_actions,
-    install,
-    notif_sizes,
-    set_mode_filter,
+from seccomp_bpf.lazy import lazy_exports
+
+TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
+if TYPE_CHECKING:
+    from seccomp_bpf.kernel.abi import SECCOMP_SYSCALL_NUMBERS, seccomp_syscall_number, syscall_abi
+    from seccomp_bpf.kernel.prctl import get_no_new_privs, set_dumpable, set_no_new_privs
+    from seccomp_bpf.kernel.procfs import SeccompMode, filter_count, seccomp_mode
+    from seccomp_bpf.kernel.seccomp import (
+        MAX_INSNS_PER_PATH,
+        SECCOMP_FILTER_FLAG_LOG,
+        SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+        SECCOMP_FILTER_FLAG_TSYNC,
+        SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+        SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+        FilterFlag,
+        NotifSizes,
+        action_available,
+        available_actions,
+        install,
+        notif_sizes,
+        set_mode_filter,
+    )
+
+# Read on first use (seccomp_bpf.lazy): the start-up of a confined command loads only the
+# interfaces it calls.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "seccomp_bpf.kernel.abi": "SECCOMP_SYSCALL_NUMBERS seccomp_syscall_number syscall_abi",
+        "seccomp_bpf.kernel.prctl": "get_no_new_privs set_dumpable set_no_new_privs",
+        "seccomp_bpf.kernel.procfs": "SeccompMode filter_count seccomp_mode",
+        "seccomp_bpf.kernel.seccomp": (
+            "MAX_INSNS_PER_PATH SECCOMP_FILTER_FLAG_LOG SECCOMP_FILTER_FLAG_NEW_LISTENER "
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW SECCOMP_FILTER_FLAG_TSYNC "
+            "SECCOMP_FILTER_FLAG_TSYNC_ESRCH SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV FilterFlag "
+            "NotifSizes action_available available_actions install notif_sizes set_mode_filter"
+        ),
+    },
 )
 
 __all__ = [

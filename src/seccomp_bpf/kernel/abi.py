@@ -16,7 +16,11 @@ import os
 import struct
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # __X32_SYSCALL_BIT, arch/x86/include/uapi/asm/unistd.h: x32 calls are x86-64 entries with
 # bit 30 set.

@@ -27,12 +27,15 @@ from __future__ import annotations
 import ctypes
 import errno as errno_codes
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # <linux/capability.h>: _LINUX_CAPABILITY_VERSION_3 and its two 32-bit words per set.
 CAPABILITY_VERSION_3: Final = 0x20080522
@@ -102,15 +105,32 @@ def capability_name(number: int) -> str:
     return CAPABILITY_NAMES.get(number, f"capability {number}")
 
 
-@dataclass(frozen=True, slots=True)
 class CapabilitySets:
     """The five sets of a thread, as sets of capability numbers."""
 
-    effective: frozenset[int]
-    permitted: frozenset[int]
-    inheritable: frozenset[int]
-    ambient: frozenset[int]
-    bounding: frozenset[int]
+    __slots__ = ("ambient", "bounding", "effective", "inheritable", "permitted")
+
+    def __init__(
+        self,
+        *,
+        effective: frozenset[int],
+        permitted: frozenset[int],
+        inheritable: frozenset[int],
+        ambient: frozenset[int],
+        bounding: frozenset[int],
+    ) -> None:
+        self.effective = effective
+        self.permitted = permitted
+        self.inheritable = inheritable
+        self.ambient = ambient
+        self.bounding = bounding
+
+    def __repr__(self) -> str:
+        return (
+            f"CapabilitySets(effective={sorted(self.effective)}, "
+            f"permitted={sorted(self.permitted)}, inheritable={sorted(self.inheritable)}, "
+            f"ambient={sorted(self.ambient)}, bounding={sorted(self.bounding)})"
+        )
 
     def all_empty(self) -> bool:
         return not (

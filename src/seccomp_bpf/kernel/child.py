@@ -17,8 +17,9 @@ exec it. What they share is here:
   - ``N<n>``: the descriptor number its seccomp listener will get (supervised runs only);
   - ``L`` with the listener (``SCM_RIGHTS``), once the filter is installed
     (:func:`install_filter`, :func:`hand_over_listener`);
-  - ``E<json>``: a failure before ``execve``: the exit status to use, and the error
-    (:func:`fail`);
+  - ``E<dict>``: a failure before ``execve``: the exit status to use, and the error
+    (:func:`fail`), as a Python literal (read with ``ast.literal_eval``); nothing is
+    imported to write it, since by then the layers may refuse to read a module;
   - end of file: the command has exec'd (its end is close-on-exec, and an init between has
     closed its copy), or everything has ended.
 
@@ -43,7 +44,6 @@ import errno as errno_codes
 import fcntl
 import functools
 import gc
-import json
 import os
 import select
 import signal
@@ -51,10 +51,7 @@ import socket
 import struct
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, NoReturn
 
-from seccomp_bpf.arch import native_arch
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import (
     CommandError,
@@ -63,8 +60,13 @@ from seccomp_bpf.errors import (
     SeccompBPFError,
 )
 from seccomp_bpf.kernel.prctl import set_parent_death_signal
+from seccomp_bpf.kernel.seccomp import install
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
 
 if TYPE_CHECKING:
+    from typing import Final, NoReturn
+
     from seccomp_bpf.kernel.notify import Notification
 
 EXIT_SETUP_FAILED: Final = 125
@@ -150,8 +152,16 @@ def die_with_parent(parent: int | None) -> None:
 
 @functools.cache
 def _native_sendmsg() -> int:
+    from seccomp_bpf.arch import native_arch
+
     sendmsg = native_arch().syscall_number("sendmsg")
     return -1 if sendmsg is None else sendmsg
+
+
+def _native_audit_arch() -> int:
+    from seccomp_bpf.arch import native_arch
+
+    return native_arch().audit_arch
 
 
 def note(message: str) -> None:
@@ -171,27 +181,52 @@ class StartError(SeccompBPFError):
         super().__init__(str(error))
 
 
-@dataclass
 class Started:
-    """The command, started: how ``seccomp-bpf run`` sees it."""
+    """The command, started: how ``seccomp-bpf run`` sees it.
 
-    child: int
-    """``seccomp-bpf run``'s own child: the namespace parent, or the command itself."""
-    control: socket.socket | None
-    """Its end of the socket pair, until the command has exec'd."""
-    control_fd_in_child: int
-    status_fd: int | None
-    pid: int = 0
-    """The command's pid, as ``seccomp-bpf run`` sees it."""
-    pidfd: int = -1
-    own_group: bool = False
-    """Whether the command leads a process group of its own (a terminal's signals to
-    ``seccomp-bpf run``'s group do not reach it)."""
-    listener: int = -1
-    bootstrap_sendmsg_pending: bool = False
-    reaped: bool = False
-    status: int | None = None
-    _predicted: int | None = field(default=None, repr=False)
+    ``child`` is ``seccomp-bpf run``'s own child: the namespace parent, or the command
+    itself. ``control`` is its end of the socket pair, until the command has exec'd.
+    ``pid`` is the command's pid, as ``seccomp-bpf run`` sees it. ``own_group``: whether the
+    command leads a process group of its own (a terminal's signals to ``seccomp-bpf run``'s
+    group do not reach it).
+    """
+
+    __slots__ = (
+        "_predicted",
+        "bootstrap_sendmsg_pending",
+        "child",
+        "control",
+        "control_fd_in_child",
+        "listener",
+        "own_group",
+        "pid",
+        "pidfd",
+        "reaped",
+        "status",
+        "status_fd",
+    )
+
+    def __init__(
+        self,
+        *,
+        child: int,
+        control: socket.socket | None,
+        control_fd_in_child: int,
+        status_fd: int | None,
+        own_group: bool = False,
+    ) -> None:
+        self.child = child
+        self.control = control
+        self.control_fd_in_child = control_fd_in_child
+        self.status_fd = status_fd
+        self.own_group = own_group
+        self.pid = 0
+        self.pidfd = -1
+        self.listener = -1
+        self.bootstrap_sendmsg_pending = False
+        self.reaped = False
+        self.status: int | None = None
+        self._predicted: int | None = None
 
     # --- ending -------------------------------------------------------------------------------
 
@@ -267,7 +302,7 @@ class Started:
         return (
             self.bootstrap_sendmsg_pending
             and pid == self.pid
-            and arch == native_arch().audit_arch
+            and arch == _native_audit_arch()
             and nr == _native_sendmsg()
             and arg0 == self.control_fd_in_child
         )
@@ -301,7 +336,11 @@ class Started:
         elif tag == b"N":
             self._predicted = int(body)
         elif tag == b"E":
-            fields = json.loads(body)
+            import ast  # the message of a failure: a start that succeeds reads none
+
+            # A dict of text, numbers and None, as fail() writes it; literal_eval reads
+            # literals and nothing else.
+            fields = ast.literal_eval(body.decode("utf-8", "replace"))
             error: KernelError | LayerUnavailableError
             if fields.get("layer"):
                 error = LayerUnavailableError(fields["layer"], fields.get("detail") or "")
@@ -349,7 +388,8 @@ class Started:
 # "seccomp notify", ...) in init_listener, kernel/seccomp.c).
 LISTENER_LINK: Final = "anon_inode:seccomp notify"
 
-ChildMain = Callable[[socket.socket, int, int], NoReturn]
+if TYPE_CHECKING:
+    ChildMain = Callable[[socket.socket, int, int], NoReturn]
 """The child's part of :func:`start`: given its end of the socket pair, the parent's pid and
 the write end of the status pipe (-1 without one), it sets the command up and execs it."""
 
@@ -466,8 +506,10 @@ def fail(control: socket.socket | None, status: int, error: BaseException) -> No
     if control is None:
         note(f"error: {error}; nothing was run")
     else:
+        # repr, not json: this runs after the layers are up, where importing a module may
+        # be refused, and nothing but literals is written.
         with contextlib.suppress(OSError):
-            control.send(b"E" + json.dumps(fields).encode())
+            control.send(b"E" + repr(fields).encode("utf-8", "backslashreplace"))
     os._exit(status)
 
 
@@ -495,8 +537,6 @@ def install_filter(
 ) -> int | None:
     """Install the filter (with a listener when supervised, announced first); the listener.
     ``filter_flags`` may hold ``log`` and ``spec_allow``."""
-    from seccomp_bpf.kernel import install
-
     flags = {name: True for name in ("log", "spec_allow") if name in filter_flags}
     if not listener or control is None:
         install(program, tsync=control is None, **flags)

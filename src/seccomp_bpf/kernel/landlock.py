@@ -42,11 +42,15 @@ import ctypes
 import errno as errno_codes
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
 from seccomp_bpf.kernel.abi import X32_SYSCALL_BIT, syscall_abi
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # <linux/landlock.h>
 LANDLOCK_CREATE_RULESET_VERSION: Final = 1 << 0

@@ -18,8 +18,10 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final
+
+TYPE_CHECKING = False  # not typing's: the start-up of a confined command does not import it
+if TYPE_CHECKING:
+    from typing import Final
 
 # <linux/seccomp.h>: the operations of seccomp(2).
 SECCOMP_SET_MODE_STRICT: Final = 0
@@ -68,27 +70,56 @@ class SeccompNotifSizes(ctypes.Structure):
 SOCK_FPROG_MAX_LEN: Final = 0xFFFF
 
 
-@dataclass(frozen=True, slots=True)
 class SyscallResult:
-    """What a call returned; ``errno`` is meaningful only when ``value`` is -1."""
+    """What a call returned; ``errno`` is meaningful only when ``value`` is -1. Compared by
+    both. (The records of kernel/ are written out rather than dataclasses: making a
+    dataclass executes generated code, which a confined command's start-up would pay.)"""
 
-    value: int
-    errno: int
+    __slots__ = ("errno", "value")
+
+    def __init__(self, value: int, errno: int) -> None:
+        self.value = value
+        self.errno = errno
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyscallResult):
+            return NotImplemented
+        return self.value == other.value and self.errno == other.errno
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.errno))
+
+    def __repr__(self) -> str:
+        return f"SyscallResult(value={self.value}, errno={self.errno})"
 
     @property
     def failed(self) -> bool:
         return self.value == -1
 
 
-@dataclass(frozen=True, slots=True)
 class _Functions:
-    syscall: Callable[..., int]
-    prctl: Callable[..., int]
-    unshare: Callable[..., int]
-    mount: Callable[..., int]
-    capget: Callable[..., int]
-    capset: Callable[..., int]
-    ptrace: Callable[..., int]
+    """The C library's functions, declared."""
+
+    __slots__ = ("capget", "capset", "mount", "prctl", "ptrace", "syscall", "unshare")
+
+    def __init__(
+        self,
+        *,
+        syscall: Callable[..., int],
+        prctl: Callable[..., int],
+        unshare: Callable[..., int],
+        mount: Callable[..., int],
+        capget: Callable[..., int],
+        capset: Callable[..., int],
+        ptrace: Callable[..., int],
+    ) -> None:
+        self.syscall = syscall
+        self.prctl = prctl
+        self.unshare = unshare
+        self.mount = mount
+        self.capget = capget
+        self.capset = capset
+        self.ptrace = ptrace
 
 
 @functools.cache

@@ -17,11 +17,14 @@ from __future__ import annotations
 import errno as errno_codes
 import os
 import re
-from dataclasses import dataclass
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # <linux/mount.h>
 MS_RDONLY: Final = 1
@@ -101,15 +104,28 @@ def remount_read_only(target: str) -> None:
     mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
 
 
-@dataclass(frozen=True, slots=True)
 class MountPoint:
     """One line of ``/proc/self/mountinfo`` (``proc(5)``): the fields used here."""
 
-    mount_id: int
-    parent_id: int
-    path: str
-    filesystem: str
-    options: frozenset[str]
+    __slots__ = ("filesystem", "mount_id", "options", "parent_id", "path")
+
+    def __init__(
+        self,
+        *,
+        mount_id: int,
+        parent_id: int,
+        path: str,
+        filesystem: str,
+        options: frozenset[str],
+    ) -> None:
+        self.mount_id = mount_id
+        self.parent_id = parent_id
+        self.path = path
+        self.filesystem = filesystem
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"MountPoint({self.mount_id}, {self.path!r}, {self.filesystem!r})"
 
     @property
     def read_only(self) -> bool:

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import errno as errno_codes
 import os
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # <linux/sched.h>
 CLONE_NEWNS: Final = 0x00020000

@@ -11,9 +11,13 @@ import errno as errno_codes
 import fcntl
 import socket
 import struct
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 SIOCGIFFLAGS: Final = 0x8913
 SIOCSIFFLAGS: Final = 0x8914

@@ -31,9 +31,7 @@ import os
 import select
 import signal
 import socket
-import threading
 from collections.abc import Iterator, Sequence
-from typing import Final, NoReturn
 
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import KernelError, SeccompBPFError
@@ -51,6 +49,10 @@ from seccomp_bpf.kernel.child import (
     restore_signals,
     start,
 )
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final, NoReturn
 
 FORWARDED_SIGNALS: Final = frozenset(
     {
@@ -143,6 +145,8 @@ class SignalForwarder:
         self._pidfd = pidfd
         self._own_group = own_group
         self._stopping = False
+        import threading  # only a supervised run has a thread: a plain run imports none
+
         self._thread = threading.Thread(target=self._run, name="seccomp-bpf signals", daemon=True)
 
     def start(self) -> None:
@@ -194,6 +198,7 @@ def start_notified(
     child could not be confined (with the child's own error) or the listener never came; the
     child is then killed and reaped.
     """
+
     def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
         try:
             die_with_parent(parent)

@@ -4,10 +4,14 @@ parent-death signal and the child subreaper."""
 from __future__ import annotations
 
 import ctypes
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import libc
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 # <linux/prctl.h>
 PR_SET_PDEATHSIG: Final = 1

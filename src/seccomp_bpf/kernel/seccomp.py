@@ -15,8 +15,6 @@ from __future__ import annotations
 import enum
 import errno as errno_codes
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import INSTRUCTION_SIZE, Instruction, Program
@@ -25,8 +23,12 @@ from seccomp_bpf.kernel import libc
 from seccomp_bpf.kernel.abi import seccomp_syscall_number, syscall_abi
 from seccomp_bpf.kernel.prctl import set_no_new_privs
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+
 if TYPE_CHECKING:  # the emulator is read where the actions are listed: starting needs none
-    from seccomp_bpf.bpf.emulator import SeccompAction
+    from typing import Final
+
+    from seccomp_bpf.bpf.actions import SeccompAction
 
 
 class FilterFlag(enum.IntFlag):
@@ -248,19 +250,36 @@ def action_available(action_ret_value: int) -> bool:
 
 def available_actions() -> frozenset[SeccompAction]:
     """Every action this kernel supports (empty when it cannot say)."""
-    from seccomp_bpf.bpf.emulator import SeccompAction
+    from seccomp_bpf.bpf.actions import SeccompAction
 
     return frozenset(action for action in SeccompAction if action_available(action.value))
 
 
-@dataclass(frozen=True, slots=True)
 class NotifSizes:
     """``struct seccomp_notif_sizes``: the sizes, in bytes, this kernel uses for the
-    user-notification structures and ``struct seccomp_data``."""
+    user-notification structures and ``struct seccomp_data``. Compared by the three."""
 
-    notif: int
-    notif_resp: int
-    data: int
+    __slots__ = ("data", "notif", "notif_resp")
+
+    def __init__(self, notif: int, notif_resp: int, data: int) -> None:
+        self.notif = notif
+        self.notif_resp = notif_resp
+        self.data = data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NotifSizes):
+            return NotImplemented
+        return (self.notif, self.notif_resp, self.data) == (
+            other.notif,
+            other.notif_resp,
+            other.data,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.notif, self.notif_resp, self.data))
+
+    def __repr__(self) -> str:
+        return f"NotifSizes(notif={self.notif}, notif_resp={self.notif_resp}, data={self.data})"
 
 
 def notif_sizes() -> NotifSizes | None:

@@ -30,14 +30,15 @@ defaults): the generator refuses one, since a precompiled program carries no san
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-from dataclasses import dataclass
-from typing import Final
 
-from seccomp_bpf.bpf.instruction import Program
+from seccomp_bpf.bpf.instruction import ByteOrder, Program
 from seccomp_bpf.errors import InvalidProgramError
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
 
 DIRECTORY: Final = os.path.join(os.path.dirname(__file__), "precompiled")
 """Where the programs and their manifest are."""
@@ -47,14 +48,32 @@ MANIFEST: Final = "MANIFEST"
 _SOURCE: Final = os.path.join(os.path.dirname(__file__), "default.yaml")
 
 
-@dataclass(frozen=True)
 class PrecompiledDefault:
     """The default policy's program for one ABI (and its compat ABIs), and its filter
-    flags."""
+    flags. ``execve`` is allowed on that ABI: ``tests/policies/test_precompiled.py`` emulates
+    every shipped program on it, so starting a command need not."""
 
-    arch: str
-    program: Program
-    flags: tuple[str, ...]
+    __slots__ = ("arch", "flags", "program")
+
+    def __init__(self, arch: str, program: Program, flags: tuple[str, ...]) -> None:
+        self.arch = arch
+        self.program = program
+        self.flags = flags
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data``, in hexadecimal, from the module that :mod:`hashlib` wraps
+    when it has it: importing hashlib starts OpenSSL, which would cost the start-up of a
+    confined command two milliseconds for two small files."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12 on
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.11
+        except ImportError:
+            from hashlib import sha256
+    digest: str = sha256(data).hexdigest()
+    return digest
 
 
 def _manifest(directory: str) -> dict[str, str] | None:
@@ -74,21 +93,26 @@ def _manifest(directory: str) -> dict[str, str] | None:
 def _sha256_of(path: str) -> str | None:
     try:
         with open(path, "rb") as stream:
-            return hashlib.sha256(stream.read()).hexdigest()
+            return sha256_hex(stream.read())
     except OSError:
         return None
 
 
 def precompiled_default(
-    arch: str, *, directory: str = DIRECTORY, source: str = _SOURCE
+    arch: str,
+    *,
+    byteorder: ByteOrder | None = None,
+    directory: str = DIRECTORY,
+    source: str = _SOURCE,
 ) -> PrecompiledDefault | None:
     """The default policy compiled for ``arch`` and its compat ABIs, or None when none is
     shipped for it, ``default.yaml`` is not the file it was compiled from, or its bytes are
-    not those of the manifest."""
+    not those of the manifest. ``byteorder`` is ``arch``'s (None: looked up; this process's
+    own ABI is in :data:`sys.byteorder`)."""
     manifest = _manifest(directory)
     if manifest is None or manifest.get("source") != _sha256_of(source):
         return None
-    from seccomp_bpf.arch.architecture import tables_version
+    from seccomp_bpf.arch.table_source import tables_version
 
     if manifest.get("tables") != tables_version():  # other numbers: compiled afresh
         return None
@@ -100,12 +124,14 @@ def precompiled_default(
             data = stream.read()
     except OSError:
         return None
-    if hashlib.sha256(data).hexdigest() != expected:
+    if sha256_hex(data) != expected:
         return None
-    from seccomp_bpf.arch import get_arch
+    if byteorder is None:
+        from seccomp_bpf.arch import get_arch
 
+        byteorder = get_arch(arch).byteorder
     try:
-        program = Program.from_bytes(data, get_arch(arch).byteorder)
+        program = Program.from_bytes(data, byteorder)
     except InvalidProgramError:
         return None
     flags = manifest.get("flags", "-")
@@ -135,7 +161,7 @@ def write_all(directory: str = DIRECTORY) -> list[str]:
     the manifest into ``directory``; the ABIs written. The policy does not compile for some
     (it names calls they lack): they are left out and compiled when used."""
     from seccomp_bpf.arch import all_arches
-    from seccomp_bpf.arch.architecture import tables_version
+    from seccomp_bpf.arch.table_source import tables_version
     from seccomp_bpf.errors import SeccompBPFError
 
     os.makedirs(directory, exist_ok=True)
@@ -159,7 +185,7 @@ def write_all(directory: str = DIRECTORY) -> list[str]:
         data = program.to_bytes(arch.byteorder)
         with open(os.path.join(directory, f"default-{arch.name}.bpf"), "wb") as stream:
             stream.write(data)
-        lines.append(f"{arch.name} {hashlib.sha256(data).hexdigest()}")
+        lines.append(f"{arch.name} {sha256_hex(data)}")
         written.append(arch.name)
     (policy_flags,) = flags  # one policy: the same flags for every ABI
     lines.insert(4, f"flags {','.join(policy_flags) or '-'}")

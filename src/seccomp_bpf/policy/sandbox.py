@@ -39,12 +39,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
 
 from seccomp_bpf.errors import ConversionError, PolicyError
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+
 if TYPE_CHECKING:
+    from typing import Final
+
     from seccomp_bpf.policy.rules import SourceLocation
 
 ACCESS_MODES: Final = ("ro", "rox", "rw", "rwx")
@@ -116,48 +118,171 @@ def _ports(value: object, what: str) -> tuple[int, ...] | None:
     return tuple(sorted(set(ports)))
 
 
-@dataclass(frozen=True)
 class Sandbox:
-    """The layers around the filter; see the module docstring. ``locations`` (not part of
-    equality) says where a YAML file wrote each entry, for messages: keys like ``rw[0]``."""
+    """The layers around the filter; see the module docstring. Immutable; compared and hashed
+    by every field but ``locations``, which says where a YAML file wrote each entry, for
+    messages: keys like ``rw[0]``. :meth:`replace` gives a copy with some fields changed.
 
-    ro: tuple[str, ...] = ()
-    rox: tuple[str, ...] = ()
-    rw: tuple[str, ...] = ()
-    rwx: tuple[str, ...] = ()
-    default_paths: bool = True
-    tcp_bind: tuple[int, ...] | None = None
-    tcp_connect: tuple[int, ...] | None = None
-    capabilities: tuple[str, ...] = ()
-    namespaces: bool = True
-    share_pid: bool = False
-    unshare_net: bool = False
-    landlock: bool = True
-    new_session: bool = True
-    require: tuple[str, ...] = ()
-    locations: Mapping[str, SourceLocation] = field(default_factory=dict, compare=False)
+    (Written out rather than a dataclass, as the records of a run are: making a dataclass
+    executes generated code, which every confined command's start-up would pay.)
+    """
 
-    def __post_init__(self) -> None:
+    __slots__ = (
+        "capabilities",
+        "default_paths",
+        "landlock",
+        "locations",
+        "namespaces",
+        "new_session",
+        "require",
+        "ro",
+        "rox",
+        "rw",
+        "rwx",
+        "share_pid",
+        "tcp_bind",
+        "tcp_connect",
+        "unshare_net",
+    )
+
+    FIELDS: Final = (
+        "ro",
+        "rox",
+        "rw",
+        "rwx",
+        "default_paths",
+        "tcp_bind",
+        "tcp_connect",
+        "capabilities",
+        "namespaces",
+        "share_pid",
+        "unshare_net",
+        "landlock",
+        "new_session",
+        "require",
+    )
+    """The fields that say what the sandbox is (all but ``locations``), in order."""
+
+    ro: tuple[str, ...]
+    rox: tuple[str, ...]
+    rw: tuple[str, ...]
+    rwx: tuple[str, ...]
+    default_paths: bool
+    tcp_bind: tuple[int, ...] | None
+    tcp_connect: tuple[int, ...] | None
+    capabilities: tuple[str, ...]
+    namespaces: bool
+    share_pid: bool
+    unshare_net: bool
+    landlock: bool
+    new_session: bool
+    require: tuple[str, ...]
+    locations: Mapping[str, SourceLocation]
+
+    def __init__(
+        self,
+        *,
+        ro: Iterable[str] = (),
+        rox: Iterable[str] = (),
+        rw: Iterable[str] = (),
+        rwx: Iterable[str] = (),
+        default_paths: bool = True,
+        tcp_bind: Iterable[int] | None = None,
+        tcp_connect: Iterable[int] | None = None,
+        capabilities: Iterable[str] = (),
+        namespaces: bool = True,
+        share_pid: bool = False,
+        unshare_net: bool = False,
+        landlock: bool = True,
+        new_session: bool = True,
+        require: Iterable[str] = (),
+        locations: Mapping[str, SourceLocation] | None = None,
+    ) -> None:
         set_ = object.__setattr__
-        for mode in ACCESS_MODES:
-            set_(self, mode, _paths(getattr(self, mode), mode))
-        for name in ("tcp_bind", "tcp_connect"):
-            set_(self, name, _ports(getattr(self, name), name))
-        for name in ("default_paths", "namespaces", "share_pid", "unshare_net", "landlock"):
-            if not isinstance(getattr(self, name), bool):
-                raise PolicyError(f"sandbox {name} is true or false, not {getattr(self, name)!r}")
-        if not isinstance(self.new_session, bool):
-            raise PolicyError(f"sandbox new_session is true or false, not {self.new_session!r}")
-        if isinstance(self.capabilities, str) or not isinstance(self.capabilities, Iterable):
-            raise PolicyError(f"sandbox capabilities is a list of names, not {self.capabilities!r}")
-        capabilities = tuple(dict.fromkeys(_canonical_capability(c) for c in self.capabilities))
-        if ALL_CAPABILITIES in capabilities:
-            capabilities = (ALL_CAPABILITIES,)
-        set_(self, "capabilities", capabilities)
-        set_(self, "require", self._required(self.require))
-        if not self.namespaces and self.unshare_net:
+        for mode, paths in (("ro", ro), ("rox", rox), ("rw", rw), ("rwx", rwx)):
+            set_(self, mode, _paths(paths, mode))
+        set_(self, "tcp_bind", _ports(tcp_bind, "tcp_bind"))
+        set_(self, "tcp_connect", _ports(tcp_connect, "tcp_connect"))
+        switches = (
+            ("default_paths", default_paths),
+            ("namespaces", namespaces),
+            ("share_pid", share_pid),
+            ("unshare_net", unshare_net),
+            ("landlock", landlock),
+            ("new_session", new_session),
+        )
+        for name, value in switches:
+            if not isinstance(value, bool):
+                raise PolicyError(f"sandbox {name} is true or false, not {value!r}")
+            set_(self, name, value)
+        if isinstance(capabilities, str) or not isinstance(capabilities, Iterable):
+            raise PolicyError(f"sandbox capabilities is a list of names, not {capabilities!r}")
+        kept = tuple(dict.fromkeys(_canonical_capability(c) for c in capabilities))
+        if ALL_CAPABILITIES in kept:
+            kept = (ALL_CAPABILITIES,)
+        set_(self, "capabilities", kept)
+        set_(self, "require", self._required(require))
+        if not namespaces and unshare_net:
             raise PolicyError("sandbox unshare_net needs namespaces (it is a network namespace)")
-        set_(self, "locations", dict(self.locations))
+        set_(self, "locations", dict(locations or {}))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Sandbox is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Sandbox is immutable")
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Sandbox)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"Sandbox({fields})"
+
+    def __reduce__(self) -> tuple[object, tuple[dict[str, object]]]:
+        return (_sandbox, (self.fields(),))
+
+    def fields(self) -> dict[str, object]:
+        """Every field by name, ``locations`` included: ``Sandbox(**sandbox.fields())`` is
+        an equal sandbox."""
+        values = {name: getattr(self, name) for name in self.FIELDS}
+        values["locations"] = self.locations
+        return values
+
+    def replace(
+        self,
+        *,
+        namespaces: bool | None = None,
+        unshare_net: bool | None = None,
+        new_session: bool | None = None,
+    ) -> Sandbox:
+        """This sandbox with the layers given turned on or off (None: as they are)."""
+        return Sandbox(
+            ro=self.ro,
+            rox=self.rox,
+            rw=self.rw,
+            rwx=self.rwx,
+            default_paths=self.default_paths,
+            tcp_bind=self.tcp_bind,
+            tcp_connect=self.tcp_connect,
+            capabilities=self.capabilities,
+            namespaces=self.namespaces if namespaces is None else namespaces,
+            share_pid=self.share_pid,
+            unshare_net=self.unshare_net if unshare_net is None else unshare_net,
+            landlock=self.landlock,
+            new_session=self.new_session if new_session is None else new_session,
+            require=self.require,
+            locations=self.locations,
+        )
 
     @staticmethod
     def _required(value: object) -> tuple[str, ...]:
@@ -222,6 +347,11 @@ class Sandbox:
             require=(*self.require, *other.require),
             locations=self.locations,
         )
+
+
+def _sandbox(fields: dict[str, object]) -> Sandbox:
+    """A sandbox again from its :meth:`Sandbox.fields` (how a pickled one is read back)."""
+    return Sandbox(**fields)  # type: ignore[arg-type]
 
 
 def _combined_ports(

@@ -42,8 +42,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal, NoReturn
 
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import CommandError, PolicyError
@@ -51,7 +49,11 @@ from seccomp_bpf.kernel import child
 from seccomp_bpf.kernel.child import EXIT_NOT_FOUND, find_executable
 from seccomp_bpf.run.confine import check_actions_available, program_return_values
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+
 if TYPE_CHECKING:
+    from typing import Final, Literal, NoReturn
+
     from seccomp_bpf.kernel.child import Started
     from seccomp_bpf.policy.policy import Policy
     from seccomp_bpf.policy.sandbox import Sandbox
@@ -66,7 +68,6 @@ EXIT_LAYER_MISSING: Final = 123
 """A required layer (``--require``) is not in force: nothing was run."""
 
 
-@dataclass(frozen=True)
 class PreparedRun:
     """A command ready to be run: what to exec, with which arguments, under which program,
     in which sandbox.
@@ -75,18 +76,49 @@ class PreparedRun:
     such, or one taken from a cache: then ``read_policy`` reads it when a message needs it);
     it names the rule behind a decision in messages. ``plan`` is the sandbox (None: the
     filter alone); ``show_layers`` prints the layers in force before the command runs.
+
+    (The records of a run are plain classes, not dataclasses: making a dataclass executes
+    generated code, and importing :mod:`dataclasses` imports :mod:`inspect`, which together
+    cost a confined command's start-up more than the rest of this module.)
     """
 
-    argv: tuple[str, ...]
-    executable: str
-    program: Program
-    policy: Policy | None = None
-    log: bool = False
-    spec_allow: bool = False
-    arches: tuple[str, ...] = field(default=())
-    plan: SandboxPlan | None = None
-    show_layers: bool = False
-    read_policy: Callable[[], Policy] | None = None
+    __slots__ = (
+        "arches",
+        "argv",
+        "executable",
+        "log",
+        "plan",
+        "policy",
+        "program",
+        "read_policy",
+        "show_layers",
+        "spec_allow",
+    )
+
+    def __init__(
+        self,
+        argv: tuple[str, ...],
+        executable: str,
+        program: Program,
+        *,
+        policy: Policy | None = None,
+        log: bool = False,
+        spec_allow: bool = False,
+        arches: tuple[str, ...] = (),
+        plan: SandboxPlan | None = None,
+        show_layers: bool = False,
+        read_policy: Callable[[], Policy] | None = None,
+    ) -> None:
+        self.argv = argv
+        self.executable = executable
+        self.program = program
+        self.policy = policy
+        self.log = log
+        self.spec_allow = spec_allow
+        self.arches = arches
+        self.plan = plan
+        self.show_layers = show_layers
+        self.read_policy = read_policy
 
     def message_policy(self) -> Policy | None:
         """The policy, for a message: read again when the program came from a cache (None
@@ -105,17 +137,31 @@ def _read_quietly(read: Callable[[], Policy]) -> Policy | None:
         return None  # changed or gone since: the message says less
 
 
-@dataclass(frozen=True)
 class CompiledPolicy:
     """A policy's program, with what running it needs of the policy: its filter flags and
     its sandbox section. ``policy`` is the policy when it was read; ``read`` reads it (from
-    its file) for a message, when the program came precompiled or from the cache."""
+    its file) for a message, when the program came precompiled or from the cache.
+    ``exec_checked``: the program is known to allow ``execve`` on this ABI (the shipped
+    default), so :func:`prepare` need not emulate it."""
 
-    program: Program
-    flags: tuple[str, ...]
-    sandbox: Sandbox | None
-    read: Callable[[], Policy]
-    policy: Policy | None = None
+    __slots__ = ("exec_checked", "flags", "policy", "program", "read", "sandbox")
+
+    def __init__(
+        self,
+        program: Program,
+        flags: tuple[str, ...],
+        sandbox: Sandbox | None,
+        read: Callable[[], Policy],
+        *,
+        policy: Policy | None = None,
+        exec_checked: bool = False,
+    ) -> None:
+        self.program = program
+        self.flags = flags
+        self.sandbox = sandbox
+        self.read = read
+        self.policy = policy
+        self.exec_checked = exec_checked
 
 
 def compiled_policy(
@@ -140,12 +186,13 @@ def compiled_policy(
     if not builtin and (registered or spec == "-" or not os.path.lexists(spec or "")):
         return _compile(read())
     if builtin and not arches and cache:
-        from seccomp_bpf.arch import native_arch
+        from seccomp_bpf.arch.machine import native_abi_name
         from seccomp_bpf.policies.precompiled import precompiled_default
 
-        shipped = precompiled_default(native_arch().name)
+        native = native_abi_name()
+        shipped = None if native is None else precompiled_default(native, byteorder=sys.byteorder)
         if shipped is not None:
-            return CompiledPolicy(shipped.program, shipped.flags, None, read)
+            return CompiledPolicy(shipped.program, shipped.flags, None, read, exec_checked=True)
     from seccomp_bpf.run import program_cache
 
     directory = program_cache.cache_directory() if cache else None
@@ -189,7 +236,7 @@ def _compile(policy: Policy, program: Program | None = None) -> CompiledPolicy:
 
         program = compile_policy(policy)
     flags = tuple(sorted(policy.flags))
-    return CompiledPolicy(program, flags, policy.sandbox, lambda: policy, policy)
+    return CompiledPolicy(program, flags, policy.sandbox, lambda: policy, policy=policy)
 
 
 # --- before anything runs ---------------------------------------------------------------------
@@ -314,8 +361,10 @@ def prepare(
         spec_allow = "spec_allow" in compiled.flags
         policy_sandbox, read_policy = compiled.sandbox, compiled.read
     assert program is not None
+    exec_checked = checked or (compiled is not None and compiled.exec_checked)
     if not checked:
         check_actions_available(program)
+    if not exec_checked:
         try:
             check_exec_allowed(program, policy, argv[0])
         except PolicyError:
@@ -335,13 +384,13 @@ def prepare(
         tuple(argv),
         found,
         program,
-        policy,
-        log,
-        spec_allow,
-        arches,
-        plan,
-        show_layers,
-        read_policy,
+        policy=policy,
+        log=log,
+        spec_allow=spec_allow,
+        arches=arches,
+        plan=plan,
+        show_layers=show_layers,
+        read_policy=read_policy,
     )
 
 
@@ -483,7 +532,7 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
     """Why a command killed by SIGSYS was, as far as the filter tells: a kill action (which
     ones, with the policy), a trap the program did not handle (``SECCOMP_RET_TRAP`` sends a
     SIGSYS the program may catch), or neither (the filter returns no such action)."""
-    from seccomp_bpf.bpf.emulator import ReturnValue, SeccompAction
+    from seccomp_bpf.bpf.actions import ReturnValue, SeccompAction
 
     actions = {ReturnValue.decode(value).action for value in program_return_values(program)}
     kills = actions & {SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD}
@@ -499,7 +548,7 @@ def sigsys_cause(program: Program, policy: Policy | None) -> str:
 
 
 def _kill_sources(policy: Policy) -> list[str]:
-    from seccomp_bpf.bpf.emulator import SeccompAction
+    from seccomp_bpf.bpf.actions import SeccompAction
     from seccomp_bpf.policy.resolution import rule_label
 
     kinds = (SeccompAction.KILL_PROCESS, SeccompAction.KILL_THREAD)

@@ -44,14 +44,17 @@ import errno
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, cast
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.instruction import Instruction, Program
 from seccomp_bpf.errors import ActionUnavailableError, SandboxError
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+
 if TYPE_CHECKING:
-    from seccomp_bpf.bpf.emulator import SeccompAction
+    from typing import Final
+
+    from seccomp_bpf.bpf.actions import SeccompAction
     from seccomp_bpf.policy.policy import Policy
     from seccomp_bpf.policy.sandbox import Sandbox
 
@@ -66,6 +69,21 @@ def program_return_values(program: Iterable[Instruction]) -> frozenset[int]:
     )
 
 
+# <linux/seccomp.h>: every action a filter can return (SECCOMP_RET_ACTION_FULL bits).
+_ACTIONS: Final = frozenset(
+    (
+        op.SECCOMP_RET_KILL_PROCESS,
+        op.SECCOMP_RET_KILL_THREAD,
+        op.SECCOMP_RET_TRAP,
+        op.SECCOMP_RET_ERRNO,
+        op.SECCOMP_RET_USER_NOTIF,
+        op.SECCOMP_RET_TRACE,
+        op.SECCOMP_RET_LOG,
+        op.SECCOMP_RET_ALLOW,
+    )
+)
+
+
 def check_actions_available(
     program: Iterable[Instruction], available: Iterable[SeccompAction] | None = None
 ) -> None:
@@ -76,17 +94,29 @@ def check_actions_available(
     (:func:`seccomp_bpf.kernel.available_actions`); when it cannot say (empty), nothing is
     checked.
     """
-    from seccomp_bpf.bpf.emulator import ReturnValue, format_return_value
-
+    values = program_return_values(program)
     if available is None:
+        from seccomp_bpf.kernel.seccomp import action_available
+
+        # SECCOMP_GET_ACTION_AVAIL (Linux 4.14) answers for ALLOW wherever it answers at all:
+        # a "no" there is a kernel that cannot say. Otherwise the program's own actions are
+        # asked about first, and the whole set (with the actions' names) only to explain one
+        # that is missing: starting a command asks the kernel three or four questions.
+        if not action_available(op.SECCOMP_RET_ALLOW):
+            return
+        actions = {value & op.SECCOMP_RET_ACTION_FULL for value in values}
+        if all(action in _ACTIONS and action_available(action) for action in actions):
+            return
         from seccomp_bpf.kernel import available_actions
 
         available = available_actions()
+    from seccomp_bpf.bpf.actions import ReturnValue, format_return_value
+
     supported = frozenset(available)
     if not supported:
         return
     decoded = sorted(
-        (ReturnValue.decode(value) for value in program_return_values(program)),
+        (ReturnValue.decode(value) for value in values),
         key=lambda returned: (returned.action.precedence, returned.value),
     )
     for returned in decoded:
@@ -127,7 +157,8 @@ def compile_for_install(policy_or_program: Policy | Program | Sequence[Instructi
         return compile_policy(policy)
     if isinstance(policy_or_program, Program):
         return policy_or_program
-    return Program(cast("Sequence[Instruction]", policy_or_program))  # not a Policy: checked
+    instructions: Sequence[Instruction] = policy_or_program  # type: ignore[assignment]
+    return Program(instructions)  # not a Policy: checked above
 
 
 def install(

@@ -49,7 +49,6 @@ filter alone, or the sandbox failed before the command started).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno as errno_codes
 import os
 import select
@@ -58,8 +57,6 @@ import socket
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Final, NoReturn
 
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.errors import KernelError, LayerUnavailableError, SeccompBPFError
@@ -93,10 +90,15 @@ from seccomp_bpf.run.layers import (
 )
 from seccomp_bpf.run.plan import SandboxPlan
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final, NoReturn
+
+
 EXIT_LAYER_MISSING: Final = LayerUnavailableError.exit_status
 """A required layer is not in force: nothing was run (123)."""
 
-@dataclass(frozen=True)
+
 class Launch:
     """What to start: ``argv`` from ``executable`` under ``program``, in the sandbox of
     ``plan`` (None: the filter alone, as the profiler's learning mode runs).
@@ -106,14 +108,50 @@ class Launch:
     command starts with; ``show_layers`` prints the layers in force before ``execve``.
     """
 
-    executable: str
-    argv: tuple[str, ...]
-    program: Program
-    plan: SandboxPlan | None
-    filter_flags: tuple[str, ...] = ()
-    listener: bool = False
-    mask: frozenset[int] = frozenset()
-    show_layers: bool = False
+    __slots__ = (
+        "argv",
+        "executable",
+        "filter_flags",
+        "listener",
+        "mask",
+        "plan",
+        "program",
+        "show_layers",
+    )
+
+    def __init__(
+        self,
+        *,
+        executable: str,
+        argv: tuple[str, ...],
+        program: Program,
+        plan: SandboxPlan | None,
+        filter_flags: tuple[str, ...] = (),
+        listener: bool = False,
+        mask: frozenset[int] = frozenset(),
+        show_layers: bool = False,
+    ) -> None:
+        self.executable = executable
+        self.argv = argv
+        self.program = program
+        self.plan = plan
+        self.filter_flags = filter_flags
+        self.listener = listener
+        self.mask = mask
+        self.show_layers = show_layers
+
+    def with_plan(self, plan: SandboxPlan | None) -> Launch:
+        """The same launch in the sandbox of ``plan``."""
+        return Launch(
+            executable=self.executable,
+            argv=self.argv,
+            program=self.program,
+            plan=plan,
+            filter_flags=self.filter_flags,
+            listener=self.listener,
+            mask=self.mask,
+            show_layers=self.show_layers,
+        )
 
 
 def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Started:
@@ -177,7 +215,7 @@ def _namespace_parent(
     except KernelError as error:
         if not is_refusal(error):
             _fail(control, EXIT_SETUP_FAILED, error)
-        fallback = dataclasses.replace(launch, plan=_fall_back(plan, control, error))
+        fallback = launch.with_plan(_fall_back(plan, control, error))
         _keeper(fallback, control, status_write, run_pid)
     init = os.fork()
     if init == 0:
@@ -235,9 +273,7 @@ def _init(
             os._exit(0)
 
 
-def _keeper(
-    launch: Launch, control: socket.socket, status_write: int, run_pid: int
-) -> NoReturn:
+def _keeper(launch: Launch, control: socket.socket, status_write: int, run_pid: int) -> NoReturn:
     """Without a PID namespace, what init is with one: the command's parent, which reports
     its wait status and, when it ends or ``seccomp-bpf run`` does, ends whatever the command
     left behind. It is a child subreaper (``prctl(2)``), so every process the command starts

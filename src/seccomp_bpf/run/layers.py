@@ -32,8 +32,6 @@ import fcntl
 import os
 import signal
 import stat
-from dataclasses import dataclass, field
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import child, landlock, set_no_new_privs
@@ -51,15 +49,22 @@ from seccomp_bpf.kernel.namespaces import (
 from seccomp_bpf.kernel.prctl import set_parent_death_signal
 from seccomp_bpf.run.plan import SandboxPlan
 
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
+
 die_with_parent = child.die_with_parent
 """Layer 1, the same in every command started in a child (:mod:`seccomp_bpf.kernel.child`)."""
 
 
-@dataclass
 class LayerReport:
     """What is in force, layer by layer: ``(layer, description)`` in order."""
 
-    lines: list[tuple[str, str]] = field(default_factory=list)
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
 
     def add(self, layer: str, description: str) -> None:
         self.lines.append((layer, description))

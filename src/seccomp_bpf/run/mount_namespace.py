@@ -36,11 +36,15 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterable, Sequence
-from typing import Final
 
 from seccomp_bpf.errors import KernelError
 from seccomp_bpf.kernel import mounts
 from seccomp_bpf.run.plan import DEVICES, PRIVATE_DIRECTORIES, SandboxPlan
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
+
 
 PROC_READ_ONLY: Final = ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs")
 PROC_MASKED: Final = (

@@ -34,12 +34,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Final
 
 from seccomp_bpf.errors import LayerUnavailableError, SandboxError
 from seccomp_bpf.kernel import landlock
 from seccomp_bpf.policy.sandbox import Sandbox, capability_number
+
+TYPE_CHECKING = False  # not typing's: a confined command's start-up does not import typing
+if TYPE_CHECKING:
+    from typing import Final
 
 LANDLOCK_ABI_VARIABLE: Final = "SECCOMP_BPF_LANDLOCK_ABI"
 """An environment variable that lowers the Landlock ABI used to at most its value (``0``:
@@ -87,40 +89,96 @@ host keeps there (the X11 and ssh-agent sockets of ``/tmp``, the D-Bus, systemd 
 sockets of ``/run``) stays out of reach."""
 
 
-@dataclass(frozen=True, slots=True)
 class Grant:
-    """Landlock ``rights`` beneath ``path``; ``origin`` says why, for ``--show-layers``."""
+    """Landlock ``rights`` beneath ``path``; ``origin`` says why, for ``--show-layers``.
+    Compared by all three.
 
-    path: str
-    rights: int
-    origin: str
+    (The plan's records are written out rather than dataclasses: making a dataclass
+    executes generated code, which every confined command's start-up would pay.)
+    """
+
+    __slots__ = ("origin", "path", "rights")
+
+    def __init__(self, path: str, rights: int, origin: str) -> None:
+        self.path = path
+        self.rights = rights
+        self.origin = origin
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Grant):
+            return NotImplemented
+        return (self.path, self.rights, self.origin) == (other.path, other.rights, other.origin)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.rights, self.origin))
+
+    def __repr__(self) -> str:
+        return f"Grant({self.path!r}, {self.rights:#x}, {self.origin!r})"
 
 
-@dataclass(frozen=True)
 class SandboxPlan:
-    """What will be done; see the module docstring."""
+    """What will be done; see the module docstring.
 
-    sandbox: Sandbox
-    cwd: str
-    uid: int
-    gid: int
-    landlock_abi: int
-    """The Landlock ABI to use; 0: no Landlock (turned off, or the kernel has none)."""
-    namespaces: bool
-    user_namespace: bool
-    pid_namespace: bool
-    grants: tuple[Grant, ...]
-    writable: tuple[str, ...]
-    """Paths bound read-write in the mount namespace, where everything else is read-only."""
-    read_only: tuple[str, ...]
-    """Paths granted read-only, also bound read-only in the mount namespace."""
-    keep: frozenset[int] | None
-    """Capabilities kept (numbers); None keeps all."""
-    notes: tuple[str, ...] = ()
-    """One line per layer (or part of one) the kernel does not give, and why."""
-    home: str | None = None
-    resolv_conf: str | None = field(default=None)
-    """The file ``/etc/resolv.conf`` points to, when it lives in a private directory."""
+    ``landlock_abi`` is the Landlock ABI to use (0: no Landlock, turned off or the kernel has
+    none); ``writable`` the paths bound read-write in the mount namespace, where everything
+    else is read-only; ``read_only`` the paths granted read-only, also bound read-only there;
+    ``keep`` the capabilities kept (numbers; None keeps all); ``notes`` one line per layer
+    (or part of one) the kernel does not give, and why; ``resolv_conf`` the file
+    ``/etc/resolv.conf`` points to, when it lives in a private directory.
+    """
+
+    __slots__ = (
+        "cwd",
+        "gid",
+        "grants",
+        "home",
+        "keep",
+        "landlock_abi",
+        "namespaces",
+        "notes",
+        "pid_namespace",
+        "read_only",
+        "resolv_conf",
+        "sandbox",
+        "uid",
+        "user_namespace",
+        "writable",
+    )
+
+    def __init__(
+        self,
+        *,
+        sandbox: Sandbox,
+        cwd: str,
+        uid: int,
+        gid: int,
+        landlock_abi: int,
+        namespaces: bool,
+        user_namespace: bool,
+        pid_namespace: bool,
+        grants: tuple[Grant, ...],
+        writable: tuple[str, ...],
+        read_only: tuple[str, ...],
+        keep: frozenset[int] | None,
+        notes: tuple[str, ...] = (),
+        home: str | None = None,
+        resolv_conf: str | None = None,
+    ) -> None:
+        self.sandbox = sandbox
+        self.cwd = cwd
+        self.uid = uid
+        self.gid = gid
+        self.landlock_abi = landlock_abi
+        self.namespaces = namespaces
+        self.user_namespace = user_namespace
+        self.pid_namespace = pid_namespace
+        self.grants = grants
+        self.writable = writable
+        self.read_only = read_only
+        self.keep = keep
+        self.notes = notes
+        self.home = home
+        self.resolv_conf = resolv_conf
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -129,21 +187,27 @@ class SandboxPlan:
     def without_namespaces(self, why: str) -> SandboxPlan:
         """The plan when namespaces could not be created: the same grants, on the host's
         ``/dev``, ``/tmp`` and ``/run``."""
-        from dataclasses import replace
-
-        sandbox = replace(self.sandbox, namespaces=False, unshare_net=False)
+        sandbox = self.sandbox.replace(namespaces=False, unshare_net=False)
         grants = tuple(g for g in self.grants if not _sandbox_own_device(g.path))
         notes = (*self.notes, why)
         if self.uid == 0 and self.landlock_abi:
             notes = (*notes, ROOT_WITHOUT_MOUNTS)
-        return replace(
-            self,
+        return SandboxPlan(
             sandbox=sandbox,
+            cwd=self.cwd,
+            uid=self.uid,
+            gid=self.gid,
+            landlock_abi=self.landlock_abi,
             namespaces=False,
             user_namespace=False,
             pid_namespace=False,
             grants=grants,
+            writable=self.writable,
+            read_only=self.read_only,
+            keep=self.keep,
             notes=notes,
+            home=self.home,
+            resolv_conf=self.resolv_conf,
         )
 
 
@@ -269,9 +333,7 @@ def plan_sandbox(
     """
     sandbox = sandbox if sandbox is not None else Sandbox()
     if in_process:
-        from dataclasses import replace
-
-        sandbox = replace(sandbox, namespaces=False, unshare_net=False, new_session=False)
+        sandbox = sandbox.replace(namespaces=False, unshare_net=False, new_session=False)
     env = os.environ if environ is None else environ
     cwd = os.getcwd() if cwd is None else cwd
     home = env.get("HOME") or None

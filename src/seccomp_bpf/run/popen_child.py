@@ -29,13 +29,6 @@ if TYPE_CHECKING:
 FORMAT = 1
 """The version of what :func:`launch_bytes` writes; a child refuses any other."""
 
-SANDBOX_FIELDS = (
-    "ro", "rox", "rw", "rwx", "default_paths", "tcp_bind", "tcp_connect", "capabilities",
-    "namespaces", "share_pid", "unshare_net", "landlock", "new_session", "require",
-)  # fmt: skip
-"""The fields of :class:`~seccomp_bpf.policy.sandbox.Sandbox` that say what the sandbox is
-(not where in a file they were written)."""
-
 PROG = "seccomp-bpf"
 
 
@@ -50,7 +43,7 @@ def launch_bytes(
     in PATH) under ``program`` in ``sandbox`` (None: the defaults), ending with ``parent``."""
     fields = None
     if sandbox is not None:
-        fields = {name: getattr(sandbox, name) for name in SANDBOX_FIELDS}
+        fields = {name: getattr(sandbox, name) for name in sandbox.FIELDS}
     return marshal.dumps((FORMAT, program.to_bytes(), fields, tuple(argv), executable, parent))
 
 

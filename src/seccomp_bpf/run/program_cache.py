@@ -91,7 +91,7 @@ def cache_key(policy_bytes: bytes, arches: Sequence[str] | None) -> str:
     """The key of a policy file's program (see the module docstring)."""
     import sysconfig
 
-    from seccomp_bpf.arch.architecture import tables_identity
+    from seccomp_bpf.arch.table_source import tables_identity
 
     machine = os.uname()
     facts = [
