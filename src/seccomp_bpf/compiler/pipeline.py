@@ -585,9 +585,9 @@ def compile_policy(
     argument: 1,094 instructions, worst path 32), and a program that does not fit the
     kernel's limit that way is compiled again with compact searches; ``"compact"`` one after
     another, the fewest instructions (libseccomp's length: 1,017) for a worst path that grows
-    with the set (1,009). When the
-    program does not fit, :class:`CompileError` names the architectures, the largest argument
-    blocks and the rules in them. An unknown ``search`` is a :class:`ValueError`.
+    with the set (1,009). When the program does not fit, :class:`CompileError` names the
+    architectures, the largest argument blocks and the rules in them. An unknown ``search``
+    is a :class:`ValueError`.
     """
     if search not in SEARCHES:
         raise ValueError(f"search must be one of {', '.join(map(repr, SEARCHES))}, not {search!r}")
