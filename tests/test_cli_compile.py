@@ -11,8 +11,9 @@ from seccomp_bpf.arch import get_arch
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Program
 from seccomp_bpf.cli import main
-from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.compiler import SEARCHES, compile_policy
 from seccomp_bpf.formats import read_policy_file
+from tests.compiler.test_search import longest_path
 
 POLICY = """\
 default_action: errno(EPERM)
@@ -159,3 +160,56 @@ def test_raw_output_needs_one_byte_order(
     err = capsys.readouterr().err
     assert "one byte order" in err and "big-endian: s390x" in err and not out.exists()
     assert main([*args[:-2], "--format", "c"]) == 0
+
+
+def _set_policy(tmp_path: Path) -> Path:
+    """One rule ``ioctl: arg1 in [200 spread values]``, a set worth searching."""
+    values = [0x1000 + 0x9E37 * i * 2 for i in range(200)]
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "default_action: errno(EPERM)\narches: [x86_64]\nsyscalls:\n"
+        "  - names: [ioctl]\n    action: allow\n"
+        f"    when: {{arg: 1, op: in, value: {values}}}\n"
+    )
+    return path
+
+
+def test_search_compact_writes_the_shorter_program_that_decides_alike(tmp_path: Path) -> None:
+    path = _set_policy(tmp_path)
+    programs = {}
+    for search in SEARCHES:
+        out = tmp_path / f"{search}.bpf"
+        assert main(["compile", str(path), "--search", search, "-o", str(out)]) == 0
+        programs[search] = Program.from_bytes(out.read_bytes())
+        assert programs[search] == compile_policy(read_policy_file(path), search=search)
+    balanced, compact = programs["balanced"], programs["compact"]
+    default = tmp_path / "default.bpf"
+    assert main(["compile", str(path), "-o", str(default)]) == 0
+    assert Program.from_bytes(default.read_bytes()) == balanced
+    # one chain: fewer instructions, a longer worst path
+    assert len(compact) < len(balanced)
+    assert longest_path(compact) > 200 > longest_path(balanced)
+    x86_64 = get_arch("x86_64")
+    ioctl = x86_64.syscalls["ioctl"]
+    for value in (0, 0x1000, 0x1001, 0x1000 + 0x9E37 * 398, 0x1000 + 0x9E37 * 399, 1 << 32):
+        data = SeccompData(ioctl, x86_64.audit_arch, 0, (0, value, 0, 0, 0, 0))
+        assert emulate(compact, data).ret == emulate(balanced, data).ret, hex(value)
+
+
+def test_search_choices_are_the_compilers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compile", "--help"])
+    assert exit_info.value.code == 0
+    assert f"--search {{{','.join(SEARCHES)}}}" in capsys.readouterr().out
+
+
+def test_an_unknown_search_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.bpf"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compile", str(_set_policy(tmp_path)), "--search", "tree", "-o", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --search: invalid choice: 'tree'" in err
+    assert "Traceback" not in err and not out.exists()

@@ -13,17 +13,18 @@ and conditions nested 10,000 deep, give a program or the clean "does not fit" er
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from seccomp_bpf.arch import get_arch
 from seccomp_bpf.bpf.emulator import SeccompData, emulate
 from seccomp_bpf.bpf.instruction import Program
-from seccomp_bpf.compiler import compile_policy
+from seccomp_bpf.compiler import SEARCHES, Search, compile_policy
 from seccomp_bpf.errors import CompileError
 from seccomp_bpf.policy import (
     ALLOW,
@@ -41,6 +42,7 @@ from seccomp_bpf.policy import (
     Rule,
 )
 from tests.compiler.strategies import actions, near_values
+from tests.compiler.test_search import longest_path
 from tests.reference import evaluator as reference
 
 MASK32 = 0xFFFFFFFF
@@ -144,11 +146,85 @@ def assert_decides_as_reference(policy: Policy, program: Program, rng: random.Ra
     default=actions,
     rng=st.randoms(use_true_random=False),
 )
+@pytest.mark.parametrize("search", SEARCHES)
 def test_many_rules_decide_as_the_reference(
-    rules: list[Rule], arches: tuple[str, ...], default: Action, rng: random.Random
+    search: Search, rules: list[Rule], arches: tuple[str, ...], default: Action, rng: random.Random
 ) -> None:
     policy = Policy(default, tuple(rules), arches=arches)
-    assert_decides_as_reference(policy, compile_policy(policy), rng)
+    assert_decides_as_reference(policy, compile_policy(policy, search=search), rng)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(1, 1200),
+    seed=st.integers(0, 2**32),
+    shape=st.sampled_from(("in", "eq rules")),
+    arch=st.sampled_from(("x86_64", "aarch64", "s390x", "ppc64", "i386", "x32")),
+    width=st.sampled_from((64, 32)),
+)
+@example(count=1000, seed=13, shape="in", arch="x86_64", width=64)  # the set
+@example(count=1000, seed=13, shape="eq rules", arch="s390x", width=64)
+@example(count=300, seed=3, shape="eq rules", arch="i386", width=32)
+def test_compact_is_never_longer_and_balanced_stays_within_the_bound(
+    count: int, seed: int, shape: str, arch: str, width: int
+) -> None:
+    # The two searches of one set of spread values (none next to another, so no range can
+    # stand for several): the compact one takes no more instructions, the balanced one runs
+    # at most 2 ceil(log2 n) + 12 (the prologue, the call, the high word, the search, the
+    # return: search.chain_length). Both decide as the reference.
+    rng = random.Random(seed)
+    chosen: set[int] = set()
+    while len(chosen) < count:
+        chosen.add(rng.randrange(1, 1 << 31) * 2)
+    members = sorted(chosen)
+    if shape == "in":
+        rules: tuple[Rule, ...] = (Rule(("ioctl",), ALLOW, Cmp(1, "in", members, width=width)),)
+    else:
+        rules = tuple(Rule(("ioctl",), ALLOW, Cmp(1, "eq", v, width=width)) for v in members)
+    policy = Policy(ERRNO(1), rules, arches=(arch,))
+    balanced = compile_policy(policy)
+    compact = compile_policy(policy, search="compact")
+    assert len(compact) <= len(balanced)
+    bound = 2 * math.ceil(math.log2(count)) + 12 if count > 1 else 12
+    assert longest_path(balanced) <= bound
+    target = get_arch(arch)
+    nr, audit = target.syscalls["ioctl"], target.audit_arch
+    sample = rng.sample(members, min(count, 60))
+    for value in [*sample, *(v + 1 for v in sample), *(v | 1 << 32 for v in sample[:10]), 0]:
+        args = (0, value, 0, 0, 0, 0)
+        expected = reference.ret(policy, audit, nr, args, 0)
+        for program in (balanced, compact):
+            assert emulate(program, SeccompData(nr, audit, 0, args)).ret == expected, hex(value)
+
+
+def test_the_fallback_of_a_search_that_does_not_fit_is_the_compact_search() -> None:
+    # 3,900 values: the balanced search takes a few hundred instructions more than 4,096;
+    # compile_policy then writes what search="compact" writes.
+    rng = random.Random(3900)
+    chosen = sorted({rng.randrange(1 << 31) * 2 for _ in range(3900)})
+    policy = Policy(ERRNO(1), (Rule(("ioctl",), ALLOW, Cmp(1, "in", chosen)),), arches=("x86_64",))
+    assert compile_policy(policy) == compile_policy(policy, search="compact")
+
+
+def test_a_compact_search_that_does_not_fit_names_the_rules() -> None:
+    # 4,200 values fit in no program: search="compact" gives the "does not fit" error too.
+    rng = random.Random(4200)
+    chosen: set[int] = set()
+    while len(chosen) < 4200:
+        chosen.add(rng.randrange(1, 1 << 31) * 2)
+    rules = tuple(Rule(("ioctl",), ALLOW, Cmp(1, "eq", v)) for v in sorted(chosen))
+    policy = Policy(ERRNO(1), rules, arches=("x86_64",))
+    with pytest.raises(CompileError, match=r"does not fit.*x86_64:ioctl.*rules 1, 2, 3, 4 and"):
+        compile_policy(policy, search="compact")
+
+
+@pytest.mark.parametrize("search", ["tree", "Compact", "", None, 2])
+def test_an_unknown_search_is_refused_by_name(search: object) -> None:
+    policy = Policy(ERRNO(1), (Rule(("read",), ALLOW),), arches=("x86_64",))
+    with pytest.raises(
+        ValueError, match=f"search must be one of 'balanced', 'compact', not {search!r}"
+    ):
+        compile_policy(policy, search=search)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "s390x", "i386"])

@@ -46,6 +46,7 @@ from seccomp_bpf.libseccomp import (
     set_api,
     system_arch,
 )
+from tests.compiler.test_search import longest_path
 from tests.kernel.forked import run_in_child
 
 ON_X86_64 = native_arch().name == "x86_64"
@@ -385,6 +386,25 @@ def test_attribute_defaults_and_values() -> None:
         assert f.get_attr(attr) == 1  # flags read back as 0 or 1
     f.set_attr(Attr.CTL_OPTIMIZE, 2)
     assert f.get_attr(Attr.CTL_OPTIMIZE) == 2
+
+
+@x86_64_only
+def test_the_optimization_level_is_a_hint_that_leaves_sets_searched_balanced() -> None:
+    # SCMP_FLTATR_CTL_OPTIMIZE chooses how libseccomp finds the call (1: by priority, 2: a
+    # tree of numbers). The call is always found by a tree here, and a set of values by the
+    # balanced search at either level: the same program, its worst path logarithmic.
+    f = SyscallFilter(ERRNO(1))
+    values = [0x1000 + 0x9E37 * 2 * i for i in range(100)]
+    for value in values:
+        f.add_rule(ALLOW, "ioctl", Arg(1, EQ, value))
+    programs = []
+    for level in (2, 1):
+        f.set_attr(Attr.CTL_OPTIMIZE, level)
+        programs.append(f.export_bpf_mem())
+    assert programs[0] == programs[1]
+    assert longest_path(Program.from_bytes(programs[0])) <= 2 * 7 + 12  # 2 ceil(log2 100) + 12
+    assert decide(f, "x86_64", "ioctl", 0, values[50]) == ALLOW
+    assert decide(f, "x86_64", "ioctl", 0, values[50] + 1) == ERRNO(1)
 
 
 def test_attribute_errors(api_level: int) -> None:

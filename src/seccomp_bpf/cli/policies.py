@@ -100,6 +100,13 @@ def register_compile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="syscall frequencies (JSON) that put frequent calls first",
     )
     parser.add_argument(
+        "--search",
+        choices=("balanced", "compact"),  # seccomp_bpf.compiler.SEARCHES, not imported for --help
+        default="balanced",
+        help="how sets of argument values are tested: balanced (default; worst path about "
+        "2 log2 n, a few more instructions) or compact (fewest instructions; worst path n)",
+    )
+    parser.add_argument(
         "--stats",
         action="store_true",
         help="print the length and, per architecture, instructions run per call (stderr)",
@@ -119,7 +126,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
     policy = _read_policy_argument(args.policy, args.arch)
     frequency = load_frequency(args.frequency) if args.frequency else None
-    program = compile_policy(policy, frequency=frequency, optimize=not args.no_optimize)
+    program = compile_policy(
+        policy, frequency=frequency, optimize=not args.no_optimize, search=args.search
+    )
     first = policy.resolved_arches()[0]
     symbols = ArchSymbols(default=first)
     # raw records are in the target's byte order, which must be one (program_byteorder)

@@ -20,9 +20,12 @@ except at single values, the *exceptions*: ``a in {...}``, ``a == v`` rules); a 
 exceptions are tested by chains of ``JEQ`` of at most :func:`chain_length` values, each chain
 falling to the segment's target; a balanced tree of ``JGE`` finds the chain (or the segment
 without exceptions). The worst path of a set of ``n`` values is then about ``2 log2 n``
-comparisons, for about ``n + n / chain`` instructions; ``compact`` searches put each segment's
-exceptions in one chain (``n`` instructions, the length libseccomp needs) for programs that
-would not fit otherwise.
+comparisons, for about ``n + n / chain`` instructions. ``compact`` searches put each segment's
+exceptions in one chain: ``n`` instructions, the length libseccomp needs, and a worst path that
+grows with ``n`` (``compile_policy(search="compact")``, or a program that would not fit
+otherwise). Both cannot be had at once: every path that accepts a value ends in a ``JEQ`` that
+pins it, so any program needs ``n`` of them, and a worst path shorter than ``n`` needs ``JGE``
+that split the set, which pin nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
+from typing import Final, Literal, Union
 
 from seccomp_bpf.bpf import opcodes as op
 from seccomp_bpf.bpf.builder import Label, ProgramBuilder
@@ -48,6 +51,12 @@ class WordSearch:
     mask: int
     tree: Tree
 
+
+# How value sets are searched (compile_policy's ``search``): "balanced", a JGE tree over
+# chains of bounded length (worst path about 2 log2 n); "compact", one chain (fewest
+# instructions, worst path n).
+Search = Literal["balanced", "compact"]
+SEARCHES: Final[tuple[Search, ...]] = ("balanced", "compact")
 
 Target = Union[Node, WordSearch]  # noqa: UP007 - a runtime alias
 # ("goto", target) | ("jset", bits, if_set, if_clear) | ("jge", k, below, at_least)

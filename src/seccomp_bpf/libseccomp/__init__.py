@@ -76,7 +76,12 @@ architectures, which ``add_arch`` and ``merge`` keep to one (``-EDOM``), as libs
 ``Arch`` and action constants are unsigned 32-bit numbers (the binding gives the 64-bit
 ``Arch`` tokens and ``KILL_PROCESS`` as negative C ints); every function also takes the
 negative forms. ``syscall_priority`` and ``SCMP_FLTATR_CTL_OPTIMIZE`` are hints: priorities
-become the compiler's frequency profile; the compiler picks its own layout.
+become the compiler's frequency profile; the compiler picks its own layout. The optimization
+level chooses how libseccomp finds the system call (1, its default: by priority; 2: a binary
+tree of numbers), which is always a tree here; it says nothing of argument values, so it does
+not choose ``compile_policy``'s ``search`` either (level 1 as ``"compact"`` would give every
+filter of the default level a worst path that grows with its largest set): value sets are
+searched balanced, with the compact search when nothing else fits.
 
 The package is split along its jobs: :mod:`.constants` (actions, operators, architecture
 tokens, attributes, API levels), :mod:`.syscalls` and :mod:`.pseudo_numbers` (names and
