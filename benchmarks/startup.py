@@ -15,7 +15,9 @@ alike), and reported by their minimum (the run the machine disturbed least) and 
 - ``seccomp-bpf run --no-cache -- true``: the same, reading and compiling the default policy
   (what the precompiled program and the cache save);
 - ``Popen(["true"], default_policy()).wait()`` from this running interpreter (the package
-  imported, the call made once before): a confined child in the same sandbox;
+  imported, the call made once before): a confined child in the same sandbox, forked and
+  set up before its exec (this process has one thread);
+- the same with a second thread running: the child is then an isolated interpreter;
 - ``subprocess.Popen(["true"]).wait()``: the same child unconfined, for reference;
 - ``install(program)`` of the compiled default program, in a forked child, measured inside
   it (no process start-up: the figure is the call's).
@@ -60,7 +62,12 @@ def _timed_command(argv: list[str]) -> Callable[[], float]:
     return run
 
 
-def _timed_popen() -> Callable[[], float]:
+def _timed_popen(threads: int = 1) -> Callable[[], float]:
+    """``Popen(["true"], default_policy()).wait()`` with ``threads`` threads in this process
+    (one: the child is forked and sets the sandbox up itself; more: it is an isolated
+    interpreter). The other thread runs only while its row is measured."""
+    import threading
+
     import seccomp_bpf
     from seccomp_bpf.policies import default_policy
 
@@ -68,9 +75,18 @@ def _timed_popen() -> Callable[[], float]:
     seccomp_bpf.Popen(["true"], policy).wait()  # the first call reads the precompiled program
 
     def run() -> float:
-        start = time.perf_counter()
-        status = seccomp_bpf.Popen(["true"], policy).wait()
-        elapsed = time.perf_counter() - start
+        stop = threading.Event()
+        helpers = [threading.Thread(target=stop.wait) for _ in range(threads - 1)]
+        for helper in helpers:
+            helper.start()
+        try:
+            start = time.perf_counter()
+            status = seccomp_bpf.Popen(["true"], policy).wait()
+            elapsed = time.perf_counter() - start
+        finally:
+            stop.set()
+            for helper in helpers:
+                helper.join()
         if status != 0:
             raise SystemExit(f"Popen(['true'], default_policy()) ended with {status}")
         return elapsed
@@ -140,6 +156,7 @@ def _rows() -> list[Row]:
             _timed_command([*run, "run", "--no-cache", "--", "true"]),
         ),
         Row('Popen(["true"], default_policy()).wait()', _timed_popen(), 2.0),
+        Row("  the same, with a second thread running", _timed_popen(threads=2)),
         Row('subprocess.Popen(["true"]).wait()', _timed_plain_popen),
         Row("install(program), in the process", _timed_install(), None, 5.0),
     ]
@@ -151,7 +168,25 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
 
 
+def _compiled_package() -> str | None:
+    """Compile the package's modules when this interpreter writes no ``.pyc`` files
+    (``PYTHONDONTWRITEBYTECODE``), whose absence would make every import compile its
+    source and every figure a measure of the compiler; a note saying so, or None."""
+    if not sys.dont_write_bytecode:
+        return None
+    import compileall
+
+    import seccomp_bpf
+
+    package = os.path.dirname(seccomp_bpf.__file__ or "")
+    compileall.compile_dir(package, quiet=1)
+    return f"PYTHONDONTWRITEBYTECODE is set: compiled {package} first"
+
+
 def measure(rounds: int) -> list[Row]:
+    note = _compiled_package()
+    if note is not None:
+        print(note, file=sys.stderr)
     rows = _rows()
     for row in rows:
         row.samples, row.cpu_samples = [], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Final
 
 import pytest
 
@@ -98,6 +99,34 @@ def test_run_under_the_default_policy_loads_no_model_nor_compiler(argv: list[str
     )
     assert "seccomp_bpf.policies.precompiled" in loaded
     assert not _heavy(loaded)
+
+
+# What a confined command's start-up would pay for and does without (docs/design.md §5.2):
+# making dataclasses (and importing dataclasses, which imports inspect), typing, OpenSSL's
+# hashlib, the ABI tables, the emulator, shutil (argparse's terminal width), threading.
+NOT_ON_THE_START_PATH: Final = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "hashlib",
+    "_hashlib",
+    "shutil",
+    "threading",
+    "json",
+    "importlib.util",
+    "seccomp_bpf.arch.registry",
+    "seccomp_bpf.arch.architecture",
+    "seccomp_bpf.bpf.emulator",
+    "seccomp_bpf.bpf.walker",
+)
+
+
+@pytest.mark.kernel
+def test_run_under_the_default_policy_imports_only_what_starting_needs() -> None:
+    loaded = _loaded_after(
+        "import sys\nfrom seccomp_bpf.cli import main\nassert main(['run', '--', 'true']) == 0"
+    )
+    assert sorted(loaded & set(NOT_ON_THE_START_PATH)) == []
 
 
 @pytest.mark.kernel

@@ -7,10 +7,10 @@ kernel tests do.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import os
 import signal
-import socket
 import sys
 from typing import NoReturn
 
@@ -38,7 +38,7 @@ def _exec_child(executable: str, argv: list[str]) -> tuple[bool, int]:
     """A child that announces itself and execs ``argv``; (its pid as seen, its pid as told,
     its exit status)."""
 
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         announce(control)
         exec_command(executable, argv)
 
@@ -73,7 +73,7 @@ def test_a_command_that_cannot_run_ends_as_a_shell_says(
 
 
 def _failing_child(error: BaseException) -> tuple[int, str, str]:
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         fail(control, EXIT_SETUP_FAILED, error)
 
     try:
@@ -96,7 +96,7 @@ def test_a_failure_before_execve_comes_back_with_the_child_s_error() -> None:
 
 
 def _silent_child() -> tuple[int | None, str]:
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         os._exit(3)
 
     try:
@@ -145,7 +145,7 @@ def _freezing() -> tuple[bool, int, int]:
     exec'd and once a start has failed."""
     import gc
 
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         announce(control)
         frozen = gc.get_freeze_count() > 0
         exec_command("/bin/sh", ["sh", "-c", f"exit {0 if frozen else 9}"])
@@ -162,7 +162,7 @@ def _freezing() -> tuple[bool, int, int]:
 
 
 def _failing_child_start() -> None:
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         os._exit(3)
 
     start(child, listener=False)

@@ -589,10 +589,13 @@ def arsenal() -> Iterator[Arsenal]:
 # --- entry points ---------------------------------------------------------------------------------
 
 POPEN_DRIVER: Final = """\
-import sys
+import sys, threading
 import seccomp_bpf
 from seccomp_bpf import Sandbox
-sandbox = Sandbox(share_pid=sys.argv[1] == "--share-pid")
+options = sys.argv[1].split(",")
+if "--threads" in options:  # a second thread: the child starts as an isolated interpreter
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+sandbox = Sandbox(share_pid="--share-pid" in options)
 process = seccomp_bpf.Popen(sys.argv[2:], seccomp_bpf.default_policy(), sandbox=sandbox)
 code = process.wait()
 sys.exit(128 - code if code < 0 else code)
@@ -633,7 +636,7 @@ class Entry:
             for option in self.options
         ]
         if self.kind == "popen":
-            return [python, "-c", POPEN_DRIVER, options[0] if options else "-"]
+            return [python, "-c", POPEN_DRIVER, ",".join(options) or "-"]
         return [python, "-m", "seccomp_bpf", "run", *options, "--"]
 
 
@@ -655,6 +658,11 @@ SUPERVISED_SHARE_PID: Final = Entry(
 EXEC_POLICY: Final = Entry("deny-new-exec-mappings", "run", ("-p", "{exec}"))
 POPEN: Final = Entry("popen", "popen")
 POPEN_SHARE_PID: Final = Entry("popen-share-pid", "popen", ("--share-pid",))
+# With a thread running, Popen's child is an isolated interpreter rather than forked.
+POPEN_THREADS: Final = Entry("popen-threads", "popen", ("--threads",))
+POPEN_THREADS_SHARE_PID: Final = Entry(
+    "popen-threads-share-pid", "popen", ("--threads", "--share-pid")
+)
 BARE: Final = Entry("bare", "bare")
 
 
@@ -1314,7 +1322,16 @@ FAMILIES: Final = {
     "classic": Family(CLASSIC + INHERITED, entries=OPT_OUTS),
     "helpers": Family(
         HELPERS,
-        entries=(RUN, SHARE_PID, POPEN, POPEN_SHARE_PID, REPORT_DENIALS, REPORT_DENIALS_SHARE_PID),
+        entries=(
+            RUN,
+            SHARE_PID,
+            POPEN,
+            POPEN_SHARE_PID,
+            POPEN_THREADS,
+            POPEN_THREADS_SHARE_PID,
+            REPORT_DENIALS,
+            REPORT_DENIALS_SHARE_PID,
+        ),
     ),
 }
 
@@ -1473,6 +1490,8 @@ def test_the_supervisor_cannot_be_switched_off(
         REPORT_DENIALS_SHARE_PID,
         POPEN,
         POPEN_SHARE_PID,
+        POPEN_THREADS,
+        POPEN_THREADS_SHARE_PID,
     ],
     ids=lambda e: e.id,
 )
@@ -1667,7 +1686,7 @@ ENTRY_VICTIM_CASES: Final = (
     SIGNALS[0],  # kill
     next(case for case in SIGNALS if case.name == "setpriority-process"),
 )
-OTHER_ENTRIES: Final = (REPORT_DENIALS, POPEN, POPEN_SHARE_PID)
+OTHER_ENTRIES: Final = (REPORT_DENIALS, POPEN, POPEN_SHARE_PID, POPEN_THREADS)
 
 
 def _entry_params(cases: Sequence[Case]) -> list[object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import errno
 import os
@@ -13,11 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seccomp_bpf.errors import PolicyError, SandboxError
 from seccomp_bpf.policy import ALLOW, ERRNO, KILL_PROCESS, Policy, Rule, Sandbox
+from seccomp_bpf.run import subprocess as confined
 from seccomp_bpf.run.subprocess import Popen, run
 
 pytestmark = [
@@ -31,6 +34,16 @@ GETCWD = (
     "except OSError as e:\n    print(e.errno)\n"
 )
 NO_GETCWD = Policy(ALLOW, (Rule(("getcwd",), ERRNO(errno.EACCES)),))
+
+
+@pytest.fixture(autouse=True, params=["one-thread", "interpreter"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test both ways a child starts: forked and set up before its exec (this process
+    has one thread, unless the test starts more), and as an isolated interpreter (as with
+    threads running)."""
+    if request.param == "interpreter":
+        monkeypatch.setattr(confined, "_one_thread", lambda: False)
+    return str(request.param)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -309,3 +322,115 @@ def test_a_policy_is_compiled_once_and_the_default_never() -> None:
     )
     done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
     assert done.stdout == "ok\n", done.stderr
+
+
+def _stand_in_command_line(process: Popen) -> bytes:
+    """The stand-in's command line (empty for a moment, while the interpreter is exec'd)."""
+    deadline = time.monotonic() + 10
+    while not (line := Path(f"/proc/{process.pid}/cmdline").read_bytes()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return line
+
+
+def test_the_way_follows_the_threads(way: str) -> None:
+    """With one thread the child Popen forked sets the sandbox up itself (its command line is
+    this process's); with another thread running it is an isolated interpreter."""
+    for threads in (1, 2):
+        stop = threading.Event()
+        helper = threading.Thread(target=stop.wait) if threads == 2 else None
+        if helper is not None:
+            helper.start()
+        try:
+            with Popen(["sleep", "30"]) as process:
+                line = _stand_in_command_line(process)
+                process.kill()
+        finally:
+            stop.set()
+            if helper is not None:
+                helper.join()
+        forked = threads == 1 and way == "one-thread"
+        assert (line == Path("/proc/self/cmdline").read_bytes()) is forked
+        assert (b"\0-I\0-S\0" in line) is not forked, (threads, way, line)
+
+
+def test_descriptors_the_command_inherits(tmp_path: Path) -> None:
+    """Neither way lets a descriptor of this process through that subprocess would not:
+    pass_fds only with close_fds (the default), the inheritable ones without it."""
+    inheritable = os.open(tmp_path, os.O_RDONLY)
+    os.set_inheritable(inheritable, True)
+    private = os.open(tmp_path, os.O_RDONLY)  # close-on-exec, as Python opens them
+    listing = "import os; print(sorted(int(fd) for fd in os.listdir('/proc/self/fd')))"
+    try:
+
+        def seen(**kwargs: Any) -> set[int]:
+            done = run([PYTHON, "-c", listing], capture_output=True, text=True, **kwargs)
+            assert done.returncode == 0, done.stderr
+            return set(ast.literal_eval(done.stdout)) - {0, 1, 2}
+
+        # What the listing opened itself is the one other number: the highest.
+        assert len(seen()) <= 1
+        assert inheritable not in seen() and private not in seen()
+        assert inheritable in seen(pass_fds=(inheritable,))
+        assert private not in seen(pass_fds=(inheritable,))
+        assert inheritable in seen(close_fds=False)
+        assert private not in seen(close_fds=False)
+    finally:
+        os.close(inheritable)
+        os.close(private)
+
+
+def test_what_the_parent_has_not_written_is_written_once() -> None:
+    """Text this process holds in its buffers when it starts a child is its own to write,
+    once, and the child's messages reach the child's stderr."""
+    script = (
+        "import sys\n"
+        "from seccomp_bpf.run import subprocess as confined\n"
+        "sys.stdout.write('before ')\n"
+        "sys.stderr.write('held ')\n"
+        "code = confined.run(['no-such-command-here']).returncode\n"
+        "print('after', code)\n"
+    )
+    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
+    assert done.stdout == "before after 127\n", done.stdout
+    assert done.stderr.count("held") == 1, done.stderr
+    assert "no-such-command-here: command not found" in done.stderr
+
+
+def test_the_parents_signal_handlers_do_not_run_in_the_child(tmp_path: Path) -> None:
+    """A handler this process installed is not the stand-in's: a signal it does not pass on
+    ends it as it would end a new interpreter, and the handler never runs there."""
+    mark = tmp_path / "handled"
+    script = (
+        "import os, signal, sys, time\n"
+        "from seccomp_bpf.run import subprocess as confined\n"
+        f"signal.signal(signal.SIGALRM, lambda *a: open({str(mark)!r}, 'a').write('x'))\n"
+        "process = confined.Popen(['sleep', '30'])\n"
+        "time.sleep(0.3)\n"
+        "os.kill(process.pid, signal.SIGALRM)\n"
+        "print(process.wait(timeout=20))\n"
+    )
+    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
+    assert done.stdout == f"{-signal.SIGALRM}\n", done.stderr
+    assert not mark.exists()
+
+
+def test_a_forked_child_imports_nothing_from_its_working_directory(tmp_path: Path) -> None:
+    """The forked way: this process has "" on its path (python -c), the child changes to a
+    directory holding modules named as the standard library's; none of them runs, in
+    either way, and the command runs."""
+    planted = tmp_path / "planted"
+    for name in ("json", "ast", "tempfile", "sysconfig", "resource", "fcntl", "socket"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(planted)!r}, 'a').write({name!r})\n")
+    script = (
+        "import sys\n"
+        "from seccomp_bpf.run import subprocess as confined\n"
+        f"done = confined.run(['sh', '-c', 'exit 3'], cwd={str(tmp_path)!r})\n"
+        "missing = confined.run(['no-such-command-here'], cwd=sys.argv[1])\n"
+        "print(done.returncode, missing.returncode)\n"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert done.stdout == "3 127\n", done.stderr
+    assert not planted.exists()

@@ -39,6 +39,9 @@ status on a pipe (:attr:`Started.status_fd`).
 
 from __future__ import annotations
 
+# The C module socket wraps: importing socket (its enums, selectors) would cost a confined
+# command's start-up more than every socket call of it.
+import _socket
 import contextlib
 import errno as errno_codes
 import fcntl
@@ -47,7 +50,6 @@ import gc
 import os
 import select
 import signal
-import socket
 import struct
 import sys
 from collections.abc import Callable, Sequence
@@ -210,7 +212,7 @@ class Started:
         self,
         *,
         child: int,
-        control: socket.socket | None,
+        control: _socket.socket | None,
         control_fd_in_child: int,
         status_fd: int | None,
         own_group: bool = False,
@@ -279,7 +281,7 @@ class Started:
     # --- messages -----------------------------------------------------------------------------
 
     @property
-    def sock(self) -> socket.socket | None:
+    def sock(self) -> _socket.socket | None:
         """The socket pair's end, until the command has exec'd (watch it for its end)."""
         return self.control
 
@@ -311,14 +313,14 @@ class Started:
         """Read one message of the socket pair; False at end of file (the socket is then
         closed). A listener arriving after it was taken is closed (it is the same)."""
         assert self.control is not None
-        ancillary = socket.CMSG_SPACE(_UCRED.size) + socket.CMSG_SPACE(4)
+        ancillary = _socket.CMSG_SPACE(_UCRED.size) + _socket.CMSG_SPACE(4)
         message, data, _, _ = self.control.recvmsg(4096, ancillary)
         fds: list[int] = []
         sender = 0
         for level, kind, payload in data:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_CREDENTIALS:
                 sender = _UCRED.unpack(payload[: _UCRED.size])[0]
-            elif level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            elif level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) // 4 * 4]))
         if not message:
             for fd in fds:
@@ -389,7 +391,7 @@ class Started:
 LISTENER_LINK: Final = "anon_inode:seccomp notify"
 
 if TYPE_CHECKING:
-    ChildMain = Callable[[socket.socket, int, int], NoReturn]
+    ChildMain = Callable[[_socket.socket, int, int], NoReturn]
 """The child's part of :func:`start`: given its end of the socket pair, the parent's pid and
 the write end of the status pipe (-1 without one), it sets the command up and execs it."""
 
@@ -407,8 +409,8 @@ def start(
     between the command and this process reports the command's wait status on a pipe;
     ``own_group``: the command leads a process group of its own. Raises :class:`StartError`
     when the command could not be set up (the processes are gone then)."""
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    ours.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
     status_read, status_write = os.pipe() if status_pipe else (-1, -1)
     run_pid = os.getpid()
     sys.stdout.flush()
@@ -488,7 +490,7 @@ def _handshake(started: Started, listener: bool, wait_ms: int) -> None:
 # --- in the child -------------------------------------------------------------------------------
 
 
-def fail(control: socket.socket | None, status: int, error: BaseException) -> NoReturn:
+def fail(control: _socket.socket | None, status: int, error: BaseException) -> NoReturn:
     """Report a failure before ``execve`` to the parent (or, in place, on stderr) and end."""
     if isinstance(error, KernelError):
         detail = error.detail
@@ -513,10 +515,15 @@ def fail(control: socket.socket | None, status: int, error: BaseException) -> No
     os._exit(status)
 
 
-def announce(control: socket.socket) -> None:
+def _send_fd(control: _socket.socket, message: bytes, fd: int) -> None:
+    """Send ``message`` with the descriptor ``fd`` (``SCM_RIGHTS``, ``unix(7)``)."""
+    control.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack("i", fd))])
+
+
+def announce(control: _socket.socket) -> None:
     """Send the parent a pidfd of this process (``H``)."""
     own = os.pidfd_open(os.getpid())
-    socket.send_fds(control, [b"H"], [own])
+    _send_fd(control, b"H", own)
     os.close(own)
 
 
@@ -533,7 +540,7 @@ def install_filter(
     filter_flags: Sequence[str],
     *,
     listener: bool,
-    control: socket.socket | None,
+    control: _socket.socket | None,
 ) -> int | None:
     """Install the filter (with a listener when supervised, announced first); the listener.
     ``filter_flags`` may hold ``log`` and ``spec_allow``."""
@@ -556,11 +563,11 @@ def install_filter(
         return install(program, tsync=False, new_listener=True, **flags)
 
 
-def hand_over_listener(control: socket.socket, listener: int) -> None:
+def hand_over_listener(control: _socket.socket, listener: int) -> None:
     """Send the parent the filter's listener (``L``); a failure is no error: the parent then
     copies it out of this process (:meth:`Started.take_listener`)."""
     with contextlib.suppress(OSError):
-        socket.send_fds(control, [b"L"], [listener])
+        _send_fd(control, b"L", listener)
 
 
 def exec_command(executable: str, argv: Sequence[str]) -> NoReturn:

@@ -7,9 +7,11 @@ then a union whose ``short ifr_flags`` comes first; 40 bytes in all on 64-bit AB
 
 from __future__ import annotations
 
+# The C module socket wraps: importing socket (its enums, selectors) would cost a confined
+# command's start-up more than every socket call of it.
+import _socket
 import errno as errno_codes
 import fcntl
-import socket
 import struct
 
 from seccomp_bpf.errors import KernelError
@@ -27,7 +29,8 @@ _IFREQ: Final = struct.Struct("16sh22x")
 
 def bring_up_loopback(name: str = "lo") -> None:
     """Set ``IFF_UP`` on interface ``name`` (needs ``CAP_NET_ADMIN`` in its namespace)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
         request = bytearray(_IFREQ.pack(name.encode(), 0))
         try:
             fcntl.ioctl(sock, SIOCGIFFLAGS, request, True)
@@ -37,3 +40,5 @@ def bring_up_loopback(name: str = "lo") -> None:
             raise KernelError(
                 f"ioctl(SIOCSIFFLAGS, {name}, IFF_UP)", error.errno or errno_codes.EIO
             ) from None
+    finally:
+        sock.close()

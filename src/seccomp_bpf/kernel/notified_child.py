@@ -25,12 +25,14 @@ and it blocks those signals while the command runs.
 
 from __future__ import annotations
 
+# The C module socket wraps: importing socket (its enums, selectors) would cost a confined
+# command's start-up more than every socket call of it.
+import _socket
 import contextlib
 import errno as errno_codes
 import os
 import select
 import signal
-import socket
 from collections.abc import Iterator, Sequence
 
 from seccomp_bpf.bpf.instruction import Program
@@ -199,7 +201,7 @@ def start_notified(
     child is then killed and reaped.
     """
 
-    def child(control: socket.socket, parent: int, status_write: int) -> NoReturn:
+    def child(control: _socket.socket, parent: int, status_write: int) -> NoReturn:
         try:
             die_with_parent(parent)
             announce(control)

@@ -48,12 +48,14 @@ filter alone, or the sandbox failed before the command started).
 
 from __future__ import annotations
 
+# The C module socket wraps: importing socket (its enums, selectors) would cost a confined
+# command's start-up more than every socket call of it.
+import _socket
 import contextlib
 import errno as errno_codes
 import os
 import select
 import signal
-import socket
 import struct
 import sys
 from collections.abc import Callable
@@ -166,7 +168,7 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
         # from before the fork (every child starts so, until it says otherwise).
         set_dumpable(False)
 
-    def child(theirs: socket.socket, run_pid: int, status_write: int) -> NoReturn:
+    def child(theirs: _socket.socket, run_pid: int, status_write: int) -> NoReturn:
         if pid_namespace:
             _namespace_parent(launch, theirs, status_write, run_pid)
         if plan is not None:
@@ -186,7 +188,7 @@ def start(launch: Launch, *, listener_wait_ms: int = LISTENER_WAIT_MS) -> Starte
 
 
 def _refused(
-    plan: SandboxPlan, control: socket.socket | None, layer: str, error: KernelError
+    plan: SandboxPlan, control: _socket.socket | None, layer: str, error: KernelError
 ) -> str:
     """The note for a layer the kernel refused; ends the process when it is required."""
     why = error.strerror
@@ -200,7 +202,7 @@ def _refused(
 
 
 def _namespace_parent(
-    launch: Launch, control: socket.socket, status_write: int, run_pid: int
+    launch: Launch, control: _socket.socket, status_write: int, run_pid: int
 ) -> NoReturn:
     """The namespace parent: unshare, start init, wait for it."""
     plan = launch.plan
@@ -228,7 +230,7 @@ def _namespace_parent(
     )
 
 
-def _run_alive(control: socket.socket) -> bool:
+def _run_alive(control: _socket.socket) -> bool:
     """Whether ``seccomp-bpf run`` still holds its end of the socket pair."""
     ready = select.poll()
     ready.register(control, select.POLLHUP)
@@ -236,7 +238,7 @@ def _run_alive(control: socket.socket) -> bool:
 
 
 def _init(
-    launch: Launch, control: socket.socket, status_write: int, report: LayerReport
+    launch: Launch, control: _socket.socket, status_write: int, report: LayerReport
 ) -> NoReturn:
     """PID 1 of the sandbox."""
     plan = launch.plan
@@ -273,7 +275,7 @@ def _init(
             os._exit(0)
 
 
-def _keeper(launch: Launch, control: socket.socket, status_write: int, run_pid: int) -> NoReturn:
+def _keeper(launch: Launch, control: _socket.socket, status_write: int, run_pid: int) -> NoReturn:
     """Without a PID namespace, what init is with one: the command's parent, which reports
     its wait status and, when it ends or ``seccomp-bpf run`` does, ends whatever the command
     left behind. It is a child subreaper (``prctl(2)``), so every process the command starts
@@ -394,7 +396,9 @@ def _end_descendants(descendants: Callable[[int], list[int]]) -> None:
             return
 
 
-def _mount_namespace(plan: SandboxPlan, control: socket.socket | None, report: LayerReport) -> None:
+def _mount_namespace(
+    plan: SandboxPlan, control: _socket.socket | None, report: LayerReport
+) -> None:
     """Set up the mount namespace (and the loopback); a refusal is a note, or the end when
     namespaces are required."""
     from seccomp_bpf.kernel.network import bring_up_loopback
@@ -429,7 +433,7 @@ def _mounts_summary(plan: SandboxPlan) -> str:
 
 def _command(
     launch: Launch,
-    control: socket.socket | None,
+    control: _socket.socket | None,
     *,
     parent: int | None,
     in_pid_namespace: bool,
@@ -492,7 +496,7 @@ def exec_in_place(launch: Launch) -> NoReturn:
 
 
 def _own_namespaces(
-    plan: SandboxPlan, control: socket.socket | None, report: LayerReport
+    plan: SandboxPlan, control: _socket.socket | None, report: LayerReport
 ) -> SandboxPlan:
     """Without a PID namespace, the command creates its other namespaces itself."""
     try:
@@ -505,7 +509,9 @@ def _own_namespaces(
     return plan
 
 
-def _fall_back(plan: SandboxPlan, control: socket.socket | None, error: KernelError) -> SandboxPlan:
+def _fall_back(
+    plan: SandboxPlan, control: _socket.socket | None, error: KernelError
+) -> SandboxPlan:
     """The plan without namespaces, which the kernel refused; its new notes are said."""
     fallback = plan.without_namespaces(_refused(plan, control, "namespaces", error))
     for line in fallback.notes[len(plan.notes) :]:

@@ -15,13 +15,17 @@ modules nor the emulator are imported, and the checks the parent made are not ma
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
 
+from seccomp_bpf.errors import SeccompBPFError
+
 TYPE_CHECKING = False  # not typing's: importing typing here would cost the child
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
     from seccomp_bpf.bpf.instruction import Program
     from seccomp_bpf.policy.sandbox import Sandbox
@@ -83,8 +87,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return _error(f"run: the process {parent} that started this one is gone; nothing was run")
 
     from seccomp_bpf.bpf.instruction import Program
-    from seccomp_bpf.errors import CommandError, InvalidProgramError, SandboxError, SeccompBPFError
-    from seccomp_bpf.run import command as running
+    from seccomp_bpf.errors import InvalidProgramError
 
     try:
         sandbox = None
@@ -92,12 +95,31 @@ def main(args: Sequence[str] | None = None) -> int:
             from seccomp_bpf.policy.sandbox import Sandbox
 
             sandbox = Sandbox(**fields)
+        program = Program.from_bytes(code)
+    except InvalidProgramError as error:
+        return _error(f"run: the program given: {error}")
+    except SeccompBPFError as error:
+        return _error(str(error))
+    return run_launch(program, sandbox, argv, executable, parent)
+
+
+def run_launch(
+    program: Program,
+    sandbox: Sandbox | None,
+    argv: Sequence[str],
+    executable: str | None,
+    parent: int,
+) -> int:
+    """Run ``argv`` under ``program`` in ``sandbox`` as ``run --no-fork --die-with PARENT``
+    does: this process stands in for the command and ends as it ends. Returns only on an
+    error before anything ran, with the exit status to end with (the message is on stderr).
+    """
+    from seccomp_bpf.errors import CommandError, SandboxError
+    from seccomp_bpf.run import command as running
+
+    try:
         prepared = running.prepare(
-            list(argv),
-            program=Program.from_bytes(code),
-            executable=executable,
-            sandbox=sandbox,
-            checked=True,
+            list(argv), program=program, executable=executable, sandbox=sandbox, checked=True
         )
         running.exec_confined(prepared, starter=parent)
     except CommandError as error:
@@ -105,8 +127,6 @@ def main(args: Sequence[str] | None = None) -> int:
         return error.exit_status
     except SandboxError as error:
         return _error(f"run: {error}", error.exit_status)
-    except InvalidProgramError as error:
-        return _error(f"run: the program given: {error}")
     # What the command line answers to the same errors (seccomp_bpf.cli.main).
     except SeccompBPFError as error:
         return _error(str(error))
@@ -115,3 +135,116 @@ def main(args: Sequence[str] | None = None) -> int:
         return _error(f"{name}{error.strerror or error}")
     except KeyboardInterrupt:
         return 130
+
+
+def launch_in_child(
+    program: Program,
+    sandbox: Sandbox | None,
+    argv: Sequence[str],
+    executable: str | None,
+    parent: int,
+    *,
+    env: Mapping[str, str] | Mapping[bytes, bytes] | None,
+    keep_fds: Sequence[int],
+    close_fds: bool,
+) -> NoReturn:
+    """:func:`run_launch` in the child :class:`~seccomp_bpf.run.subprocess.Popen` forked,
+    between fork and exec (its ``preexec_fn``), when the parent has one thread: nothing else
+    can hold a lock there, so running Python code is safe, and no interpreter need start.
+
+    ``subprocess`` has set up the standard streams, the working directory, the session and
+    the signals already; what its ``exec`` would still do is done here first: the
+    descriptors the command must not inherit closed (every one but 0, 1, 2 and
+    ``keep_fds`` when ``close_fds``, else the close-on-exec ones; among them the pipe on
+    which ``subprocess`` waits for the exec, so the parent goes on at once), and the
+    environment replaced by ``env``. The streams of ``sys`` are new ones: what the parent's
+    held unwritten is the parent's to write. Never returns: it ends as the command ends, or
+    with :func:`run_launch`'s status (125 for anything unforeseen)."""
+    status = 125
+    inherited = (sys.stdout, sys.stderr)  # kept, not flushed: dropping them would flush them
+    # Nothing is imported from here on (the parent imported FORKED_IMPORTS): a module found
+    # on the path now could come from the command's working directory (sys.path's "" is
+    # the working directory, which subprocess has just changed to cwd=).
+    sys.path[:] = []
+    try:
+        _python_signals()
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - ends with the process
+        sys.stderr = open(2, "w", buffering=1, closefd=False, errors="backslashreplace")  # noqa: SIM115
+        _close_inherited(keep_fds, close_fds)
+        if env is not None:
+            _replace_environment(env)
+        status = run_launch(program, sandbox, argv, executable, parent)
+    except SystemExit as ending:
+        status = ending.code if isinstance(ending.code, int) else 1
+    except BaseException as error:  # this process must end here, whatever it was
+        with contextlib.suppress(Exception):
+            _error(f"run: {error!r}", 125)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        del inherited
+        os._exit(status)
+
+
+FORKED_IMPORTS = (
+    "fcntl",
+    "resource",
+    "seccomp_bpf.kernel.capabilities",
+    "seccomp_bpf.kernel.landlock",
+    "seccomp_bpf.kernel.mounts",
+    "seccomp_bpf.kernel.namespaces",
+    "seccomp_bpf.kernel.network",
+    "seccomp_bpf.kernel.notified_child",
+    "seccomp_bpf.kernel.procfs",
+    "seccomp_bpf.policy.sandbox",
+    "seccomp_bpf.run.command",
+    "seccomp_bpf.run.launch",
+    "seccomp_bpf.run.layers",
+    "seccomp_bpf.run.mount_namespace",
+    "seccomp_bpf.run.plan",
+)
+"""What :func:`launch_in_child` can import, which the parent imports before it forks."""
+
+
+def _python_signals() -> None:
+    """The signal handlers a new interpreter starts with (what the isolated interpreter of
+    the other way has): SIGINT raises KeyboardInterrupt, SIGPIPE and SIGXFSZ are ignored,
+    every other one has its default; none of the parent's own handlers is left to run here.
+    """
+    import signal
+
+    for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        handler: object = signal.SIG_DFL
+        if number == signal.SIGINT:
+            handler = signal.default_int_handler
+        elif number in (signal.SIGPIPE, signal.SIGXFSZ):
+            handler = signal.SIG_IGN
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def _close_inherited(keep: Sequence[int], close_all: bool) -> None:
+    """Close what an ``execve`` by ``subprocess`` would have left closed (see
+    :func:`launch_in_child`): the descriptors listed in ``/proc/self/fd`` (or, without it,
+    every number below the limit of open files)."""
+    import fcntl
+
+    try:
+        open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        open_fds = list(range(3, os.sysconf("SC_OPEN_MAX")))
+    for fd in open_fds:
+        if fd <= 2 or fd in keep:
+            continue
+        with contextlib.suppress(OSError):  # the directory's own, closed already
+            if close_all or fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                os.close(fd)
+
+
+def _replace_environment(env: Mapping[str, str] | Mapping[bytes, bytes]) -> None:
+    """Make ``env`` this process's environment (what the command is exec'd with)."""
+    os.environ.clear()
+    for key, value in env.items():
+        os.environ[os.fsdecode(key)] = os.fsdecode(value)

@@ -8,13 +8,17 @@
     result = run(["./tool"], policy, check=True)
     with Popen(["server"], policy, stdout=subprocess.PIPE) as process: ...
 
-``preexec_fn`` could install a filter between fork and exec, but running Python code in a
-forked child of a threaded program can deadlock (``subprocess`` says so). Instead, the
-policy is compiled and checked here, in the parent (its errors are raised here), and the
-child is an isolated interpreter that runs :mod:`seccomp_bpf.run.popen_child`: the compiled
-program, the sandbox (``sandbox=``, else the policy's own section, else the defaults) and the
-command travel on an inherited memory file (``memfd_create``), and that process sets the
-sandbox up and runs the command in it, as ``seccomp-bpf run --no-fork`` does.
+The policy is compiled and checked here, in the parent (its errors are raised here). Then
+the child sets the sandbox (``sandbox=``, else the policy's own section, else the defaults)
+up and runs the command in it, as ``seccomp-bpf run --no-fork`` does
+(:mod:`seccomp_bpf.run.popen_child`). How it gets there depends on the threads of this
+process. Running Python code in a forked child of a threaded program can deadlock (a lock
+another thread held at the fork stays held: ``subprocess`` says so of ``preexec_fn``), so
+with more than one thread the child is an isolated interpreter, and the compiled program,
+the sandbox and the command travel to it on an inherited memory file (``memfd_create``).
+With one thread nothing can hold a lock in the child, which sets the sandbox up between fork
+and exec, as ``seccomp-bpf run`` does in its own children, without starting an interpreter
+(a few milliseconds instead of tens).
 
 The command runs in the same sandbox as under ``seccomp-bpf run`` (by default in a PID
 namespace of its own, where it is PID 2), and the :class:`Popen`'s process stands in for it:
@@ -40,6 +44,7 @@ executable), or 125 when the kernel refused the filter, with a message on its st
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -111,12 +116,9 @@ def _program_of(policy: Policy | None) -> Program:
     """The program of ``policy`` (None: the default policy): precompiled for the default
     policy of this machine, else compiled once per process."""
     if _is_default(policy):
-        from seccomp_bpf.arch import native_arch
-        from seccomp_bpf.policies.precompiled import precompiled_default
-
-        shipped = precompiled_default(native_arch().name)
+        shipped = _shipped_default()
         if shipped is not None:
-            return shipped.program
+            return shipped
         if policy is None:
             from seccomp_bpf.policies.default import default_policy
 
@@ -134,17 +136,42 @@ def _program_of(policy: Policy | None) -> Program:
     return program
 
 
+@functools.cache
+def _shipped_default() -> Program | None:
+    """The precompiled default program of this machine's ABI (read once per process: the
+    package's files do not change under it), or None."""
+    from seccomp_bpf.arch.machine import native_abi_name
+    from seccomp_bpf.policies.precompiled import precompiled_default
+
+    native = native_abi_name()
+    shipped = None if native is None else precompiled_default(native, byteorder=sys.byteorder)
+    return None if shipped is None else shipped.program
+
+
+_actions_checked: set[Program] = set()
+"""Programs whose actions this kernel was found to support (it does not lose any)."""
+
+
 def compile_checked(
     policy: Policy | None, program: Program | None, command: str
 ) -> tuple[Program, Policy | None]:
     """The program to run ``command`` under (the default policy when neither is given),
-    with its actions and the exec checked here, where errors can be raised."""
+    with its actions and the exec checked here, where errors can be raised. The shipped
+    default is not emulated (a test checks that each allows execve on its ABI), and the
+    actions of a program are asked about once per process."""
     if policy is not None and program is not None:
         raise ValueError("give a policy or a program, not both")
     default = program is None and policy is None
     if program is None:
         program = _program_of(policy)
-    check_actions_available(program)
+    if program not in _actions_checked:
+        check_actions_available(program)
+        with _compiled_lock:
+            if len(_actions_checked) >= _COMPILED_LIMIT:
+                _actions_checked.clear()
+            _actions_checked.add(program)
+    if program is _shipped_default():
+        return program, policy
     try:
         check_exec_allowed(program, policy, command)
     except PolicyError:
@@ -212,17 +239,74 @@ class Popen(subprocess.Popen[Any]):
             # Its errors (a granted path that is not there, a required layer the kernel
             # lacks) are raised here; relative paths are the child's working directory's.
             plan_sandbox(sandbox, cwd=os.fsdecode(kwargs.get("cwd") or os.getcwd()))
+        if _one_thread():
+            self._start_forked(args, compiled, sandbox, (argv, executable), kwargs)
+            return
         if not sys.executable:
             raise RuntimeError("sys.executable is unknown: cannot start the confining child")
         from seccomp_bpf.run.popen_child import launch_bytes
 
         fd = _launch_fd(launch_bytes(compiled, sandbox, argv, executable, os.getpid()))
         try:
-            pass_fds = (*kwargs.pop("pass_fds", ()), fd)
-            super().__init__([*_runner(), str(fd)], pass_fds=pass_fds, **kwargs)
+            pass_fds = tuple(kwargs.pop("pass_fds", ()))
+            if kwargs.get("close_fds", True) or pass_fds:
+                super().__init__([*_runner(), str(fd)], pass_fds=(*pass_fds, fd), **kwargs)
+            else:  # everything inheritable goes through, as subprocess lets it
+                os.set_inheritable(fd, True)
+                super().__init__([*_runner(), str(fd)], **kwargs)
         finally:
             os.close(fd)
         self.args = args
+
+    def _start_forked(
+        self,
+        args: Args,
+        program: Program,
+        sandbox: Sandbox | None,
+        command: tuple[list[str], str | None],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Start the child as :class:`subprocess.Popen` does, and set the sandbox up in it
+        between fork and exec (``preexec_fn``, which never returns: see
+        :func:`~seccomp_bpf.run.popen_child.launch_in_child`)."""
+        from seccomp_bpf.run.popen_child import FORKED_IMPORTS, launch_in_child
+
+        for module in FORKED_IMPORTS:  # the child imports nothing (see launch_in_child)
+            __import__(module)
+        argv, executable = command
+        parent = os.getpid()
+        env = kwargs.get("env")
+        keep = tuple(kwargs.get("pass_fds", ()))
+        close_fds = bool(kwargs.get("close_fds", True)) or bool(keep)
+
+        def launch() -> None:
+            launch_in_child(
+                program,
+                sandbox,
+                argv,
+                executable,
+                parent,
+                env=env,
+                keep_fds=keep,
+                close_fds=close_fds,
+            )
+
+        # What subprocess would exec once launch returned, which it never does.
+        never = [sys.executable or "python3", "-c", "raise SystemExit(125)"]
+        super().__init__(never, preexec_fn=launch, **kwargs)
+        self.args = args
+
+
+def _one_thread() -> bool:
+    """Whether this process runs a single thread (every thread counts, Python's or not:
+    ``/proc/self/task``). Then the child :class:`Popen` forks can run Python code before its
+    exec, since no other thread can hold a lock there, and sets the sandbox up itself;
+    otherwise an isolated interpreter is started to do it (see the module docstring). Only
+    this thread could start another one before the fork."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def run(
