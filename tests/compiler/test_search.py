@@ -116,7 +116,7 @@ def test_chain_length_keeps_the_search_within_twice_the_logarithm() -> None:
     for count in (1, 2, 3, 10, 16, 17, 100, 1000, 4000):
         length = chain_length(count)
         chains = -(-count // length)
-        far = ((count + chains - 1) // 512).bit_length()
+        far = ((count + chains - 1) // 256).bit_length()
         depth = (chains - 1).bit_length() + length + far
         budget = 2 * (count - 1).bit_length() + 3
         assert depth <= budget, count
@@ -124,7 +124,7 @@ def test_chain_length_keeps_the_search_within_twice_the_logarithm() -> None:
         if length < count:
             longer = length + 1
             chains = -(-count // longer)
-            far = ((count + chains - 1) // 512).bit_length()
+            far = ((count + chains - 1) // 256).bit_length()
             assert (chains - 1).bit_length() + longer + far > budget, count
         assert chain_length(count, compact=True) == count
 

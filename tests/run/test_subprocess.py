@@ -324,6 +324,13 @@ def test_a_policy_is_compiled_once_and_the_default_never() -> None:
     assert done.stdout == "ok\n", done.stderr
 
 
+def _driver(way: str, body: str) -> str:
+    """A script that starts children the ``way`` the test runs in (its process has one
+    thread: forked unless told otherwise)."""
+    force = "confined._one_thread = lambda: False\n" if way == "interpreter" else ""
+    return "from seccomp_bpf.run import subprocess as confined\n" + force + body
+
+
 def _stand_in_command_line(process: Popen) -> bytes:
     """The stand-in's command line (empty for a moment, while the interpreter is exec'd)."""
     deadline = time.monotonic() + 10
@@ -380,16 +387,18 @@ def test_descriptors_the_command_inherits(tmp_path: Path) -> None:
         os.close(private)
 
 
-def test_what_the_parent_has_not_written_is_written_once() -> None:
+def test_what_the_parent_has_not_written_is_written_once(way: str) -> None:
     """Text this process holds in its buffers when it starts a child is its own to write,
     once, and the child's messages reach the child's stderr."""
-    script = (
-        "import sys\n"
-        "from seccomp_bpf.run import subprocess as confined\n"
-        "sys.stdout.write('before ')\n"
-        "sys.stderr.write('held ')\n"
-        "code = confined.run(['no-such-command-here']).returncode\n"
-        "print('after', code)\n"
+    script = _driver(
+        way,
+        (
+            "import sys\n"
+            "sys.stdout.write('before ')\n"
+            "sys.stderr.write('held ')\n"
+            "code = confined.run(['no-such-command-here']).returncode\n"
+            "print('after', code)\n"
+        ),
     )
     done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
     assert done.stdout == "before after 127\n", done.stdout
@@ -397,40 +406,67 @@ def test_what_the_parent_has_not_written_is_written_once() -> None:
     assert "no-such-command-here: command not found" in done.stderr
 
 
-def test_the_parents_signal_handlers_do_not_run_in_the_child(tmp_path: Path) -> None:
+def test_the_parents_signal_handlers_do_not_run_in_the_child(way: str, tmp_path: Path) -> None:
     """A handler this process installed is not the stand-in's: a signal it does not pass on
     ends it as it would end a new interpreter, and the handler never runs there."""
     mark = tmp_path / "handled"
-    script = (
-        "import os, signal, sys, time\n"
-        "from seccomp_bpf.run import subprocess as confined\n"
-        f"signal.signal(signal.SIGALRM, lambda *a: open({str(mark)!r}, 'a').write('x'))\n"
-        "process = confined.Popen(['sleep', '30'])\n"
-        "time.sleep(0.3)\n"
-        "os.kill(process.pid, signal.SIGALRM)\n"
-        "print(process.wait(timeout=20))\n"
+    script = _driver(
+        way,
+        (
+            "import os, signal, sys, time\n"
+            f"signal.signal(signal.SIGALRM, lambda *a: open({str(mark)!r}, 'a').write('x'))\n"
+            "process = confined.Popen(['sleep', '30'])\n"
+            "time.sleep(0.3)\n"
+            "os.kill(process.pid, signal.SIGALRM)\n"
+            "print(process.wait(timeout=20))\n"
+        ),
     )
     done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
     assert done.stdout == f"{-signal.SIGALRM}\n", done.stderr
     assert not mark.exists()
 
 
-def test_a_forked_child_imports_nothing_from_its_working_directory(tmp_path: Path) -> None:
+def test_a_forked_child_imports_nothing_from_its_working_directory(
+    way: str, tmp_path: Path
+) -> None:
     """The forked way: this process has "" on its path (python -c), the child changes to a
     directory holding modules named as the standard library's; none of them runs, in
     either way, and the command runs."""
     planted = tmp_path / "planted"
     for name in ("json", "ast", "tempfile", "sysconfig", "resource", "fcntl", "socket"):
         (tmp_path / f"{name}.py").write_text(f"open({str(planted)!r}, 'a').write({name!r})\n")
-    script = (
-        "import sys\n"
-        "from seccomp_bpf.run import subprocess as confined\n"
-        f"done = confined.run(['sh', '-c', 'exit 3'], cwd={str(tmp_path)!r})\n"
-        "missing = confined.run(['no-such-command-here'], cwd=sys.argv[1])\n"
-        "print(done.returncode, missing.returncode)\n"
+    script = _driver(
+        way,
+        (
+            "import sys\n"
+            f"done = confined.run(['sh', '-c', 'exit 3'], cwd={str(tmp_path)!r})\n"
+            "missing = confined.run(['no-such-command-here'], cwd=sys.argv[1])\n"
+            "print(done.returncode, missing.returncode)\n"
+        ),
     )
     done = subprocess.run(
         [PYTHON, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
     )
     assert done.stdout == "3 127\n", done.stderr
     assert not planted.exists()
+
+
+def test_a_signal_the_parent_ignores_stays_ignored(way: str) -> None:
+    """As across an exec: the stand-in of a parent that ignores SIGALRM ignores it too, and
+    still passes SIGTERM on."""
+    script = _driver(
+        way,
+        (
+            "import os, signal, time\n"
+            "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+            "process = confined.Popen(['sleep', '30'])\n"
+            "time.sleep(0.3)\n"
+            "os.kill(process.pid, signal.SIGALRM)\n"
+            "time.sleep(0.3)\n"
+            "print(process.poll())\n"
+            "process.terminate()\n"
+            "print(process.wait(timeout=20))\n"
+        ),
+    )
+    done = subprocess.run([PYTHON, "-c", script], capture_output=True, text=True, check=False)
+    assert done.stdout == f"None\n{-signal.SIGTERM}\n", done.stderr

@@ -582,7 +582,7 @@ def compile_policy(
     ``search`` says how an argument block tests a set of values (``in``, runs of ``==``
     rules): ``"balanced"`` (the default) in ``O(log n)`` comparisons, which takes a few more
     instructions than testing them one after another (1,000 spread values of ``ioctl``'s
-    argument: 1,094 instructions, worst path 32), and a program that does not fit the
+    argument: 1,099 instructions, worst path 31), and a program that does not fit the
     kernel's limit that way is compiled again with compact searches; ``"compact"`` one after
     another, the fewest instructions (libseccomp's length: 1,017) for a worst path that grows
     with the set (1,009). When the program does not fit, :class:`CompileError` names the

@@ -75,10 +75,12 @@ def chain_length(count: int, compact: bool = False) -> int:
     2 to find the call, 3 for the high word (load, test, load the low word), the search, and
     the return. ``compact``: one chain (fewest instructions).
 
-    A ``JGE`` jumps over its left subtree to its right one; a conditional jump reaches 255
-    instructions, so a left subtree longer than that costs a ``JA`` on the way: about one
-    per level of the tree while the subtrees there are over 256 instructions, that is
-    ``bit_length(size // 512)`` for a search of ``size`` instructions.
+    A ``JGE`` jumps over its left subtree to its right one, and a chain's ``JEQ`` jumps to
+    its target past the rest of the search; a conditional jump reaches 255 instructions, so
+    a jump over more costs a ``JA`` on the way: one for a chain's way out once the search is
+    over 255 instructions, and one per level of the tree while the subtrees there are, that
+    is ``bit_length(size // 256)`` for a search of ``size`` instructions. (Counted per 512,
+    a set of 449 values took one instruction more than the bound: the chain's way out.)
     """
     budget = 2 * (count - 1).bit_length() + 3
     if compact or count <= budget:
@@ -86,7 +88,7 @@ def chain_length(count: int, compact: bool = False) -> int:
     best = 1
     for length in range(1, budget + 1):
         chains = -(-count // length)
-        far = ((count + chains - 1) // 512).bit_length()
+        far = ((count + chains - 1) // 256).bit_length()
         if (chains - 1).bit_length() + length + far <= budget:
             best = length
     return best

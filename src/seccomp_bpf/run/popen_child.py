@@ -207,17 +207,22 @@ FORKED_IMPORTS = (
 
 
 def _python_signals() -> None:
-    """The signal handlers a new interpreter starts with (what the isolated interpreter of
-    the other way has): SIGINT raises KeyboardInterrupt, SIGPIPE and SIGXFSZ are ignored,
-    every other one has its default; none of the parent's own handlers is left to run here.
-    """
+    """The signal handlers this process would have after ``subprocess``'s exec of a new
+    interpreter (what the isolated interpreter of the other way has): a signal the parent
+    ignores stays ignored (``execve`` keeps it so), SIGPIPE and SIGXFSZ are ignored (Python
+    ignores them at start-up), SIGINT raises KeyboardInterrupt unless ignored, and every other
+    one has its default. None of the parent's own handlers is left to run here."""
     import signal
 
     for number in range(1, signal.NSIG):
         if number in (signal.SIGKILL, signal.SIGSTOP):
             continue
-        handler: object = signal.SIG_DFL
-        if number == signal.SIGINT:
+        try:
+            ignored = signal.getsignal(number) == signal.SIG_IGN
+        except ValueError:  # a number that is no signal here
+            continue
+        handler: object = signal.SIG_IGN if ignored else signal.SIG_DFL
+        if number == signal.SIGINT and not ignored:
             handler = signal.default_int_handler
         elif number in (signal.SIGPIPE, signal.SIGXFSZ):
             handler = signal.SIG_IGN
