@@ -126,22 +126,7 @@ _TOP_KEYS = (
     "sandbox",
     "syscalls",
 )
-_SANDBOX_KEYS = (
-    "ro",
-    "rox",
-    "rw",
-    "rwx",
-    "default_paths",
-    "tcp_bind",
-    "tcp_connect",
-    "capabilities",
-    "namespaces",
-    "share_pid",
-    "unshare_net",
-    "landlock",
-    "new_session",
-    "require",
-)
+_SANDBOX_KEYS = Sandbox.FIELDS  # the keys of a sandbox section: the fields, by name
 _SANDBOX_SWITCHES = (
     "default_paths",
     "namespaces",
