@@ -1,14 +1,17 @@
-"""The process :class:`seccomp_bpf.run.subprocess.Popen` starts: ``seccomp-bpf run
---no-fork --die-with PARENT`` without the command line.
+"""What the child of :class:`seccomp_bpf.run.subprocess.Popen` runs: ``seccomp-bpf run
+--no-fork --die-with PARENT`` without the command line, either in the child ``subprocess``
+forked, before its exec (:func:`launch_in_child`, when the parent has one thread), or in an
+isolated interpreter started for it (:func:`main`, otherwise).
 
 The parent has read the policy, compiled it, checked that the kernel has its actions and
-that it allows the exec, and planned the sandbox once to raise its errors there. It writes
-what to run to a file descriptor this process inherits (:func:`launch_bytes`): the
-program's bytes, the sandbox's fields, the command, the file to exec it from and the
-parent's pid, in :mod:`marshal`'s format (the parent is this same interpreter, and the
-descriptor is the parent's own, so nothing else can have written it). This process reads
-it (:func:`main`), plans the sandbox in its own working directory and environment, which
-are the command's (``cwd=``, ``env=``), and starts the command as ``run --no-fork`` does
+that it allows the exec, and planned the sandbox once to raise its errors there. Forked, the
+child has all of that in memory. Otherwise the parent writes what to run to a file
+descriptor the interpreter inherits (:func:`launch_bytes`): the program's bytes, the
+sandbox's fields, the command, the file to exec it from and the parent's pid, in
+:mod:`marshal`'s format (the parent is this same interpreter, and the descriptor is the
+parent's own, so nothing else can have written it), which it reads (:func:`main`). Either
+way the child plans the sandbox in its own working directory and environment, which are the
+command's (``cwd=``, ``env=``), and starts the command as ``run --no-fork`` does
 (:func:`seccomp_bpf.run.command.exec_confined`). Neither argparse nor the command line
 modules nor the emulator are imported, and the checks the parent made are not made again.
 """
@@ -161,29 +164,33 @@ def launch_in_child(
     held unwritten is the parent's to write. Never returns: it ends as the command ends, or
     with :func:`run_launch`'s status (125 for anything unforeseen)."""
     status = 125
-    inherited = (sys.stdout, sys.stderr)  # kept, not flushed: dropping them would flush them
     # Nothing is imported from here on (the parent imported FORKED_IMPORTS): a module found
     # on the path now could come from the command's working directory (sys.path's "" is
     # the working directory, which subprocess has just changed to cwd=).
     sys.path[:] = []
+    _INHERITED_STREAMS.extend((sys.stdout, sys.stderr))  # never flushed, never dropped
     try:
-        _python_signals()
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - ends with the process
         sys.stderr = open(2, "w", buffering=1, closefd=False, errors="backslashreplace")  # noqa: SIM115
+        _python_signals()
         _close_inherited(keep_fds, close_fds)
         if env is not None:
             _replace_environment(env)
         status = run_launch(program, sandbox, argv, executable, parent)
     except SystemExit as ending:
-        status = ending.code if isinstance(ending.code, int) else 1
+        status = 0 if ending.code is None else ending.code if isinstance(ending.code, int) else 1
     except BaseException as error:  # this process must end here, whatever it was
         with contextlib.suppress(Exception):
             _error(f"run: {error!r}", 125)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
-        del inherited
         os._exit(status)
+
+
+_INHERITED_STREAMS: list[object] = []
+"""The parent's stream objects in a forked child: held, so that no reference dropped makes
+one flush what the parent had not written yet."""
 
 
 FORKED_IMPORTS = (
