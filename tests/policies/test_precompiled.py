@@ -147,8 +147,9 @@ def test_run_finds_the_native_program_without_the_abi_tables() -> None:
 
     assert native_abi_name() == native_arch().name
     assert native_arch().byteorder == sys.byteorder
-    light = precompiled_default(native_arch().name, byteorder=sys.byteorder)
+    light = precompiled.native_precompiled_default()
     assert light is not None
+    assert light.arch == native_arch().name
     shipped = precompiled_default(native_arch().name)
     assert shipped is not None
     assert light.program == shipped.program

@@ -138,6 +138,15 @@ def precompiled_default(
     return PrecompiledDefault(arch, program, tuple(flags.split(",")) if flags != "-" else ())
 
 
+def native_precompiled_default() -> PrecompiledDefault | None:
+    """The default policy compiled for this process's ABI (named without the ABI tables, read
+    in this machine's byte order), or None as :func:`precompiled_default` says."""
+    from seccomp_bpf.arch.machine import native_abi_name
+
+    native = native_abi_name()
+    return None if native is None else precompiled_default(native, byteorder=sys.byteorder)
+
+
 def compile_default(arch: str) -> tuple[Program, tuple[str, ...]]:
     """Compile the default policy for ``arch`` and its compat ABIs: the program and the
     policy's filter flags (what :func:`precompiled_default` gives, compiled now)."""

@@ -186,11 +186,9 @@ def compiled_policy(
     if not builtin and (registered or spec == "-" or not os.path.lexists(spec or "")):
         return _compile(read())
     if builtin and not arches and cache:
-        from seccomp_bpf.arch.machine import native_abi_name
-        from seccomp_bpf.policies.precompiled import precompiled_default
+        from seccomp_bpf.policies.precompiled import native_precompiled_default
 
-        native = native_abi_name()
-        shipped = None if native is None else precompiled_default(native, byteorder=sys.byteorder)
+        shipped = native_precompiled_default()
         if shipped is not None:
             return CompiledPolicy(shipped.program, shipped.flags, None, read, exec_checked=True)
     from seccomp_bpf.run import program_cache

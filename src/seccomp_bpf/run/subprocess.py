@@ -140,11 +140,9 @@ def _program_of(policy: Policy | None) -> Program:
 def _shipped_default() -> Program | None:
     """The precompiled default program of this machine's ABI (read once per process: the
     package's files do not change under it), or None."""
-    from seccomp_bpf.arch.machine import native_abi_name
-    from seccomp_bpf.policies.precompiled import precompiled_default
+    from seccomp_bpf.policies.precompiled import native_precompiled_default
 
-    native = native_abi_name()
-    shipped = None if native is None else precompiled_default(native, byteorder=sys.byteorder)
+    shipped = native_precompiled_default()
     return None if shipped is None else shipped.program
 
 
